@@ -1,0 +1,75 @@
+# Shared helpers for scripts/test.sh and scripts/run.sh. Sourced, not run.
+# Needs only python3 (for the venv) and the Rust toolchain.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV="$ROOT/.venv"
+LOCAL_DIR="$ROOT/.local"
+mkdir -p "$LOCAL_DIR"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Creates .venv with the pinned tools, or refreshes it when the pins changed.
+ensure_venv() {
+  local pins="$ROOT/scripts/requirements-dev.txt"
+  if [ -x "$VENV/bin/moto_server" ] && [ -x "$VENV/bin/cfn-lint" ] && cmp -s "$pins" "$VENV/.pins"; then
+    return 0
+  fi
+  log "installing the local AWS emulator and cfn-lint into .venv (pinned, about a minute)"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$pins"
+  cp "$pins" "$VENV/.pins"
+}
+
+# Prints a free TCP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Waits until http://127.0.0.1:$1$2 answers, for at most $3 seconds.
+wait_http() {
+  python3 - "$1" "$2" "${3:-30}" <<'PY'
+import sys, time, urllib.request
+port, path, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
+deadline = time.time() + limit
+while time.time() < deadline:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1)
+        sys.exit(0)
+    except Exception:
+        time.sleep(0.2)
+sys.exit(1)
+PY
+}
+
+MOTO_PID=""
+# Starts moto's server on a free port and exports what the AWS SDK needs to reach it.
+start_emulator() {
+  local attempt port
+  for attempt in 1 2 3; do
+    port=$(free_port)
+    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$LOCAL_DIR/moto.log" 2>&1 &
+    MOTO_PID=$!
+    if wait_http "$port" /moto-api/ 30; then
+      export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+      export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+      export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+      # Never let a developer's real AWS profile be used by mistake.
+      unset AWS_PROFILE AWS_SESSION_TOKEN
+      log "AWS emulator (moto) on $AWS_ENDPOINT_URL (log: .local/moto.log)"
+      return 0
+    fi
+    kill "$MOTO_PID" 2>/dev/null || true
+    wait "$MOTO_PID" 2>/dev/null || true
+  done
+  echo "the AWS emulator did not start; see .local/moto.log" >&2
+  return 1
+}
+
+stop_emulator() {
+  if [ -n "$MOTO_PID" ]; then
+    kill "$MOTO_PID" 2>/dev/null || true
+    wait "$MOTO_PID" 2>/dev/null || true
+    MOTO_PID=""
+  fi
+}

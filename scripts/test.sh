@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every check and every test on a fresh machine (Rust toolchain and python3 assumed):
+# formatting, the SAM template lint, clippy, then the whole test suite against a local AWS
+# emulator started on a free port and always stopped afterwards.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+ensure_venv
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cfn-lint template.yaml"
+"$VENV/bin/cfn-lint" template.yaml
+log "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+start_emulator
+trap stop_emulator EXIT
+log "cargo test"
+cargo test --workspace --locked

@@ -1,0 +1,322 @@
+//! The api function's behaviour: routing, the envelope (SPEC §2.3), the merchant endpoints that
+//! exist so far, and the pay-order feed. The Lambda binary only builds an [`App`] and calls
+//! [`handle`].
+
+use crate::config::{Config, ConfigError, load_sign_secret};
+use crate::error::ApiError;
+use crate::feed::{NoticeError, parse_pay_notice};
+use crate::model::PayOrder;
+use crate::params::QueryPayOrderParams;
+use crate::request::{MAX_FUTURE_SECS, Params, Verified, Verifier};
+use crate::sign::Signer;
+use crate::store::{FeedOutcome, Store, StoreError};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{Map, Value, json};
+use tracing::Instrument;
+
+/// The route of the pay-order feed (DaxPay's signed payment notice).
+pub const FEED_PATH: &str = "/feed/pay-order";
+
+/// Everything a request needs, built once per Lambda sandbox.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub verifier: Verifier,
+    pub store: Store,
+    pub clock: Clock,
+}
+
+/// Where "now" comes from: the system clock, or a fixed instant in tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    System,
+    Fixed(i64),
+}
+
+impl Clock {
+    /// Epoch seconds.
+    pub fn now(self) -> i64 {
+        match self {
+            Self::System => now_secs(),
+            Self::Fixed(t) => t,
+        }
+    }
+}
+
+impl App {
+    /// Reads the configuration and the secret, and builds the clients.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let config = Config::from_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let secret = load_sign_secret(&config.secret, &sdk).await?;
+        if secret.is_empty() {
+            return Err(ConfigError {
+                setting: "SIGN_SECRET",
+                problem: "is empty".into(),
+            });
+        }
+        if !config.require_sign {
+            tracing::warn!("REQ_SIGN=false: merchant requests are accepted without a signature");
+        }
+        let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table_name);
+        Ok(Self {
+            verifier: Verifier {
+                signer: Signer::new(config.sign_type, secret),
+                require_sign: config.require_sign,
+                req_timeout_secs: config.req_timeout_secs,
+            },
+            store,
+            clock: Clock::System,
+        })
+    }
+}
+
+/// Current time in epoch seconds.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The API Gateway request id, or a generated one.
+fn trace_id(req: &Request) -> String {
+    if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref()
+        && let Some(id) = ctx.request_id.as_deref().filter(|id| !id.is_empty())
+    {
+        return id.to_owned();
+    }
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..12)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+fn request_path(req: &Request) -> String {
+    let raw = req.raw_http_path();
+    let path = if raw.is_empty() {
+        req.uri().path()
+    } else {
+        raw
+    };
+    path.to_owned()
+}
+
+/// Handles one HTTP request. Never fails: every outcome is an answer.
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let trace_id = trace_id(&req);
+    let path = request_path(&req);
+    let method = req.method().as_str().to_owned();
+    let span = tracing::info_span!("request", traceId = %trace_id, method = %method, path = %path);
+    async move {
+        let body = req.body().as_ref();
+        let route = path.to_ascii_lowercase();
+        let response = match (method.as_str(), route.trim_end_matches('/')) {
+            ("POST", FEED_PATH) => feed(app, body).await,
+            ("POST", "/unipay/query/payorder") => {
+                merchant(app, body, &trace_id, query_pay_order).await
+            }
+            _ => {
+                let mut shown = path.clone();
+                shown.truncate(200);
+                error_envelope(
+                    &ApiError::UnknownPath {
+                        method: method.clone(),
+                        path: shown,
+                    },
+                    &trace_id,
+                )
+            }
+        };
+        tracing::info!(status = response.status().as_u16(), "answered");
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// What a merchant endpoint's business logic decided.
+pub enum Outcome {
+    /// Accepted: the result fields of `data` (`code`, `resTime` and `sign` are added).
+    Ok(Map<String, Value>),
+    /// A business refusal after verification: `data.code = 1` with this message, signed.
+    Refused(String),
+}
+
+/// Verifies a merchant request (parse, validate, sign, reqTime, nonce replay), runs `logic`
+/// on it and wraps the outcome in the signed envelope.
+async fn merchant<T, F, Fut>(app: &App, body: &[u8], trace_id: &str, logic: F) -> Response<Body>
+where
+    T: Params,
+    F: FnOnce(App, Verified<T>) -> Fut,
+    Fut: std::future::Future<Output = Result<Outcome, ApiError>>,
+{
+    let now = app.clock.now();
+    let verified = match verify(app, body, now).await {
+        Ok(v) => v,
+        Err(e) => return error_envelope(&e, trace_id),
+    };
+    match logic(app.clone(), verified).await {
+        Ok(Outcome::Ok(data)) => success_envelope(app, data, 0, trace_id),
+        Ok(Outcome::Refused(msg)) => {
+            tracing::info!(reason = %msg, "refused");
+            let mut data = Map::new();
+            data.insert("msg".into(), Value::String(msg));
+            success_envelope(app, data, 1, trace_id)
+        }
+        Err(e) => error_envelope(&e, trace_id),
+    }
+}
+
+/// The verification every merchant endpoint shares. Writes nothing unless the request passed
+/// every other check (the nonce claim is the last step).
+pub async fn verify<T: Params>(app: &App, body: &[u8], now: i64) -> Result<Verified<T>, ApiError> {
+    let verified: Verified<T> = app.verifier.verify(body, now)?;
+    if let Some(nonce) = verified
+        .common
+        .nonce_str
+        .as_deref()
+        .filter(|n| !n.is_empty())
+    {
+        let expires_at = verified.common.req_time + app.verifier.req_timeout_secs + MAX_FUTURE_SECS;
+        let fresh = app
+            .store
+            .claim_nonce(nonce, verified.common.req_time, expires_at)
+            .await
+            .map_err(|e| ApiError::System(e.to_string()))?;
+        if !fresh {
+            return Err(ApiError::invalid(
+                "nonceStr",
+                "重复请求 (this nonceStr was already used with this reqTime)",
+            ));
+        }
+    }
+    Ok(verified)
+}
+
+fn json_response(value: &Value) -> Response<Body> {
+    let mut response = Response::new(Body::Text(value.to_string()));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+}
+
+fn success_envelope(
+    app: &App,
+    mut data: Map<String, Value>,
+    code: i32,
+    trace_id: &str,
+) -> Response<Body> {
+    data.insert("code".into(), json!(code));
+    data.insert("resTime".into(), json!(app.clock.now()));
+    app.verifier.signer.sign_in_place(&mut data);
+    json_response(&json!({"code": 0, "msg": "success", "data": data, "traceId": trace_id}))
+}
+
+fn error_envelope(e: &ApiError, trace_id: &str) -> Response<Body> {
+    match e {
+        ApiError::System(cause) => tracing::error!(cause = %cause, "system error"),
+        other => tracing::info!(code = other.code(), error = %other, "request not verified"),
+    }
+    json_response(
+        &json!({"code": e.code(), "msg": e.to_string(), "data": Value::Null, "traceId": trace_id}),
+    )
+}
+
+fn store_error(e: StoreError) -> ApiError {
+    ApiError::System(e.to_string())
+}
+
+/// `POST /unipay/query/payOrder`: the pay order as the feed stored it.
+async fn query_pay_order(
+    app: App,
+    req: Verified<QueryPayOrderParams>,
+) -> Result<Outcome, ApiError> {
+    let found = match req.params.order_no.as_deref().filter(|s| !s.is_empty()) {
+        Some(order_no) => app.store.pay_order(order_no).await,
+        None => match req.params.biz_order_no.as_deref() {
+            Some(biz) => app.store.pay_order_by_biz(biz).await,
+            None => Ok(None),
+        },
+    }
+    .map_err(store_error)?;
+    Ok(match found {
+        Some((order, _)) => Outcome::Ok(pay_order_data(&order)),
+        None => Outcome::Refused("支付订单不存在".into()),
+    })
+}
+
+fn pay_order_data(o: &PayOrder) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("orderNo".into(), json!(o.order_no));
+    m.insert("bizOrderNo".into(), json!(o.biz_order_no));
+    m.insert("outOrderNo".into(), json!(o.out_order_no));
+    m.insert("title".into(), json!(o.title));
+    m.insert("channel".into(), json!(o.channel.code()));
+    m.insert("method".into(), json!(o.method));
+    m.insert("amount".into(), json!(o.amount));
+    m.insert("status".into(), json!(o.status.code()));
+    m.insert("allocation".into(), json!(o.allocation));
+    m.insert("autoAllocation".into(), json!(o.auto_allocation));
+    m.insert("allocStatus".into(), json!(o.alloc_status()));
+    m.insert("allocationNo".into(), json!(o.allocation_no));
+    m.insert("refundStatus".into(), json!(o.refund_status));
+    m.insert("attach".into(), json!(o.attach));
+    m.insert("payTime".into(), json!(o.pay_time));
+    m.retain(|_, v| !v.is_null());
+    m
+}
+
+fn text_response(status: u16, text: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// `POST /feed/pay-order`: answers `SUCCESS` once the notice is stored (or was already);
+/// anything else makes the sender retry.
+async fn feed(app: &App, body: &[u8]) -> Response<Body> {
+    let order = match parse_pay_notice(body, &app.verifier.signer, app.verifier.require_sign) {
+        Ok(order) => order,
+        Err(e) => {
+            tracing::warn!(error = %e, "pay notice refused");
+            let status = if e == NoticeError::BadSignature {
+                401
+            } else {
+                400
+            };
+            return text_response(status, format!("FAIL: {e}"));
+        }
+    };
+    let span = tracing::info_span!("pay_notice", orderNo = %order.order_no, bizOrderNo = %order.biz_order_no);
+    async {
+        match app.store.apply_pay_notice(&order, app.clock.now()).await {
+            Ok(outcome) => {
+                let outcome = match outcome {
+                    FeedOutcome::Created => "created",
+                    FeedOutcome::Updated => "updated",
+                    FeedOutcome::Unchanged => "unchanged",
+                };
+                tracing::info!(outcome, status = %order.status, "pay notice applied");
+                text_response(200, "SUCCESS".into())
+            }
+            Err(StoreError::Conflict(why)) => {
+                tracing::warn!(reason = %why, "pay notice conflicts with the stored order");
+                text_response(409, format!("FAIL: {why}"))
+            }
+            Err(e) => {
+                tracing::error!(cause = %e, "pay notice not stored");
+                text_response(500, "FAIL: system error".into())
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}

@@ -1,0 +1,230 @@
+//! Configuration from environment variables (SPEC §7). A missing or malformed setting fails at
+//! init with a message naming it. The sign secret comes from AWS Secrets Manager in AWS
+//! (`SECRETS_ID`, a JSON secret with a `signSecret` member) and from `SIGN_SECRET` locally.
+//! Secret values are never logged or shown.
+
+use crate::sign::{Secret, SignType};
+
+/// A setting that is missing or malformed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration error: {setting}: {problem}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(setting: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            setting,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Where the sign secret comes from.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    /// `SIGN_SECRET` (local runs and tests).
+    Inline(Secret),
+    /// `SECRETS_ID`: the id or ARN of a Secrets Manager secret.
+    SecretsManager(String),
+}
+
+/// Settings of the api function.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TABLE_NAME`: the DynamoDB table.
+    pub table_name: String,
+    /// `SIGN_TYPE`: `HMAC_SHA256` (default) or `MD5`.
+    pub sign_type: SignType,
+    /// `REQ_SIGN`: `true` (default) or `false`; false accepts unsigned requests (DaxPay's reqSign).
+    pub require_sign: bool,
+    /// `REQ_TIMEOUT_SECS`: how old a `reqTime` may be (default 300, 1..=86400).
+    pub req_timeout_secs: i64,
+    pub secret: SecretSource,
+}
+
+pub const DEFAULT_REQ_TIMEOUT_SECS: i64 = 300;
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `get` (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let table_name = get("TABLE_NAME")
+            .ok_or_else(|| ConfigError::new("TABLE_NAME", "is required (the DynamoDB table)"))?;
+        if !(3..=255).contains(&table_name.len())
+            || !table_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        {
+            return Err(ConfigError::new(
+                "TABLE_NAME",
+                "must be 3-255 characters of A-Z a-z 0-9 _ . -",
+            ));
+        }
+        let sign_type = match get("SIGN_TYPE") {
+            None => SignType::HmacSha256,
+            Some(v) => v
+                .parse()
+                .map_err(|e: String| ConfigError::new("SIGN_TYPE", e))?,
+        };
+        let require_sign = match get("REQ_SIGN").as_deref() {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(_) => return Err(ConfigError::new("REQ_SIGN", "must be true or false")),
+        };
+        let req_timeout_secs = match get("REQ_TIMEOUT_SECS") {
+            None => DEFAULT_REQ_TIMEOUT_SECS,
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|t| (1..=86_400).contains(t))
+                .ok_or_else(|| {
+                    ConfigError::new("REQ_TIMEOUT_SECS", "must be whole seconds from 1 to 86400")
+                })?,
+        };
+        let secret = match (get("SECRETS_ID"), get("SIGN_SECRET")) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    "SIGN_SECRET",
+                    "must not be set together with SECRETS_ID (choose one source)",
+                ));
+            }
+            (Some(id), None) => SecretSource::SecretsManager(id),
+            (None, Some(value)) => SecretSource::Inline(Secret::new(value)),
+            (None, None) => {
+                return Err(ConfigError::new(
+                    "SECRETS_ID",
+                    "is required (or SIGN_SECRET for local runs)",
+                ));
+            }
+        };
+        Ok(Self {
+            table_name,
+            sign_type,
+            require_sign,
+            req_timeout_secs,
+            secret,
+        })
+    }
+}
+
+/// Loads the sign secret from its source.
+pub async fn load_sign_secret(
+    source: &SecretSource,
+    sdk: &aws_config::SdkConfig,
+) -> Result<Secret, ConfigError> {
+    let id = match source {
+        SecretSource::Inline(secret) => return Ok(secret.clone()),
+        SecretSource::SecretsManager(id) => id,
+    };
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let out = client
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .map_err(|e| {
+            ConfigError::new(
+                "SECRETS_ID",
+                format!(
+                    "cannot read the secret: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                ),
+            )
+        })?;
+    let text = out
+        .secret_string()
+        .ok_or_else(|| ConfigError::new("SECRETS_ID", "the secret has no string value"))?;
+    secret_from_json(text)
+}
+
+/// The `signSecret` member of the secret's JSON text.
+pub fn secret_from_json(text: &str) -> Result<Secret, ConfigError> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|_| ConfigError::new("SECRETS_ID", "the secret is not a JSON object"))?;
+    match value.get("signSecret") {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(Secret::new(s.clone())),
+        _ => Err(ConfigError::new(
+            "SECRETS_ID",
+            "the secret's JSON has no non-empty `signSecret` member",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    fn setting_of(r: Result<Config, ConfigError>) -> &'static str {
+        match r {
+            Ok(_) => "accepted",
+            Err(e) => e.setting,
+        }
+    }
+
+    #[test]
+    fn defaults_and_required_settings() {
+        let c = cfg(&[("TABLE_NAME", "allocation"), ("SIGN_SECRET", "123456")]);
+        let c = match c {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(c.sign_type, SignType::HmacSha256);
+        assert!(c.require_sign);
+        assert_eq!(c.req_timeout_secs, 300);
+        assert_eq!(setting_of(cfg(&[("SIGN_SECRET", "1")])), "TABLE_NAME");
+        assert_eq!(setting_of(cfg(&[("TABLE_NAME", "tbl")])), "SECRETS_ID");
+    }
+
+    #[test]
+    fn malformed_settings_are_named() {
+        let base = [("TABLE_NAME", "tbl"), ("SIGN_SECRET", "s")];
+        let with = |k: &'static str, v: &'static str| {
+            let mut v2 = base.to_vec();
+            v2.push((k, v));
+            setting_of(cfg(&v2))
+        };
+        assert_eq!(with("SIGN_TYPE", "SHA1"), "SIGN_TYPE");
+        assert_eq!(with("REQ_SIGN", "yes"), "REQ_SIGN");
+        assert_eq!(with("REQ_TIMEOUT_SECS", "0"), "REQ_TIMEOUT_SECS");
+        assert_eq!(with("REQ_TIMEOUT_SECS", "ten"), "REQ_TIMEOUT_SECS");
+        assert_eq!(with("SECRETS_ID", "arn:x"), "SIGN_SECRET");
+        assert_eq!(with("SIGN_TYPE", "MD5"), "accepted");
+        assert_eq!(
+            setting_of(cfg(&[("TABLE_NAME", "a b"), ("SIGN_SECRET", "s")])),
+            "TABLE_NAME"
+        );
+    }
+
+    #[test]
+    fn secret_json_errors_do_not_echo_the_value() {
+        let e = secret_from_json("{\"other\":\"hunter2\"}")
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            e.as_deref()
+                .is_some_and(|m| m.contains("signSecret") && !m.contains("hunter2"))
+        );
+        assert!(
+            secret_from_json("hunter2")
+                .err()
+                .is_some_and(|e| !e.to_string().contains("hunter2"))
+        );
+    }
+}

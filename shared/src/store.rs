@@ -1,0 +1,379 @@
+//! DynamoDB storage. Every uniqueness rule and every state change is a conditional write; a
+//! writer that loses a race re-reads and decides again. No Scan anywhere.
+
+use crate::feed::{Merge, merge_notice};
+use crate::model::{Channel, PayOrder, PayStatus};
+use crate::schema::{PK, SK, TTL};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use std::collections::HashMap;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The data says no (a conflicting write); the message is safe to show the caller.
+    #[error("{0}")]
+    Conflict(String),
+    /// DynamoDB failed or answered something unexpected. Logged, never shown.
+    #[error("dynamodb: {0}")]
+    Db(String),
+}
+
+fn db_err<E: std::error::Error + 'static>(e: E) -> StoreError {
+    StoreError::Db(DisplayErrorContext(e).to_string())
+}
+
+/// How many times a conditional read-decide-write is retried after losing a race.
+const MAX_RACE_RETRIES: usize = 8;
+
+/// What a pay notice did to the stored pay order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedOutcome {
+    Created,
+    Updated,
+    /// Nothing to change (a repeated or stale notice).
+    Unchanged,
+}
+
+/// The table and its client. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Client,
+    table: String,
+}
+
+pub fn pay_pk(order_no: &str) -> String {
+    format!("PAY#{order_no}")
+}
+const PAY_SK: &str = "PAY";
+pub fn pay_biz_pk(biz_order_no: &str) -> String {
+    format!("PAYBIZ#{biz_order_no}")
+}
+const PAY_BIZ_SK: &str = "PAYBIZ";
+pub fn nonce_pk(nonce: &str, req_time: i64) -> String {
+    format!("NONCE#{req_time}#{nonce}")
+}
+const NONCE_SK: &str = "NONCE";
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
+}
+
+fn get_s(item: &Item, name: &str) -> Option<String> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+fn get_n(item: &Item, name: &str) -> Option<i64> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse().ok(),
+        _ => None,
+    }
+}
+fn get_bool(item: &Item, name: &str) -> Option<bool> {
+    match item.get(name) {
+        Some(AttributeValue::Bool(v)) => Some(*v),
+        _ => None,
+    }
+}
+fn need<T>(v: Option<T>, what: &str) -> Result<T, StoreError> {
+    v.ok_or_else(|| StoreError::Db(format!("stored item lacks a valid `{what}`")))
+}
+
+fn pay_order_to_item(p: &PayOrder, version: i64, now: i64) -> Item {
+    let mut item = key(pay_pk(&p.order_no), PAY_SK);
+    item.insert("type".into(), s("pay_order"));
+    item.insert("orderNo".into(), s(&p.order_no));
+    item.insert("bizOrderNo".into(), s(&p.biz_order_no));
+    item.insert("title".into(), s(&p.title));
+    item.insert("channel".into(), s(p.channel.code()));
+    item.insert("amount".into(), n(p.amount));
+    item.insert("status".into(), s(p.status.code()));
+    item.insert("allocation".into(), AttributeValue::Bool(p.allocation));
+    item.insert(
+        "autoAllocation".into(),
+        AttributeValue::Bool(p.auto_allocation),
+    );
+    let optional = [
+        ("outOrderNo", &p.out_order_no),
+        ("method", &p.method),
+        ("refundStatus", &p.refund_status),
+        ("attach", &p.attach),
+        ("allocationNo", &p.allocation_no),
+    ];
+    for (name, value) in optional {
+        if let Some(v) = value {
+            item.insert(name.into(), s(v));
+        }
+    }
+    if let Some(t) = p.pay_time {
+        item.insert("payTime".into(), n(t));
+    }
+    item.insert("ver".into(), n(version));
+    item.insert("updatedAt".into(), n(now));
+    item
+}
+
+fn pay_order_from_item(item: &Item) -> Result<(PayOrder, i64), StoreError> {
+    let channel = need(get_s(item, "channel"), "channel")?;
+    let status = need(get_s(item, "status"), "status")?;
+    let order = PayOrder {
+        order_no: need(get_s(item, "orderNo"), "orderNo")?,
+        biz_order_no: need(get_s(item, "bizOrderNo"), "bizOrderNo")?,
+        out_order_no: get_s(item, "outOrderNo"),
+        title: get_s(item, "title").unwrap_or_default(),
+        channel: need(Channel::from_code(&channel), "channel")?,
+        method: get_s(item, "method"),
+        amount: need(get_n(item, "amount"), "amount")?,
+        status: need(PayStatus::from_code(&status), "status")?,
+        allocation: get_bool(item, "allocation").unwrap_or(false),
+        auto_allocation: get_bool(item, "autoAllocation").unwrap_or(false),
+        refund_status: get_s(item, "refundStatus"),
+        attach: get_s(item, "attach"),
+        pay_time: get_n(item, "payTime"),
+        allocation_no: get_s(item, "allocationNo"),
+    };
+    Ok((order, need(get_n(item, "ver"), "ver")?))
+}
+
+impl Store {
+    pub fn new(db: Client, table: impl Into<String>) -> Self {
+        Self {
+            db,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Records a (nonceStr, reqTime) pair. `Ok(false)`: seen before, the request is a replay.
+    /// The item expires through TTL after `expires_at`; until TTL removes it, the `reqTime`
+    /// window already refuses anything that old.
+    pub async fn claim_nonce(
+        &self,
+        nonce: &str,
+        req_time: i64,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut item = key(nonce_pk(nonce, req_time), NONCE_SK);
+        item.insert(TTL.into(), n(expires_at));
+        let result = self
+            .db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
+    async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(db_err)?;
+        Ok(out.item)
+    }
+
+    /// The pay order with this `orderNo`, and its version.
+    pub async fn pay_order(&self, order_no: &str) -> Result<Option<(PayOrder, i64)>, StoreError> {
+        match self.get(key(pay_pk(order_no), PAY_SK)).await? {
+            Some(item) => pay_order_from_item(&item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The pay order with this `bizOrderNo` (two reads: the pointer, then the order).
+    pub async fn pay_order_by_biz(
+        &self,
+        biz_order_no: &str,
+    ) -> Result<Option<(PayOrder, i64)>, StoreError> {
+        let Some(pointer) = self.get(key(pay_biz_pk(biz_order_no), PAY_BIZ_SK)).await? else {
+            return Ok(None);
+        };
+        let order_no = need(get_s(&pointer, "orderNo"), "orderNo")?;
+        self.pay_order(&order_no).await
+    }
+
+    /// Upserts a pay order from a verified pay notice (SPEC §4.1): idempotent, never regresses
+    /// a paid order, never touches the allocation mark. A notice whose identity (bizOrderNo,
+    /// channel, amount, outOrderNo) contradicts the stored order is refused as a conflict.
+    pub async fn apply_pay_notice(
+        &self,
+        notice: &PayOrder,
+        now: i64,
+    ) -> Result<FeedOutcome, StoreError> {
+        for _ in 0..MAX_RACE_RETRIES {
+            match self.pay_order(&notice.order_no).await? {
+                None => {
+                    if self.create_pay_order(notice, now).await? {
+                        return Ok(FeedOutcome::Created);
+                    }
+                }
+                Some((existing, version)) => match merge_notice(&existing, notice) {
+                    Merge::Conflict(why) => return Err(StoreError::Conflict(why)),
+                    Merge::Unchanged => return Ok(FeedOutcome::Unchanged),
+                    Merge::Update(merged) => {
+                        if self.replace_pay_order(&merged, version, now).await? {
+                            return Ok(FeedOutcome::Updated);
+                        }
+                    }
+                },
+            }
+        }
+        Err(StoreError::Db(format!(
+            "pay order {}: still losing races after {MAX_RACE_RETRIES} attempts",
+            notice.order_no
+        )))
+    }
+
+    /// `Ok(false)`: someone created it first (re-read and merge).
+    async fn create_pay_order(&self, order: &PayOrder, now: i64) -> Result<bool, StoreError> {
+        let mut item = pay_order_to_item(order, 1, now);
+        item.insert("createdAt".into(), n(now));
+        let mut pointer = key(pay_biz_pk(&order.biz_order_no), PAY_BIZ_SK);
+        pointer.insert("orderNo".into(), s(&order.order_no));
+        let order_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(db_err)?;
+        let pointer_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(pointer))
+            .condition_expression("attribute_not_exists(pk) OR orderNo = :o")
+            .expression_attribute_values(":o", s(&order.order_no))
+            .build()
+            .map_err(db_err)?;
+        let result = self
+            .db
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(order_put).build())
+            .transact_items(TransactWriteItem::builder().put(pointer_put).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let reasons: Vec<Option<String>> = e
+                    .as_service_error()
+                    .and_then(|se| match se {
+                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(
+                            c.cancellation_reasons()
+                                .iter()
+                                .map(|r| r.code().map(str::to_owned))
+                                .collect(),
+                        ),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                let failed = |i: usize| {
+                    reasons
+                        .get(i)
+                        .and_then(|c| c.as_deref())
+                        .is_some_and(|c| c == "ConditionalCheckFailed")
+                };
+                if failed(0) {
+                    Ok(false)
+                } else if failed(1) {
+                    Err(StoreError::Conflict(format!(
+                        "bizOrderNo {} already belongs to another pay order",
+                        order.biz_order_no
+                    )))
+                } else {
+                    Err(db_err(e))
+                }
+            }
+        }
+    }
+
+    /// Writes `order` if the stored version is still `version`. `Ok(false)`: it moved on.
+    async fn replace_pay_order(
+        &self,
+        order: &PayOrder,
+        version: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        // Only the attributes a notice owns are written; the allocation mark (`allocationNo`)
+        // belongs to the start transaction and is left as it is. Every name goes through a
+        // placeholder (several, like `status` and `attach`, are DynamoDB reserved words).
+        let opt_n = |v: Option<i64>| v.map_or(AttributeValue::Null(true), n);
+        let values = [
+            ("status", s(order.status.code())),
+            ("title", s(&order.title)),
+            ("allocation", AttributeValue::Bool(order.allocation)),
+            (
+                "autoAllocation",
+                AttributeValue::Bool(order.auto_allocation),
+            ),
+            ("outOrderNo", opt_s(&order.out_order_no)),
+            ("method", opt_s(&order.method)),
+            ("refundStatus", opt_s(&order.refund_status)),
+            ("attach", opt_s(&order.attach)),
+            ("payTime", opt_n(order.pay_time)),
+            ("updatedAt", n(now)),
+            ("ver", n(version + 1)),
+        ];
+        let mut req = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pay_pk(&order.order_no), PAY_SK)))
+            .condition_expression("#ver = :expected")
+            .expression_attribute_values(":expected", n(version));
+        let mut sets = Vec::new();
+        for (i, (name, value)) in values.into_iter().enumerate() {
+            sets.push(format!("#a{i} = :v{i}"));
+            req = req
+                .expression_attribute_names(format!("#a{i}"), name)
+                .expression_attribute_values(format!(":v{i}"), value);
+        }
+        let result = req
+            .expression_attribute_names("#ver", "ver")
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(db_err(e)),
+        }
+    }
+}
+
+fn opt_s(v: &Option<String>) -> AttributeValue {
+    v.as_deref().map_or(AttributeValue::Null(true), s)
+}

@@ -1,0 +1,135 @@
+//! Test support: every test gets its own table on the local AWS emulator (moto), reached through
+//! the real SDK clients. Run the suite through `scripts/test.sh`, which starts the emulator.
+#![allow(dead_code)]
+
+use aws_sdk_dynamodb::Client;
+use lambda_http::{Body, Request, Response};
+use serde_json::{Map, Value, json};
+use shared::api::App;
+use shared::request::Verifier;
+use shared::sign::{Secret, SignType, Signer};
+use shared::store::Store;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const SECRET: &str = "test-secret-123";
+
+/// The SDK configuration for the emulator. Refuses to run anywhere but on loopback.
+pub async fn sdk() -> aws_config::SdkConfig {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    assert!(
+        endpoint.starts_with("http://127.0.0.1:") || endpoint.starts_with("http://localhost:"),
+        "AWS_ENDPOINT_URL must point at the local emulator (got `{endpoint}`): run scripts/test.sh"
+    );
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A unique name for a test's own table, queue or secret.
+pub fn unique(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}-{}-{n}-{nanos}", std::process::id())
+}
+
+/// A store over a freshly created table.
+pub async fn fresh_store() -> Store {
+    let sdk = sdk().await;
+    let client = Client::new(&sdk);
+    let table = unique("t");
+    if let Err(e) = shared::schema::create_table(&client, &table).await {
+        panic!("{e}");
+    }
+    Store::new(client, table)
+}
+
+pub fn signer() -> Signer {
+    Signer::new(SignType::HmacSha256, Secret::new(SECRET))
+}
+
+pub async fn app() -> App {
+    App {
+        verifier: Verifier {
+            signer: signer(),
+            require_sign: true,
+            req_timeout_secs: 300,
+        },
+        store: fresh_store().await,
+        clock: shared::api::Clock::Fixed(now()),
+    }
+}
+
+/// Every item of the table (a Scan: test-only, to prove what was or was not written).
+pub async fn all_items(store: &Store) -> Vec<shared::store::Item> {
+    let client = Client::new(&sdk().await);
+    let out = client.scan().table_name(store.table()).send().await;
+    match out {
+        Ok(o) => o.items.unwrap_or_default(),
+        Err(e) => panic!("scan: {e:?}"),
+    }
+}
+
+pub fn now() -> i64 {
+    shared::api::now_secs()
+}
+
+/// Signs `body` with the test secret (adds `sign`).
+pub fn sign(mut body: Value) -> Value {
+    if let Value::Object(m) = &mut body {
+        signer().sign_in_place(m);
+    }
+    body
+}
+
+/// An API Gateway HTTP API (v2) event for `POST path` with `body`, turned into a request the
+/// same way lambda_http does inside Lambda.
+pub fn apigw_request(method: &str, path: &str, body: &str) -> Request {
+    let event = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "test",
+            "domainName": "test.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "test",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "127.0.0.1", "userAgent": "test"},
+            "requestId": "trace-test-1",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "22/Nov/2026:10:00:00 +0000",
+            "timeEpoch": 1795341600000i64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    });
+    match lambda_http::request::from_str(&event.to_string()) {
+        Ok(r) => r,
+        Err(e) => panic!("event: {e}"),
+    }
+}
+
+pub async fn call(app: &App, path: &str, body: &str) -> Response<Body> {
+    shared::api::handle(app, apigw_request("POST", path, body)).await
+}
+
+pub fn body_text(r: &Response<Body>) -> String {
+    String::from_utf8_lossy(r.body().as_ref()).into_owned()
+}
+
+/// The envelope of a JSON answer (HTTP status must be 200).
+pub fn envelope(r: &Response<Body>) -> Value {
+    assert_eq!(r.status(), 200, "enveloped answers are HTTP 200");
+    serde_json::from_slice(r.body().as_ref()).unwrap_or(Value::Null)
+}
+
+/// Asserts `data` carries a valid signature of the test secret.
+pub fn assert_signed(data: &Value) {
+    let map: Map<String, Value> = data.as_object().cloned().unwrap_or_default();
+    assert!(signer().verify(&map), "data must be signed: {data}");
+}
