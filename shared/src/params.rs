@@ -562,3 +562,36 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+    use crate::request::Verifier;
+    use crate::sign::{Secret, SignType, Signer};
+
+    /// Every truncation and many byte corruptions of a valid start request are answered with an
+    /// error or a value, never a panic.
+    #[test]
+    fn mangled_bodies_never_panic() {
+        let v = Verifier {
+            signer: Signer::new(SignType::Md5, Secret::new("k")),
+            require_sign: true,
+            req_timeout_secs: 300,
+        };
+        let body = r#"{"bizAllocationNo":"A1","orderNo":"P1","receivers":[{"receiverNo":"r","amount":6000}],"description":"测试","reqTime":1719475200,"sign":"00"}"#.as_bytes();
+        let mut state: u32 = 12345;
+        for cut in 0..=body.len() {
+            let _ = v.verify::<StartParams>(&body[..cut], 1_719_475_200);
+        }
+        for _ in 0..5000 {
+            let mut mangled = body.to_vec();
+            for _ in 0..3 {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                let pos = (state >> 8) as usize % mangled.len();
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                mangled[pos] = (state >> 16) as u8;
+            }
+            let _ = v.verify::<StartParams>(&mangled, 1_719_475_200);
+        }
+    }
+}

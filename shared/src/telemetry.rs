@@ -18,6 +18,9 @@ pub fn init() {
             .without_time()
             .try_init()
     } else {
-        builder.try_init()
+        use std::io::IsTerminal;
+        builder
+            .with_ansi(std::io::stdout().is_terminal())
+            .try_init()
     };
 }

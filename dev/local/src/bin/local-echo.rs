@@ -1,0 +1,82 @@
+//! Test fixture for the `local` crate's integration tests (not a tool): a tiny `lambda_http`
+//! function. `/boom` fails (an `Err`, posted to /error), `/exit` kills the process, `/sleep?ms=N` sleeps, `/raw` echoes the
+//! body bytes as they came; any other path answers 201 with a JSON echo of the request.
+//! With `ECHO_INIT_FAIL` set it reports an init error to the Runtime API and exits.
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    if std::env::var_os("ECHO_INIT_FAIL").is_some() {
+        report_init_error()?;
+        return Err("ECHO_INIT_FAIL is set".into());
+    }
+    run(service_fn(handle)).await
+}
+
+/// Invocations seen by this process, to check the order in which events are handed out.
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+async fn handle(req: Request) -> Result<Response<Body>, Error> {
+    let seq = SEQ.fetch_add(1, Ordering::SeqCst);
+    let query = req
+        .query_string_parameters_ref()
+        .cloned()
+        .unwrap_or_default();
+    match req.uri().path() {
+        "/boom" => Err("boom requested".into()),
+        "/exit" => std::process::exit(3),
+        "/sleep" => {
+            let ms = query
+                .first("ms")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1000);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok(Response::new(Body::from("slept")))
+        }
+        "/raw" => Ok(Response::builder()
+            .header("content-type", "application/octet-stream")
+            .body(Body::Binary(req.body().as_ref().to_vec()))?),
+        path => {
+            let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+            let echo = serde_json::json!({
+                "seq": seq,
+                "method": req.method().as_str(),
+                "path": path,
+                "query": req.uri().query(),
+                "a": query.all("a"),
+                "x_test": header("x-test"),
+                "cookie": header("cookie"),
+                "body": String::from_utf8_lossy(req.body().as_ref()),
+            });
+            Ok(Response::builder()
+                .status(StatusCode::CREATED)
+                .header("content-type", "application/json")
+                .header("x-echo", "local-echo")
+                .header("set-cookie", "echo=1; Path=/")
+                .body(Body::from(echo.to_string()))?)
+        }
+    }
+}
+
+/// What a runtime does when its init fails: POST /runtime/init/error (plain HTTP/1.1).
+fn report_init_error() -> Result<(), Error> {
+    let api = std::env::var("AWS_LAMBDA_RUNTIME_API")?;
+    let body = r#"{"errorType":"EchoInitError","errorMessage":"ECHO_INIT_FAIL is set"}"#;
+    let mut stream = std::net::TcpStream::connect(&api)?;
+    write!(
+        stream,
+        "POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: {api}\r\n\
+         Lambda-Runtime-Function-Error-Type: EchoInitError\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! `local`: run the real Lambda binaries locally. See `USAGE`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use local::apigw;
+use local::runtime::{FunctionHost, FunctionSpec};
+
+const USAGE: &str = "\
+usage:
+  local serve-http [--listen 127.0.0.1:9000] [--name NAME] --bin PATH [--env K=V ...]
+      run PATH as a Lambda function behind an emulated API Gateway HTTP API (payload 2.0)
+  local cold-start --bin PATH [--runs 20] [--env K=V ...]
+      measure process start to first Runtime API poll, N times
+  local sign [--notice] JSON
+      print JSON signed with $SIGN_SECRET ($SIGN_TYPE, default HMAC_SHA256); unless --notice,
+      reqTime (now) and a random nonceStr are added when absent
+  local setup-table --table NAME
+      create the DynamoDB table (schema of shared::schema) at $AWS_ENDPOINT_URL if missing";
+
+/// How long a function gets to make its first poll of the Runtime API.
+const READY_LIMIT: Duration = Duration::from_secs(30);
+
+enum CliError {
+    /// Bad command line: usage is printed, exit code 2.
+    Usage(String),
+    /// Anything else: exit code 1.
+    Failed(String),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, rest) = match args.split_first() {
+        Some((command, rest)) => (command.as_str(), rest),
+        None => ("", &[][..]),
+    };
+    let result = match command {
+        "serve-http" => serve_http(rest).await,
+        "cold-start" => cold_start(rest).await,
+        "sign" => sign(rest),
+        "setup-table" => setup_table(rest).await,
+        "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        "" => Err(CliError::Usage("missing command".into())),
+        other => Err(CliError::Usage(format!("unknown command `{other}`"))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Usage(msg)) => {
+            eprintln!("local: {msg}\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(CliError::Failed(msg)) => {
+            eprintln!("local: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve_http(args: &[String]) -> Result<(), CliError> {
+    let flags = Flags::parse(args, &["--listen", "--name", "--bin"])?;
+    let listen: SocketAddr = flags
+        .get("--listen")
+        .unwrap_or("127.0.0.1:9000")
+        .parse()
+        .map_err(|e| CliError::Usage(format!("--listen: {e}")))?;
+    let mut spec = flags.spec()?;
+    if let Some(name) = flags.get("--name") {
+        spec.name = name.to_owned();
+    }
+    // Installed now so that a signal is never missed; Ctrl-C while starting stops too.
+    let mut stop = std::pin::pin!(apigw::shutdown_signal());
+    let host = FunctionHost::start(spec).await.map_err(failed)?;
+    tokio::select! {
+        ready = host.wait_ready(READY_LIMIT) => {
+            ready.map_err(failed)?;
+        }
+        () = &mut stop => return Ok(()),
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot listen on {listen}: {e}")))?;
+    let bound = listener.local_addr().map_err(failed)?;
+    println!("listening on http://{bound}");
+    apigw::serve_listener(listener, Arc::new(host), &mut stop).await;
+    Ok(())
+}
+
+async fn cold_start(args: &[String]) -> Result<(), CliError> {
+    let flags = Flags::parse(args, &["--bin", "--runs"])?;
+    let runs: usize =
+        match flags.get("--runs") {
+            None => 20,
+            Some(n) => n.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                CliError::Usage(format!("--runs: `{n}` is not a positive number"))
+            })?,
+        };
+    let mut spec = flags.spec()?;
+    spec.quiet = true;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let host = FunctionHost::start(spec.clone()).await.map_err(failed)?;
+        let ready = host.wait_ready(READY_LIMIT).await;
+        host.shutdown().await;
+        times.push(ready.map_err(failed)?.as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    // Nearest-rank percentiles; the median of an even count is the mean of the middle two.
+    let nearest = |p: f64| times[((p * runs as f64).ceil() as usize).clamp(1, runs) - 1];
+    let median = if runs % 2 == 1 {
+        times[runs / 2]
+    } else {
+        (times[runs / 2 - 1] + times[runs / 2]) / 2.0
+    };
+    println!(
+        "cold start (spawn → first /next poll) over {runs} runs: min {:.1} ms, median {median:.1} ms, p90 {:.1} ms, max {:.1} ms",
+        times[0],
+        nearest(0.9),
+        times[runs - 1],
+    );
+    Ok(())
+}
+
+fn sign(args: &[String]) -> Result<(), CliError> {
+    let (notice, json) = match args {
+        [flag, json] if flag == "--notice" => (true, json),
+        [json] => (false, json),
+        _ => return Err(CliError::Usage("sign takes [--notice] JSON".into())),
+    };
+    let secret = std::env::var("SIGN_SECRET")
+        .map_err(|_| CliError::Failed("SIGN_SECRET is not set".into()))?;
+    let sign_type = match std::env::var("SIGN_TYPE") {
+        Ok(t) => t.parse().map_err(CliError::Failed)?,
+        Err(_) => shared::sign::SignType::HmacSha256,
+    };
+    let mut object = shared::json::parse_object(json.as_bytes())
+        .map_err(|e| CliError::Usage(format!("JSON: {e}")))?;
+    if !notice {
+        use rand::Rng;
+        object
+            .entry("reqTime")
+            .or_insert_with(|| shared::api::now_secs().into());
+        object.entry("nonceStr").or_insert_with(|| {
+            let n: u64 = rand::rng().random();
+            format!("{n:016x}").into()
+        });
+    }
+    shared::sign::Signer::new(sign_type, shared::sign::Secret::new(secret))
+        .sign_in_place(&mut object);
+    println!("{}", serde_json::Value::Object(object));
+    Ok(())
+}
+
+async fn setup_table(args: &[String]) -> Result<(), CliError> {
+    let flags = Flags::parse(args, &["--table"])?;
+    let table = flags
+        .get("--table")
+        .ok_or_else(|| CliError::Usage("--table is required".into()))?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    if client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .is_ok()
+    {
+        println!("table {table} exists");
+        return Ok(());
+    }
+    shared::schema::create_table(&client, table)
+        .await
+        .map_err(failed)?;
+    println!("table {table} created");
+    Ok(())
+}
+
+fn failed(e: impl std::fmt::Display) -> CliError {
+    CliError::Failed(e.to_string())
+}
+
+/// `--flag value` pairs (each at most once) plus any number of `--env K=V`.
+struct Flags {
+    values: Vec<(String, String)>,
+    env: Vec<(String, String)>,
+}
+
+impl Flags {
+    fn parse(args: &[String], known: &[&str]) -> Result<Self, CliError> {
+        let mut flags = Flags {
+            values: Vec::new(),
+            env: Vec::new(),
+        };
+        let mut args = args.iter();
+        while let Some(flag) = args.next() {
+            if flag != "--env" && !known.contains(&flag.as_str()) {
+                return Err(CliError::Usage(format!("unknown argument `{flag}`")));
+            }
+            let value = args
+                .next()
+                .ok_or_else(|| CliError::Usage(format!("{flag} needs a value")))?;
+            if flag == "--env" {
+                let (k, v) = value
+                    .split_once('=')
+                    .filter(|(k, _)| !k.is_empty())
+                    .ok_or_else(|| CliError::Usage(format!("--env `{value}` is not K=V")))?;
+                flags.env.push((k.to_owned(), v.to_owned()));
+            } else if flags.get(flag).is_some() {
+                return Err(CliError::Usage(format!("{flag} given twice")));
+            } else {
+                flags.values.push((flag.clone(), value.clone()));
+            }
+        }
+        Ok(flags)
+    }
+
+    fn get(&self, flag: &str) -> Option<&str> {
+        let found = self.values.iter().find(|(f, _)| f == flag);
+        found.map(|(_, v)| v.as_str())
+    }
+
+    /// A spec from `--bin` (required; the function name defaults to the file name) and `--env`.
+    fn spec(&self) -> Result<FunctionSpec, CliError> {
+        let bin = self
+            .get("--bin")
+            .ok_or_else(|| CliError::Usage("--bin is required".into()))?;
+        let name = Path::new(bin)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("function");
+        let mut spec = FunctionSpec::new(name, bin);
+        spec.env = self.env.clone();
+        Ok(spec)
+    }
+}
