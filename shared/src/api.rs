@@ -2,17 +2,22 @@
 //! exist so far, and the pay-order feed. The Lambda binary only builds an [`App`] and calls
 //! [`handle`].
 
-use crate::config::{Config, ConfigError, load_sign_secret};
+use crate::channel::Channels;
+use crate::channel::alipay::{AlipayClient, AlipayConfig};
+use crate::config::{Config, ConfigError, Secrets, load_secrets};
+use crate::crypto::{RsaSigner, RsaVerifier};
 use crate::error::ApiError;
 use crate::feed::{NoticeError, parse_pay_notice};
 use crate::model::PayOrder;
 use crate::params::QueryPayOrderParams;
 use crate::request::{MAX_FUTURE_SECS, Params, Verified, Verifier};
+use crate::service::{allocation, receivers};
 use crate::sign::Signer;
 use crate::store::{FeedOutcome, Store, StoreError};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 use tracing::Instrument;
 
 /// The route of the pay-order feed (DaxPay's signed payment notice).
@@ -24,6 +29,9 @@ pub struct App {
     pub verifier: Verifier,
     pub store: Store,
     pub clock: Clock,
+    pub channels: Arc<Channels>,
+    /// Prefix of new allocation numbers (`ALLOCATION_NO_PREFIX`).
+    pub allocation_no_prefix: String,
 }
 
 /// Where "now" comes from: the system clock, or a fixed instant in tests.
@@ -48,7 +56,8 @@ impl App {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let secret = load_sign_secret(&config.secret, &sdk).await?;
+        let secrets = load_secrets(&config.secret, &sdk).await?;
+        let secret = secrets.sign_secret.clone();
         if secret.is_empty() {
             return Err(ConfigError {
                 setting: "SIGN_SECRET",
@@ -67,8 +76,49 @@ impl App {
             },
             store,
             clock: Clock::System,
+            channels: Arc::new(channels_from(&config, &secrets)?),
+            allocation_no_prefix: config.allocation_no_prefix.clone(),
         })
     }
+}
+
+/// Builds the configured channel clients; a key that cannot be read fails init, naming it.
+pub fn channels_from(config: &Config, secrets: &Secrets) -> Result<Channels, ConfigError> {
+    let mut channels = Channels::default();
+    if let Some(a) = &config.alipay {
+        let missing = |setting: &'static str| ConfigError {
+            setting,
+            problem: "is required when ALIPAY_APP_ID is set".into(),
+        };
+        let bad = |setting: &'static str, e: crate::crypto::CryptoError| ConfigError {
+            setting,
+            problem: e.to_string(),
+        };
+        let private = secrets
+            .alipay_private_key
+            .as_deref()
+            .ok_or_else(|| missing("ALIPAY_PRIVATE_KEY"))?;
+        let public = secrets
+            .alipay_public_key
+            .as_deref()
+            .ok_or_else(|| missing("ALIPAY_PUBLIC_KEY"))?;
+        let client = AlipayClient::new(AlipayConfig {
+            gateway_url: a.gateway_url.clone(),
+            app_id: a.app_id.clone(),
+            app_key: RsaSigner::from_pkcs8_base64("ALIPAY_PRIVATE_KEY", private)
+                .map_err(|e| bad("ALIPAY_PRIVATE_KEY", e))?,
+            alipay_key: RsaVerifier::from_spki_base64("ALIPAY_PUBLIC_KEY", public)
+                .map_err(|e| bad("ALIPAY_PUBLIC_KEY", e))?,
+            notify_url: a.notify_url.clone(),
+            timeout: std::time::Duration::from_millis(a.timeout_ms),
+        })
+        .map_err(|e| ConfigError {
+            setting: "ALIPAY_APP_ID",
+            problem: e.to_string(),
+        })?;
+        channels.alipay = Some(client);
+    }
+    Ok(channels)
 }
 
 /// Current time in epoch seconds.
@@ -108,7 +158,14 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let trace_id = trace_id(&req);
     let path = request_path(&req);
     let method = req.method().as_str().to_owned();
-    let span = tracing::info_span!("request", traceId = %trace_id, method = %method, path = %path);
+    let span = tracing::info_span!(
+        "request",
+        traceId = %trace_id,
+        method = %method,
+        path = %path,
+        allocationNo = tracing::field::Empty,
+        bizAllocationNo = tracing::field::Empty
+    );
     async move {
         let body = req.body().as_ref();
         let route = path.to_ascii_lowercase();
@@ -116,6 +173,51 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             ("POST", FEED_PATH) => feed(app, body).await,
             ("POST", "/unipay/query/payorder") => {
                 merchant(app, body, &trace_id, query_pay_order).await
+            }
+            ("POST", "/unipay/allocation/start") => {
+                merchant(app, body, &trace_id, allocation::start).await
+            }
+            ("POST", "/unipay/allocation/finish") => {
+                merchant(app, body, &trace_id, allocation::finish).await
+            }
+            ("POST", "/unipay/sync/allocation") => {
+                merchant(app, body, &trace_id, allocation::sync).await
+            }
+            ("POST", "/unipay/query/allocationorder") => {
+                merchant(app, body, &trace_id, allocation::query).await
+            }
+            ("POST", "/unipay/allocation/receiver/add") => {
+                merchant(app, body, &trace_id, receivers::add).await
+            }
+            ("POST", "/unipay/allocation/receiver/remove") => {
+                merchant(app, body, &trace_id, receivers::remove).await
+            }
+            ("POST", "/unipay/query/allocationreceiver") => {
+                merchant(app, body, &trace_id, receivers::query_receivers).await
+            }
+            ("POST", "/unipay/allocation/group/create") => {
+                merchant(app, body, &trace_id, receivers::group_create).await
+            }
+            ("POST", "/unipay/allocation/group/update") => {
+                merchant(app, body, &trace_id, receivers::group_update).await
+            }
+            ("POST", "/unipay/allocation/group/delete") => {
+                merchant(app, body, &trace_id, receivers::group_delete).await
+            }
+            ("POST", "/unipay/allocation/group/bind") => {
+                merchant(app, body, &trace_id, receivers::group_bind).await
+            }
+            ("POST", "/unipay/allocation/group/unbind") => {
+                merchant(app, body, &trace_id, receivers::group_unbind).await
+            }
+            ("POST", "/unipay/allocation/group/setdefault") => {
+                merchant(app, body, &trace_id, receivers::group_set_default).await
+            }
+            ("POST", "/unipay/allocation/group/cleardefault") => {
+                merchant(app, body, &trace_id, receivers::group_clear_default).await
+            }
+            ("POST", "/unipay/allocation/group/query") => {
+                merchant(app, body, &trace_id, receivers::group_query).await
             }
             _ => {
                 let mut shown = path.clone();

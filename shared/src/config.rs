@@ -43,6 +43,37 @@ pub struct Config {
     /// `REQ_TIMEOUT_SECS`: how old a `reqTime` may be (default 300, 1..=86400).
     pub req_timeout_secs: i64,
     pub secret: SecretSource,
+    /// `ALLOCATION_NO_PREFIX`: optional environment prefix of allocation numbers (≤ 8 letters
+    /// or digits, e.g. `DEV`).
+    pub allocation_no_prefix: String,
+    /// `ALIPAY_APP_ID`: enables Alipay. With it: `ALIPAY_GATEWAY_URL` (default Alipay's
+    /// production gateway), `ALIPAY_TIMEOUT_MS` (default 8000), optional `ALIPAY_NOTIFY_URL`;
+    /// keys `alipayPrivateKey` / `alipayPublicKey` from the secret (locally `ALIPAY_PRIVATE_KEY`
+    /// / `ALIPAY_PUBLIC_KEY`).
+    pub alipay: Option<AlipaySettings>,
+}
+
+/// Alipay settings that are not secret.
+#[derive(Debug, Clone)]
+pub struct AlipaySettings {
+    pub app_id: String,
+    pub gateway_url: String,
+    pub notify_url: Option<String>,
+    pub timeout_ms: u64,
+}
+
+/// Secret values, from Secrets Manager (one JSON secret) or, locally, the environment.
+#[derive(Clone)]
+pub struct Secrets {
+    pub sign_secret: Secret,
+    pub alipay_private_key: Option<String>,
+    pub alipay_public_key: Option<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets(***)")
+    }
 }
 
 pub const DEFAULT_REQ_TIMEOUT_SECS: i64 = 300;
@@ -105,23 +136,75 @@ impl Config {
                 ));
             }
         };
+        let allocation_no_prefix = get("ALLOCATION_NO_PREFIX").unwrap_or_default();
+        if allocation_no_prefix.len() > 8
+            || !allocation_no_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err(ConfigError::new(
+                "ALLOCATION_NO_PREFIX",
+                "must be at most 8 letters or digits",
+            ));
+        }
+        let alipay = match get("ALIPAY_APP_ID") {
+            None => None,
+            Some(app_id) => {
+                let gateway_url = get("ALIPAY_GATEWAY_URL")
+                    .unwrap_or_else(|| crate::channel::alipay::DEFAULT_GATEWAY.to_owned());
+                if !gateway_url.starts_with("https://") && !gateway_url.starts_with("http://") {
+                    return Err(ConfigError::new(
+                        "ALIPAY_GATEWAY_URL",
+                        "must be an http(s) URL",
+                    ));
+                }
+                let timeout_ms = match get("ALIPAY_TIMEOUT_MS") {
+                    None => 8000,
+                    Some(v) => v
+                        .parse()
+                        .ok()
+                        .filter(|t| (100..=30_000).contains(t))
+                        .ok_or_else(|| {
+                            ConfigError::new(
+                                "ALIPAY_TIMEOUT_MS",
+                                "must be milliseconds from 100 to 30000",
+                            )
+                        })?,
+                };
+                Some(AlipaySettings {
+                    app_id,
+                    gateway_url,
+                    notify_url: get("ALIPAY_NOTIFY_URL"),
+                    timeout_ms,
+                })
+            }
+        };
         Ok(Self {
             table_name,
             sign_type,
             require_sign,
             req_timeout_secs,
             secret,
+            allocation_no_prefix,
+            alipay,
         })
     }
 }
 
-/// Loads the sign secret from its source.
-pub async fn load_sign_secret(
+/// Loads the secrets from their source.
+pub async fn load_secrets(
     source: &SecretSource,
     sdk: &aws_config::SdkConfig,
-) -> Result<Secret, ConfigError> {
+) -> Result<Secrets, ConfigError> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let id = match source {
-        SecretSource::Inline(secret) => return Ok(secret.clone()),
+        SecretSource::Inline(secret) => {
+            return Ok(Secrets {
+                sign_secret: secret.clone(),
+                alipay_private_key: env("ALIPAY_PRIVATE_KEY"),
+                alipay_public_key: env("ALIPAY_PUBLIC_KEY"),
+            });
+        }
         SecretSource::SecretsManager(id) => id,
     };
     let client = aws_sdk_secretsmanager::Client::new(sdk);
@@ -142,7 +225,25 @@ pub async fn load_sign_secret(
     let text = out
         .secret_string()
         .ok_or_else(|| ConfigError::new("SECRETS_ID", "the secret has no string value"))?;
-    secret_from_json(text)
+    secrets_from_json(text)
+}
+
+/// Reads the secret's JSON: `signSecret` (required), `alipayPrivateKey`, `alipayPublicKey`.
+pub fn secrets_from_json(text: &str) -> Result<Secrets, ConfigError> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|_| ConfigError::new("SECRETS_ID", "the secret is not a JSON object"))?;
+    let member = |name: &str| {
+        value
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    Ok(Secrets {
+        sign_secret: secret_from_json(text)?,
+        alipay_private_key: member("alipayPrivateKey"),
+        alipay_public_key: member("alipayPublicKey"),
+    })
 }
 
 /// The `signSecret` member of the secret's JSON text.

@@ -2,14 +2,18 @@
 //! The Lambda binaries in `functions/` only parse events and call into this crate.
 
 pub mod api;
+pub mod channel;
 pub mod config;
+pub mod crypto;
 pub mod error;
 pub mod feed;
 pub mod json;
 pub mod model;
 pub mod params;
 pub mod request;
+pub mod rules;
 pub mod schema;
+pub mod service;
 pub mod sign;
 pub mod store;
 pub mod telemetry;

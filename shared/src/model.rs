@@ -186,3 +186,113 @@ mod tests {
         assert!(!Channel::UnionPay.supports_sharing());
     }
 }
+
+/// A receiver registered with a channel (SPEC §4.8). Immutable once added, except its group count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receiver {
+    pub receiver_no: String,
+    pub channel: Channel,
+    pub receiver_type: ReceiverType,
+    pub receiver_account: String,
+    pub receiver_name: Option<String>,
+    pub relation_type: RelationType,
+    pub relation_name: Option<String>,
+    /// How many groups list this receiver; it cannot be removed while above 0.
+    pub group_count: i64,
+}
+
+/// A member of a group: a copy of the receiver's account (receivers never change) and its rate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMember {
+    pub receiver_no: String,
+    /// Basis points (1/10000 of the pay amount).
+    pub rate: i64,
+    pub receiver_type: ReceiverType,
+    pub receiver_account: String,
+    pub receiver_name: Option<String>,
+}
+
+/// A named set of receivers with rates, of one channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub group_no: String,
+    pub name: String,
+    pub channel: Channel,
+    pub remark: Option<String>,
+    pub members: Vec<GroupMember>,
+}
+
+impl Group {
+    pub fn total_rate(&self) -> i64 {
+        self.members.iter().map(|m| m.rate).sum()
+    }
+}
+
+/// An allocation order (SPEC §2.4, §4.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllocationOrder {
+    pub allocation_no: String,
+    pub biz_allocation_no: String,
+    pub out_allocation_no: Option<String>,
+    pub order_no: String,
+    pub biz_order_no: String,
+    pub out_order_no: String,
+    pub title: String,
+    pub channel: Channel,
+    /// Sum of the detail amounts, fen.
+    pub amount: i64,
+    pub description: Option<String>,
+    pub status: AllocationStatus,
+    pub result: AllocationResult,
+    pub error_code: Option<String>,
+    pub error_msg: Option<String>,
+    pub finish_time: Option<i64>,
+    pub notify_url: Option<String>,
+    pub attach: Option<String>,
+    /// Digest of the start request's business fields (duplicate detection).
+    pub digest: String,
+    pub created_at: i64,
+}
+
+/// One receiver's share of an allocation order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllocationDetail {
+    pub receiver_no: String,
+    pub amount: i64,
+    pub rate: i64,
+    pub receiver_type: ReceiverType,
+    pub receiver_account: String,
+    pub receiver_name: Option<String>,
+    pub result: DetailResult,
+    pub error_code: Option<String>,
+    pub error_msg: Option<String>,
+    pub finish_time: Option<i64>,
+}
+
+/// Masks an account for display: keeps a few characters at each end (`2088****1234`).
+pub fn mask_account(account: &str) -> String {
+    let chars: Vec<char> = account.chars().collect();
+    let n = chars.len();
+    let keep = match n {
+        0..=2 => 0,
+        3..=6 => 1,
+        7..=10 => 2,
+        _ => 4,
+    };
+    let head: String = chars[..keep].iter().collect();
+    let tail: String = chars[n - keep..].iter().collect();
+    format!("{head}****{tail}")
+}
+
+#[cfg(test)]
+mod mask_tests {
+    use super::mask_account;
+
+    #[test]
+    fn masks_keep_little() {
+        assert_eq!(mask_account("2088123412341234"), "2088****1234");
+        assert_eq!(mask_account("a@b.cn"), "a****n");
+        assert_eq!(mask_account("ab"), "****");
+        assert_eq!(mask_account("用户账号很长的名字啊"), "用户****字啊");
+    }
+}

@@ -5,11 +5,15 @@
 use crate::error::ValidationError;
 use crate::model::{Channel, ReceiverType, RelationType};
 use crate::request::{Params, check_amount, check_opt_len, check_required};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
+/// The most receivers one allocation (or one group) may have: WeChat Pay takes at most 50
+/// receivers per split, and one DynamoDB transaction at most 100 items.
+pub const MAX_RECEIVERS: usize = 50;
+
 /// `POST /unipay/allocation/start` (seed 001).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct StartParams {
     #[serde(alias = "bizAllocNo")]
@@ -24,7 +28,7 @@ pub struct StartParams {
 }
 
 /// One explicit receiver of a start request.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ReceiverAmount {
     pub receiver_no: String,
@@ -49,6 +53,16 @@ impl Params for StartParams {
             check_http_url("notifyUrl", url)?;
         }
         check_opt_len("attach", &self.attach, 500)?;
+        if self
+            .receivers
+            .as_ref()
+            .is_some_and(|r| r.len() > MAX_RECEIVERS)
+        {
+            return Err(ValidationError::new(
+                "receivers",
+                format!("at most {MAX_RECEIVERS} receivers per allocation"),
+            ));
+        }
         let mut seen = HashSet::new();
         for (i, r) in self.receivers.iter().flatten().enumerate() {
             let field = format!("receivers[{i}].receiverNo");
@@ -258,8 +272,11 @@ pub const FULL_RATE: i64 = 10_000;
 impl Params for GroupBindParams {
     fn validate(&self) -> Result<(), ValidationError> {
         check_required("groupNo", &self.group_no, 20)?;
-        if self.receivers.is_empty() {
-            return Err(ValidationError::new("receivers", "must not be empty"));
+        if self.receivers.is_empty() || self.receivers.len() > MAX_RECEIVERS {
+            return Err(ValidationError::new(
+                "receivers",
+                format!("must list 1 to {MAX_RECEIVERS} receivers"),
+            ));
         }
         let mut seen = HashSet::new();
         let mut total = 0i64;

@@ -310,16 +310,19 @@ async fn sign_secret_loads_from_secrets_manager() {
     let created = client
         .create_secret()
         .name(&name)
-        .secret_string(r#"{"signSecret":"from-secrets-manager"}"#)
+        .secret_string(r#"{"signSecret":"from-secrets-manager","alipayPrivateKey":"cHJpdg==","alipayPublicKey":"cHVi"}"#)
         .send()
         .await;
     assert!(created.is_ok(), "{created:?}");
     let source = shared::config::SecretSource::SecretsManager(name);
-    let secret = shared::config::load_sign_secret(&source, &sdk).await;
-    let secret = match secret {
+    let secrets = shared::config::load_secrets(&source, &sdk).await;
+    let secrets = match secrets {
         Ok(s) => s,
         Err(e) => panic!("{e}"),
     };
+    assert_eq!(secrets.alipay_private_key.as_deref(), Some("cHJpdg=="));
+    assert_eq!(secrets.alipay_public_key.as_deref(), Some("cHVi"));
+    let secret = secrets.sign_secret;
     // the loaded secret signs like the same secret given inline
     let obj = shared::json::parse_object(br#"{"a":"1","reqTime":1}"#).unwrap_or_default();
     let from_sm = shared::sign::Signer::new(shared::sign::SignType::Md5, secret).sign(&obj);
@@ -331,6 +334,6 @@ async fn sign_secret_loads_from_secrets_manager() {
     assert_eq!(from_sm, inline);
     // a missing secret fails with the setting's name
     let missing = shared::config::SecretSource::SecretsManager(unique("absent"));
-    let err = shared::config::load_sign_secret(&missing, &sdk).await.err();
+    let err = shared::config::load_secrets(&missing, &sdk).await.err();
     assert_eq!(err.map(|e| e.setting), Some("SECRETS_ID"));
 }

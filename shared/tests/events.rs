@@ -45,6 +45,8 @@ async fn api_events_reach_the_handler() {
         store: fresh_store().await,
         // the query sample was signed at reqTime 1795320060
         clock: Clock::Fixed(1_795_320_061),
+        channels: Default::default(),
+        allocation_no_prefix: String::new(),
     };
     let r = shared::api::handle(&app, event("api-feed-pay-order.json")).await;
     assert_eq!(

@@ -2,6 +2,8 @@
 //! the real SDK clients. Run the suite through `scripts/test.sh`, which starts the emulator.
 #![allow(dead_code)]
 
+pub mod harness;
+
 use aws_sdk_dynamodb::Client;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value, json};
@@ -58,6 +60,8 @@ pub async fn app() -> App {
         },
         store: fresh_store().await,
         clock: shared::api::Clock::Fixed(now()),
+        channels: Default::default(),
+        allocation_no_prefix: String::new(),
     }
 }
 

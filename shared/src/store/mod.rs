@@ -9,6 +9,11 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use std::collections::HashMap;
 
+pub mod allocation;
+pub mod receivers;
+
+pub use allocation::{Claim, CreateConflict};
+
 pub type Item = HashMap<String, AttributeValue>;
 
 /// A storage failure.
@@ -22,7 +27,7 @@ pub enum StoreError {
     Db(String),
 }
 
-fn db_err<E: std::error::Error + 'static>(e: E) -> StoreError {
+pub(crate) fn db_err<E: std::error::Error + 'static>(e: E) -> StoreError {
     StoreError::Db(DisplayErrorContext(e).to_string())
 }
 
@@ -48,7 +53,7 @@ pub struct Store {
 pub fn pay_pk(order_no: &str) -> String {
     format!("PAY#{order_no}")
 }
-const PAY_SK: &str = "PAY";
+pub(crate) const PAY_SK: &str = "PAY";
 pub fn pay_biz_pk(biz_order_no: &str) -> String {
     format!("PAYBIZ#{biz_order_no}")
 }
@@ -58,35 +63,35 @@ pub fn nonce_pk(nonce: &str, req_time: i64) -> String {
 }
 const NONCE_SK: &str = "NONCE";
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
-fn n(v: i64) -> AttributeValue {
+pub(crate) fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
-fn key(pk: String, sk: &str) -> Item {
+pub(crate) fn key(pk: String, sk: &str) -> Item {
     HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
 }
 
-fn get_s(item: &Item, name: &str) -> Option<String> {
+pub(crate) fn get_s(item: &Item, name: &str) -> Option<String> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Some(v.clone()),
         _ => None,
     }
 }
-fn get_n(item: &Item, name: &str) -> Option<i64> {
+pub(crate) fn get_n(item: &Item, name: &str) -> Option<i64> {
     match item.get(name) {
         Some(AttributeValue::N(v)) => v.parse().ok(),
         _ => None,
     }
 }
-fn get_bool(item: &Item, name: &str) -> Option<bool> {
+pub(crate) fn get_bool(item: &Item, name: &str) -> Option<bool> {
     match item.get(name) {
         Some(AttributeValue::Bool(v)) => Some(*v),
         _ => None,
     }
 }
-fn need<T>(v: Option<T>, what: &str) -> Result<T, StoreError> {
+pub(crate) fn need<T>(v: Option<T>, what: &str) -> Result<T, StoreError> {
     v.ok_or_else(|| StoreError::Db(format!("stored item lacks a valid `{what}`")))
 }
 
@@ -124,7 +129,7 @@ fn pay_order_to_item(p: &PayOrder, version: i64, now: i64) -> Item {
     item
 }
 
-fn pay_order_from_item(item: &Item) -> Result<(PayOrder, i64), StoreError> {
+pub(crate) fn pay_order_from_item(item: &Item) -> Result<(PayOrder, i64), StoreError> {
     let channel = need(get_s(item, "channel"), "channel")?;
     let status = need(get_s(item, "status"), "status")?;
     let order = PayOrder {
@@ -189,7 +194,7 @@ impl Store {
         }
     }
 
-    async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
+    pub(crate) async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
         let out = self
             .db
             .get_item()
@@ -200,6 +205,131 @@ impl Store {
             .await
             .map_err(db_err)?;
         Ok(out.item)
+    }
+
+    /// Strongly consistent reads of many items in one round trip (retrying unprocessed keys),
+    /// keyed by `pk`. At most 100 keys.
+    pub(crate) async fn get_many(
+        &self,
+        keys: Vec<Item>,
+    ) -> Result<HashMap<String, Item>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut found = HashMap::new();
+        let mut pending = keys;
+        pending.dedup();
+        for _ in 0..MAX_RACE_RETRIES {
+            if pending.is_empty() {
+                break;
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(db_err)?;
+            let out = self
+                .db
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(db_err)?;
+            for item in out
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default()
+            {
+                if let Some(pk) = get_s(&item, PK) {
+                    found.insert(pk, item);
+                }
+            }
+            pending = out
+                .unprocessed_keys
+                .unwrap_or_default()
+                .remove(&self.table)
+                .map(|k| k.keys)
+                .unwrap_or_default();
+        }
+        if !pending.is_empty() {
+            return Err(StoreError::Db("batch read left keys unprocessed".into()));
+        }
+        Ok(found)
+    }
+
+    /// Runs a transaction. `Ok(None)`: done. `Ok(Some(i))`: cancelled because the condition of
+    /// item `i` failed (the caller re-reads and decides again).
+    pub(crate) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Option<usize>, StoreError> {
+        let result = self
+            .db
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(None),
+            Err(e) => {
+                let failed = e.as_service_error().and_then(|se| match se {
+                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => c
+                        .cancellation_reasons()
+                        .iter()
+                        .position(|r| r.code() == Some("ConditionalCheckFailed")),
+                    _ => None,
+                });
+                match failed {
+                    Some(i) => Ok(Some(i)),
+                    None => Err(db_err(e)),
+                }
+            }
+        }
+    }
+
+    pub(crate) fn put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .map_err(db_err)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Every item whose `hash` attribute is `value`, on the table or an index, all pages.
+    pub(crate) async fn query_all(
+        &self,
+        index: Option<&str>,
+        hash: &str,
+        value: &str,
+        consistent: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .db
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression("#h = :h")
+                .expression_attribute_names("#h", hash)
+                .expression_attribute_values(":h", s(value))
+                .consistent_read(consistent)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(db_err)?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
     }
 
     /// The pay order with this `orderNo`, and its version.
@@ -374,6 +504,6 @@ impl Store {
     }
 }
 
-fn opt_s(v: &Option<String>) -> AttributeValue {
+pub(crate) fn opt_s(v: &Option<String>) -> AttributeValue {
     v.as_deref().map_or(AttributeValue::Null(true), s)
 }

@@ -1,0 +1,500 @@
+//! A fake Alipay OpenAPI gateway (public-key mode, RSA2) for end-to-end tests of our Alipay
+//! client, written from the public protocol documentation and independent of that client.
+//!
+//! It verifies every request signature with the app public key, signs every answer with the
+//! "Alipay" private key exactly like the real gateway (node text first, then the signature over
+//! those bytes), keeps a small merchant account (paid trades with frozen funds, settles, receiver
+//! relations) and can inject faults into the next call of a method. See `README.md` for the
+//! sub_codes it answers and the HTTP control API under `/__sim/`.
+
+mod crypto;
+mod gateway;
+mod notify;
+mod state;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::format_description::BorrowedFormatItem;
+use time::macros::{format_description, offset};
+use time::{OffsetDateTime, PrimitiveDateTime};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+pub use crypto::generate_keypair;
+
+use crate::crypto::{Signer, Verifier};
+use crate::state::State;
+
+/// How long `Fault::Timeout` / `Fault::TimeoutAfterApply` hold a connection (unless shut down).
+const HOLD: Duration = Duration::from_secs(60);
+const MAX_BODY: usize = 1 << 20;
+
+/// Simulator configuration. Keys are Java style: base64 DER without PEM armour.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The only `app_id` accepted.
+    pub app_id: String,
+    /// Base64 SubjectPublicKeyInfo of the app (merchant) key: verifies requests.
+    pub app_public_key: String,
+    /// Base64 PKCS#8 of the "Alipay" key: signs answers and notifications.
+    pub alipay_private_key: String,
+    /// Application gateway receiving `alipay.trade.order.settle.notify` (http:// only).
+    pub notify_url: Option<String>,
+}
+
+/// A fault for the next call of one method. JSON form (control API): `"timeout"`,
+/// `"timeout_after_apply"`, `"unsigned_20000"`, `{"business":{"sub_code":..,"sub_msg":..}}`,
+/// `"bad_signature"`, `"whitespace_in_node"`, `{"http_status":502}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// Apply nothing and never answer; the connection is held 60 s or until shutdown.
+    Timeout,
+    /// Apply the call (state changes), then never answer: the lost-answer case.
+    TimeoutAfterApply,
+    /// An unsigned `code 20000` gateway error; nothing applied.
+    #[serde(rename = "unsigned_20000")]
+    Unsigned20000,
+    /// A signed `40004 Business Failed` with these; nothing applied.
+    Business { sub_code: String, sub_msg: String },
+    /// The call is applied and the node is correct, but the signature covers different bytes.
+    BadSignature,
+    /// The call is applied; the node text is pretty-printed (whitespace and newlines inside
+    /// the JSON) and the signature covers exactly that text.
+    WhitespaceInNode,
+    /// This HTTP status with an HTML body; nothing applied.
+    HttpStatus(u16),
+}
+
+/// The result of one receiver in an async settle. JSON: `"success"` or
+/// `{"fail":{"code":..,"desc":..}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Fail { code: String, desc: String },
+}
+
+/// One call received on `/gateway.do`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallRecord {
+    /// The `method` parameter as sent ("" when absent).
+    pub method: String,
+    /// `biz_content` parsed as JSON (Null when absent or not JSON).
+    pub biz_content: Value,
+    pub out_request_no: Option<String>,
+    /// The request signature verified with the app public key.
+    pub verified: bool,
+    /// `code` of the JSON answer actually sent; None when none was (timeouts, HTTP status).
+    pub code: Option<String>,
+    pub sub_code: Option<String>,
+    /// The injected fault this call consumed.
+    pub fault: Option<Fault>,
+}
+
+/// What happened to a notification POST.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum NotifyDelivery {
+    /// No `notify_url` configured: nothing sent.
+    NotConfigured,
+    /// The receiver answered exactly `success`.
+    Delivered,
+    /// The receiver answered something else.
+    Rejected { status: u16, body: String },
+    /// Connection error, or no answer within 5 s.
+    Failed { error: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("invalid key: {0}")]
+    Key(String),
+    #[error("crypto: {0}")]
+    Crypto(String),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("refusing to listen on non-loopback address {0}")]
+    NotLoopback(SocketAddr),
+    #[error("no settle with that trade_no and out_request_no")]
+    UnknownSettle,
+    #[error("the settle is not a pending async settle")]
+    NotPending,
+    #[error("receiver {0} is not part of the settle")]
+    UnknownReceiver(String),
+}
+
+pub(crate) type Reply = Response<Full<Bytes>>;
+
+pub(crate) fn reply(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Reply {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn json_reply<T: Serialize>(status: StatusCode, value: &T) -> Reply {
+    match serde_json::to_string(value) {
+        Ok(text) => reply(status, "application/json", text),
+        Err(e) => reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/plain",
+            e.to_string(),
+        ),
+    }
+}
+
+/// Returned by a handler that must not answer: hyper then closes the connection.
+#[derive(Debug)]
+pub(crate) struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped without an answer (injected fault)")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+const DATE_TIME: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+
+pub(crate) fn beijing_now() -> PrimitiveDateTime {
+    let now = OffsetDateTime::now_utc().to_offset(offset!(+8));
+    PrimitiveDateTime::new(now.date(), now.time())
+}
+
+/// `yyyy-MM-dd HH:mm:ss`.
+pub(crate) fn format_dt(dt: PrimitiveDateTime) -> String {
+    dt.replace_nanosecond(0)
+        .unwrap_or(dt)
+        .format(DATE_TIME)
+        .unwrap_or_default()
+}
+
+pub(crate) struct Inner {
+    config: SimConfig,
+    signer: Signer,
+    verifier: Verifier,
+    state: Mutex<State>,
+    stop: watch::Sender<bool>,
+    addr: SocketAddr,
+    server: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Inner {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Keeps a request unanswered for `HOLD`, or until shutdown.
+    pub(crate) async fn hold(&self) -> Dropped {
+        let mut stop = self.stop.subscribe();
+        if !*stop.borrow_and_update() {
+            tokio::select! {
+                _ = tokio::time::sleep(HOLD) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        Dropped
+    }
+}
+
+/// A running simulator. Cheap to clone; all clones share one server and state.
+#[derive(Clone)]
+pub struct AlipaySim {
+    inner: Arc<Inner>,
+}
+
+impl AlipaySim {
+    /// Binds `listen` (loopback only; port 0 picks a free port) and starts serving.
+    pub async fn start(config: SimConfig, listen: SocketAddr) -> Result<Self, SimError> {
+        if !listen.ip().is_loopback() {
+            return Err(SimError::NotLoopback(listen));
+        }
+        let verifier = Verifier::from_spki_b64(&config.app_public_key)?;
+        let signer = Signer::from_pkcs8_b64(&config.alipay_private_key)?;
+        let listener = TcpListener::bind(listen).await?;
+        let (stop, stop_rx) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            config,
+            signer,
+            verifier,
+            state: Mutex::new(State::new()),
+            stop,
+            addr: listener.local_addr()?,
+            server: Mutex::new(None),
+        });
+        let sim = AlipaySim { inner };
+        let task = tokio::spawn(serve(listener, sim.clone(), stop_rx));
+        *sim.inner.server.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+        Ok(sim)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// The gateway URL, e.g. `http://127.0.0.1:PORT/gateway.do`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/gateway.do", self.inner.addr)
+    }
+
+    /// Adds (or resets) a paid trade whose whole amount is frozen for settling.
+    pub fn seed_trade(&self, trade_no: &str, amount_fen: i64) {
+        self.inner.state().seed_trade(trade_no, amount_fen);
+    }
+
+    pub fn unsettled_fen(&self, trade_no: &str) -> Option<i64> {
+        self.inner.state().unsettled_fen(trade_no)
+    }
+
+    /// Whether a receiver relation exists (`account_type`: userId | loginName | openId).
+    pub fn is_bound(&self, account_type: &str, account: &str) -> bool {
+        self.inner.state().is_bound(account_type, account)
+    }
+
+    /// How many distinct settles (by out_request_no) were executed on the trade.
+    pub fn settle_count(&self, trade_no: &str) -> usize {
+        self.inner.state().settle_count(trade_no)
+    }
+
+    /// Finishes a pending async settle: each listed receiver account gets its outcome, the
+    /// others succeed. Then sends the signed notification if a `notify_url` is configured.
+    pub async fn complete(
+        &self,
+        trade_no: &str,
+        out_request_no: &str,
+        outcomes: &[(String, Outcome)],
+    ) -> Result<NotifyDelivery, SimError> {
+        {
+            let now = format_dt(beijing_now());
+            let mut state = self.inner.state();
+            state.complete(trade_no, out_request_no, outcomes, &now)?;
+        }
+        if self.inner.config.notify_url.is_none() {
+            return Ok(NotifyDelivery::NotConfigured);
+        }
+        let pairs = self.signed_settle_notify(trade_no, out_request_no)?;
+        self.post_notify(&pairs).await
+    }
+
+    /// The signed notification form for a settle's current state (fresh `notify_id`).
+    pub fn signed_settle_notify(
+        &self,
+        trade_no: &str,
+        out_request_no: &str,
+    ) -> Result<Vec<(String, String)>, SimError> {
+        let state = self.inner.state();
+        let settle = state
+            .find_settle(trade_no, out_request_no)
+            .ok_or(SimError::UnknownSettle)?;
+        notify::settle_pairs(&self.inner, settle)
+    }
+
+    /// POSTs a notification form to `notify_url` (bounded to 5 s).
+    pub async fn post_notify(
+        &self,
+        pairs: &[(String, String)],
+    ) -> Result<NotifyDelivery, SimError> {
+        match &self.inner.config.notify_url {
+            None => Ok(NotifyDelivery::NotConfigured),
+            Some(url) => Ok(notify::post_form(url, pairs).await),
+        }
+    }
+
+    /// Queues a fault for the next call of `method` (FIFO per method).
+    pub fn inject(&self, method: &str, fault: Fault) {
+        let mut state = self.inner.state();
+        state
+            .faults
+            .entry(method.to_string())
+            .or_default()
+            .push_back(fault);
+    }
+
+    /// Every gateway call received so far, oldest first.
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.inner.state().calls.clone()
+    }
+
+    /// Stops accepting, releases held connections and closes every open connection.
+    pub async fn shutdown(self) {
+        self.inner.stop.send_replace(true);
+        let task = self
+            .inner
+            .server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(task) = task {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+    }
+}
+
+async fn serve(listener: TcpListener, sim: AlipaySim, mut stop: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let sim = sim.clone();
+                connections.spawn(async move {
+                    let service = service_fn(move |req| route(sim.clone(), req));
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.shutdown().await;
+}
+
+fn is_form(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
+}
+
+fn parse_form(bytes: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
+    form_urlencoded::parse(bytes).into_owned()
+}
+
+async fn route(sim: AlipaySim, req: Request<Incoming>) -> Result<Reply, Dropped> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or_default().to_string();
+    let form = is_form(&req);
+    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => return Ok(reply(StatusCode::BAD_REQUEST, "text/plain", e.to_string())),
+    };
+    match (&method, path.as_str()) {
+        (&Method::POST, "/gateway.do") => {
+            let mut params: Vec<(String, String)> = parse_form(query.as_bytes()).collect();
+            if form {
+                params.extend(parse_form(&body));
+            }
+            gateway::handle(&sim.inner, params).await
+        }
+        (_, "/gateway.do") => Ok(reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "POST only",
+        )),
+        (_, p) if p.starts_with("/__sim/") => Ok(control(&sim, &method, &p[7..], &body).await),
+        _ => Ok(reply(StatusCode::NOT_FOUND, "text/plain", "not found")),
+    }
+}
+
+fn error_reply(status: StatusCode, message: impl std::fmt::Display) -> Reply {
+    json_reply(status, &json!({"error": message.to_string()}))
+}
+
+#[derive(Deserialize)]
+struct SeedTrade {
+    trade_no: String,
+    amount_fen: i64,
+}
+
+#[derive(Deserialize)]
+struct CompleteRequest {
+    trade_no: String,
+    out_request_no: String,
+    #[serde(default)]
+    outcomes: BTreeMap<String, Outcome>,
+}
+
+#[derive(Deserialize)]
+struct InjectRequest {
+    method: String,
+    fault: Fault,
+}
+
+/// The test-control API under `/__sim/`.
+async fn control(sim: &AlipaySim, method: &Method, path: &str, body: &[u8]) -> Reply {
+    control_json(sim, method, path, body)
+        .await
+        .unwrap_or_else(|e| error_reply(StatusCode::BAD_REQUEST, e))
+}
+
+/// `Err` only for a request body that is not the expected JSON.
+async fn control_json(
+    sim: &AlipaySim,
+    method: &Method,
+    path: &str,
+    body: &[u8],
+) -> Result<Reply, serde_json::Error> {
+    let ok = || json_reply(StatusCode::OK, &json!({}));
+    Ok(match (method, path) {
+        (&Method::POST, "trades") => {
+            let t: SeedTrade = serde_json::from_slice(body)?;
+            sim.seed_trade(&t.trade_no, t.amount_fen);
+            ok()
+        }
+        (&Method::GET, p) if p.starts_with("trades/") => {
+            let trade_no = &p["trades/".len()..];
+            match sim.unsettled_fen(trade_no) {
+                Some(fen) => json_reply(
+                    StatusCode::OK,
+                    &json!({"unsettled_fen": fen, "settles": sim.settle_count(trade_no)}),
+                ),
+                None => error_reply(StatusCode::NOT_FOUND, "no such trade"),
+            }
+        }
+        (&Method::POST, "complete") => {
+            let c: CompleteRequest = serde_json::from_slice(body)?;
+            let outcomes: Vec<(String, Outcome)> = c.outcomes.into_iter().collect();
+            match sim
+                .complete(&c.trade_no, &c.out_request_no, &outcomes)
+                .await
+            {
+                Ok(delivery) => json_reply(StatusCode::OK, &delivery),
+                Err(e @ SimError::UnknownSettle) => error_reply(StatusCode::NOT_FOUND, e),
+                Err(e) => error_reply(StatusCode::CONFLICT, e),
+            }
+        }
+        (&Method::POST, "inject") => {
+            let i: InjectRequest = serde_json::from_slice(body)?;
+            sim.inject(&i.method, i.fault);
+            ok()
+        }
+        (&Method::GET, "calls") => json_reply(StatusCode::OK, &sim.calls()),
+        _ => error_reply(StatusCode::NOT_FOUND, "unknown control endpoint"),
+    })
+}

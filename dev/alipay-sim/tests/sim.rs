@@ -1,0 +1,1206 @@
+//! End-to-end tests of the simulator through a minimal, independent Alipay client written here:
+//! it signs forms itself, talks raw HTTP/1.1 over TCP and verifies answers by extracting the raw
+//! node text from the body.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use alipay_sim::{AlipaySim, Fault, NotifyDelivery, Outcome, SimConfig, generate_keypair};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, UnparsedPublicKey,
+};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+use time::{OffsetDateTime, UtcOffset};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+const APP_ID: &str = "2021000000000001";
+const SETTLE: &str = "alipay.trade.order.settle";
+const SETTLE_QUERY: &str = "alipay.trade.order.settle.query";
+const ONSETTLE_QUERY: &str = "alipay.trade.order.onsettle.query";
+const BIND: &str = "alipay.trade.royalty.relation.bind";
+const UNBIND: &str = "alipay.trade.royalty.relation.unbind";
+const ALICE: &str = "2088101126708402";
+const BOB: &str = "2088101126708403";
+
+struct Keys {
+    app_private: String,
+    app_public: String,
+    alipay_private: String,
+    alipay_public: String,
+    other_private: String,
+}
+
+fn keys() -> &'static Keys {
+    static KEYS: OnceLock<Keys> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let pair = || generate_keypair().expect("keygen");
+        let (app_private, app_public) = pair();
+        let (alipay_private, alipay_public) = pair();
+        let (other_private, _) = pair();
+        Keys {
+            app_private,
+            app_public,
+            alipay_private,
+            alipay_public,
+            other_private,
+        }
+    })
+}
+
+// ---------------------------------------------------------------- the independent client
+
+fn rsa2_sign(pkcs8_b64: &str, content: &str) -> String {
+    let der = STANDARD.decode(pkcs8_b64).expect("b64");
+    let key = RsaKeyPair::from_pkcs8(&der).expect("pkcs8");
+    let mut sig = vec![0; key.public_modulus_len()];
+    key.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        content.as_bytes(),
+        &mut sig,
+    )
+    .expect("sign");
+    STANDARD.encode(sig)
+}
+
+fn rsa2_verify(spki_b64: &str, content: &str, sign_b64: &str) -> bool {
+    let der = STANDARD.decode(spki_b64).expect("b64");
+    let Ok(sig) = STANDARD.decode(sign_b64) else {
+        return false;
+    };
+    UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der)
+        .verify(content.as_bytes(), &sig)
+        .is_ok()
+}
+
+/// Sorted `k=v&…` over non-empty values, minus the excluded names.
+fn content_to_sign(pairs: &[(String, String)], exclude: &[&str]) -> String {
+    let mut kept: Vec<_> = pairs
+        .iter()
+        .filter(|(k, v)| !v.is_empty() && !exclude.contains(&k.as_str()))
+        .collect();
+    kept.sort();
+    kept.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn beijing_timestamp(offset_minutes: i64) -> String {
+    let t = OffsetDateTime::now_utc().to_offset(UtcOffset::from_hms(8, 0, 0).expect("offset"))
+        + time::Duration::minutes(offset_minutes);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+fn urlencode(pairs: &[(String, String)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// Raw HTTP/1.1 POST with `Connection: close`; the whole exchange is bounded by `limit`.
+async fn http_post(
+    addr: SocketAddr,
+    path: &str,
+    content_type: &str,
+    body: &str,
+    limit: Duration,
+) -> Result<(u16, String), String> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream
+            .write_all(head.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        stream
+            .write_all(body.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut raw = Vec::new();
+        stream
+            .read_to_end(&mut raw)
+            .await
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8(raw).map_err(|e| e.to_string())?;
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .ok_or("no HTTP answer (connection closed)")?;
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or("bad status line")?;
+        Ok((status, body.to_string()))
+    };
+    tokio::time::timeout(limit, exchange)
+        .await
+        .map_err(|_| "client timeout".to_string())?
+}
+
+async fn http_get(addr: SocketAddr, path: &str) -> (u16, Value) {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(head.as_bytes()).await.expect("write");
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).await.expect("read");
+        raw
+    };
+    let raw = tokio::time::timeout(Duration::from_secs(5), exchange)
+        .await
+        .expect("get timed out");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("http");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (status, serde_json::from_str(body).expect("json body"))
+}
+
+/// A verified-or-not gateway answer.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    body: String,
+    node_name: String,
+    node: Value,
+    /// Some(valid?) when a `sign` member was present, None when unsigned.
+    signature_valid: Option<bool>,
+}
+
+impl Answer {
+    fn code(&self) -> &str {
+        self.node["code"].as_str().unwrap_or_default()
+    }
+    fn sub_code(&self) -> &str {
+        self.node["sub_code"].as_str().unwrap_or_default()
+    }
+    /// A normal signed answer of the method node (or error_response) whose signature verifies.
+    fn assert_verified(&self) -> &Self {
+        assert_eq!(self.status, 200, "{}", self.body);
+        assert_eq!(
+            self.signature_valid,
+            Some(true),
+            "signature must verify: {}",
+            self.body
+        );
+        self
+    }
+}
+
+/// Finds the node's raw text as the SDKs do: after `"<node>":`, ending before `,"sign":"`.
+fn extract(body: &str, node_name: &str) -> Option<(String, Option<String>)> {
+    let marker = format!("\"{node_name}\":");
+    let start = body.find(&marker)? + marker.len();
+    match body.rfind(",\"sign\":\"") {
+        Some(end) if end > start => {
+            let text = &body[start..end];
+            let sign = body[end + 9..].strip_suffix("\"}")?.to_string();
+            assert!(!body[end..].contains(&marker), "node name after the node");
+            Some((text.to_string(), Some(sign)))
+        }
+        _ => Some((body[start..].strip_suffix('}')?.to_string(), None)),
+    }
+}
+
+struct Client {
+    addr: SocketAddr,
+    app_id: String,
+    app_private: String,
+    alipay_public: String,
+    timeout: Duration,
+}
+
+impl Client {
+    fn new(sim: &AlipaySim) -> Self {
+        let k = keys();
+        let addr = sim.base_url()["http://".len()..]
+            .split('/')
+            .next()
+            .expect("host")
+            .parse()
+            .expect("addr");
+        Client {
+            addr,
+            app_id: APP_ID.into(),
+            app_private: k.app_private.clone(),
+            alipay_public: k.alipay_public.clone(),
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    fn signed_params(&self, method: &str, biz: &Value) -> Vec<(String, String)> {
+        let mut params: Vec<(String, String)> = [
+            ("app_id", self.app_id.as_str()),
+            ("method", method),
+            ("format", "JSON"),
+            ("charset", "utf-8"),
+            ("sign_type", "RSA2"),
+            ("timestamp", &beijing_timestamp(0)),
+            ("version", "1.0"),
+            ("biz_content", &biz.to_string()),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let sign = rsa2_sign(&self.app_private, &content_to_sign(&params, &["sign"]));
+        params.push(("sign".into(), sign));
+        params
+    }
+
+    async fn post(&self, method: &str, params: &[(String, String)]) -> Result<Answer, String> {
+        // Java SDK layout: common parameters and sign in the query, biz_content in the body.
+        let (body, query): (Vec<_>, Vec<_>) = params
+            .iter()
+            .cloned()
+            .partition(|(k, _)| k == "biz_content");
+        let path = format!("/gateway.do?{}", urlencode(&query));
+        let (status, body) = http_post(
+            self.addr,
+            &path,
+            "application/x-www-form-urlencoded;charset=utf-8",
+            &urlencode(&body),
+            self.timeout,
+        )
+        .await?;
+        let node_name = if body.contains("\"error_response\":") {
+            "error_response".to_string()
+        } else {
+            format!("{}_response", method.replace('.', "_"))
+        };
+        let Some((text, sign)) = extract(&body, &node_name) else {
+            return Ok(Answer {
+                status,
+                body,
+                node_name,
+                node: Value::Null,
+                signature_valid: None,
+            });
+        };
+        let signature_valid = sign.map(|s| rsa2_verify(&self.alipay_public, &text, &s));
+        let node = serde_json::from_str(&text).map_err(|e| format!("node {text}: {e}"))?;
+        Ok(Answer {
+            status,
+            body,
+            node_name,
+            node,
+            signature_valid,
+        })
+    }
+
+    async fn call(&self, method: &str, biz: Value) -> Answer {
+        let params = self.signed_params(method, &biz);
+        self.post(method, &params).await.expect("gateway call")
+    }
+}
+
+// ---------------------------------------------------------------- fixtures
+
+async fn start(notify_url: Option<String>) -> (AlipaySim, Client) {
+    let k = keys();
+    let config = SimConfig {
+        app_id: APP_ID.into(),
+        app_public_key: k.app_public.clone(),
+        alipay_private_key: k.alipay_private.clone(),
+        notify_url,
+    };
+    let sim = AlipaySim::start(config, "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("start");
+    let client = Client::new(&sim);
+    (sim, client)
+}
+
+async fn bind(client: &Client, request_no: &str, accounts: &[&str]) -> Answer {
+    let list: Vec<Value> = accounts
+        .iter()
+        .map(|a| json!({"type": "userId", "account": a}))
+        .collect();
+    client
+        .call(
+            BIND,
+            json!({"out_request_no": request_no, "receiver_list": list}),
+        )
+        .await
+}
+
+fn settle_biz(trade_no: &str, request_no: &str, rows: &[(&str, &str)]) -> Value {
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|(to, amount)| json!({"trans_in": to, "trans_in_type": "userId", "amount": amount, "desc": "分账 a+b c%2B"}))
+        .collect();
+    json!({"out_request_no": request_no, "trade_no": trade_no, "royalty_parameters": rows})
+}
+
+async fn ready(request_no: &str) -> (AlipaySim, Client) {
+    let (sim, client) = start(None).await;
+    assert_eq!(
+        bind(&client, request_no, &[ALICE, BOB])
+            .await
+            .assert_verified()
+            .code(),
+        "10000"
+    );
+    sim.seed_trade("T1", 10_000);
+    (sim, client)
+}
+
+fn detail_for<'a>(node: &'a Value, account: &str) -> &'a Value {
+    node["royalty_detail_list"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|d| d["trans_in"] == account)
+        .expect("detail")
+}
+
+// ---------------------------------------------------------------- tests
+
+#[tokio::test]
+async fn signed_sync_settle_round_trip() {
+    let (sim, client) = ready("B1").await;
+    let a = client
+        .call(
+            SETTLE,
+            settle_biz("T1", "S1", &[(ALICE, "12.34"), (BOB, "0.66")]),
+        )
+        .await;
+    a.assert_verified();
+    assert_eq!(a.node_name, "alipay_trade_order_settle_response");
+    assert_eq!(
+        (a.code(), a.node["msg"].as_str()),
+        ("10000", Some("Success"))
+    );
+    assert_eq!(a.node["trade_no"], "T1");
+    let settle_no = a.node["settle_no"].as_str().expect("settle_no");
+    assert!(settle_no.len() >= 16 && settle_no.bytes().all(|b| b.is_ascii_digit()));
+    assert!(
+        a.body
+            .starts_with("{\"alipay_trade_order_settle_response\":{")
+    );
+
+    let q = client
+        .call(SETTLE_QUERY, json!({"settle_no": settle_no}))
+        .await;
+    q.assert_verified();
+    assert_eq!(q.node["out_request_no"], "S1");
+    let alice = detail_for(&q.node, ALICE);
+    assert_eq!(alice["state"], "SUCCESS");
+    assert_eq!(alice["amount"], "12.34");
+    assert_eq!(alice["operation_type"], "transfer");
+    assert_eq!(alice["trans_out"], "2088000000000001");
+    assert!(alice["execute_dt"].as_str().is_some_and(|s| s.len() == 19));
+    let by_request = client
+        .call(
+            SETTLE_QUERY,
+            json!({"trade_no": "T1", "out_request_no": "S1"}),
+        )
+        .await;
+    assert_eq!(by_request.node, q.node);
+
+    let o = client.call(ONSETTLE_QUERY, json!({"trade_no": "T1"})).await;
+    assert_eq!(o.assert_verified().node["unsettled_amount"], "87.00");
+    assert_eq!(sim.unsettled_fen("T1"), Some(8_700));
+    assert!(sim.calls().iter().all(|c| c.verified));
+    let last = sim.calls().pop().expect("call");
+    assert_eq!(
+        (last.method.as_str(), last.code.as_deref()),
+        (ONSETTLE_QUERY, Some("10000"))
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_verification_failures() {
+    let (sim, mut client) = ready("B1").await;
+    // Everything in the body this time, still decoded properly.
+    let params = client.signed_params(SETTLE, &settle_biz("T1", "S1", &[(ALICE, "1.00")]));
+    let (status, body) = http_post(
+        client.addr,
+        "/gateway.do",
+        "application/x-www-form-urlencoded",
+        &urlencode(&params),
+        client.timeout,
+    )
+    .await
+    .expect("post");
+    assert_eq!(status, 200);
+    assert!(body.contains("\"code\":\"10000\""), "{body}");
+
+    let mut tampered = client.signed_params(SETTLE, &settle_biz("T1", "S2", &[(ALICE, "1.00")]));
+    tampered
+        .iter_mut()
+        .filter(|(k, _)| k == "biz_content")
+        .for_each(|(_, v)| *v = v.replace("1.00", "9.00"));
+    let a = client.post(SETTLE, &tampered).await.expect("post");
+    a.assert_verified();
+    assert_eq!(
+        (a.node_name.as_str(), a.code(), a.sub_code()),
+        ("error_response", "40002", "isv.invalid-signature")
+    );
+
+    let missing: Vec<_> = tampered.into_iter().filter(|(k, _)| k != "sign").collect();
+    let a = client.post(SETTLE, &missing).await.expect("post");
+    assert_eq!((a.code(), a.sub_code()), ("40001", "isv.missing-signature"));
+
+    let mut stale = client.signed_params(ONSETTLE_QUERY, &json!({"trade_no": "T1"}));
+    stale
+        .iter_mut()
+        .filter(|(k, _)| k == "timestamp")
+        .for_each(|(_, v)| *v = beijing_timestamp(-11));
+    stale.retain(|(k, _)| k != "sign");
+    let sign = rsa2_sign(&client.app_private, &content_to_sign(&stale, &["sign"]));
+    stale.push(("sign".into(), sign));
+    assert_eq!(
+        client
+            .post(ONSETTLE_QUERY, &stale)
+            .await
+            .expect("post")
+            .sub_code(),
+        "isv.invalid-timestamp"
+    );
+
+    let unknown = client
+        .call("alipay.trade.order.settle.explode", json!({}))
+        .await;
+    unknown.assert_verified();
+    assert_eq!(
+        (unknown.node_name.as_str(), unknown.sub_code()),
+        ("error_response", "isv.invalid-method")
+    );
+
+    client.app_id = "2021999999999999".into();
+    assert_eq!(
+        client
+            .call(ONSETTLE_QUERY, json!({"trade_no": "T1"}))
+            .await
+            .sub_code(),
+        "isv.invalid-app-id"
+    );
+
+    client.app_id = APP_ID.into();
+    client.app_private = keys().other_private.clone();
+    let a = client
+        .call(SETTLE, settle_biz("T1", "S3", &[(ALICE, "1.00")]))
+        .await;
+    a.assert_verified();
+    assert_eq!((a.code(), a.sub_code()), ("40002", "isv.invalid-signature"));
+    assert!(!sim.calls().last().expect("call").verified);
+    assert_eq!(sim.settle_count("T1"), 1);
+    assert_eq!(sim.unsettled_fen("T1"), Some(9_900));
+
+    // The simulator's answers do not verify with a key other than the Alipay one.
+    client.alipay_public = keys().app_public.clone();
+    client.app_private = keys().app_private.clone();
+    let a = client.call(ONSETTLE_QUERY, json!({"trade_no": "T1"})).await;
+    assert_eq!((a.code(), a.signature_valid), ("10000", Some(false)));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn settle_is_idempotent_per_out_request_no() {
+    let (sim, client) = ready("B1").await;
+    let first = client
+        .call(SETTLE, settle_biz("T1", "SAME_1", &[(ALICE, "10.00")]))
+        .await;
+    let again = client
+        .call(
+            SETTLE,
+            settle_biz("T1", "SAME_1", &[(ALICE, "20.00"), (BOB, "1.00")]),
+        )
+        .await;
+    assert_eq!(first.assert_verified().code(), "10000");
+    assert_eq!(again.assert_verified().node, first.node);
+    assert_eq!(sim.settle_count("T1"), 1);
+    assert_eq!(sim.unsettled_fen("T1"), Some(9_000));
+    let other = client
+        .call(SETTLE, settle_biz("T1", "SAME_2", &[(ALICE, "10.00")]))
+        .await;
+    assert_ne!(other.node["settle_no"], first.node["settle_no"]);
+    assert_eq!(sim.settle_count("T1"), 2);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn settle_validation() {
+    let (sim, client) = ready("B1").await;
+    let cases = [
+        (
+            settle_biz("T1", "R1", &[(ALICE, "100.01")]),
+            "ACQ.ALLOC_AMOUNT_VALIDATE_ERROR",
+        ),
+        (
+            settle_biz("T1", "R2", &[(ALICE, "60.00"), (BOB, "40.01")]),
+            "ACQ.ALLOC_AMOUNT_VALIDATE_ERROR",
+        ),
+        (
+            settle_biz("T1", "R3", &[(ALICE, "0.00")]),
+            "ACQ.ALLOC_AMOUNT_VALIDATE_ERROR",
+        ),
+        (
+            settle_biz("T1", "R4", &[(ALICE, "1.234")]),
+            "ACQ.ALLOC_AMOUNT_VALIDATE_ERROR",
+        ),
+        (
+            settle_biz("T1", "R5", &[("2088000000009999", "1.00")]),
+            "ACQ.ROYALTY_RECEIVER_NOT_BIND",
+        ),
+        (
+            settle_biz("NOPE", "R6", &[(ALICE, "1.00")]),
+            "ACQ.TRADE_NOT_EXIST",
+        ),
+        (settle_biz("T1", "R7", &[]), "ACQ.INVALID_PARAMETER"),
+        (
+            settle_biz("T1", "bad-no", &[(ALICE, "1.00")]),
+            "ACQ.INVALID_PARAMETER",
+        ),
+        (
+            settle_biz("T1", &"X".repeat(33), &[(ALICE, "1.00")]),
+            "ACQ.INVALID_PARAMETER",
+        ),
+    ];
+    for (biz, sub_code) in cases {
+        let a = client.call(SETTLE, biz.clone()).await;
+        a.assert_verified();
+        assert_eq!(
+            (a.code(), a.node["msg"].as_str(), a.sub_code()),
+            ("40004", Some("Business Failed"), sub_code),
+            "{biz}"
+        );
+    }
+    // A receiver bound as loginName is not bound as userId.
+    let login = json!({"out_request_no": "R8", "trade_no": "T1",
+        "royalty_parameters": [{"trans_in": "a@b.com", "trans_in_type": "loginName", "amount": "1.00"}]});
+    assert_eq!(
+        client.call(SETTLE, login).await.sub_code(),
+        "ACQ.ROYALTY_RECEIVER_NOT_BIND"
+    );
+    assert_eq!(
+        client
+            .call(SETTLE_QUERY, json!({"settle_no": "123"}))
+            .await
+            .sub_code(),
+        "ACQ.TRADE_NOT_EXIST"
+    );
+    assert_eq!(
+        client
+            .call(ONSETTLE_QUERY, json!({"trade_no": "NOPE"}))
+            .await
+            .sub_code(),
+        "ACQ.TRADE_NOT_EXIST"
+    );
+    assert_eq!(sim.settle_count("T1"), 0);
+    assert_eq!(sim.unsettled_fen("T1"), Some(10_000));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn finish_releases_unsettled() {
+    let (sim, client) = ready("B1").await;
+    let mut biz = settle_biz("T1", "F1", &[(ALICE, "30.00")]);
+    biz["extend_params"] = json!({"royalty_finish": "true"});
+    assert_eq!(client.call(SETTLE, biz).await.code(), "10000");
+    assert_eq!(sim.unsettled_fen("T1"), Some(0));
+    let after = client
+        .call(SETTLE, settle_biz("T1", "F2", &[(ALICE, "0.01")]))
+        .await;
+    assert_eq!(after.sub_code(), "ACQ.TRADE_SETTLE_FINISHED");
+    let o = client.call(ONSETTLE_QUERY, json!({"trade_no": "T1"})).await;
+    assert_eq!(o.node["unsettled_amount"], "0.00");
+
+    // A standalone finish: no royalty parameters at all.
+    sim.seed_trade("T2", 500);
+    let finish = json!({"out_request_no": "F3", "trade_no": "T2", "extend_params": {"royalty_finish": "true"}});
+    assert_eq!(client.call(SETTLE, finish).await.code(), "10000");
+    assert_eq!(
+        (sim.unsettled_fen("T2"), sim.settle_count("T2")),
+        (Some(0), 1)
+    );
+
+    // Async finish: released once completed.
+    sim.seed_trade("T3", 500);
+    let mut biz = settle_biz("T3", "F4", &[(ALICE, "1.00")]);
+    biz["royalty_mode"] = "async".into();
+    biz["extend_params"] = json!({"royalty_finish": "true"});
+    assert_eq!(client.call(SETTLE, biz).await.code(), "10000");
+    assert_eq!(sim.unsettled_fen("T3"), Some(400));
+    let delivery = sim.complete("T3", "F4", &[]).await.expect("complete");
+    assert_eq!(delivery, NotifyDelivery::NotConfigured);
+    assert_eq!(sim.unsettled_fen("T3"), Some(0));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn bind_and_unbind() {
+    let (sim, client) = start(None).await;
+    let a = client
+        .call(
+            BIND,
+            json!({"out_request_no": "B_1", "receiver_list": [
+            {"type": "userId", "account": ALICE, "memo": "m"},
+            {"type": "loginName", "account": "a@b.com", "name": "张三"}]}),
+        )
+        .await;
+    a.assert_verified();
+    assert_eq!(
+        (
+            a.node_name.as_str(),
+            a.code(),
+            a.node["result_code"].as_str()
+        ),
+        (
+            "alipay_trade_royalty_relation_bind_response",
+            "10000",
+            Some("SUCCESS")
+        )
+    );
+    assert!(sim.is_bound("userId", ALICE) && sim.is_bound("loginName", "a@b.com"));
+    assert!(!sim.is_bound("userId", BOB));
+
+    let no_name = json!({"out_request_no": "B_2", "receiver_list": [{"type": "loginName", "account": "c@d.com"}]});
+    assert_eq!(
+        client.call(BIND, no_name).await.sub_code(),
+        "ACQ.INVALID_PARAMETER"
+    );
+    // A repeated out_request_no returns the first result and binds nothing new.
+    assert_eq!(bind(&client, "B_1", &[BOB]).await.code(), "10000");
+    assert!(!sim.is_bound("userId", BOB));
+
+    let unbind = |no: &str| json!({"out_request_no": no, "receiver_list": [{"type": "userId", "account": ALICE}]});
+    let u = client.call(UNBIND, unbind("U_1")).await;
+    assert_eq!(
+        (u.assert_verified().code(), u.node["result_code"].as_str()),
+        ("10000", Some("SUCCESS"))
+    );
+    assert!(!sim.is_bound("userId", ALICE));
+    let again = client.call(UNBIND, unbind("U_2")).await;
+    again.assert_verified();
+    assert_eq!(
+        (
+            again.code(),
+            again.sub_code(),
+            again.node["sub_msg"].as_str()
+        ),
+        ("40004", "USER_NOT_EXIST", Some("用户不存在"))
+    );
+    sim.shutdown().await;
+}
+
+/// A tiny application gateway: verifies each notification (excluding sign and sign_type) and
+/// answers `success` only when it verifies and the app_id is ours.
+async fn notify_receiver() -> (
+    String,
+    mpsc::UnboundedReceiver<(bool, Vec<(String, String)>)>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!(
+        "http://{}/notify/alipay",
+        listener.local_addr().expect("addr")
+    );
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut raw = Vec::new();
+            let mut buf = [0u8; 4096];
+            let pairs = loop {
+                let Ok(n) = stream.read(&mut buf).await else {
+                    break None;
+                };
+                if n == 0 {
+                    break None;
+                }
+                raw.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&raw).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        assert!(head.starts_with("POST /notify/alipay "), "{head}");
+                        break Some(
+                            form_urlencoded::parse(body.as_bytes())
+                                .into_owned()
+                                .collect::<Vec<_>>(),
+                        );
+                    }
+                }
+            };
+            let Some(pairs) = pairs else { continue };
+            let get = |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            let ok = get("app_id") == APP_ID
+                && rsa2_verify(
+                    &keys().alipay_public,
+                    &content_to_sign(&pairs, &["sign", "sign_type"]),
+                    &get("sign"),
+                );
+            let answer = if ok { "success" } else { "fail" };
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+            let _ = tx.send((ok, pairs));
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn async_settle_complete_and_notify() {
+    let (url, mut notes) = notify_receiver().await;
+    let (sim, client) = start(Some(url)).await;
+    bind(&client, "B1", &[ALICE, BOB]).await;
+    sim.seed_trade("T1", 10_000);
+    let mut biz = settle_biz("T1", "A1", &[(ALICE, "10.00"), (BOB, "5.50")]);
+    biz["royalty_mode"] = "async".into();
+    let a = client.call(SETTLE, biz).await;
+    assert_eq!(a.assert_verified().code(), "10000");
+    let settle_no = a.node["settle_no"].as_str().expect("settle_no").to_string();
+    let q = client
+        .call(
+            SETTLE_QUERY,
+            json!({"trade_no": "T1", "out_request_no": "A1"}),
+        )
+        .await;
+    assert_eq!(detail_for(&q.node, ALICE)["state"], "PROCESSING");
+    assert!(detail_for(&q.node, ALICE).get("execute_dt").is_none());
+    assert_eq!(sim.unsettled_fen("T1"), Some(8_450));
+
+    let fail = Outcome::Fail {
+        code: "TXN_RESULT_ACCOUNT_BALANCE_NOT_ENOUGH".into(),
+        desc: "分账余额不足".into(),
+    };
+    let delivery = sim
+        .complete("T1", "A1", &[(BOB.to_string(), fail)])
+        .await
+        .expect("complete");
+    assert_eq!(delivery, NotifyDelivery::Delivered);
+    let (ok, pairs) = tokio::time::timeout(Duration::from_secs(5), notes.recv())
+        .await
+        .expect("notified")
+        .expect("note");
+    assert!(ok);
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .expect(k)
+    };
+    assert_eq!(get("msg_method"), "alipay.trade.order.settle.notify");
+    assert_eq!(
+        (get("version"), get("charset"), get("sign_type")),
+        ("1.1".into(), "utf-8".into(), "RSA2".into())
+    );
+    assert!(get("utc_timestamp").parse::<u64>().is_ok() && !get("notify_id").is_empty());
+    // Including sign_type in the signed content must NOT verify.
+    assert!(!rsa2_verify(
+        &keys().alipay_public,
+        &content_to_sign(&pairs, &["sign"]),
+        &get("sign")
+    ));
+    let note: Value = serde_json::from_str(&get("biz_content")).expect("biz json");
+    assert_eq!(
+        (
+            note["trade_no"].as_str(),
+            note["settle_no"].as_str(),
+            note["out_request_no"].as_str()
+        ),
+        (Some("T1"), Some(settle_no.as_str()), Some("A1"))
+    );
+    assert_eq!(detail_for(&note, ALICE)["state"], "SUCCESS");
+    assert_eq!(detail_for(&note, BOB)["state"], "FAIL");
+
+    let q = client
+        .call(SETTLE_QUERY, json!({"settle_no": settle_no}))
+        .await;
+    q.assert_verified();
+    assert_eq!(detail_for(&q.node, ALICE)["state"], "SUCCESS");
+    let bob = detail_for(&q.node, BOB);
+    assert_eq!(
+        (
+            bob["state"].as_str(),
+            bob["error_code"].as_str(),
+            bob["error_desc"].as_str()
+        ),
+        (
+            Some("FAIL"),
+            Some("TXN_RESULT_ACCOUNT_BALANCE_NOT_ENOUGH"),
+            Some("分账余额不足")
+        )
+    );
+    assert!(bob["execute_dt"].is_string());
+    assert_eq!(
+        sim.unsettled_fen("T1"),
+        Some(9_000),
+        "the failed 5.50 is splittable again"
+    );
+    assert!(matches!(
+        sim.complete("T1", "A1", &[]).await,
+        Err(alipay_sim::SimError::NotPending)
+    ));
+
+    // Tampered notifications are refused by the receiver.
+    let mut pairs = sim.signed_settle_notify("T1", "A1").expect("pairs");
+    pairs
+        .iter_mut()
+        .filter(|(k, _)| k == "biz_content")
+        .for_each(|(_, v)| *v = v.replace("5.50", "55.00"));
+    let delivery = sim.post_notify(&pairs).await.expect("post");
+    assert_eq!(
+        delivery,
+        NotifyDelivery::Rejected {
+            status: 200,
+            body: "fail".into()
+        }
+    );
+    let duplicate = sim.signed_settle_notify("T1", "A1").expect("pairs");
+    assert_eq!(
+        sim.post_notify(&duplicate).await.expect("post"),
+        NotifyDelivery::Delivered
+    );
+    assert_eq!(
+        sim.post_notify(&duplicate).await.expect("post"),
+        NotifyDelivery::Delivered
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn faults() {
+    let (sim, mut client) = ready("B1").await;
+    let biz = |no: &str| settle_biz("T1", no, &[(ALICE, "1.00")]);
+
+    client.timeout = Duration::from_millis(800);
+    sim.inject(SETTLE, Fault::Timeout);
+    let started = Instant::now();
+    assert_eq!(
+        client
+            .post(SETTLE, &client.signed_params(SETTLE, &biz("X1")))
+            .await
+            .err()
+            .as_deref(),
+        Some("client timeout")
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(sim.settle_count("T1"), 0);
+    assert_eq!(
+        sim.calls()
+            .last()
+            .map(|c| (c.code.clone(), c.fault.clone())),
+        Some((None, Some(Fault::Timeout)))
+    );
+
+    sim.inject(SETTLE, Fault::TimeoutAfterApply);
+    assert!(
+        client
+            .post(SETTLE, &client.signed_params(SETTLE, &biz("X2")))
+            .await
+            .is_err()
+    );
+    assert_eq!(sim.settle_count("T1"), 1, "applied although unanswered");
+    client.timeout = Duration::from_secs(5);
+    let retry = client.call(SETTLE, biz("X2")).await;
+    assert_eq!(retry.assert_verified().code(), "10000");
+    assert_eq!(sim.settle_count("T1"), 1);
+
+    sim.inject(SETTLE, Fault::Unsigned20000);
+    let a = client.call(SETTLE, biz("X3")).await;
+    assert_eq!(
+        (a.status, a.signature_valid, a.code(), a.sub_code()),
+        (200, None, "20000", "isp.unknown-error")
+    );
+    assert_eq!(a.node["sub_msg"], "系统繁忙");
+    assert!(!a.body.contains("\"sign\""));
+
+    sim.inject(
+        SETTLE,
+        Fault::Business {
+            sub_code: "ACQ.SYSTEM_ERROR".into(),
+            sub_msg: "系统错误".into(),
+        },
+    );
+    let a = client.call(SETTLE, biz("X3")).await;
+    a.assert_verified();
+    assert_eq!(
+        (a.code(), a.sub_code(), a.node["sub_msg"].as_str()),
+        ("40004", "ACQ.SYSTEM_ERROR", Some("系统错误"))
+    );
+
+    sim.inject(SETTLE, Fault::HttpStatus(502));
+    let a = client.call(SETTLE, biz("X3")).await;
+    assert_eq!(a.status, 502);
+    assert!(a.body.contains("<html>"));
+    assert_eq!(
+        sim.settle_count("T1"),
+        1,
+        "Timeout/Unsigned20000/Business/HttpStatus apply nothing"
+    );
+
+    sim.inject(SETTLE, Fault::BadSignature);
+    let a = client.call(SETTLE, biz("X4")).await;
+    assert_eq!(
+        (a.status, a.code(), a.signature_valid),
+        (200, "10000", Some(false))
+    );
+    assert!(a.node["settle_no"].is_string());
+
+    sim.inject(ONSETTLE_QUERY, Fault::WhitespaceInNode);
+    let a = client.call(ONSETTLE_QUERY, json!({"trade_no": "T1"})).await;
+    a.assert_verified();
+    assert!(a.body.contains('\n'));
+    assert_eq!(a.node["unsettled_amount"], "98.00");
+
+    // FIFO per method; other methods unaffected.
+    sim.inject(SETTLE_QUERY, Fault::HttpStatus(503));
+    sim.inject(SETTLE_QUERY, Fault::Unsigned20000);
+    assert_eq!(
+        client
+            .call(ONSETTLE_QUERY, json!({"trade_no": "T1"}))
+            .await
+            .code(),
+        "10000"
+    );
+    let q = json!({"trade_no": "T1", "out_request_no": "X2"});
+    assert_eq!(client.call(SETTLE_QUERY, q.clone()).await.status, 503);
+    assert_eq!(client.call(SETTLE_QUERY, q.clone()).await.code(), "20000");
+    assert_eq!(
+        client.call(SETTLE_QUERY, q).await.assert_verified().code(),
+        "10000"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_releases_held_connections() {
+    let (sim, mut client) = ready("B1").await;
+    client.timeout = Duration::from_secs(30);
+    sim.inject(SETTLE, Fault::Timeout);
+    let params = client.signed_params(SETTLE, &settle_biz("T1", "H1", &[(ALICE, "1.00")]));
+    let held = tokio::spawn(async move { client.post(SETTLE, &params).await });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sim.calls().iter().all(|c| c.method != SETTLE) {
+        assert!(Instant::now() < deadline, "call never arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = Instant::now();
+    sim.clone().shutdown().await;
+    let result = tokio::time::timeout(Duration::from_secs(3), held)
+        .await
+        .expect("released")
+        .expect("join");
+    assert!(result.is_err(), "no answer expected: {result:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(
+        TcpStream::connect(sim.local_addr()).await.is_err(),
+        "listener closed"
+    );
+}
+
+#[tokio::test]
+async fn control_api() {
+    let (url, _notes) = notify_receiver().await;
+    let (sim, client) = start(Some(url)).await;
+    let addr = sim.local_addr();
+    let post = |path: &'static str, body: Value| async move {
+        http_post(
+            addr,
+            path,
+            "application/json",
+            &body.to_string(),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("post")
+    };
+    assert_eq!(
+        post(
+            "/__sim/trades",
+            json!({"trade_no": "T9", "amount_fen": 1000})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        http_get(addr, "/__sim/trades/T9").await,
+        (200, json!({"unsettled_fen": 1000, "settles": 0}))
+    );
+    assert_eq!(http_get(addr, "/__sim/trades/NOPE").await.0, 404);
+    bind(&client, "B1", &[ALICE, BOB]).await;
+
+    let inject = json!({"method": SETTLE, "fault": {"business": {"sub_code": "ACQ.SYSTEM_ERROR", "sub_msg": "x"}}});
+    assert_eq!(post("/__sim/inject", inject).await.0, 200);
+    let mut biz = settle_biz("T9", "C1", &[(ALICE, "1.00"), (BOB, "2.00")]);
+    biz["royalty_mode"] = "async".into();
+    assert_eq!(
+        client.call(SETTLE, biz.clone()).await.sub_code(),
+        "ACQ.SYSTEM_ERROR"
+    );
+    assert_eq!(client.call(SETTLE, biz).await.code(), "10000");
+    assert_eq!(
+        http_get(addr, "/__sim/trades/T9").await.1,
+        json!({"unsettled_fen": 700, "settles": 1})
+    );
+
+    let complete = json!({"trade_no": "T9", "out_request_no": "C1",
+        "outcomes": {ALICE: "success", BOB: {"fail": {"code": "E1", "desc": "d"}}}});
+    let (status, body) = post("/__sim/complete", complete.clone()).await;
+    assert_eq!(
+        (status, serde_json::from_str::<Value>(&body).expect("json")),
+        (200, json!({"result": "delivered"}))
+    );
+    assert_eq!(post("/__sim/complete", complete).await.0, 409);
+    assert_eq!(sim.unsettled_fen("T9"), Some(900));
+
+    let (status, calls) = http_get(addr, "/__sim/calls").await;
+    assert_eq!(status, 200);
+    let calls = calls.as_array().expect("array");
+    assert_eq!(calls.len(), 3);
+    assert_eq!(
+        calls[1]["fault"],
+        json!({"business": {"sub_code": "ACQ.SYSTEM_ERROR", "sub_msg": "x"}})
+    );
+    assert_eq!(
+        (
+            calls[2]["out_request_no"].as_str(),
+            calls[2]["verified"].as_bool(),
+            calls[2]["code"].as_str()
+        ),
+        (Some("C1"), Some(true), Some("10000"))
+    );
+    assert_eq!(
+        post(
+            "/__sim/inject",
+            json!({"method": SETTLE, "fault": "unsigned_20000"})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        post(
+            "/__sim/inject",
+            json!({"method": SETTLE, "fault": {"http_status": 502}})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        post("/__sim/inject", json!({"method": SETTLE, "fault": "nope"}))
+            .await
+            .0,
+        400
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn refuses_non_loopback_and_bad_keys() {
+    let k = keys();
+    let config = |public: &str| SimConfig {
+        app_id: APP_ID.into(),
+        app_public_key: public.into(),
+        alipay_private_key: k.alipay_private.clone(),
+        notify_url: None,
+    };
+    let any = "0.0.0.0:0".parse().expect("addr");
+    assert!(AlipaySim::start(config(&k.app_public), any).await.is_err());
+    let local = "127.0.0.1:0".parse().expect("addr");
+    assert!(
+        AlipaySim::start(config("not base64!"), local)
+            .await
+            .is_err()
+    );
+    assert!(
+        AlipaySim::start(config(&k.app_private), local)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn binary_keygen_and_listen() {
+    use tokio::io::AsyncBufReadExt;
+    use tokio::process::Command;
+    let exe = env!("CARGO_BIN_EXE_alipay-sim");
+    let out = tokio::time::timeout(
+        Duration::from_secs(10),
+        Command::new(exe).arg("keygen").output(),
+    )
+    .await
+    .expect("keygen in time")
+    .expect("run");
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    let mut lines = text.lines();
+    let private = lines
+        .next()
+        .and_then(|l| l.strip_prefix("private="))
+        .expect("private line");
+    let public = lines
+        .next()
+        .and_then(|l| l.strip_prefix("public="))
+        .expect("public line");
+    assert!(rsa2_verify(public, "x", &rsa2_sign(private, "x")));
+
+    let mut child = Command::new(exe)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--app-id",
+            APP_ID,
+            "--app-public-key",
+            public,
+        ])
+        .args(["--alipay-private-key", private])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::io::BufReader::new(stdout).read_line(&mut line),
+    )
+    .await
+    .expect("ready in time")
+    .expect("read");
+    assert!(
+        line.starts_with("listening on http://127.0.0.1:")
+            && line.trim_end().ends_with("/gateway.do"),
+        "{line}"
+    );
+    child.kill().await.expect("kill");
+}

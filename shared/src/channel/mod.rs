@@ -1,0 +1,202 @@
+//! Payment channel clients. Each speaks its channel's real wire protocol; base URLs are
+//! configurable so tests and the local run point them at the simulators in `dev/`.
+
+pub mod alipay;
+
+use crate::model::{Channel, ReceiverType};
+
+/// How a channel call ended when it did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChannelError {
+    /// A verified, definite refusal: the channel did nothing. Safe to mark failed.
+    #[error("channel refused: {code} {msg}")]
+    Rejected { code: String, msg: String },
+    /// The outcome is unknown (timeout, network, 5xx, busy, or an answer we could not verify).
+    /// Never mark anything failed on this: sync later with the same request number.
+    #[error("channel outcome unknown: {0}")]
+    Ambiguous(String),
+    /// The channel is not configured in this deployment.
+    #[error("channel {0} is not configured")]
+    NotConfigured(Channel),
+}
+
+/// A receiver's account at a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub receiver_type: ReceiverType,
+    pub account: String,
+    pub name: Option<String>,
+}
+
+/// One row of a split: who gets how much.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Share {
+    pub account: Account,
+    /// Fen, ≥ 1 (zero rows are never sent).
+    pub amount: i64,
+    pub description: Option<String>,
+}
+
+/// What the channel says about one receiver's share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShareState {
+    Pending,
+    Success {
+        finish_time: Option<i64>,
+    },
+    Fail {
+        code: String,
+        msg: String,
+        finish_time: Option<i64>,
+    },
+}
+
+/// One receiver row of a channel's split query, matched to our details by type + account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareResult {
+    pub receiver_type: ReceiverType,
+    pub account: String,
+    pub state: ShareState,
+}
+
+/// An accepted split request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// The channel's number for the split (Alipay `settle_no`), when it gives one.
+    pub out_allocation_no: Option<String>,
+}
+
+/// Renders fen as a yuan string with two decimals (`6000` → `"60.00"`).
+pub fn fen_to_yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let abs = fen.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// Parses a yuan string with at most two decimals into fen.
+pub fn yuan_to_fen(yuan: &str) -> Option<i64> {
+    let (whole, frac) = match yuan.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (yuan, ""),
+    };
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 2
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let whole: i64 = whole.parse().ok()?;
+    let frac: i64 = match frac.len() {
+        0 => 0,
+        1 => frac.parse::<i64>().ok()? * 10,
+        _ => frac.parse().ok()?,
+    };
+    whole.checked_mul(100)?.checked_add(frac)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yuan_round_trip() {
+        for (fen, yuan) in [
+            (6000, "60.00"),
+            (1, "0.01"),
+            (10, "0.10"),
+            (123456, "1234.56"),
+        ] {
+            assert_eq!(fen_to_yuan(fen), yuan);
+            assert_eq!(yuan_to_fen(yuan), Some(fen));
+        }
+        assert_eq!(yuan_to_fen("1.5"), Some(150));
+        assert_eq!(yuan_to_fen("7"), Some(700));
+        for bad in ["", ".5", "1.234", "-1.00", "1e3", "1.0a"] {
+            assert_eq!(yuan_to_fen(bad), None, "{bad}");
+        }
+    }
+}
+
+/// The channel clients of this deployment; a channel without configuration is refused.
+#[derive(Debug, Default)]
+pub struct Channels {
+    pub alipay: Option<alipay::AlipayClient>,
+}
+
+impl Channels {
+    pub fn is_configured(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::AliPay => self.alipay.is_some(),
+            Channel::WechatPay | Channel::UnionPay | Channel::WalletPay => false,
+        }
+    }
+
+    fn alipay(&self, channel: Channel) -> Result<&alipay::AlipayClient, ChannelError> {
+        match (channel, &self.alipay) {
+            (Channel::AliPay, Some(client)) => Ok(client),
+            _ => Err(ChannelError::NotConfigured(channel)),
+        }
+    }
+
+    /// Asks the channel to split `trade_no`, idempotently under `allocation_no`.
+    pub async fn allocate(
+        &self,
+        channel: Channel,
+        trade_no: &str,
+        allocation_no: &str,
+        shares: &[Share],
+        now: i64,
+    ) -> Result<Accepted, ChannelError> {
+        self.alipay(channel)?
+            .settle(trade_no, allocation_no, shares, now)
+            .await
+    }
+
+    /// The channel's view of each receiver's share.
+    pub async fn query(
+        &self,
+        channel: Channel,
+        trade_no: &str,
+        allocation_no: &str,
+        now: i64,
+    ) -> Result<Vec<ShareResult>, ChannelError> {
+        self.alipay(channel)?
+            .settle_query(trade_no, allocation_no, now)
+            .await
+    }
+
+    /// Releases what is still frozen on `trade_no`; request number `allocationNo + "F"`.
+    pub async fn finish(
+        &self,
+        channel: Channel,
+        trade_no: &str,
+        allocation_no: &str,
+        now: i64,
+    ) -> Result<(), ChannelError> {
+        let request_no = format!("{allocation_no}F");
+        self.alipay(channel)?
+            .finish(trade_no, &request_no, now)
+            .await
+    }
+
+    pub async fn bind(
+        &self,
+        channel: Channel,
+        account: &Account,
+        request_no: &str,
+        now: i64,
+    ) -> Result<(), ChannelError> {
+        self.alipay(channel)?.bind(account, request_no, now).await
+    }
+
+    pub async fn unbind(
+        &self,
+        channel: Channel,
+        account: &Account,
+        request_no: &str,
+        now: i64,
+    ) -> Result<(), ChannelError> {
+        self.alipay(channel)?.unbind(account, request_no, now).await
+    }
+}

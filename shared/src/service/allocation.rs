@@ -1,0 +1,678 @@
+//! Start, query, sync and finish of allocation orders (SPEC §4.2–§4.5).
+
+use crate::api::{App, Outcome};
+use crate::channel::{Account, ChannelError, Share};
+use crate::error::ApiError;
+use crate::model::{
+    AllocationDetail, AllocationOrder, AllocationResult, AllocationStatus, Channel, DetailResult,
+    Group, PayOrder, PayStatus, Receiver, mask_account,
+};
+use crate::params::{AllocationRef, StartParams};
+use crate::request::Verified;
+use crate::rules;
+use crate::store::allocation::{StoredAllocation, claim_from_item, claim_pk};
+use crate::store::receivers::{
+    default_group_key, default_group_pk, group_from_item, group_key, group_pk, receiver_from_item,
+    receiver_key,
+};
+use crate::store::{
+    Claim, CreateConflict, StoreError, get_s, key, pay_biz_pk, pay_order_from_item, pay_pk,
+};
+use serde_json::{Map, Value, json};
+
+/// How many times a versioned write is retried after losing a race.
+const RACES: usize = 5;
+
+pub(crate) fn store_err(e: StoreError) -> ApiError {
+    ApiError::System(e.to_string())
+}
+
+fn record_numbers(allocation_no: Option<&str>, biz_allocation_no: Option<&str>) {
+    let span = tracing::Span::current();
+    if let Some(a) = allocation_no {
+        span.record("allocationNo", a);
+    }
+    if let Some(b) = biz_allocation_no {
+        span.record("bizAllocationNo", b);
+    }
+}
+
+fn answer(order: &AllocationOrder) -> Outcome {
+    let mut m = Map::new();
+    m.insert("allocationNo".into(), json!(order.allocation_no));
+    m.insert("bizAllocationNo".into(), json!(order.biz_allocation_no));
+    m.insert("status".into(), json!(order.status.code()));
+    Outcome::Ok(m)
+}
+
+/// A start whose bizAllocationNo is taken: the stored answer if the parameters are the same,
+/// else a refusal. Nothing is sent to the channel.
+async fn duplicate(app: &App, claim: &Claim, digest: &str) -> Result<Outcome, ApiError> {
+    if claim.digest != digest {
+        return Ok(Outcome::Refused(
+            "商户分账单号已被使用 (bizAllocationNo is already used with other parameters)".into(),
+        ));
+    }
+    let stored = app
+        .store
+        .allocation(&claim.allocation_no)
+        .await
+        .map_err(store_err)?
+        .ok_or_else(|| ApiError::System(format!("claim without order {}", claim.allocation_no)))?;
+    record_numbers(Some(&stored.order.allocation_no), None);
+    tracing::info!(status = %stored.order.status, "duplicate start answered from the stored order");
+    Ok(answer(&stored.order))
+}
+
+/// Pay-order checks of SPEC §4.2 step 3. `Err(message)` is a refusal.
+fn check_pay_order(pay: &PayOrder, app: &App) -> Result<String, String> {
+    if pay.status != PayStatus::Success {
+        return Err(format!(
+            "支付订单未支付成功，不可分账 (pay order status is {})",
+            pay.status
+        ));
+    }
+    if !pay.allocation {
+        return Err(
+            "该订单不允许分账 (the pay order was not paid with funds frozen for allocation)".into(),
+        );
+    }
+    if let Some(why) = pay.channel.sharing_refusal() {
+        return Err(why.into());
+    }
+    if pay.allocation_no.is_some() {
+        return Err("该订单已分账完成 (the pay order has an allocation already)".into());
+    }
+    if !app.channels.is_configured(pay.channel) {
+        return Err(format!(
+            "支付通道 {} 未配置分账 (channel not configured)",
+            pay.channel
+        ));
+    }
+    pay.out_order_no
+        .clone()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| "支付订单缺少通道交易号 (the pay order has no outOrderNo)".into())
+}
+
+/// `POST /unipay/allocation/start`.
+pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiError> {
+    let p = &req.params;
+    record_numbers(None, Some(&p.biz_allocation_no));
+    let now = app.clock.now();
+    let digest = rules::start_digest(p);
+    let explicit = p.explicit_receivers();
+    let group_no = p
+        .group_no
+        .as_deref()
+        .filter(|g| !g.is_empty() && explicit.is_none());
+    let use_default = explicit.is_none() && group_no.is_none();
+
+    // Round trip 1: the claim, the pay order (or its bizOrderNo pointer), the named group or
+    // both channels' default-group pointers, and the explicit receivers.
+    let mut keys = vec![key(claim_pk(&p.biz_allocation_no), "BIZALLOC")];
+    let order_no = p.order_no.as_deref().filter(|o| !o.is_empty());
+    match (order_no, p.biz_order_no.as_deref()) {
+        (Some(o), _) => keys.push(key(pay_pk(o), "PAY")),
+        (None, Some(b)) => keys.push(key(pay_biz_pk(b), "PAYBIZ")),
+        (None, None) => return Ok(Outcome::Refused("支付订单不存在".into())),
+    }
+    if let Some(g) = group_no {
+        keys.push(group_key(g));
+    }
+    if use_default {
+        keys.push(default_group_key(Channel::AliPay));
+        keys.push(default_group_key(Channel::WechatPay));
+    }
+    for r in explicit.unwrap_or_default() {
+        keys.push(receiver_key(&r.receiver_no));
+    }
+    let found = app.store.get_many(keys).await.map_err(store_err)?;
+    if let Some(item) = found.get(&claim_pk(&p.biz_allocation_no)) {
+        let claim = claim_from_item(item).map_err(store_err)?;
+        return duplicate(&app, &claim, &digest).await;
+    }
+
+    // Round trip 2, only when needed: the pay order behind a bizOrderNo pointer, and the
+    // default groups the pointers name.
+    let mut found_pay = order_no.and_then(|o| found.get(&pay_pk(o)).cloned());
+    let mut second = Vec::new();
+    let pointer_order_no = match (order_no, p.biz_order_no.as_deref()) {
+        (None, Some(b)) => found.get(&pay_biz_pk(b)).and_then(|i| get_s(i, "orderNo")),
+        _ => None,
+    };
+    if let Some(o) = &pointer_order_no {
+        second.push(key(pay_pk(o), "PAY"));
+    }
+    let mut default_groups = Vec::new();
+    if use_default {
+        for channel in [Channel::AliPay, Channel::WechatPay] {
+            if let Some(g) = found
+                .get(&default_group_pk(channel))
+                .and_then(|i| get_s(i, "groupNo"))
+            {
+                second.push(group_key(&g));
+                default_groups.push((channel, g));
+            }
+        }
+    }
+    let second = if second.is_empty() {
+        Default::default()
+    } else {
+        app.store.get_many(second).await.map_err(store_err)?
+    };
+    if let Some(o) = &pointer_order_no {
+        found_pay = second.get(&pay_pk(o)).cloned();
+    }
+    let Some(pay_item) = found_pay else {
+        return Ok(Outcome::Refused("支付订单不存在".into()));
+    };
+    let (pay, _) = pay_order_from_item(&pay_item).map_err(store_err)?;
+    let trade_no = match check_pay_order(&pay, &app) {
+        Ok(t) => t,
+        Err(why) => return Ok(Outcome::Refused(why)),
+    };
+
+    // Receivers: explicit list > groupNo > the channel's default group.
+    let planned: Vec<(rules::Planned, Account)> = if let Some(list) = explicit {
+        let receivers: Vec<Receiver> = list
+            .iter()
+            .filter_map(|r| found.get(&format!("RECEIVER#{}", r.receiver_no)))
+            .map(receiver_from_item)
+            .collect::<Result<_, _>>()
+            .map_err(store_err)?;
+        let chosen = match rules::check_receivers(
+            pay.channel,
+            list.iter().map(|r| r.receiver_no.as_str()),
+            &receivers,
+        ) {
+            Ok(c) => c,
+            Err(why) => return Ok(Outcome::Refused(why)),
+        };
+        let amounts: Vec<(String, i64)> = list
+            .iter()
+            .map(|r| (r.receiver_no.clone(), r.amount))
+            .collect();
+        match rules::plan_explicit(pay.amount, &amounts) {
+            Ok(plan) => plan
+                .into_iter()
+                .zip(chosen)
+                .map(|(p, r)| (p, account_of(r)))
+                .collect(),
+            Err(why) => return Ok(Outcome::Refused(why)),
+        }
+    } else {
+        let group: Group = if let Some(g) = group_no {
+            match found.get(&group_pk(g)) {
+                Some(item) => group_from_item(item).map_err(store_err)?.0,
+                None => {
+                    return Ok(Outcome::Refused(format!(
+                        "分账组不存在 (group {g} not found)"
+                    )));
+                }
+            }
+        } else {
+            let Some((_, g)) = default_groups.iter().find(|(c, _)| *c == pay.channel) else {
+                return Ok(Outcome::Refused(format!(
+                    "未配置默认分账组 (no default group for channel {})",
+                    pay.channel
+                )));
+            };
+            match second.get(&group_pk(g)) {
+                Some(item) => group_from_item(item).map_err(store_err)?.0,
+                None => {
+                    return Ok(Outcome::Refused(format!(
+                        "未配置默认分账组 (no default group for channel {})",
+                        pay.channel
+                    )));
+                }
+            }
+        };
+        if group.channel != pay.channel {
+            return Ok(Outcome::Refused(format!(
+                "分账组 {} 不属于支付通道 {} (it belongs to {})",
+                group.group_no, pay.channel, group.channel
+            )));
+        }
+        if group.members.is_empty() {
+            return Ok(Outcome::Refused(format!(
+                "分账组 {} 没有分账接收方 (the group has no receivers)",
+                group.group_no
+            )));
+        }
+        rules::plan_group(pay.amount, &group.members)
+            .into_iter()
+            .zip(group.members.iter())
+            .map(|(p, m)| {
+                (
+                    p,
+                    Account {
+                        receiver_type: m.receiver_type,
+                        account: m.receiver_account.clone(),
+                        name: m.receiver_name.clone(),
+                    },
+                )
+            })
+            .collect()
+    };
+
+    let details: Vec<AllocationDetail> = planned
+        .into_iter()
+        .map(|(p, a)| AllocationDetail {
+            receiver_no: p.receiver_no,
+            amount: p.amount,
+            rate: p.rate,
+            receiver_type: a.receiver_type,
+            receiver_account: a.account,
+            receiver_name: a.name,
+            result: rules::initial_result(p.amount),
+            error_code: None,
+            error_msg: None,
+            finish_time: None,
+        })
+        .collect();
+    let (status, result) = rules::aggregate(&details);
+    let mut order = AllocationOrder {
+        allocation_no: String::new(),
+        biz_allocation_no: p.biz_allocation_no.clone(),
+        out_allocation_no: None,
+        order_no: pay.order_no.clone(),
+        biz_order_no: pay.biz_order_no.clone(),
+        out_order_no: trade_no.clone(),
+        title: pay.title.clone(),
+        channel: pay.channel,
+        amount: details.iter().map(|d| d.amount).sum(),
+        description: p.description.clone(),
+        status,
+        result,
+        error_code: None,
+        error_msg: None,
+        finish_time: None,
+        notify_url: p.notify_url.clone(),
+        attach: p.attach.clone(),
+        digest: digest.clone(),
+        created_at: now,
+    };
+
+    // Round trip 3: order, details, claim and pay-order mark, atomically, before the channel.
+    let mut created = false;
+    for _ in 0..RACES {
+        order.allocation_no = rules::new_allocation_no(&app.allocation_no_prefix, now);
+        match app
+            .store
+            .create_allocation(&order, &details)
+            .await
+            .map_err(store_err)?
+        {
+            Ok(()) => {
+                created = true;
+                break;
+            }
+            Err(CreateConflict::AllocationNoTaken) => continue,
+            Err(CreateConflict::BizAllocationNoTaken) => {
+                let claim = app
+                    .store
+                    .claim(&p.biz_allocation_no)
+                    .await
+                    .map_err(store_err)?;
+                return match claim {
+                    Some(c) => duplicate(&app, &c, &digest).await,
+                    None => Err(ApiError::System("claim vanished".into())),
+                };
+            }
+            Err(CreateConflict::PayOrderTaken) => {
+                return Ok(Outcome::Refused(
+                    "该订单已分账完成 (the pay order has an allocation already)".into(),
+                ));
+            }
+        }
+    }
+    if !created {
+        return Err(ApiError::System(
+            "could not find a free allocationNo".into(),
+        ));
+    }
+    record_numbers(Some(&order.allocation_no), None);
+    tracing::info!(status = %order.status, amount = order.amount, "allocation order created");
+    if order.status == AllocationStatus::Ignore {
+        return Ok(answer(&order));
+    }
+
+    let shares = shares_of(&details, &p.description);
+    let outcome = app
+        .channels
+        .allocate(order.channel, &trade_no, &order.allocation_no, &shares, now)
+        .await;
+    // Round trip 4: what the channel said.
+    let stored = StoredAllocation {
+        order,
+        version: 1,
+        details,
+    };
+    let saved = apply_allocate_outcome(&app, stored, outcome).await?;
+    Ok(answer(&saved))
+}
+
+pub(crate) fn account_of(r: &Receiver) -> Account {
+    Account {
+        receiver_type: r.receiver_type,
+        account: r.receiver_account.clone(),
+        name: r.receiver_name.clone(),
+    }
+}
+
+/// What the channel is asked to pay: every detail with something to pay.
+fn shares_of(details: &[AllocationDetail], description: &Option<String>) -> Vec<Share> {
+    details
+        .iter()
+        .filter(|d| d.amount > 0)
+        .map(|d| Share {
+            account: Account {
+                receiver_type: d.receiver_type,
+                account: d.receiver_account.clone(),
+                name: d.receiver_name.clone(),
+            },
+            amount: d.amount,
+            description: description.clone(),
+        })
+        .collect()
+}
+
+/// Records the outcome of an allocate call: accepted → keeps processing (notes the channel's
+/// number); refused → `allocation_failed` and the pay order is released; unknown → unchanged.
+async fn apply_allocate_outcome(
+    app: &App,
+    mut stored: StoredAllocation,
+    outcome: Result<crate::channel::Accepted, ChannelError>,
+) -> Result<AllocationOrder, ApiError> {
+    for _ in 0..RACES {
+        if stored.order.status != AllocationStatus::Processing {
+            return Ok(stored.order);
+        }
+        let (release, changed): (bool, Vec<usize>) = match &outcome {
+            Ok(accepted) => {
+                if accepted.out_allocation_no.is_none()
+                    || stored.order.out_allocation_no == accepted.out_allocation_no
+                {
+                    return Ok(stored.order);
+                }
+                stored.order.out_allocation_no = accepted.out_allocation_no.clone();
+                (false, Vec::new())
+            }
+            Err(ChannelError::Rejected { code, msg }) => {
+                tracing::warn!(code = %code, msg = %msg, "channel refused the allocation");
+                stored.order.status = AllocationStatus::Failed;
+                stored.order.result = AllocationResult::AllFailed;
+                stored.order.error_code = Some(code.clone());
+                stored.order.error_msg = Some(msg.clone());
+                let mut changed = Vec::new();
+                for (i, d) in stored.details.iter_mut().enumerate() {
+                    if d.result == DetailResult::Pending {
+                        d.result = DetailResult::Fail;
+                        d.error_code = Some(code.clone());
+                        d.error_msg = Some(msg.clone());
+                        changed.push(i);
+                    }
+                }
+                (true, changed)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "allocation outcome unknown; it stays processing until a sync");
+                return Ok(stored.order);
+            }
+        };
+        let changed_details: Vec<&AllocationDetail> =
+            changed.iter().map(|i| &stored.details[*i]).collect();
+        if app
+            .store
+            .save_allocation(&stored.order, stored.version, &changed_details, release)
+            .await
+            .map_err(store_err)?
+        {
+            return Ok(stored.order);
+        }
+        stored = reload(app, &stored.order.allocation_no).await?;
+    }
+    Err(ApiError::System(
+        "allocation kept changing while saving".into(),
+    ))
+}
+
+async fn reload(app: &App, allocation_no: &str) -> Result<StoredAllocation, ApiError> {
+    app.store
+        .allocation(allocation_no)
+        .await
+        .map_err(store_err)?
+        .ok_or_else(|| ApiError::System(format!("allocation {allocation_no} vanished")))
+}
+
+/// Finds the order a request names (allocationNo wins over bizAllocationNo).
+async fn find(app: &App, r: &AllocationRef) -> Result<Option<StoredAllocation>, ApiError> {
+    let allocation_no = match r.allocation_no.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) => a.to_owned(),
+        None => {
+            let biz = r.biz_allocation_no.as_deref().unwrap_or_default();
+            match app.store.claim(biz).await.map_err(store_err)? {
+                Some(c) => c.allocation_no,
+                None => return Ok(None),
+            }
+        }
+    };
+    let stored = app
+        .store
+        .allocation(&allocation_no)
+        .await
+        .map_err(store_err)?;
+    if let Some(s) = &stored {
+        record_numbers(
+            Some(&s.order.allocation_no),
+            Some(&s.order.biz_allocation_no),
+        );
+    }
+    Ok(stored)
+}
+
+const NOT_FOUND: &str = "分账单不存在";
+
+/// The query result of an order (SPEC §2.4), accounts masked.
+pub fn order_data(stored: &StoredAllocation) -> Map<String, Value> {
+    let o = &stored.order;
+    let mut m = Map::new();
+    m.insert("allocationNo".into(), json!(o.allocation_no));
+    m.insert("bizAllocationNo".into(), json!(o.biz_allocation_no));
+    m.insert("outAllocationNo".into(), json!(o.out_allocation_no));
+    m.insert("orderNo".into(), json!(o.order_no));
+    m.insert("bizOrderNo".into(), json!(o.biz_order_no));
+    m.insert("outOrderNo".into(), json!(o.out_order_no));
+    m.insert("title".into(), json!(o.title));
+    m.insert("channel".into(), json!(o.channel.code()));
+    m.insert("amount".into(), json!(o.amount));
+    m.insert("description".into(), json!(o.description));
+    m.insert("status".into(), json!(o.status.code()));
+    m.insert("result".into(), json!(o.result.code()));
+    m.insert("errorCode".into(), json!(o.error_code));
+    m.insert("errorMsg".into(), json!(o.error_msg));
+    m.insert("finishTime".into(), json!(o.finish_time));
+    let details: Vec<Value> = stored
+        .details
+        .iter()
+        .map(|d| {
+            let mut v = json!({
+                "receiverNo": d.receiver_no, "amount": d.amount, "rate": d.rate,
+                "receiverType": d.receiver_type.code(),
+                "receiverAccount": mask_account(&d.receiver_account),
+                "receiverName": d.receiver_name, "result": d.result.code(),
+                "errorCode": d.error_code, "errorMsg": d.error_msg, "finishTime": d.finish_time,
+            });
+            if let Value::Object(map) = &mut v {
+                map.retain(|_, v| !v.is_null());
+            }
+            v
+        })
+        .collect();
+    m.insert("details".into(), Value::Array(details));
+    m.retain(|_, v| !v.is_null());
+    m
+}
+
+/// `POST /unipay/query/allocationOrder`.
+pub async fn query(app: App, req: Verified<AllocationRef>) -> Result<Outcome, ApiError> {
+    Ok(match find(&app, &req.params).await? {
+        Some(stored) => Outcome::Ok(order_data(&stored)),
+        None => Outcome::Refused(NOT_FOUND.into()),
+    })
+}
+
+/// The one sync transition (SPEC §4.5): asks the channel, applies each receiver's result,
+/// aggregates, saves if anything changed. Idempotent and safe to race. A split the channel
+/// does not know (its request never arrived) is sent again under the same number.
+pub async fn sync_order(
+    app: &App,
+    mut stored: StoredAllocation,
+) -> Result<StoredAllocation, ApiError> {
+    let now = app.clock.now();
+    for _ in 0..RACES {
+        if stored.order.status != AllocationStatus::Processing {
+            return Ok(stored);
+        }
+        let o = &stored.order;
+        let rows = match app
+            .channels
+            .query(o.channel, &o.out_order_no, &o.allocation_no, now)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(ChannelError::Rejected { code, msg }) => {
+                tracing::info!(code = %code, msg = %msg, "channel does not know the split; sending it again");
+                let shares = shares_of(&stored.details, &o.description);
+                let outcome = app
+                    .channels
+                    .allocate(o.channel, &o.out_order_no, &o.allocation_no, &shares, now)
+                    .await;
+                let allocation_no = o.allocation_no.clone();
+                apply_allocate_outcome(app, stored, outcome).await?;
+                return reload(app, &allocation_no).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "sync: channel outcome unknown; unchanged");
+                return Ok(stored);
+            }
+        };
+        let changed = rules::apply_results(&mut stored.details, &rows);
+        if changed.is_empty() {
+            return Ok(stored);
+        }
+        let (status, result) = rules::aggregate(&stored.details);
+        stored.order.status = status;
+        stored.order.result = result;
+        let changed_details: Vec<&AllocationDetail> =
+            changed.iter().map(|i| &stored.details[*i]).collect();
+        if app
+            .store
+            .save_allocation(&stored.order, stored.version, &changed_details, false)
+            .await
+            .map_err(store_err)?
+        {
+            tracing::info!(status = %stored.order.status, result = %stored.order.result, "synced");
+            stored.version += 1;
+            return Ok(stored);
+        }
+        stored = reload(app, &stored.order.allocation_no).await?;
+    }
+    Err(ApiError::System(
+        "allocation kept changing while syncing".into(),
+    ))
+}
+
+/// `POST /unipay/sync/allocation`: answers the status and result after the sync.
+pub async fn sync(app: App, req: Verified<AllocationRef>) -> Result<Outcome, ApiError> {
+    let Some(stored) = find(&app, &req.params).await? else {
+        return Ok(Outcome::Refused(NOT_FOUND.into()));
+    };
+    let synced = sync_order(&app, stored).await?;
+    let mut m = Map::new();
+    m.insert("allocationNo".into(), json!(synced.order.allocation_no));
+    m.insert(
+        "bizAllocationNo".into(),
+        json!(synced.order.biz_allocation_no),
+    );
+    m.insert("status".into(), json!(synced.order.status.code()));
+    m.insert("result".into(), json!(synced.order.result.code()));
+    Ok(Outcome::Ok(m))
+}
+
+/// The finish transition (SPEC §4.4): allowed from `allocation_end` and `finish_failed`.
+/// Accepted → `finish`; refused → `finish_failed`; unknown → unchanged.
+pub async fn finish_order(
+    app: &App,
+    mut stored: StoredAllocation,
+) -> Result<Result<AllocationOrder, String>, ApiError> {
+    let now = app.clock.now();
+    if stored.order.status == AllocationStatus::Finish {
+        return Ok(Ok(stored.order));
+    }
+    if !matches!(
+        stored.order.status,
+        AllocationStatus::End | AllocationStatus::FinishFailed
+    ) {
+        return Ok(Err(format!(
+            "分账单状态错误 (status is {}; finish needs allocation_end or finish_failed)",
+            stored.order.status
+        )));
+    }
+    let o = &stored.order;
+    let outcome = app
+        .channels
+        .finish(o.channel, &o.out_order_no, &o.allocation_no, now)
+        .await;
+    for _ in 0..RACES {
+        match &outcome {
+            Ok(()) => {
+                stored.order.status = AllocationStatus::Finish;
+                stored.order.finish_time = Some(now);
+                stored.order.error_code = None;
+                stored.order.error_msg = None;
+            }
+            Err(ChannelError::Rejected { code, msg }) => {
+                tracing::warn!(code = %code, msg = %msg, "channel refused the finish");
+                stored.order.status = AllocationStatus::FinishFailed;
+                stored.order.error_code = Some(code.clone());
+                stored.order.error_msg = Some(msg.clone());
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "finish outcome unknown; unchanged");
+                return Ok(Ok(stored.order));
+            }
+        }
+        if app
+            .store
+            .save_allocation(&stored.order, stored.version, &[], false)
+            .await
+            .map_err(store_err)?
+        {
+            tracing::info!(status = %stored.order.status, "finish recorded");
+            return Ok(Ok(stored.order));
+        }
+        stored = reload(app, &stored.order.allocation_no).await?;
+        if !matches!(
+            stored.order.status,
+            AllocationStatus::End | AllocationStatus::FinishFailed
+        ) {
+            return Ok(Ok(stored.order));
+        }
+    }
+    Err(ApiError::System(
+        "allocation kept changing while finishing".into(),
+    ))
+}
+
+/// `POST /unipay/allocation/finish`.
+pub async fn finish(app: App, req: Verified<AllocationRef>) -> Result<Outcome, ApiError> {
+    let Some(stored) = find(&app, &req.params).await? else {
+        return Ok(Outcome::Refused(NOT_FOUND.into()));
+    };
+    Ok(match finish_order(&app, stored).await? {
+        Ok(order) => answer(&order),
+        Err(why) => Outcome::Refused(why),
+    })
+}

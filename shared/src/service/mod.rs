@@ -1,0 +1,4 @@
+//! Business operations behind the merchant endpoints.
+
+pub mod allocation;
+pub mod receivers;
