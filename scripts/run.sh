@@ -14,20 +14,39 @@ fi
 
 ensure_venv
 log "building"
-cargo build --locked -p api -p local
+cargo build --locked -p api -p local -p alipay-sim
 start_emulator
 API_PID=""
+SIM_PID=""
 cleanup() {
-  if [ -n "$API_PID" ]; then kill "$API_PID" 2>/dev/null || true; wait "$API_PID" 2>/dev/null || true; fi
+  for pid in "$API_PID" "$SIM_PID"; do
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  done
   stop_emulator
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The Alipay simulator, with fresh test keys for the app and for "Alipay".
+APP_KEYS=$(target/debug/alipay-sim keygen)
+ALI_KEYS=$(target/debug/alipay-sim keygen)
+APP_ID=2021000000000001
+SIM_PORT=$(free_port)
+target/debug/alipay-sim --listen "127.0.0.1:$SIM_PORT" --app-id "$APP_ID" \
+  --app-public-key "$(sed -n 's/^public=//p' <<<"$APP_KEYS")" \
+  --alipay-private-key "$(sed -n 's/^private=//p' <<<"$ALI_KEYS")" > "$LOCAL_DIR/alipay-sim.log" 2>&1 &
+SIM_PID=$!
+wait_http "$SIM_PORT" /__sim/calls 30 || { echo "the Alipay simulator did not start; see .local/alipay-sim.log" >&2; exit 1; }
+SIM_URL="http://127.0.0.1:$SIM_PORT"
+log "Alipay simulator on $SIM_URL/gateway.do (log: .local/alipay-sim.log)"
+
 : > "$LOCAL_DIR/api.log"
 target/debug/local setup-table --table "$TABLE"
 target/debug/local serve-http --listen "127.0.0.1:$PORT" --name api --bin target/debug/api \
   --env TABLE_NAME="$TABLE" --env SIGN_SECRET="$SIGN_SECRET" --env LOG_FORMAT=text \
+  --env ALLOCATION_NO_PREFIX=DEV --env ALIPAY_APP_ID="$APP_ID" --env ALIPAY_GATEWAY_URL="$SIM_URL/gateway.do" \
+  --env ALIPAY_PRIVATE_KEY="$(sed -n 's/^private=//p' <<<"$APP_KEYS")" \
+  --env ALIPAY_PUBLIC_KEY="$(sed -n 's/^public=//p' <<<"$ALI_KEYS")" \
   > >(tee "$LOCAL_DIR/api.log") 2>&1 &
 API_PID=$!
 for _ in $(seq 1 150); do
@@ -38,19 +57,21 @@ done
 grep -q "listening on" "$LOCAL_DIR/api.log" || { echo "the api did not start in time" >&2; exit 1; }
 
 URL="http://127.0.0.1:$PORT"
-NOTICE=$(target/debug/local sign --notice "{\"orderNo\":\"P-DEMO-1\",\"bizOrderNo\":\"SDK_DEMO_1\",\"outOrderNo\":\"2026112222001400000000000001\",\"title\":\"演示订单\",\"channel\":\"ali_pay\",\"method\":\"qrcode\",\"amount\":10000,\"status\":\"success\",\"allocation\":true,\"autoAllocation\":false,\"payTime\":$(date +%s),\"code\":0,\"resTime\":$(date +%s)}")
+printf 'URL=%s\nSIM_URL=%s\nSIGN_SECRET=%s\n' "$URL" "$SIM_URL" "$SIGN_SECRET" > "$LOCAL_DIR/run.env"
 cat <<MSG
 
-The allocation service runs on $URL (sign secret: $SIGN_SECRET, table: $TABLE,
-AWS emulator: $AWS_ENDPOINT_URL). Logs: .local/api.log. Try, from another terminal in $ROOT:
+The allocation service runs on $URL
+  sign secret: $SIGN_SECRET     table: $TABLE     AWS emulator: $AWS_ENDPOINT_URL
+  Alipay simulator: $SIM_URL/gateway.do (control API under $SIM_URL/__sim/)
+  logs: .local/api.log, .local/alipay-sim.log
 
-  # 1. feed a paid order, as a DaxPay gateway would (answers SUCCESS)
-  curl -s $URL/feed/pay-order -H 'content-type: application/json' -d '$NOTICE'; echo
+From another terminal in $ROOT:
+  scripts/demo.sh          # paid order -> receivers -> start -> Alipay settles -> sync -> finish
 
-  # 2. query it with a signed merchant request (local sign adds reqTime and nonceStr)
+or by hand, e.g. a signed query (local sign adds reqTime and nonceStr):
   curl -s $URL/unipay/query/payOrder -H 'content-type: application/json' \\
     -d "\$(SIGN_SECRET=$SIGN_SECRET target/debug/local sign '{"orderNo":"P-DEMO-1"}')"; echo
 
-Ctrl-C stops the api and the emulator.
+Ctrl-C stops the api, the simulator and the emulator.
 MSG
 wait "$API_PID"

@@ -12,8 +12,7 @@
 //! | notice outbox / attempts | `ALLOC#<allocationNo>` | `NOTICE#<status>` | due work on the `due` index |
 //! | bizAllocationNo claim | `BIZALLOC#<bizAllocationNo>` | `BIZALLOC` | holds `allocationNo` and the request digest |
 //! | receiver | `RECEIVER#<receiverNo>` | `RECEIVER` | `gsi1`: `RECEIVERS#<channel>` / receiverNo |
-//! | group | `GROUP#<groupNo>` | `GROUP` | `gsi1`: `GROUPS#<channel>` / groupNo |
-//! | group member | `GROUP#<groupNo>` | `MEMBER#<receiverNo>` | one query reads group + members |
+//! | group | `GROUP#<groupNo>` | `GROUP` | members (with rates and account copies) inline; `gsi1`: `GROUPS#<channel>` / groupNo |
 //! | default group of a channel | `DEFAULTGROUP#<channel>` | `DEFAULTGROUP` | holds `groupNo` |
 //! | request nonce | `NONCE#<reqTime>#<nonceStr>` | `NONCE` | expires through TTL |
 //!
