@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Walks the running local system (scripts/run.sh) from a paid order to a finished allocation:
-# feed a paid order, add two receivers, start, let the Alipay simulator settle, sync, finish.
-# Needs curl and python3.
+# feed a paid order, add two receivers, start, let the channel simulator settle, sync, finish.
+# Usage: scripts/demo.sh [alipay|wechat]   (default alipay). Needs curl and python3.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -10,6 +10,19 @@ source .local/run.env
 export SIGN_SECRET
 RUN=$(date +%s)
 ORDER="P$RUN"; TRADE="2026$RUN"
+case "${1:-alipay}" in
+  alipay)
+    CHANNEL=ali_pay
+    SEED="$SIM_URL/__sim/trades"; SEED_BODY="{\"trade_no\":\"$TRADE\",\"amount_fen\":10000}"
+    TYPE1=ali_user_id; ACCOUNT1=2088000000000011; TYPE2=ali_login_name; ACCOUNT2=staff@example.com
+    complete() { curl -sS "$SIM_URL/__sim/complete" -d "{\"trade_no\":\"$TRADE\",\"out_request_no\":\"$1\",\"outcomes\":{}}"; echo; } ;;
+  wechat)
+    CHANNEL=wechat_pay
+    SEED="$WX_URL/__sim/transactions"; SEED_BODY="{\"transaction_id\":\"$TRADE\",\"amount_fen\":10000}"
+    TYPE1=wx_merchant; ACCOUNT1=1900000110; TYPE2=wx_personal; ACCOUNT2=oUpF8uMuAJO_M2pxb1Q9zNjWeS6o
+    complete() { curl -sS "$WX_URL/__sim/complete" -d "{\"transaction_id\":\"$TRADE\",\"out_order_no\":\"$1\",\"outcomes\":{}}"; echo; } ;;
+  *) echo "usage: scripts/demo.sh [alipay|wechat]" >&2; exit 2 ;;
+esac
 
 json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
 step() { printf '\n\033[1m%s\033[0m\n' "$*"; }
@@ -22,24 +35,24 @@ if e.get("code")!=0 or (e.get("data") or {}).get("code")!=0: sys.exit("refused: 
 print(json.dumps(e["data"], ensure_ascii=False))'
 }
 
-step "1. Alipay holds a paid trade $TRADE of 100.00 yuan, frozen for sharing"
-curl -sS "$SIM_URL/__sim/trades" -d "{\"trade_no\":\"$TRADE\",\"amount_fen\":10000}"; echo
+step "1. $CHANNEL holds a paid trade $TRADE of 100.00 yuan, frozen for sharing"
+curl -sS "$SEED" -d "$SEED_BODY"; echo
 
 step "2. the DaxPay gateway feeds the paid order $ORDER"
-NOTICE=$(target/debug/local sign --notice "{\"orderNo\":\"$ORDER\",\"bizOrderNo\":\"SDK_$RUN\",\"outOrderNo\":\"$TRADE\",\"title\":\"演示订单\",\"channel\":\"ali_pay\",\"method\":\"qrcode\",\"amount\":10000,\"status\":\"success\",\"allocation\":true,\"autoAllocation\":false,\"payTime\":$RUN,\"code\":0,\"resTime\":$RUN}")
+NOTICE=$(target/debug/local sign --notice "{\"orderNo\":\"$ORDER\",\"bizOrderNo\":\"SDK_$RUN\",\"outOrderNo\":\"$TRADE\",\"title\":\"演示订单\",\"channel\":\"$CHANNEL\",\"method\":\"qrcode\",\"amount\":10000,\"status\":\"success\",\"allocation\":true,\"autoAllocation\":false,\"payTime\":$RUN,\"code\":0,\"resTime\":$RUN}")
 curl -sS "$URL/feed/pay-order" -H 'content-type: application/json' -d "$NOTICE"; echo
 
-step "3. add two receivers (bound at Alipay first)"
-merchant /unipay/allocation/receiver/add "{\"receiverNo\":\"S$RUN\",\"channel\":\"ali_pay\",\"receiverType\":\"ali_user_id\",\"receiverAccount\":\"2088000000000011\",\"receiverName\":\"门店\",\"relationType\":\"STORE\"}" | expect_ok
-merchant /unipay/allocation/receiver/add "{\"receiverNo\":\"F$RUN\",\"channel\":\"ali_pay\",\"receiverType\":\"ali_login_name\",\"receiverAccount\":\"staff@example.com\",\"receiverName\":\"员工\",\"relationType\":\"STAFF\"}" | expect_ok
+step "3. add two receivers (bound at the channel first)"
+merchant /unipay/allocation/receiver/add "{\"receiverNo\":\"S$RUN\",\"channel\":\"$CHANNEL\",\"receiverType\":\"$TYPE1\",\"receiverAccount\":\"$ACCOUNT1\",\"receiverName\":\"门店\",\"relationType\":\"STORE\"}" | expect_ok
+merchant /unipay/allocation/receiver/add "{\"receiverNo\":\"F$RUN\",\"channel\":\"$CHANNEL\",\"receiverType\":\"$TYPE2\",\"receiverAccount\":\"$ACCOUNT2\",\"receiverName\":\"员工\",\"relationType\":\"STAFF\"}" | expect_ok
 
 step "4. start: 60.00 to the store, 15.00 to the staff member"
 DATA=$(merchant /unipay/allocation/start "{\"bizAllocationNo\":\"A$RUN\",\"orderNo\":\"$ORDER\",\"description\":\"演示分账\",\"receivers\":[{\"receiverNo\":\"S$RUN\",\"amount\":6000},{\"receiverNo\":\"F$RUN\",\"amount\":1500}]}" | expect_ok)
 echo "$DATA"
 ALLOC=$(json 'd["allocationNo"]' <<<"$DATA")
 
-step "5. Alipay settles both shares (simulator control API)"
-curl -sS "$SIM_URL/__sim/complete" -d "{\"trade_no\":\"$TRADE\",\"out_request_no\":\"$ALLOC\",\"outcomes\":{}}"; echo
+step "5. the channel settles both shares (simulator control API)"
+complete "$ALLOC"
 
 step "6. sync: the order ends"
 merchant /unipay/sync/allocation "{\"allocationNo\":\"$ALLOC\"}" | expect_ok

@@ -14,12 +14,13 @@ fi
 
 ensure_venv
 log "building"
-cargo build --locked -p api -p local -p alipay-sim
+cargo build --locked -p api -p local -p alipay-sim -p wechat-sim
 start_emulator
 API_PID=""
 SIM_PID=""
+WX_PID=""
 cleanup() {
-  for pid in "$API_PID" "$SIM_PID"; do
+  for pid in "$API_PID" "$SIM_PID" "$WX_PID"; do
     if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   done
   stop_emulator
@@ -40,6 +41,22 @@ wait_http "$SIM_PORT" /__sim/calls 30 || { echo "the Alipay simulator did not st
 SIM_URL="http://127.0.0.1:$SIM_PORT"
 log "Alipay simulator on $SIM_URL/gateway.do (log: .local/alipay-sim.log)"
 
+# The WeChat Pay simulator: merchant key, WeChat Pay key, APIv3 key.
+MCH_KEYS=$(target/debug/wechat-sim keygen)
+WX_KEYS=$(target/debug/wechat-sim keygen)
+MCHID=1900000109; WX_APPID=wx8888888888888888; MCH_SERIAL=5157F09EFDC096DE15EBE81A47057A7232F1B8E1
+WX_KEY_ID=PUB_KEY_ID_0114232134912410000000000000
+APIV3_KEY=$(python3 -c 'import secrets,string; print("".join(secrets.choice(string.ascii_letters+string.digits) for _ in range(32)))')
+WX_PORT=$(free_port)
+target/debug/wechat-sim --listen "127.0.0.1:$WX_PORT" --mchid "$MCHID" --appid "$WX_APPID" \
+  --merchant-public-key "$(sed -n 's/^public=//p' <<<"$MCH_KEYS")" --merchant-serial "$MCH_SERIAL" \
+  --wechat-private-key "$(sed -n 's/^private=//p' <<<"$WX_KEYS")" --wechat-public-key-id "$WX_KEY_ID" \
+  --apiv3-key "$APIV3_KEY" > "$LOCAL_DIR/wechat-sim.log" 2>&1 &
+WX_PID=$!
+wait_http "$WX_PORT" /__sim/calls 30 || { echo "the WeChat Pay simulator did not start; see .local/wechat-sim.log" >&2; exit 1; }
+WX_URL="http://127.0.0.1:$WX_PORT"
+log "WeChat Pay simulator on $WX_URL (log: .local/wechat-sim.log)"
+
 : > "$LOCAL_DIR/api.log"
 target/debug/local setup-table --table "$TABLE"
 target/debug/local serve-http --listen "127.0.0.1:$PORT" --name api --bin target/debug/api \
@@ -47,6 +64,10 @@ target/debug/local serve-http --listen "127.0.0.1:$PORT" --name api --bin target
   --env ALLOCATION_NO_PREFIX=DEV --env ALIPAY_APP_ID="$APP_ID" --env ALIPAY_GATEWAY_URL="$SIM_URL/gateway.do" \
   --env ALIPAY_PRIVATE_KEY="$(sed -n 's/^private=//p' <<<"$APP_KEYS")" \
   --env ALIPAY_PUBLIC_KEY="$(sed -n 's/^public=//p' <<<"$ALI_KEYS")" \
+  --env WECHAT_MCHID="$MCHID" --env WECHAT_APPID="$WX_APPID" --env WECHAT_MERCHANT_SERIAL="$MCH_SERIAL" \
+  --env WECHAT_PUBLIC_KEY_ID="$WX_KEY_ID" --env WECHAT_BASE_URL="$WX_URL" \
+  --env WECHAT_PRIVATE_KEY="$(sed -n 's/^private=//p' <<<"$MCH_KEYS")" \
+  --env WECHAT_PUBLIC_KEY="$(sed -n 's/^public=//p' <<<"$WX_KEYS")" --env WECHAT_APIV3_KEY="$APIV3_KEY" \
   > >(tee "$LOCAL_DIR/api.log") 2>&1 &
 API_PID=$!
 for _ in $(seq 1 150); do
@@ -57,21 +78,23 @@ done
 grep -q "listening on" "$LOCAL_DIR/api.log" || { echo "the api did not start in time" >&2; exit 1; }
 
 URL="http://127.0.0.1:$PORT"
-printf 'URL=%s\nSIM_URL=%s\nSIGN_SECRET=%s\n' "$URL" "$SIM_URL" "$SIGN_SECRET" > "$LOCAL_DIR/run.env"
+printf 'URL=%s\nSIM_URL=%s\nWX_URL=%s\nSIGN_SECRET=%s\n' "$URL" "$SIM_URL" "$WX_URL" "$SIGN_SECRET" > "$LOCAL_DIR/run.env"
 cat <<MSG
 
 The allocation service runs on $URL
   sign secret: $SIGN_SECRET     table: $TABLE     AWS emulator: $AWS_ENDPOINT_URL
   Alipay simulator: $SIM_URL/gateway.do (control API under $SIM_URL/__sim/)
-  logs: .local/api.log, .local/alipay-sim.log
+  WeChat Pay simulator: $WX_URL (control API under $WX_URL/__sim/)
+  logs: .local/api.log, .local/alipay-sim.log, .local/wechat-sim.log
 
 From another terminal in $ROOT:
   scripts/demo.sh          # paid order -> receivers -> start -> Alipay settles -> sync -> finish
+  scripts/demo.sh wechat   # the same on WeChat Pay
 
 or by hand, e.g. a signed query (local sign adds reqTime and nonceStr):
   curl -s $URL/unipay/query/payOrder -H 'content-type: application/json' \\
     -d "\$(SIGN_SECRET=$SIGN_SECRET target/debug/local sign '{"orderNo":"P-DEMO-1"}')"; echo
 
-Ctrl-C stops the api, the simulator and the emulator.
+Ctrl-C stops the api, the simulators and the emulator.
 MSG
 wait "$API_PID"

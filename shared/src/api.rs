@@ -118,6 +118,41 @@ pub fn channels_from(config: &Config, secrets: &Secrets) -> Result<Channels, Con
         })?;
         channels.alipay = Some(client);
     }
+    if let Some(w) = &config.wechat {
+        use crate::channel::wechat::{ApiV3Key, WechatClient, WechatConfig};
+        let missing = |setting: &'static str| ConfigError {
+            setting,
+            problem: "is required when WECHAT_MCHID is set".into(),
+        };
+        let bad = |setting: &'static str, problem: String| ConfigError { setting, problem };
+        let private = secrets
+            .wechat_private_key
+            .as_deref()
+            .ok_or_else(|| missing("WECHAT_PRIVATE_KEY"))?;
+        let public = secrets
+            .wechat_public_key
+            .as_deref()
+            .ok_or_else(|| missing("WECHAT_PUBLIC_KEY"))?;
+        let apiv3 = secrets
+            .wechat_apiv3_key
+            .as_deref()
+            .ok_or_else(|| missing("WECHAT_APIV3_KEY"))?;
+        let client = WechatClient::new(WechatConfig {
+            base_url: w.base_url.clone(),
+            mchid: w.mchid.clone(),
+            appid: w.appid.clone(),
+            merchant_key: RsaSigner::from_pkcs8_base64("WECHAT_PRIVATE_KEY", private)
+                .map_err(|e| bad("WECHAT_PRIVATE_KEY", e.to_string()))?,
+            merchant_serial: w.merchant_serial.clone(),
+            wechat_key: RsaVerifier::from_spki_base64("WECHAT_PUBLIC_KEY", public)
+                .map_err(|e| bad("WECHAT_PUBLIC_KEY", e.to_string()))?,
+            wechat_key_id: w.public_key_id.clone(),
+            apiv3_key: ApiV3Key::new(apiv3).map_err(|e| bad("WECHAT_APIV3_KEY", e.into()))?,
+            timeout: std::time::Duration::from_millis(w.timeout_ms),
+        })
+        .map_err(|e| bad("WECHAT_MCHID", e.to_string()))?;
+        channels.wechat = Some(client);
+    }
     Ok(channels)
 }
 

@@ -51,6 +51,23 @@ pub struct Config {
     /// keys `alipayPrivateKey` / `alipayPublicKey` from the secret (locally `ALIPAY_PRIVATE_KEY`
     /// / `ALIPAY_PUBLIC_KEY`).
     pub alipay: Option<AlipaySettings>,
+    /// `WECHAT_MCHID`: enables WeChat Pay. With it: `WECHAT_APPID`, `WECHAT_MERCHANT_SERIAL`
+    /// (the merchant API certificate serial), `WECHAT_PUBLIC_KEY_ID` (`PUB_KEY_ID_...`),
+    /// `WECHAT_BASE_URL` (default WeChat's API host), `WECHAT_TIMEOUT_MS` (default 8000); keys
+    /// `wechatPrivateKey`, `wechatPublicKey`, `wechatApiV3Key` from the secret (locally
+    /// `WECHAT_PRIVATE_KEY`, `WECHAT_PUBLIC_KEY`, `WECHAT_APIV3_KEY`).
+    pub wechat: Option<WechatSettings>,
+}
+
+/// WeChat Pay settings that are not secret.
+#[derive(Debug, Clone)]
+pub struct WechatSettings {
+    pub mchid: String,
+    pub appid: String,
+    pub merchant_serial: String,
+    pub public_key_id: String,
+    pub base_url: String,
+    pub timeout_ms: u64,
 }
 
 /// Alipay settings that are not secret.
@@ -68,6 +85,9 @@ pub struct Secrets {
     pub sign_secret: Secret,
     pub alipay_private_key: Option<String>,
     pub alipay_public_key: Option<String>,
+    pub wechat_private_key: Option<String>,
+    pub wechat_public_key: Option<String>,
+    pub wechat_apiv3_key: Option<String>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -179,6 +199,32 @@ impl Config {
                 })
             }
         };
+        let wechat = match get("WECHAT_MCHID") {
+            None => None,
+            Some(mchid) => {
+                let need = |name: &'static str| {
+                    get(name).ok_or_else(|| {
+                        ConfigError::new(name, "is required when WECHAT_MCHID is set")
+                    })
+                };
+                let base_url = get("WECHAT_BASE_URL")
+                    .unwrap_or_else(|| crate::channel::wechat::DEFAULT_BASE_URL.to_owned());
+                if !base_url.starts_with("https://") && !base_url.starts_with("http://") {
+                    return Err(ConfigError::new(
+                        "WECHAT_BASE_URL",
+                        "must be an http(s) URL",
+                    ));
+                }
+                Some(WechatSettings {
+                    mchid,
+                    appid: need("WECHAT_APPID")?,
+                    merchant_serial: need("WECHAT_MERCHANT_SERIAL")?,
+                    public_key_id: need("WECHAT_PUBLIC_KEY_ID")?,
+                    base_url,
+                    timeout_ms: timeout_setting(&get, "WECHAT_TIMEOUT_MS")?,
+                })
+            }
+        };
         Ok(Self {
             table_name,
             sign_type,
@@ -187,7 +233,23 @@ impl Config {
             secret,
             allocation_no_prefix,
             alipay,
+            wechat,
         })
+    }
+}
+
+/// A channel call timeout in milliseconds (default 8000, 100..=30000).
+fn timeout_setting(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<u64, ConfigError> {
+    match get(name) {
+        None => Ok(8000),
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|t| (100..=30_000).contains(t))
+            .ok_or_else(|| ConfigError::new(name, "must be milliseconds from 100 to 30000")),
     }
 }
 
@@ -203,6 +265,9 @@ pub async fn load_secrets(
                 sign_secret: secret.clone(),
                 alipay_private_key: env("ALIPAY_PRIVATE_KEY"),
                 alipay_public_key: env("ALIPAY_PUBLIC_KEY"),
+                wechat_private_key: env("WECHAT_PRIVATE_KEY"),
+                wechat_public_key: env("WECHAT_PUBLIC_KEY"),
+                wechat_apiv3_key: env("WECHAT_APIV3_KEY"),
             });
         }
         SecretSource::SecretsManager(id) => id,
@@ -243,6 +308,9 @@ pub fn secrets_from_json(text: &str) -> Result<Secrets, ConfigError> {
         sign_secret: secret_from_json(text)?,
         alipay_private_key: member("alipayPrivateKey"),
         alipay_public_key: member("alipayPublicKey"),
+        wechat_private_key: member("wechatPrivateKey"),
+        wechat_public_key: member("wechatPublicKey"),
+        wechat_apiv3_key: member("wechatApiV3Key"),
     })
 }
 

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use std::fmt;
 
 /// A key that could not be read. Never contains key material.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum CryptoError {
     #[error("{0}: not valid base64")]
     Base64(&'static str),
@@ -97,6 +97,36 @@ impl RsaVerifier {
             .verify(message, &sig)
             .is_ok()
     }
+}
+
+impl RsaVerifier {
+    /// RSA-OAEP (SHA-1, MGF1-SHA-1, no label) encryption with this public key, base64: how
+    /// WeChat Pay wants sensitive fields such as a receiver's name.
+    pub fn oaep_sha1_encrypt_base64(&self, plaintext: &[u8]) -> Result<String, CryptoError> {
+        use aws_lc_rs::rsa::{OAEP_SHA1_MGF1SHA1, OaepPublicEncryptingKey, PublicEncryptingKey};
+        let unusable = CryptoError::Key("public key", "cannot encrypt with it");
+        let key = PublicEncryptingKey::from_der(&self.der).map_err(|_| unusable.clone())?;
+        let key = OaepPublicEncryptingKey::new(key).map_err(|_| unusable)?;
+        let mut out = vec![0u8; key.ciphertext_size()];
+        let ciphertext = key
+            .encrypt(&OAEP_SHA1_MGF1SHA1, plaintext, &mut out, None)
+            .map_err(|_| CryptoError::Sign)?;
+        Ok(B64.encode(ciphertext))
+    }
+}
+
+/// AEAD_AES_256_GCM decryption as WeChat Pay uses it: the key is the 32 ASCII bytes of the
+/// APIv3 key, the nonce the 12 bytes of the given string, the ciphertext base64 of
+/// ciphertext‖tag. `None` if anything does not fit or authenticate.
+pub fn aes256gcm_open(key: &[u8], nonce: &str, aad: &str, ciphertext_b64: &str) -> Option<Vec<u8>> {
+    use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+    let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).ok()?);
+    let nonce = Nonce::try_assume_unique_for_key(nonce.as_bytes()).ok()?;
+    let mut data = B64.decode(ciphertext_b64.trim()).ok()?;
+    let plain = key
+        .open_in_place(nonce, Aad::from(aad.as_bytes()), &mut data)
+        .ok()?;
+    Some(plain.to_vec())
 }
 
 /// A fresh RSA-2048 key pair as (base64 PKCS#8 private, base64 SPKI public), for tests and the

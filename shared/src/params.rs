@@ -168,6 +168,17 @@ impl Params for ReceiverAddParams {
         }
         check_required("receiverAccount", &self.receiver_account, 100)?;
         check_opt_len("receiverName", &self.receiver_name, 100)?;
+        if self.receiver_type == ReceiverType::WxMerchant
+            && self
+                .receiver_name
+                .as_deref()
+                .is_none_or(|n| n.trim().is_empty())
+        {
+            return Err(ValidationError::new(
+                "receiverName",
+                "is required for wx_merchant (the merchant's full name)",
+            ));
+        }
         check_opt_len("relationName", &self.relation_name, 50)?;
         if self.relation_type == RelationType::Custom
             && self

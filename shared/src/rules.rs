@@ -273,6 +273,36 @@ mod tests {
     }
 
     #[test]
+    fn receivers_must_exist_and_match_the_channel() {
+        use crate::model::{Channel, RelationType};
+        let r = |no: &str, channel, receiver_type| Receiver {
+            receiver_no: no.into(),
+            channel,
+            receiver_type,
+            receiver_account: "a".into(),
+            receiver_name: None,
+            relation_type: RelationType::Partner,
+            relation_name: None,
+            group_count: 0,
+        };
+        let found = vec![
+            r("ali", Channel::AliPay, ReceiverType::AliUserId),
+            r("wx", Channel::WechatPay, ReceiverType::WxPersonal),
+        ];
+        assert!(check_receivers(Channel::AliPay, ["ali"], &found).is_ok());
+        assert!(
+            check_receivers(Channel::AliPay, ["ali", "wx"], &found)
+                .is_err_and(|e| e.contains("wx")
+                    && e.contains("ali_pay")
+                    && e.contains("wechat_pay"))
+        );
+        assert!(
+            check_receivers(Channel::WechatPay, ["nobody"], &found)
+                .is_err_and(|e| e.contains("分账接收方不存在"))
+        );
+    }
+
+    #[test]
     fn numbers_have_the_daxpay_shape() {
         let no = new_allocation_no("DEV", 1_719_475_200);
         assert!(no.starts_with("DEVA240627160000"), "{no}");

@@ -2,6 +2,7 @@
 //! configurable so tests and the local run point them at the simulators in `dev/`.
 
 pub mod alipay;
+pub mod wechat;
 
 use crate::model::{Channel, ReceiverType};
 
@@ -118,23 +119,35 @@ mod tests {
     }
 }
 
+/// How a receiver relates to the merchant (WeChat wants it when adding a receiver).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    pub relation_type: crate::model::RelationType,
+    pub custom: Option<String>,
+}
+
 /// The channel clients of this deployment; a channel without configuration is refused.
 #[derive(Debug, Default)]
 pub struct Channels {
     pub alipay: Option<alipay::AlipayClient>,
+    pub wechat: Option<wechat::WechatClient>,
+}
+
+/// The configured client of a channel.
+enum Client<'a> {
+    Alipay(&'a alipay::AlipayClient),
+    Wechat(&'a wechat::WechatClient),
 }
 
 impl Channels {
     pub fn is_configured(&self, channel: Channel) -> bool {
-        match channel {
-            Channel::AliPay => self.alipay.is_some(),
-            Channel::WechatPay | Channel::UnionPay | Channel::WalletPay => false,
-        }
+        self.client(channel).is_ok()
     }
 
-    fn alipay(&self, channel: Channel) -> Result<&alipay::AlipayClient, ChannelError> {
-        match (channel, &self.alipay) {
-            (Channel::AliPay, Some(client)) => Ok(client),
+    fn client(&self, channel: Channel) -> Result<Client<'_>, ChannelError> {
+        match (channel, &self.alipay, &self.wechat) {
+            (Channel::AliPay, Some(a), _) => Ok(Client::Alipay(a)),
+            (Channel::WechatPay, _, Some(w)) => Ok(Client::Wechat(w)),
             _ => Err(ChannelError::NotConfigured(channel)),
         }
     }
@@ -148,9 +161,10 @@ impl Channels {
         shares: &[Share],
         now: i64,
     ) -> Result<Accepted, ChannelError> {
-        self.alipay(channel)?
-            .settle(trade_no, allocation_no, shares, now)
-            .await
+        match self.client(channel)? {
+            Client::Alipay(a) => a.settle(trade_no, allocation_no, shares, now).await,
+            Client::Wechat(w) => w.create_order(trade_no, allocation_no, shares, now).await,
+        }
     }
 
     /// The channel's view of each receiver's share.
@@ -161,9 +175,10 @@ impl Channels {
         allocation_no: &str,
         now: i64,
     ) -> Result<Vec<ShareResult>, ChannelError> {
-        self.alipay(channel)?
-            .settle_query(trade_no, allocation_no, now)
-            .await
+        match self.client(channel)? {
+            Client::Alipay(a) => a.settle_query(trade_no, allocation_no, now).await,
+            Client::Wechat(w) => w.query_order(trade_no, allocation_no, now).await,
+        }
     }
 
     /// Releases what is still frozen on `trade_no`; request number `allocationNo + "F"`.
@@ -175,19 +190,33 @@ impl Channels {
         now: i64,
     ) -> Result<(), ChannelError> {
         let request_no = format!("{allocation_no}F");
-        self.alipay(channel)?
-            .finish(trade_no, &request_no, now)
-            .await
+        match self.client(channel)? {
+            Client::Alipay(a) => a.finish(trade_no, &request_no, now).await,
+            Client::Wechat(w) => w.unfreeze(trade_no, &request_no, now).await,
+        }
     }
 
+    /// Registers a receiver with the channel (`request_no` for channels that want one).
     pub async fn bind(
         &self,
         channel: Channel,
         account: &Account,
+        relation: &Relation,
         request_no: &str,
         now: i64,
     ) -> Result<(), ChannelError> {
-        self.alipay(channel)?.bind(account, request_no, now).await
+        match self.client(channel)? {
+            Client::Alipay(a) => a.bind(account, request_no, now).await,
+            Client::Wechat(w) => {
+                w.add_receiver(
+                    account,
+                    relation.relation_type,
+                    relation.custom.as_deref(),
+                    now,
+                )
+                .await
+            }
+        }
     }
 
     pub async fn unbind(
@@ -197,6 +226,9 @@ impl Channels {
         request_no: &str,
         now: i64,
     ) -> Result<(), ChannelError> {
-        self.alipay(channel)?.unbind(account, request_no, now).await
+        match self.client(channel)? {
+            Client::Alipay(a) => a.unbind(account, request_no, now).await,
+            Client::Wechat(w) => w.delete_receiver(account, now).await,
+        }
     }
 }

@@ -71,9 +71,13 @@ pub async fn add(app: App, req: Verified<ReceiverAddParams>) -> Result<Outcome, 
         name: p.receiver_name.clone(),
     };
     let request_no = rules::new_request_no('B', now);
+    let relation = crate::channel::Relation {
+        relation_type: p.relation_type,
+        custom: p.relation_name.clone(),
+    };
     if let Err(e) = app
         .channels
-        .bind(p.channel, &account, &request_no, now)
+        .bind(p.channel, &account, &relation, &request_no, now)
         .await
     {
         return Ok(channel_refusal("绑定分账接收方", e));

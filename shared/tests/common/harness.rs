@@ -1,8 +1,10 @@
 //! An end-to-end harness: the api handler with DynamoDB on the emulator (every round trip
-//! counted) and the channel on its simulator, with fresh keys for every harness.
+//! counted) and one channel on its simulator, with fresh keys for every harness. The channel
+//! differences (accounts, faults, how the simulator settles) live here, so every scenario runs
+//! unchanged on both channels.
 
 use super::*;
-use alipay_sim::{AlipaySim, SimConfig};
+use alipay_sim::AlipaySim;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
@@ -11,10 +13,12 @@ use aws_smithy_types::config_bag::ConfigBag;
 use shared::api::{App, Clock};
 use shared::channel::Channels;
 use shared::channel::alipay::{AlipayClient, AlipayConfig};
+use shared::channel::wechat::{ApiV3Key, WechatClient, WechatConfig};
 use shared::crypto::{RsaSigner, RsaVerifier, generate_rsa_keypair};
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
+use wechat_sim::WechatSim;
 
 /// Counts DynamoDB requests actually sent (each attempt).
 #[derive(Debug, Clone, Default)]
@@ -41,30 +45,79 @@ impl Intercept for RoundTrips {
     }
 }
 
+/// Which channel a harness runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Alipay,
+    Wechat,
+}
+
+/// The channel simulator of a harness.
+pub enum Sim {
+    Alipay(AlipaySim),
+    Wechat(WechatSim),
+}
+
+/// A channel-neutral fault for the next split request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The request never lands and is never answered.
+    Timeout,
+    /// The request is carried out, the answer lost.
+    TimeoutAfterApply,
+    /// A definite business refusal (nothing done).
+    Refusal,
+    /// A success answer whose signature does not verify.
+    BadSignature,
+    /// A busy / 5xx answer (unknown outcome).
+    Busy,
+}
+
 pub struct Harness {
+    pub kind: Kind,
     pub app: App,
-    pub sim: AlipaySim,
+    pub sim: Sim,
     pub trips: RoundTrips,
 }
 
 pub const APP_ID: &str = "2021000000000001";
+pub const MCHID: &str = "1900000109";
+pub const WX_APPID: &str = "wx8888888888888888";
+pub const WX_SERIAL: &str = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1";
+pub const WX_KEY_ID: &str = "PUB_KEY_ID_0114232134912410000000000000";
+pub const APIV3_KEY: &str = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6";
+const SETTLE: &str = "alipay.trade.order.settle";
+
+fn keys() -> ((String, String), (String, String)) {
+    match (generate_rsa_keypair(), generate_rsa_keypair()) {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => panic!("key generation"),
+    }
+}
+
+fn loopback() -> std::net::SocketAddr {
+    std::net::SocketAddr::from(([127, 0, 0, 1], 0))
+}
 
 impl Harness {
-    /// Alipay on its simulator; `timeout` is the client's per-call timeout.
-    pub async fn alipay(timeout: Duration) -> Harness {
-        let (Ok((app_private, app_public)), Ok((ali_private, ali_public))) =
-            (generate_rsa_keypair(), generate_rsa_keypair())
-        else {
-            panic!("key generation");
-        };
+    /// `timeout` is the channel client's per-call timeout.
+    pub async fn new(kind: Kind, timeout: Duration) -> Harness {
+        match kind {
+            Kind::Alipay => Self::alipay(timeout).await,
+            Kind::Wechat => Self::wechat(timeout).await,
+        }
+    }
+
+    async fn alipay(timeout: Duration) -> Harness {
+        let ((app_private, app_public), (ali_private, ali_public)) = keys();
         let sim = AlipaySim::start(
-            SimConfig {
+            alipay_sim::SimConfig {
                 app_id: APP_ID.into(),
                 app_public_key: app_public,
                 alipay_private_key: ali_private,
                 notify_url: None,
             },
-            "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+            loopback(),
         )
         .await
         .unwrap_or_else(|e| panic!("simulator: {e}"));
@@ -79,6 +132,52 @@ impl Harness {
             timeout,
         })
         .unwrap_or_else(|e| panic!("{e}"));
+        let channels = Channels {
+            alipay: Some(client),
+            wechat: None,
+        };
+        Self::around(Kind::Alipay, Sim::Alipay(sim), channels).await
+    }
+
+    async fn wechat(timeout: Duration) -> Harness {
+        let ((merchant_private, merchant_public), (wx_private, wx_public)) = keys();
+        let sim = WechatSim::start(
+            wechat_sim::SimConfig {
+                mchid: MCHID.into(),
+                appid: WX_APPID.into(),
+                merchant_public_key: merchant_public,
+                merchant_serial: WX_SERIAL.into(),
+                wechat_private_key: wx_private,
+                wechat_public_key_id: WX_KEY_ID.into(),
+                apiv3_key: APIV3_KEY.into(),
+            },
+            loopback(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("simulator: {e}"));
+        let client = WechatClient::new(WechatConfig {
+            base_url: sim.base_url(),
+            mchid: MCHID.into(),
+            appid: WX_APPID.into(),
+            merchant_key: RsaSigner::from_pkcs8_base64("merchant", &merchant_private)
+                .unwrap_or_else(|e| panic!("{e}")),
+            merchant_serial: WX_SERIAL.into(),
+            wechat_key: RsaVerifier::from_spki_base64("wechat", &wx_public)
+                .unwrap_or_else(|e| panic!("{e}")),
+            wechat_key_id: WX_KEY_ID.into(),
+            apiv3_key: ApiV3Key::new(APIV3_KEY).unwrap_or_else(|e| panic!("{e}")),
+            timeout,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let channels = Channels {
+            alipay: None,
+            wechat: Some(client),
+        };
+        Self::around(Kind::Wechat, Sim::Wechat(sim), channels).await
+    }
+
+    /// The app, a fresh table and the round-trip counter around the given channels.
+    async fn around(kind: Kind, sim: Sim, channels: Channels) -> Harness {
         let trips = RoundTrips::default();
         let sdk = sdk().await;
         let table = unique("e2e");
@@ -99,12 +198,45 @@ impl Harness {
             },
             store: shared::store::Store::new(counted, table),
             clock: Clock::System,
-            channels: Arc::new(Channels {
-                alipay: Some(client),
-            }),
+            channels: Arc::new(channels),
             allocation_no_prefix: "T".into(),
         };
-        Harness { app, sim, trips }
+        Harness {
+            kind,
+            app,
+            sim,
+            trips,
+        }
+    }
+
+    /// The channel code of this harness.
+    pub fn channel(&self) -> &'static str {
+        match self.kind {
+            Kind::Alipay => "ali_pay",
+            Kind::Wechat => "wechat_pay",
+        }
+    }
+
+    /// Two receiver (type, account) pairs of this channel, of different types.
+    pub fn accounts(&self) -> [(&'static str, &'static str); 2] {
+        match self.kind {
+            Kind::Alipay => [
+                ("ali_user_id", "2088000000000011"),
+                ("ali_login_name", "shop@example.com"),
+            ],
+            Kind::Wechat => [
+                ("wx_personal", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
+                ("wx_merchant", "1900000110"),
+            ],
+        }
+    }
+
+    /// The masked form of the first account, as answers show it.
+    pub fn masked_first(&self) -> &'static str {
+        match self.kind {
+            Kind::Alipay => "2088****0011",
+            Kind::Wechat => "oUpF****eS6o",
+        }
     }
 
     /// A signed merchant request (reqTime now, no nonce); returns the envelope.
@@ -132,12 +264,13 @@ impl Harness {
         env["data"]["msg"].as_str().unwrap_or_default().to_owned()
     }
 
-    /// Feeds a paid pay order (allocation on) and seeds the trade at the simulator.
+    /// Feeds a paid pay order (allocation on) of this channel, seeded at the simulator.
     pub async fn paid(&self, order_no: &str, amount: i64) -> String {
-        self.pay_notice(order_no, amount, "ali_pay", "success", true)
+        self.pay_notice(order_no, amount, self.channel(), "success", true)
             .await
     }
 
+    /// Feeds a pay notice and seeds its trade at the simulator; returns the trade number.
     pub async fn pay_notice(
         &self,
         order_no: &str,
@@ -147,7 +280,7 @@ impl Harness {
         allocation: bool,
     ) -> String {
         let trade_no = format!("2026{order_no}");
-        self.sim.seed_trade(&trade_no, amount);
+        self.seed(&trade_no, amount);
         let notice = sign(json!({
             "orderNo": order_no, "bizOrderNo": format!("B{order_no}"), "outOrderNo": trade_no,
             "title": "测试", "channel": channel, "amount": amount, "status": status,
@@ -158,8 +291,9 @@ impl Harness {
         trade_no
     }
 
+    /// Adds a receiver of this channel (bound at the channel first).
     pub async fn receiver(&self, no: &str, receiver_type: &str, account: &str) {
-        let body = json!({"receiverNo": no, "channel": "ali_pay", "receiverType": receiver_type,
+        let body = json!({"receiverNo": no, "channel": self.channel(), "receiverType": receiver_type,
             "receiverAccount": account, "receiverName": "张三", "relationType": "PARTNER"});
         self.ok("/unipay/allocation/receiver/add", body).await;
     }
@@ -172,8 +306,183 @@ impl Harness {
         .await
     }
 
-    /// Every item of the table, for "nothing was written" checks.
+    /// How many items the table holds, for "nothing was written" checks.
     pub async fn items(&self) -> usize {
         all_items(&self.app.store).await.len()
+    }
+
+    pub fn seed(&self, trade_no: &str, amount: i64) {
+        match &self.sim {
+            Sim::Alipay(s) => s.seed_trade(trade_no, amount),
+            Sim::Wechat(s) => s.seed_transaction(trade_no, amount),
+        }
+    }
+
+    /// What is still frozen (unsettled / unsplit) on a trade.
+    pub fn frozen(&self, trade_no: &str) -> Option<i64> {
+        match &self.sim {
+            Sim::Alipay(s) => s.unsettled_fen(trade_no),
+            Sim::Wechat(s) => s.unsplit_fen(trade_no),
+        }
+    }
+
+    /// Whether the channel has the receiver `(our type, account)` bound.
+    pub fn bound(&self, receiver_type: &str, account: &str) -> bool {
+        let kind = match receiver_type {
+            "ali_user_id" => "userId",
+            "ali_login_name" => "loginName",
+            "ali_open_id" => "openId",
+            "wx_personal" => "PERSONAL_OPENID",
+            _ => "MERCHANT_ID",
+        };
+        match &self.sim {
+            Sim::Alipay(s) => s.is_bound(kind, account),
+            Sim::Wechat(s) => s.is_receiver(kind, account),
+        }
+    }
+
+    /// The channel settles a pending split: the listed accounts fail, the others succeed.
+    pub async fn settle(&self, trade_no: &str, request_no: &str, failing: &[&str]) {
+        let result = match &self.sim {
+            Sim::Alipay(s) => {
+                let outcomes: Vec<(String, alipay_sim::Outcome)> = failing
+                    .iter()
+                    .map(|a| {
+                        let fail = alipay_sim::Outcome::Fail {
+                            code: "TXN_RESULT_ACCOUNT_BALANCE_NOT_ENOUGH".into(),
+                            desc: "分账余额不足".into(),
+                        };
+                        ((*a).to_owned(), fail)
+                    })
+                    .collect();
+                s.complete(trade_no, request_no, &outcomes)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+            Sim::Wechat(s) => {
+                let outcomes: Vec<(String, wechat_sim::Outcome)> = failing
+                    .iter()
+                    .map(|a| {
+                        let closed = wechat_sim::Outcome::Closed {
+                            fail_reason: "ACCOUNT_ABNORMAL".into(),
+                        };
+                        ((*a).to_owned(), closed)
+                    })
+                    .collect();
+                s.complete(trade_no, request_no, &outcomes)
+                    .map_err(|e| e.to_string())
+            }
+        };
+        if let Err(e) = result {
+            panic!("settle at the simulator: {e}");
+        }
+    }
+
+    /// The error code and message a receiver failed by `settle` carries.
+    pub fn failure(&self) -> (&'static str, &'static str) {
+        match self.kind {
+            Kind::Alipay => ("TXN_RESULT_ACCOUNT_BALANCE_NOT_ENOUGH", "分账余额不足"),
+            Kind::Wechat => ("ACCOUNT_ABNORMAL", "分账接收账户异常"),
+        }
+    }
+
+    /// The channel processes a finish (Alipay's settle is asynchronous; WeChat's unfreeze is not).
+    pub async fn settle_finish(&self, trade_no: &str, allocation_no: &str) {
+        if let Sim::Alipay(s) = &self.sim {
+            let done = s
+                .complete(trade_no, &format!("{allocation_no}F"), &[])
+                .await;
+            assert!(done.is_ok(), "{done:?}");
+        }
+    }
+
+    /// Split (or finish) requests the simulator received under `request_no`, answered or not.
+    pub fn split_calls(&self, request_no: &str) -> usize {
+        match &self.sim {
+            Sim::Alipay(s) => s
+                .calls()
+                .iter()
+                .filter(|c| c.method == SETTLE && c.out_request_no.as_deref() == Some(request_no))
+                .count(),
+            Sim::Wechat(s) => s
+                .calls()
+                .iter()
+                .filter(|c| {
+                    matches!(
+                        c.op,
+                        Some(wechat_sim::Op::CreateOrder) | Some(wechat_sim::Op::Unfreeze)
+                    ) && c.out_order_no.as_deref() == Some(request_no)
+                })
+                .count(),
+        }
+    }
+
+    /// All split requests received, whatever their number.
+    pub fn all_split_calls(&self) -> usize {
+        match &self.sim {
+            Sim::Alipay(s) => s.calls().iter().filter(|c| c.method == SETTLE).count(),
+            Sim::Wechat(s) => s
+                .calls()
+                .iter()
+                .filter(|c| matches!(c.op, Some(wechat_sim::Op::CreateOrder)))
+                .count(),
+        }
+    }
+
+    /// Calls of any kind the simulator received.
+    pub fn call_count(&self) -> usize {
+        match &self.sim {
+            Sim::Alipay(s) => s.calls().len(),
+            Sim::Wechat(s) => s.calls().len(),
+        }
+    }
+
+    /// Splits the channel actually carried out on a trade.
+    pub fn executed(&self, trade_no: &str) -> usize {
+        match &self.sim {
+            Sim::Alipay(s) => s.settle_count(trade_no),
+            Sim::Wechat(s) => s.order_count(trade_no),
+        }
+    }
+
+    /// Injects `fault` into the next split request; returns the (code, message) a refusal
+    /// leaves on the order.
+    pub fn inject(&self, fault: Fault) -> (&'static str, &'static str) {
+        match &self.sim {
+            Sim::Alipay(s) => {
+                let f = match fault {
+                    Fault::Timeout => alipay_sim::Fault::Timeout,
+                    Fault::TimeoutAfterApply => alipay_sim::Fault::TimeoutAfterApply,
+                    Fault::Refusal => alipay_sim::Fault::Business {
+                        sub_code: "ACQ.TRADE_NOT_EXIST".into(),
+                        sub_msg: "交易不存在".into(),
+                    },
+                    Fault::BadSignature => alipay_sim::Fault::BadSignature,
+                    Fault::Busy => alipay_sim::Fault::Unsigned20000,
+                };
+                s.inject(SETTLE, f);
+                ("ACQ.TRADE_NOT_EXIST", "交易不存在")
+            }
+            Sim::Wechat(s) => {
+                let f = match fault {
+                    Fault::Timeout => wechat_sim::Fault::Timeout,
+                    Fault::TimeoutAfterApply => wechat_sim::Fault::TimeoutAfterApply,
+                    Fault::Refusal => wechat_sim::Fault::Status {
+                        status: 400,
+                        code: "INVALID_REQUEST".into(),
+                        message: "分账接收方不存在".into(),
+                    },
+                    Fault::BadSignature => wechat_sim::Fault::BadSignature,
+                    Fault::Busy => wechat_sim::Fault::Status {
+                        status: 500,
+                        code: "SYSTEM_ERROR".into(),
+                        message: "系统错误".into(),
+                    },
+                };
+                s.inject(wechat_sim::Op::CreateOrder, f);
+                ("INVALID_REQUEST", "分账接收方不存在")
+            }
+        }
     }
 }

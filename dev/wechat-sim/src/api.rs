@@ -1,0 +1,422 @@
+//! The `/v3/profitsharing/…` endpoints: routing, `Authorization` verification, header checks,
+//! fault injection and signed answers.
+
+use std::collections::VecDeque;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hyper::body::Bytes;
+use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
+use hyper::http::request::Parts;
+use hyper::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::crypto::{ALNUM, HEX_UPPER, random_bytes, random_text};
+use crate::state::{ApiError, ApiResult, Ctx, param_error};
+use crate::{CallRecord, Dropped, Fault, Inner, Op, Reply, SimError, beijing_now, unix_now};
+
+const SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
+/// How far a request `timestamp` may be from now, in seconds.
+const MAX_SKEW: i64 = 300;
+/// How old `Fault::StaleTimestamp` makes an answer, in seconds.
+const STALE_BY: i64 = 600;
+
+/// Maps a request to its operation and path parameter (out_order_no or transaction_id).
+fn route(method: &Method, path: &str) -> Option<(Op, String)> {
+    let rest = path.strip_prefix("/v3/profitsharing/")?;
+    let segment = |s: &str| (!s.is_empty() && !s.contains('/')).then(|| percent_decode(s));
+    let op = match (method, rest) {
+        (&Method::POST, "orders") => Op::CreateOrder,
+        (&Method::POST, "orders/unfreeze") => Op::Unfreeze,
+        (&Method::POST, "receivers/add") => Op::AddReceiver,
+        (&Method::POST, "receivers/delete") => Op::DeleteReceiver,
+        (&Method::GET, _) => {
+            if let Some(no) = rest.strip_prefix("orders/").and_then(segment) {
+                return Some((Op::QueryOrder, no));
+            }
+            let id = rest
+                .strip_prefix("transactions/")
+                .and_then(|r| r.strip_suffix("/amounts"))
+                .and_then(segment)?;
+            return Some((Op::Amounts, id));
+        }
+        _ => return None,
+    };
+    Some((op, String::new()))
+}
+
+/// `%XX` escapes decoded; anything else (including an invalid escape) kept as is.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn query_param(query: Option<&str>, key: &str) -> Option<String> {
+    query?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| percent_decode(k) == key)
+        .map(|(_, v)| percent_decode(v))
+}
+
+/// `k="v",k="v"` in any order, optional blanks around commas; duplicates rejected.
+fn parse_auth_params(mut rest: &str) -> Result<Vec<(&str, &str)>, String> {
+    let mut params: Vec<(&str, &str)> = Vec::new();
+    loop {
+        rest = rest.trim_start_matches([' ', ',']);
+        if rest.is_empty() {
+            return Ok(params);
+        }
+        let (key, after) = rest
+            .split_once('=')
+            .ok_or("Authorization: expected key=\"value\"")?;
+        let key = key.trim();
+        let (value, after) = after
+            .strip_prefix('"')
+            .and_then(|a| a.split_once('"'))
+            .ok_or_else(|| format!("Authorization: {key} must be a quoted value"))?;
+        if params.iter().any(|(k, _)| *k == key) {
+            return Err(format!("Authorization: {key} given twice"));
+        }
+        if !after.trim_start().is_empty() && !after.trim_start().starts_with(',') {
+            return Err("Authorization: parameters must be separated by commas".into());
+        }
+        params.push((key, value));
+        rest = after;
+    }
+}
+
+/// Checks the `Authorization` header; `Err` carries the reason (sent as `detail.issue`).
+fn check_authorization(
+    inner: &Inner,
+    method: &Method,
+    target: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), String> {
+    let header = headers
+        .get(AUTHORIZATION)
+        .ok_or("no Authorization header")?
+        .to_str()
+        .map_err(|_| "Authorization is not visible ASCII")?;
+    let rest = header
+        .strip_prefix(SCHEME)
+        .filter(|r| r.starts_with(' '))
+        .ok_or_else(|| format!("Authorization scheme must be {SCHEME}"))?;
+    let params = parse_auth_params(rest)?;
+    let get = |key: &str| {
+        params
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)
+            .filter(|v| !v.is_empty())
+            .ok_or(format!("Authorization: {key} missing or empty"))
+    };
+    let config = &inner.config;
+    if get("mchid")? != config.mchid {
+        return Err(format!("mchid is not {}", config.mchid));
+    }
+    if get("serial_no")? != config.merchant_serial {
+        return Err(format!("serial_no is not {}", config.merchant_serial));
+    }
+    let timestamp = get("timestamp")?;
+    let ts: i64 = timestamp
+        .parse()
+        .map_err(|_| "timestamp is not Unix seconds")?;
+    if (unix_now() - ts).abs() > MAX_SKEW {
+        return Err("timestamp is more than 5 minutes from now".into());
+    }
+    let nonce = get("nonce_str")?;
+    let mut message = format!("{method}\n{target}\n{timestamp}\n{nonce}\n").into_bytes();
+    message.extend_from_slice(body);
+    message.push(b'\n');
+    if !inner.verifier.verify_b64(&message, get("signature")?) {
+        return Err("signature does not verify over METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\nBODY\\n with the merchant public key".into());
+    }
+    Ok(())
+}
+
+/// Whether a comma-separated media-type header lists `application/json`.
+fn lists_json(headers: &HeaderMap, name: hyper::header::HeaderName) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let media = item.split(';').next().unwrap_or_default().trim();
+            media.eq_ignore_ascii_case("application/json")
+        })
+}
+
+fn check_headers(parts: &Parts) -> Result<(), ApiError> {
+    let ua_present = parts
+        .headers
+        .get(USER_AGENT)
+        .is_some_and(|v| v.as_bytes().iter().any(|b| !b.is_ascii_whitespace()));
+    if !ua_present {
+        return Err(param_error("请求头缺少 User-Agent"));
+    }
+    if !lists_json(&parts.headers, ACCEPT) {
+        return Err(param_error("请求头 Accept 须为 application/json"));
+    }
+    if parts.method == Method::POST && !lists_json(&parts.headers, CONTENT_TYPE) {
+        return Err(param_error("请求头 Content-Type 须为 application/json"));
+    }
+    Ok(())
+}
+
+/// Checks and applies one API call.
+fn process(
+    inner: &Inner,
+    parts: &Parts,
+    route: Option<&(Op, String)>,
+    auth: Result<(), String>,
+    body: &[u8],
+) -> ApiResult {
+    if let Err(issue) = auth {
+        let mut error = ApiError::new(401, "SIGN_ERROR", "签名错误");
+        error.issue = Some(issue);
+        return Err(error);
+    }
+    check_headers(parts)?;
+    let Some((op, param)) = route else {
+        return Err(ApiError::new(404, "NOT_FOUND", "请求的资源不存在"));
+    };
+    let json: Value = if parts.method == Method::POST {
+        serde_json::from_slice(body)
+            .map_err(|e| param_error(format!("请求体不是合法的 JSON: {e}")))?
+    } else {
+        Value::Null
+    };
+    let config = &inner.config;
+    let ctx = Ctx {
+        mchid: &config.mchid,
+        appid: &config.appid,
+        key_id: &config.wechat_public_key_id,
+        key: &inner.key,
+        serial_header: parts
+            .headers
+            .get("wechatpay-serial")
+            .and_then(|v| v.to_str().ok()),
+        now: beijing_now(),
+    };
+    let mut state = inner.state();
+    match op {
+        Op::CreateOrder => state.create_order(&ctx, &json),
+        Op::QueryOrder => {
+            let transaction_id = query_param(parts.uri.query(), "transaction_id");
+            state.query_order(param, transaction_id.as_deref())
+        }
+        Op::Unfreeze => state.unfreeze(&ctx, &json),
+        Op::AddReceiver => state.add_receiver(&ctx, &json),
+        Op::DeleteReceiver => state.delete_receiver(&ctx, &json),
+        Op::Amounts => state.amounts(param),
+    }
+}
+
+/// Base64 signature over `TIMESTAMP\nNONCE\nBODY\n` with the WeChat Pay key.
+pub(crate) fn sign_answer(
+    inner: &Inner,
+    timestamp: i64,
+    nonce: &str,
+    body: &str,
+) -> Result<String, SimError> {
+    let message = format!("{timestamp}\n{nonce}\n{body}\n");
+    inner.key.sign_b64(message.as_bytes())
+}
+
+/// A public-key id that is not ours, for `Fault::WrongSerial`.
+fn other_key_id(ours: &str) -> &'static str {
+    const OTHERS: [&str; 2] = [
+        "PUB_KEY_ID_0000000000000000000000000000000000",
+        "PUB_KEY_ID_1111111111111111111111111111111111",
+    ];
+    if ours == OTHERS[0] {
+        OTHERS[1]
+    } else {
+        OTHERS[0]
+    }
+}
+
+/// The answer with its `Wechatpay-*` headers, altered as the fault says.
+fn signed_reply(inner: &Inner, status: u16, body: String, fault: Option<&Fault>) -> Reply {
+    let status = StatusCode::from_u16(status)
+        .ok()
+        .filter(|s| s.as_u16() >= 200)
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = if status == StatusCode::NO_CONTENT {
+        String::new()
+    } else {
+        body
+    };
+    let mut timestamp = unix_now();
+    if fault == Some(&Fault::StaleTimestamp) {
+        timestamp -= STALE_BY;
+    }
+    let nonce = random_text(32, ALNUM);
+    let signature = match fault {
+        Some(Fault::SignTest) => Ok(format!(
+            "WECHATPAY/SIGNTEST/{}",
+            STANDARD.encode(random_bytes::<192>())
+        )),
+        Some(Fault::BadSignature) => sign_answer(inner, timestamp, &nonce, &format!("{body} ")),
+        _ => sign_answer(inner, timestamp, &nonce, &body),
+    };
+    let signature = match signature {
+        Ok(s) => s,
+        Err(e) => {
+            let mut r = crate::reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+            r.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            return r;
+        }
+    };
+    let serial = match fault {
+        Some(Fault::WrongSerial) => other_key_id(&inner.config.wechat_public_key_id),
+        _ => inner.config.wechat_public_key_id.as_str(),
+    };
+    let mut reply = crate::reply(status, Bytes::from(body));
+    let headers = reply.headers_mut();
+    for (name, value) in [
+        ("wechatpay-timestamp", timestamp.to_string()),
+        ("wechatpay-nonce", nonce),
+        ("wechatpay-serial", serial.to_string()),
+        ("wechatpay-signature", signature),
+        ("request-id", random_text(32, HEX_UPPER)),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    reply
+}
+
+/// Handles one non-control request. `Err` means: answer nothing and drop the connection.
+pub(crate) async fn handle(inner: &Inner, parts: &Parts, body: &Bytes) -> Result<Reply, Dropped> {
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path(), |pq| pq.as_str())
+        .to_string();
+    let route = route(&parts.method, parts.uri.path());
+    let op = route.as_ref().map(|(op, _)| *op);
+    let auth = check_authorization(inner, &parts.method, &target, &parts.headers, body);
+    let out_order_no = match &route {
+        Some((Op::QueryOrder, no)) => Some(no.clone()),
+        Some((Op::CreateOrder | Op::Unfreeze, _)) => serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v["out_order_no"].as_str().map(str::to_string)),
+        _ => None,
+    };
+    let (index, fault) = {
+        let mut state = inner.state();
+        let fault = op
+            .and_then(|op| state.faults.get_mut(&op))
+            .and_then(VecDeque::pop_front);
+        state.calls.push(CallRecord {
+            method: parts.method.to_string(),
+            path: target,
+            op,
+            out_order_no,
+            verified: auth.is_ok(),
+            status: None,
+            code: None,
+            fault: fault.clone(),
+        });
+        (state.calls.len() - 1, fault)
+    };
+
+    let result = match &fault {
+        Some(Fault::Timeout) => return Err(inner.hold().await),
+        Some(Fault::Status {
+            status,
+            code,
+            message,
+        }) => Err(ApiError::new(*status, code, message.as_str())),
+        _ => process(inner, parts, route.as_ref(), auth, body),
+    };
+    if fault == Some(Fault::TimeoutAfterApply) {
+        return Err(inner.hold().await);
+    }
+    let (status, code, body) = match result {
+        Ok(value) => (200, None, value.to_string()),
+        Err(e) => (e.status, Some(e.code.clone()), e.body()),
+    };
+    let reply = signed_reply(inner, status, body, fault.as_ref());
+    if let Some(call) = inner.state().calls.get_mut(index) {
+        call.status = Some(reply.status().as_u16());
+        call.code = code;
+    }
+    Ok(reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        let get = |p: &str| route(&Method::GET, p);
+        let post = |p: &str| route(&Method::POST, p);
+        assert_eq!(
+            post("/v3/profitsharing/orders").map(|r| r.0),
+            Some(Op::CreateOrder)
+        );
+        assert_eq!(
+            get("/v3/profitsharing/orders/A%7C1"),
+            Some((Op::QueryOrder, "A|1".into()))
+        );
+        assert_eq!(
+            get("/v3/profitsharing/transactions/42/amounts"),
+            Some((Op::Amounts, "42".into()))
+        );
+        assert_eq!(get("/v3/profitsharing/orders"), None);
+        assert_eq!(get("/v3/profitsharing/orders/a/b"), None);
+        assert_eq!(post("/v3/profitsharing/orders/A1"), None);
+        assert_eq!(get("/v3/profitsharing/transactions//amounts"), None);
+        assert_eq!(post("/v3/profitsharing/receivers/remove"), None);
+    }
+
+    #[test]
+    fn decoding() {
+        assert_eq!(percent_decode("a%20b%zz%4"), "a b%zz%4");
+        assert_eq!(
+            query_param(Some("x=1&transaction_id=42%31"), "transaction_id").as_deref(),
+            Some("421")
+        );
+        assert_eq!(query_param(None, "transaction_id"), None);
+    }
+
+    #[test]
+    fn auth_params_in_any_order() {
+        let p = parse_auth_params(r#"signature="a=b/+",mchid="1", nonce_str="n""#).expect("ok");
+        assert_eq!(
+            p,
+            vec![("signature", "a=b/+"), ("mchid", "1"), ("nonce_str", "n")]
+        );
+        assert!(parse_auth_params(r#"mchid=1"#).is_err());
+        assert!(parse_auth_params(r#"mchid="1" serial_no="2""#).is_err());
+        assert!(parse_auth_params(r#"mchid="1",mchid="1""#).is_err());
+        assert!(parse_auth_params(r#"mchid="1"#).is_err());
+    }
+}

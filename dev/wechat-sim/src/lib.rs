@@ -1,0 +1,496 @@
+//! A fake WeChat Pay API v3 server (direct merchant, public-key mode) for the profit-sharing
+//! (分账) endpoints, written from the public protocol documentation and independent of our client.
+//!
+//! It verifies every request's `Authorization` signature with the merchant public key, signs
+//! every answer with the "WeChat Pay" private key, decrypts OAEP-encrypted receiver names, keeps a
+//! small merchant account (paid transactions with frozen funds, split orders, receivers) and can
+//! inject faults into the next call of an operation. See `README.md` for the error codes and the
+//! HTTP control API under `/__sim/`.
+
+mod api;
+mod crypto;
+mod notify;
+mod state;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::OffsetDateTime;
+use time::format_description::BorrowedFormatItem;
+use time::macros::{format_description, offset};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+pub use crypto::generate_keypair;
+
+use crate::crypto::{Verifier, WechatKey};
+use crate::state::State;
+
+/// How long `Fault::Timeout` / `Fault::TimeoutAfterApply` hold a connection (unless shut down).
+const HOLD: Duration = Duration::from_secs(60);
+const MAX_BODY: usize = 1 << 20;
+
+/// Simulator configuration. Keys are base64 DER (PEM armour is accepted too).
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The merchant number (`mchid`) every `Authorization` must carry.
+    pub mchid: String,
+    /// The only `appid` accepted in bodies.
+    pub appid: String,
+    /// Base64 SubjectPublicKeyInfo of the merchant API key: verifies requests.
+    pub merchant_public_key: String,
+    /// The `serial_no` every `Authorization` must carry.
+    pub merchant_serial: String,
+    /// Base64 PKCS#8 of the "WeChat Pay" key: signs answers, decrypts OAEP names.
+    pub wechat_private_key: String,
+    /// The WeChat Pay public-key id: `Wechatpay-Serial` of every answer, and required as
+    /// `Wechatpay-Serial` on requests with encrypted fields.
+    pub wechat_public_key_id: String,
+    /// The APIv3 key: 32 ASCII characters, the AES-256-GCM key of notifications.
+    pub apiv3_key: String,
+}
+
+/// The operations (endpoints) faults can be injected into. JSON: snake_case names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// `POST /v3/profitsharing/orders`
+    CreateOrder,
+    /// `GET /v3/profitsharing/orders/{out_order_no}`
+    QueryOrder,
+    /// `POST /v3/profitsharing/orders/unfreeze`
+    Unfreeze,
+    /// `POST /v3/profitsharing/receivers/add`
+    AddReceiver,
+    /// `POST /v3/profitsharing/receivers/delete`
+    DeleteReceiver,
+    /// `GET /v3/profitsharing/transactions/{transaction_id}/amounts`
+    Amounts,
+}
+
+/// The result of one receiver of a split order. JSON: `"success"` or
+/// `{"closed":{"fail_reason":".."}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    /// `fail_reason` e.g. `ACCOUNT_ABNORMAL`, `NO_RELATION`, `RECEIVER_HIGH_RISK`.
+    Closed {
+        fail_reason: String,
+    },
+}
+
+/// A fault for the next call of one operation. JSON (control API): `"timeout"`,
+/// `"timeout_after_apply"`, `{"status":{"status":500,"code":"SYSTEM_ERROR","message":".."}}`,
+/// `"bad_signature"`, `"stale_timestamp"`, `"sign_test"`, `"wrong_serial"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// Apply nothing and never answer; the connection is held 60 s or until shutdown.
+    Timeout,
+    /// Apply the call, then never answer (the lost-answer case).
+    TimeoutAfterApply,
+    /// Answer this status (one below 200 becomes 500) with a signed `{"code","message"}`;
+    /// nothing applied.
+    Status {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// Apply; the answer's `Wechatpay-Signature` covers other bytes than the body.
+    BadSignature,
+    /// Apply; the answer is signed correctly with a `Wechatpay-Timestamp` 10 minutes old.
+    StaleTimestamp,
+    /// Apply; `Wechatpay-Signature` is a `WECHATPAY/SIGNTEST/…` probe.
+    SignTest,
+    /// Apply; signed correctly, but `Wechatpay-Serial` names another key.
+    WrongSerial,
+}
+
+/// One call received on a `/v3/` (or other non-control) path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallRecord {
+    pub method: String,
+    /// The request target as received: path and `?query`.
+    pub path: String,
+    /// None for an unknown path.
+    pub op: Option<Op>,
+    /// From the body (create, unfreeze) or the path (query).
+    pub out_order_no: Option<String>,
+    /// The `Authorization` header passed every check (scheme, mchid, serial, time, signature).
+    pub verified: bool,
+    /// The HTTP status answered; None when no answer was sent.
+    pub status: Option<u16>,
+    /// `code` of an error answer.
+    pub code: Option<String>,
+    /// The injected fault this call consumed.
+    pub fault: Option<Fault>,
+}
+
+/// A signed, encrypted notification as WeChat POSTs it: headers and the raw JSON body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("invalid key: {0}")]
+    Key(String),
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("crypto: {0}")]
+    Crypto(String),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("refusing to listen on non-loopback address {0}")]
+    NotLoopback(SocketAddr),
+    #[error("no order with that transaction_id and out_order_no")]
+    UnknownOrder,
+    #[error("the order is not PROCESSING")]
+    NotPending,
+    #[error("account {0} is not a receiver of the order")]
+    UnknownReceiver(String),
+    #[error("account {0} is not a MERCHANT_ID receiver (only those are notified)")]
+    NotMerchantReceiver(String),
+}
+
+pub(crate) type Reply = Response<Full<Bytes>>;
+
+pub(crate) fn reply(status: StatusCode, body: impl Into<Bytes>) -> Reply {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn json_reply<T: Serialize>(status: StatusCode, value: &T) -> Reply {
+    match serde_json::to_string(value) {
+        Ok(text) => reply(status, text),
+        Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// Returned by a handler that must not answer: hyper then closes the connection.
+#[derive(Debug)]
+pub(crate) struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped without an answer (injected fault)")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+const RFC3339_BEIJING: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]+08:00");
+
+/// Now in Beijing time, RFC 3339 with `+08:00`, whole seconds.
+pub(crate) fn beijing_now() -> String {
+    let now = OffsetDateTime::now_utc().to_offset(offset!(+8));
+    now.format(RFC3339_BEIJING).unwrap_or_default()
+}
+
+pub(crate) fn unix_now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+pub(crate) struct Inner {
+    config: SimConfig,
+    key: WechatKey,
+    verifier: Verifier,
+    apiv3_key: [u8; 32],
+    state: Mutex<State>,
+    stop: watch::Sender<bool>,
+    addr: SocketAddr,
+    server: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Inner {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Keeps a request unanswered for `HOLD`, or until shutdown.
+    pub(crate) async fn hold(&self) -> Dropped {
+        let mut stop = self.stop.subscribe();
+        if !*stop.borrow_and_update() {
+            tokio::select! {
+                _ = tokio::time::sleep(HOLD) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        Dropped
+    }
+}
+
+/// A running simulator. Cheap to clone; all clones share one server and state.
+#[derive(Clone)]
+pub struct WechatSim {
+    inner: Arc<Inner>,
+}
+
+impl WechatSim {
+    /// Binds `listen` (loopback only; port 0 picks a free port) and starts serving.
+    pub async fn start(config: SimConfig, listen: SocketAddr) -> Result<Self, SimError> {
+        if !listen.ip().is_loopback() {
+            return Err(SimError::NotLoopback(listen));
+        }
+        let apiv3_key: [u8; 32] = config
+            .apiv3_key
+            .as_bytes()
+            .try_into()
+            .ok()
+            .filter(|k: &[u8; 32]| k.is_ascii())
+            .ok_or_else(|| SimError::Config("apiv3_key must be 32 ASCII characters".into()))?;
+        for (name, value) in [
+            ("mchid", &config.mchid),
+            ("appid", &config.appid),
+            ("merchant_serial", &config.merchant_serial),
+            ("wechat_public_key_id", &config.wechat_public_key_id),
+        ] {
+            if value.is_empty() {
+                return Err(SimError::Config(format!("{name} is empty")));
+            }
+        }
+        let verifier = Verifier::from_spki(&config.merchant_public_key)?;
+        let key = WechatKey::from_pkcs8(&config.wechat_private_key)?;
+        let listener = TcpListener::bind(listen).await?;
+        let (stop, stop_rx) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            config,
+            key,
+            verifier,
+            apiv3_key,
+            state: Mutex::new(State::default()),
+            stop,
+            addr: listener.local_addr()?,
+            server: Mutex::new(None),
+        });
+        let sim = WechatSim { inner };
+        let task = tokio::spawn(serve(listener, sim.clone(), stop_rx));
+        *sim.inner.server.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+        Ok(sim)
+    }
+
+    /// `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.inner.addr)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// A paid transaction created with profit sharing: `amount_fen` frozen and splittable.
+    /// Seeding an existing id again resets its funds (orders already made stay queryable).
+    pub fn seed_transaction(&self, transaction_id: &str, amount_fen: i64) {
+        self.inner.state().seed(transaction_id, amount_fen);
+    }
+
+    /// The frozen amount not yet split or released; None for an unknown transaction.
+    pub fn unsplit_fen(&self, transaction_id: &str) -> Option<i64> {
+        self.inner.state().unsplit(transaction_id)
+    }
+
+    /// Whether `(kind, account)` is currently an added receiver.
+    pub fn is_receiver(&self, kind: &str, account: &str) -> bool {
+        self.inner.state().receiver(kind, account).is_some()
+    }
+
+    /// The decrypted `name` stored for a receiver (None if unknown or added without a name).
+    pub fn receiver_name(&self, kind: &str, account: &str) -> Option<String> {
+        self.inner
+            .state()
+            .receiver(kind, account)
+            .and_then(|r| r.name.clone())
+    }
+
+    /// Distinct `out_order_no`s executed on the transaction (split and unfreeze orders).
+    pub fn order_count(&self, transaction_id: &str) -> usize {
+        self.inner.state().order_count(transaction_id)
+    }
+
+    /// Settles a PROCESSING order: each listed account gets its outcome, the others SUCCESS;
+    /// the order becomes FINISHED. CLOSED amounts go back to the unsplit funds (unless the
+    /// transaction was finished); an order with `unfreeze_unsplit=true` releases the rest.
+    pub fn complete(
+        &self,
+        transaction_id: &str,
+        out_order_no: &str,
+        outcomes: &[(String, Outcome)],
+    ) -> Result<(), SimError> {
+        let now = beijing_now();
+        self.inner
+            .state()
+            .complete(transaction_id, out_order_no, outcomes, &now)
+    }
+
+    /// Queues a fault for the next call of `op` (FIFO per op).
+    pub fn inject(&self, op: Op, fault: Fault) {
+        let mut state = self.inner.state();
+        state.faults.entry(op).or_default().push_back(fault);
+    }
+
+    /// Every non-control call received so far, oldest first.
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.inner.state().calls.clone()
+    }
+
+    /// The profit-sharing notification WeChat would POST to the MERCHANT_ID receiver `account`
+    /// of an order: AES-256-GCM encrypted with the APIv3 key and signed like an answer.
+    pub fn notification(
+        &self,
+        transaction_id: &str,
+        out_order_no: &str,
+        account: &str,
+    ) -> Result<Notification, SimError> {
+        notify::build(&self.inner, transaction_id, out_order_no, account)
+    }
+
+    /// Stops accepting, releases held connections and closes every open connection.
+    pub async fn shutdown(self) {
+        self.inner.stop.send_replace(true);
+        let task = self
+            .inner
+            .server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(task) = task {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+    }
+}
+
+async fn serve(listener: TcpListener, sim: WechatSim, mut stop: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let sim = sim.clone();
+                connections.spawn(async move {
+                    let service = service_fn(move |req| route(sim.clone(), req));
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.shutdown().await;
+}
+
+async fn route(sim: WechatSim, req: Request<Incoming>) -> Result<Reply, Dropped> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => {
+            let error = json!({"code": "PARAM_ERROR", "message": e.to_string()});
+            return Ok(json_reply(StatusCode::BAD_REQUEST, &error));
+        }
+    };
+    match parts.uri.path().strip_prefix("/__sim/") {
+        Some(path) => Ok(control(&sim, &parts.method, path, &body)),
+        None => api::handle(&sim.inner, &parts, &body).await,
+    }
+}
+
+fn error_reply(status: StatusCode, message: impl std::fmt::Display) -> Reply {
+    json_reply(status, &json!({"error": message.to_string()}))
+}
+
+#[derive(Deserialize)]
+struct SeedTransaction {
+    transaction_id: String,
+    amount_fen: i64,
+}
+
+#[derive(Deserialize)]
+struct CompleteRequest {
+    transaction_id: String,
+    out_order_no: String,
+    #[serde(default)]
+    outcomes: BTreeMap<String, Outcome>,
+}
+
+#[derive(Deserialize)]
+struct InjectRequest {
+    op: Op,
+    fault: Fault,
+}
+
+/// The test-control API under `/__sim/` (unauthenticated; loopback only).
+fn control(sim: &WechatSim, method: &Method, path: &str, body: &[u8]) -> Reply {
+    control_json(sim, method, path, body)
+        .unwrap_or_else(|e| error_reply(StatusCode::BAD_REQUEST, e))
+}
+
+/// `Err` only for a request body that is not the expected JSON.
+fn control_json(
+    sim: &WechatSim,
+    method: &Method,
+    path: &str,
+    body: &[u8],
+) -> Result<Reply, serde_json::Error> {
+    let ok = || json_reply(StatusCode::OK, &json!({}));
+    Ok(match (method, path) {
+        (&Method::POST, "transactions") => {
+            let t: SeedTransaction = serde_json::from_slice(body)?;
+            sim.seed_transaction(&t.transaction_id, t.amount_fen);
+            ok()
+        }
+        (&Method::GET, p) if p.starts_with("transactions/") => {
+            let id = &p["transactions/".len()..];
+            match sim.unsplit_fen(id) {
+                Some(fen) => json_reply(
+                    StatusCode::OK,
+                    &json!({"unsplit_fen": fen, "orders": sim.order_count(id)}),
+                ),
+                None => error_reply(StatusCode::NOT_FOUND, "no such transaction"),
+            }
+        }
+        (&Method::POST, "complete") => {
+            let c: CompleteRequest = serde_json::from_slice(body)?;
+            let outcomes: Vec<(String, Outcome)> = c.outcomes.into_iter().collect();
+            match sim.complete(&c.transaction_id, &c.out_order_no, &outcomes) {
+                Ok(()) => ok(),
+                Err(e @ SimError::UnknownOrder) => error_reply(StatusCode::NOT_FOUND, e),
+                Err(e) => error_reply(StatusCode::CONFLICT, e),
+            }
+        }
+        (&Method::POST, "inject") => {
+            let i: InjectRequest = serde_json::from_slice(body)?;
+            sim.inject(i.op, i.fault);
+            ok()
+        }
+        (&Method::GET, "calls") => json_reply(StatusCode::OK, &sim.calls()),
+        _ => error_reply(StatusCode::NOT_FOUND, "unknown control endpoint"),
+    })
+}

@@ -1,0 +1,589 @@
+//! The simulated merchant account: paid transactions with frozen funds, split and unfreeze
+//! orders, receivers, and the business rules of the profit-sharing endpoints. Everything here is
+//! synchronous and runs under the simulator's mutex.
+
+use std::collections::{HashMap, VecDeque};
+
+use serde_json::{Map, Value, json};
+
+use crate::crypto::{DIGITS, WechatKey, random_text};
+use crate::{CallRecord, Fault, Op, Outcome, SimError};
+
+/// A non-2xx answer: `{"code","message"}` (plus `detail.issue` when set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub issue: Option<String>,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code: code.into(),
+            message: message.into(),
+            issue: None,
+        }
+    }
+
+    pub(crate) fn body(&self) -> String {
+        let mut body = json!({"code": self.code, "message": self.message});
+        if let Some(issue) = &self.issue {
+            body["detail"] = json!({ "issue": issue });
+        }
+        body.to_string()
+    }
+}
+
+pub(crate) type ApiResult = Result<Value, ApiError>;
+
+pub(crate) fn param_error(message: impl Into<String>) -> ApiError {
+    ApiError::new(400, "PARAM_ERROR", message)
+}
+
+fn invalid_request(message: &str) -> ApiError {
+    ApiError::new(400, "INVALID_REQUEST", message)
+}
+
+fn not_exists(message: &str) -> ApiError {
+    ApiError::new(404, "RESOURCE_NOT_EXISTS", message)
+}
+
+/// What a handler needs besides the state: configuration, the key and the request context.
+pub(crate) struct Ctx<'a> {
+    pub mchid: &'a str,
+    pub appid: &'a str,
+    pub key_id: &'a str,
+    pub key: &'a WechatKey,
+    /// The request's `Wechatpay-Serial` header.
+    pub serial_header: Option<&'a str>,
+    pub now: String,
+}
+
+impl Ctx<'_> {
+    /// Decrypts an OAEP `name`; the request must say (Wechatpay-Serial) which key encrypted it.
+    fn decrypt_name(&self, ciphertext: &str) -> Result<String, ApiError> {
+        if self.serial_header != Some(self.key_id) {
+            return Err(param_error(format!(
+                "请求包含敏感信息, 请求头 Wechatpay-Serial 须为加密所用的微信支付公钥ID {}",
+                self.key_id
+            )));
+        }
+        self.key
+            .decrypt_oaep_b64(ciphertext)
+            .ok_or_else(|| param_error("敏感信息解密失败"))
+    }
+}
+
+pub(crate) const MERCHANT_ID: &str = "MERCHANT_ID";
+const RECEIVER_TYPES: [&str; 2] = [MERCHANT_ID, "PERSONAL_OPENID"];
+const RELATION_TYPES: [&str; 11] = [
+    "SERVICE_PROVIDER",
+    "STORE",
+    "STAFF",
+    "STORE_OWNER",
+    "PARTNER",
+    "HEADQUARTER",
+    "BRAND",
+    "DISTRIBUTOR",
+    "USER",
+    "SUPPLIER",
+    "CUSTOM",
+];
+const MAX_RECEIVERS: usize = 50;
+const MAX_DESCRIPTION: usize = 80;
+
+struct Transaction {
+    unsplit: i64,
+    /// An unfreeze order or an order with `unfreeze_unsplit=true` was accepted.
+    finished: bool,
+}
+
+pub(crate) struct Receiver {
+    pub name: Option<String>,
+}
+
+pub(crate) struct OrderReceiver {
+    pub kind: String,
+    pub account: String,
+    pub amount: i64,
+    pub description: String,
+    pub result: &'static str,
+    pub fail_reason: Option<String>,
+    pub detail_id: String,
+    pub create_time: String,
+    pub finish_time: String,
+}
+
+pub(crate) struct Order {
+    pub transaction_id: String,
+    pub out_order_no: String,
+    pub order_id: String,
+    pub state: &'static str,
+    pub receivers: Vec<OrderReceiver>,
+    unfreeze_unsplit: bool,
+}
+
+impl Order {
+    fn to_json(&self) -> Value {
+        let receivers: Vec<Value> = self
+            .receivers
+            .iter()
+            .map(|r| {
+                let mut v = json!({
+                    "amount": r.amount,
+                    "description": r.description,
+                    "type": r.kind,
+                    "account": r.account,
+                    "result": r.result,
+                    "detail_id": r.detail_id,
+                    "create_time": r.create_time,
+                    "finish_time": r.finish_time,
+                });
+                if let Some(reason) = &r.fail_reason {
+                    v["fail_reason"] = reason.as_str().into();
+                }
+                v
+            })
+            .collect();
+        json!({
+            "transaction_id": self.transaction_id,
+            "out_order_no": self.out_order_no,
+            "order_id": self.order_id,
+            "state": self.state,
+            "receivers": receivers,
+        })
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    transactions: HashMap<String, Transaction>,
+    /// By `out_order_no` (unique per merchant, split and unfreeze orders alike).
+    orders: HashMap<String, Order>,
+    receivers: HashMap<(String, String), Receiver>,
+    pub faults: HashMap<Op, VecDeque<Fault>>,
+    pub calls: Vec<CallRecord>,
+    seq: u64,
+}
+
+fn object(body: &Value) -> Result<&Map<String, Value>, ApiError> {
+    body.as_object()
+        .ok_or_else(|| param_error("请求体须为 JSON 对象"))
+}
+
+fn req_str<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<&'a str, ApiError> {
+    opt_str(obj, key)?.ok_or_else(|| param_error(format!("缺少参数 {key}")))
+}
+
+/// Absent, null and "" are all "not given".
+fn opt_str<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, ApiError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(param_error(format!("{key} 须为字符串"))),
+    }
+}
+
+/// `out_order_no`: 1 to 64 characters from `[0-9A-Za-z_-|*@]`.
+fn check_out_order_no(no: &str) -> Result<(), ApiError> {
+    let ok = no.len() <= 64
+        && no
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-|*@".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(param_error(
+            "out_order_no 须为 64 位以内的数字、大小写字母或 _-|*@",
+        ))
+    }
+}
+
+fn check_description(description: &str) -> Result<(), ApiError> {
+    if description.chars().count() > MAX_DESCRIPTION {
+        return Err(param_error("description 不能超过 80 个字符"));
+    }
+    Ok(())
+}
+
+fn check_appid(ctx: &Ctx, appid: &str) -> Result<(), ApiError> {
+    if appid == ctx.appid {
+        Ok(())
+    } else {
+        Err(param_error("appid 与 mchid 不匹配"))
+    }
+}
+
+fn check_type(kind: &str) -> Result<(), ApiError> {
+    if RECEIVER_TYPES.contains(&kind) {
+        Ok(())
+    } else {
+        Err(param_error(format!(
+            "type 须为 MERCHANT_ID 或 PERSONAL_OPENID, 而不是 {kind}"
+        )))
+    }
+}
+
+struct NewReceiver<'a> {
+    kind: &'a str,
+    account: &'a str,
+    amount: i64,
+    description: &'a str,
+    name: Option<&'a str>,
+}
+
+fn parse_receiver(entry: &Value) -> Result<NewReceiver<'_>, ApiError> {
+    let obj = entry
+        .as_object()
+        .ok_or_else(|| param_error("receivers 的元素须为对象"))?;
+    let kind = req_str(obj, "type")?;
+    check_type(kind)?;
+    let amount = match obj.get("amount") {
+        Some(Value::Number(n)) => n.as_i64().filter(|a| *a >= 1),
+        _ => None,
+    }
+    .ok_or_else(|| param_error("amount 须为不小于 1 的整数(分)"))?;
+    let description = req_str(obj, "description")?;
+    check_description(description)?;
+    Ok(NewReceiver {
+        kind,
+        account: req_str(obj, "account")?,
+        amount,
+        description,
+        name: opt_str(obj, "name")?,
+    })
+}
+
+impl State {
+    pub(crate) fn seed(&mut self, transaction_id: &str, amount_fen: i64) {
+        let transaction = Transaction {
+            unsplit: amount_fen,
+            finished: false,
+        };
+        self.transactions
+            .insert(transaction_id.to_string(), transaction);
+    }
+
+    pub(crate) fn unsplit(&self, transaction_id: &str) -> Option<i64> {
+        self.transactions.get(transaction_id).map(|t| t.unsplit)
+    }
+
+    pub(crate) fn receiver(&self, kind: &str, account: &str) -> Option<&Receiver> {
+        self.receivers.get(&(kind.to_string(), account.to_string()))
+    }
+
+    pub(crate) fn order_count(&self, transaction_id: &str) -> usize {
+        self.orders
+            .values()
+            .filter(|o| o.transaction_id == transaction_id)
+            .count()
+    }
+
+    pub(crate) fn find_order(&self, transaction_id: &str, out_order_no: &str) -> Option<&Order> {
+        self.orders
+            .get(out_order_no)
+            .filter(|o| o.transaction_id == transaction_id)
+    }
+
+    /// Digits only: `prefix`, the Beijing date, a sequence number, random digits up to `len`.
+    fn next_id(&mut self, prefix: &str, now: &str, len: usize) -> String {
+        self.seq += 1;
+        let date: String = now.chars().filter(char::is_ascii_digit).take(8).collect();
+        let mut id = format!("{prefix}{date}{:06}", self.seq % 1_000_000);
+        id.push_str(&random_text(len.saturating_sub(id.len()), DIGITS));
+        id.truncate(len);
+        id
+    }
+
+    /// `POST /v3/profitsharing/orders`.
+    pub(crate) fn create_order(&mut self, ctx: &Ctx, body: &Value) -> ApiResult {
+        let obj = object(body)?;
+        let out_order_no = req_str(obj, "out_order_no")?;
+        check_out_order_no(out_order_no)?;
+        if let Some(order) = self.orders.get(out_order_no) {
+            return Ok(order.to_json());
+        }
+        let transaction_id = req_str(obj, "transaction_id")?;
+        let appid = opt_str(obj, "appid")?;
+        if let Some(appid) = appid {
+            check_appid(ctx, appid)?;
+        }
+        let unfreeze_unsplit = match obj.get("unfreeze_unsplit") {
+            Some(Value::Bool(b)) => *b,
+            None | Some(Value::Null) => return Err(param_error("缺少参数 unfreeze_unsplit")),
+            Some(_) => return Err(param_error("unfreeze_unsplit 须为布尔值")),
+        };
+        let list = match obj.get("receivers") {
+            Some(Value::Array(list)) if !list.is_empty() && list.len() <= MAX_RECEIVERS => list,
+            Some(Value::Array(_)) => return Err(param_error("receivers 须包含 1 到 50 个接收方")),
+            None | Some(Value::Null) => return Err(param_error("缺少参数 receivers")),
+            Some(_) => return Err(param_error("receivers 须为数组")),
+        };
+        let mut parsed: Vec<NewReceiver> = Vec::with_capacity(list.len());
+        let mut total: i64 = 0;
+        for entry in list {
+            let r = parse_receiver(entry)?;
+            if parsed
+                .iter()
+                .any(|p| p.kind == r.kind && p.account == r.account)
+            {
+                return Err(param_error(format!("分账接收方 {} 重复", r.account)));
+            }
+            total = total
+                .checked_add(r.amount)
+                .ok_or_else(|| param_error("分账金额过大"))?;
+            parsed.push(r);
+        }
+        if appid.is_none() && parsed.iter().any(|r| r.kind != MERCHANT_ID) {
+            return Err(param_error(
+                "接收方类型为 PERSONAL_OPENID 时 appid 不能为空",
+            ));
+        }
+
+        let transaction = self
+            .transactions
+            .get(transaction_id)
+            .ok_or_else(|| not_exists("订单不存在"))?;
+        if transaction.finished {
+            return Err(invalid_request("订单已完结"));
+        }
+        for r in &parsed {
+            let known = self
+                .receiver(r.kind, r.account)
+                .ok_or_else(|| invalid_request("分账接收方不存在"))?;
+            if let Some(ciphertext) = r.name {
+                let name = ctx.decrypt_name(ciphertext)?;
+                if known.name.as_ref().is_some_and(|n| *n != name) {
+                    return Err(invalid_request("分账接收方全称不匹配"));
+                }
+            }
+        }
+        if total > transaction.unsplit {
+            return Err(ApiError::new(403, "NOT_ENOUGH", "分账金额不足"));
+        }
+
+        let mut receivers = Vec::with_capacity(parsed.len());
+        for r in &parsed {
+            receivers.push(OrderReceiver {
+                kind: r.kind.to_string(),
+                account: r.account.to_string(),
+                amount: r.amount,
+                description: r.description.to_string(),
+                result: "PENDING",
+                fail_reason: None,
+                detail_id: self.next_id("36", &ctx.now, 23),
+                create_time: ctx.now.clone(),
+                finish_time: ctx.now.clone(),
+            });
+        }
+        if let Some(t) = self.transactions.get_mut(transaction_id) {
+            t.unsplit -= total;
+            t.finished |= unfreeze_unsplit;
+        }
+        let order = Order {
+            transaction_id: transaction_id.to_string(),
+            out_order_no: out_order_no.to_string(),
+            order_id: self.next_id("30", &ctx.now, 28),
+            state: "PROCESSING",
+            receivers,
+            unfreeze_unsplit,
+        };
+        let answer = order.to_json();
+        self.orders.insert(out_order_no.to_string(), order);
+        Ok(answer)
+    }
+
+    /// `GET /v3/profitsharing/orders/{out_order_no}?transaction_id=`.
+    pub(crate) fn query_order(
+        &self,
+        out_order_no: &str,
+        transaction_id: Option<&str>,
+    ) -> ApiResult {
+        let transaction_id = transaction_id
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| param_error("缺少参数 transaction_id"))?;
+        self.find_order(transaction_id, out_order_no)
+            .map(Order::to_json)
+            .ok_or_else(|| not_exists("记录不存在"))
+    }
+
+    /// `POST /v3/profitsharing/orders/unfreeze`: releases all unsplit funds to the merchant.
+    pub(crate) fn unfreeze(&mut self, ctx: &Ctx, body: &Value) -> ApiResult {
+        let obj = object(body)?;
+        let out_order_no = req_str(obj, "out_order_no")?;
+        check_out_order_no(out_order_no)?;
+        if let Some(order) = self.orders.get(out_order_no) {
+            return Ok(order.to_json());
+        }
+        let transaction_id = req_str(obj, "transaction_id")?;
+        check_description(req_str(obj, "description")?)?;
+        let transaction = self
+            .transactions
+            .get_mut(transaction_id)
+            .ok_or_else(|| not_exists("订单不存在"))?;
+        let amount = std::mem::take(&mut transaction.unsplit);
+        transaction.finished = true;
+        let receiver = OrderReceiver {
+            kind: MERCHANT_ID.into(),
+            account: ctx.mchid.into(),
+            amount,
+            description: "解冻给分账方".into(),
+            result: "SUCCESS",
+            fail_reason: None,
+            detail_id: self.next_id("36", &ctx.now, 23),
+            create_time: ctx.now.clone(),
+            finish_time: ctx.now.clone(),
+        };
+        let order = Order {
+            transaction_id: transaction_id.to_string(),
+            out_order_no: out_order_no.to_string(),
+            order_id: self.next_id("30", &ctx.now, 28),
+            state: "FINISHED",
+            receivers: vec![receiver],
+            unfreeze_unsplit: false,
+        };
+        let answer = order.to_json();
+        self.orders.insert(out_order_no.to_string(), order);
+        Ok(answer)
+    }
+
+    /// `GET /v3/profitsharing/transactions/{transaction_id}/amounts`.
+    pub(crate) fn amounts(&self, transaction_id: &str) -> ApiResult {
+        let unsplit = self
+            .unsplit(transaction_id)
+            .ok_or_else(|| not_exists("记录不存在"))?;
+        Ok(json!({"transaction_id": transaction_id, "unsplit_amount": unsplit}))
+    }
+
+    /// `POST /v3/profitsharing/receivers/add` (adding again overwrites, and succeeds).
+    pub(crate) fn add_receiver(&mut self, ctx: &Ctx, body: &Value) -> ApiResult {
+        let obj = object(body)?;
+        check_appid(ctx, req_str(obj, "appid")?)?;
+        let kind = req_str(obj, "type")?;
+        check_type(kind)?;
+        let account = req_str(obj, "account")?;
+        let encrypted = opt_str(obj, "name")?;
+        if kind == MERCHANT_ID && encrypted.is_none() {
+            return Err(param_error("接收方类型为 MERCHANT_ID 时 name 不能为空"));
+        }
+        let relation_type = req_str(obj, "relation_type")?;
+        if !RELATION_TYPES.contains(&relation_type) {
+            return Err(param_error(format!("relation_type 不支持 {relation_type}")));
+        }
+        let custom_relation = opt_str(obj, "custom_relation")?;
+        if relation_type == "CUSTOM" {
+            match custom_relation {
+                None => {
+                    return Err(param_error(
+                        "relation_type 为 CUSTOM 时 custom_relation 不能为空",
+                    ));
+                }
+                Some(c) if c.chars().count() > 10 => {
+                    return Err(param_error("custom_relation 不能超过 10 个字符"));
+                }
+                Some(_) => {}
+            }
+        }
+        let name = encrypted.map(|c| ctx.decrypt_name(c)).transpose()?;
+        self.receivers
+            .insert((kind.to_string(), account.to_string()), Receiver { name });
+        let mut answer = json!({"type": kind, "account": account, "relation_type": relation_type});
+        if let Some(c) = custom_relation {
+            answer["custom_relation"] = c.into();
+        }
+        if let Some(n) = encrypted {
+            answer["name"] = n.into();
+        }
+        Ok(answer)
+    }
+
+    /// `POST /v3/profitsharing/receivers/delete` (an unknown receiver is not an error).
+    pub(crate) fn delete_receiver(&mut self, ctx: &Ctx, body: &Value) -> ApiResult {
+        let obj = object(body)?;
+        check_appid(ctx, req_str(obj, "appid")?)?;
+        let kind = req_str(obj, "type")?;
+        check_type(kind)?;
+        let account = req_str(obj, "account")?;
+        self.receivers
+            .remove(&(kind.to_string(), account.to_string()));
+        Ok(json!({"type": kind, "account": account}))
+    }
+
+    pub(crate) fn complete(
+        &mut self,
+        transaction_id: &str,
+        out_order_no: &str,
+        outcomes: &[(String, Outcome)],
+        now: &str,
+    ) -> Result<(), SimError> {
+        let order = self
+            .orders
+            .get_mut(out_order_no)
+            .filter(|o| o.transaction_id == transaction_id)
+            .ok_or(SimError::UnknownOrder)?;
+        if order.state != "PROCESSING" {
+            return Err(SimError::NotPending);
+        }
+        if let Some((account, _)) = outcomes
+            .iter()
+            .find(|(a, _)| !order.receivers.iter().any(|r| &r.account == a))
+        {
+            return Err(SimError::UnknownReceiver(account.clone()));
+        }
+        let mut returned = 0;
+        for r in order.receivers.iter_mut().filter(|r| r.result == "PENDING") {
+            let outcome = outcomes.iter().rev().find(|(a, _)| *a == r.account);
+            r.finish_time = now.to_string();
+            match outcome.map(|(_, o)| o) {
+                None | Some(Outcome::Success) => r.result = "SUCCESS",
+                Some(Outcome::Closed { fail_reason }) => {
+                    r.result = "CLOSED";
+                    r.fail_reason = Some(fail_reason.clone());
+                    returned += r.amount;
+                }
+            }
+        }
+        order.state = "FINISHED";
+        let release_rest = order.unfreeze_unsplit;
+        if let Some(t) = self.transactions.get_mut(transaction_id) {
+            if release_rest {
+                t.unsplit = 0;
+            } else if !t.finished {
+                // A closed transfer leaves its funds frozen on the transaction, splittable again.
+                t.unsplit += returned;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_order_no_charset() {
+        assert!(check_out_order_no("Ab0_-|*@").is_ok());
+        assert!(check_out_order_no(&"a".repeat(64)).is_ok());
+        for bad in ["a b", "a+b", "订单", "a/b", &"a".repeat(65)] {
+            assert!(check_out_order_no(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_are_digits_of_the_right_length() {
+        let mut state = State::default();
+        let now = "2025-01-02T03:04:05+08:00";
+        let a = state.next_id("30", now, 28);
+        let b = state.next_id("30", now, 28);
+        assert_eq!(a.len(), 28);
+        assert!(a.starts_with("3020250102"));
+        assert!(a.bytes().all(|c| c.is_ascii_digit()));
+        assert_ne!(a, b);
+        assert_eq!(state.next_id("36", now, 23).len(), 23);
+    }
+}

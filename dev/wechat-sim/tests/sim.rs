@@ -1,0 +1,1590 @@
+//! End-to-end tests of the simulator through a minimal, independent WeChat Pay v3 client written
+//! here: it signs `Authorization` itself, talks raw HTTP/1.1 over TCP and verifies the answers'
+//! `Wechatpay-*` signatures.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::{
+    OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OaepAlgorithm, OaepPublicEncryptingKey,
+    PublicEncryptingKey,
+};
+use aws_lc_rs::signature::{
+    RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, UnparsedPublicKey,
+};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use wechat_sim::{Fault, Op, Outcome, SimConfig, SimError, WechatSim, generate_keypair};
+
+const MCHID: &str = "1900000109";
+const APPID: &str = "wx8888888888888888";
+const SERIAL: &str = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1";
+const KEY_ID: &str = "PUB_KEY_ID_0114232134912410000000000000";
+const APIV3_KEY: &str = "abcdefghijklmnopqrstuvwxyz012345";
+const SHOP: &str = "1900000200";
+const ALICE: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
+const SHOP_NAME: &str = "示例商户全称有限公司";
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+struct Keys {
+    merchant_private: String,
+    merchant_public: String,
+    wechat_private: String,
+    wechat_public: String,
+    other_private: String,
+    other_public: String,
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}/{name}"))
+        .expect("fixture")
+        .trim()
+        .to_string()
+}
+
+fn keys() -> &'static Keys {
+    static KEYS: OnceLock<Keys> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let (wechat_private, wechat_public) = generate_keypair().expect("keygen");
+        let (other_private, other_public) = generate_keypair().expect("keygen");
+        Keys {
+            merchant_private: fixture("TEST-ONLY-merchant-key.pkcs8.b64"),
+            merchant_public: fixture("TEST-ONLY-merchant-key.spki.b64"),
+            wechat_private,
+            wechat_public,
+            other_private,
+            other_public,
+        }
+    })
+}
+
+// ---------------------------------------------------------------- the independent client
+
+fn rsa_sign(pkcs8_b64: &str, message: &[u8]) -> String {
+    let key = RsaKeyPair::from_pkcs8(&STANDARD.decode(pkcs8_b64).expect("b64")).expect("pkcs8");
+    let mut sig = vec![0; key.public_modulus_len()];
+    key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut sig)
+        .expect("sign");
+    STANDARD.encode(sig)
+}
+
+fn rsa_verify(spki_b64: &str, message: &[u8], sig_b64: &str) -> bool {
+    let der = STANDARD.decode(spki_b64).expect("b64");
+    let Ok(sig) = STANDARD.decode(sig_b64) else {
+        return false;
+    };
+    UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der)
+        .verify(message, &sig)
+        .is_ok()
+}
+
+fn oaep_encrypt(spki_b64: &str, plaintext: &str, algorithm: &'static OaepAlgorithm) -> String {
+    let der = STANDARD.decode(spki_b64).expect("b64");
+    let key = OaepPublicEncryptingKey::new(PublicEncryptingKey::from_der(&der).expect("spki"))
+        .expect("oaep");
+    let mut out = vec![0; key.ciphertext_size()];
+    let ct = key
+        .encrypt(algorithm, plaintext.as_bytes(), &mut out, None)
+        .expect("encrypt");
+    STANDARD.encode(ct)
+}
+
+fn aes_gcm_open(key: &str, nonce: &str, aad: &str, ciphertext_b64: &str) -> Option<String> {
+    let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key.as_bytes()).ok()?);
+    let nonce = Nonce::try_assume_unique_for_key(nonce.as_bytes()).ok()?;
+    let mut data = STANDARD.decode(ciphertext_b64).ok()?;
+    let plain = key
+        .open_in_place(nonce, Aad::from(aad.as_bytes()), &mut data)
+        .ok()?;
+    String::from_utf8(plain.to_vec()).ok()
+}
+
+fn unix_now() -> i64 {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    i64::try_from(secs).expect("secs")
+}
+
+fn random_nonce() -> String {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bytes).expect("rng");
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// The signature over `TIMESTAMP\nNONCE\nBODY\n` verifies with the given public key.
+    fn signature_ok_with(&self, spki_b64: &str) -> bool {
+        let (Some(ts), Some(nonce), Some(sig)) = (
+            self.header("Wechatpay-Timestamp"),
+            self.header("Wechatpay-Nonce"),
+            self.header("Wechatpay-Signature"),
+        ) else {
+            return false;
+        };
+        let message = format!("{ts}\n{nonce}\n{}\n", self.body);
+        rsa_verify(spki_b64, message.as_bytes(), sig)
+    }
+
+    fn signature_ok(&self) -> bool {
+        self.signature_ok_with(&keys().wechat_public)
+    }
+
+    fn timestamp_age(&self) -> i64 {
+        let ts: i64 = self
+            .header("Wechatpay-Timestamp")
+            .and_then(|t| t.parse().ok())
+            .expect("timestamp");
+        unix_now() - ts
+    }
+
+    /// What a careful client checks before trusting an answer.
+    fn assert_trusted(&self) -> &Self {
+        assert!(self.signature_ok(), "signature: {self:?}");
+        assert_eq!(self.header("Wechatpay-Serial"), Some(KEY_ID));
+        assert!(self.timestamp_age().abs() <= 300);
+        assert!(self.header("Request-ID").is_some_and(|r| !r.is_empty()));
+        assert_eq!(self.header("Content-Type"), Some("application/json"));
+        self
+    }
+
+    fn assert_ok(&self) -> Value {
+        assert_eq!(self.status, 200, "{}", self.body);
+        self.assert_trusted();
+        self.json()
+    }
+
+    /// A signed error answer with this status and code.
+    fn assert_error(&self, status: u16, code: &str) -> String {
+        assert_eq!(
+            (self.status, self.code().as_str()),
+            (status, code),
+            "{}",
+            self.body
+        );
+        self.assert_trusted();
+        self.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// Raw HTTP/1.1 with `Connection: close`; the whole exchange is bounded by `limit`.
+async fn exchange(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    body: &str,
+    limit: Duration,
+) -> Result<Answer, String> {
+    let io = async {
+        let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        let mut head =
+            format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        stream
+            .write_all(head.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        stream
+            .write_all(body.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut raw = Vec::new();
+        stream
+            .read_to_end(&mut raw)
+            .await
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8(raw).map_err(|e| e.to_string())?;
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .ok_or("no HTTP answer (connection closed)")?;
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .ok_or("bad status line")?;
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect();
+        Ok(Answer {
+            status,
+            headers,
+            body: body.to_string(),
+        })
+    };
+    tokio::time::timeout(limit, io)
+        .await
+        .map_err(|_| "client timeout".to_string())?
+}
+
+/// How the client signs; tests change single fields to break it.
+#[derive(Clone)]
+struct Signing {
+    key: String,
+    mchid: String,
+    serial: String,
+    ts_offset: i64,
+}
+
+struct Client {
+    addr: SocketAddr,
+    signing: Signing,
+    timeout: Duration,
+}
+
+fn authorization(s: &Signing, method: &str, target: &str, body: &str) -> String {
+    let ts = unix_now() + s.ts_offset;
+    let nonce = random_nonce();
+    let message = format!("{method}\n{target}\n{ts}\n{nonce}\n{body}\n");
+    let signature = rsa_sign(&s.key, message.as_bytes());
+    format!(
+        "WECHATPAY2-SHA256-RSA2048 mchid=\"{}\",nonce_str=\"{nonce}\",timestamp=\"{ts}\",serial_no=\"{}\",signature=\"{signature}\"",
+        s.mchid, s.serial
+    )
+}
+
+fn standard_headers(method: &str, authorization: String) -> Vec<(String, String)> {
+    let mut headers = vec![
+        ("Authorization".to_string(), authorization),
+        ("Accept".into(), "application/json".into()),
+        ("User-Agent".into(), "wechat-sim-test/1.0".into()),
+        ("Wechatpay-Serial".into(), KEY_ID.into()),
+    ];
+    if method == "POST" {
+        headers.push(("Content-Type".into(), "application/json".into()));
+    }
+    headers
+}
+
+impl Client {
+    fn new(sim: &WechatSim) -> Self {
+        Client {
+            addr: sim.local_addr(),
+            signing: Client::new_signing(),
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    fn new_signing() -> Signing {
+        Signing {
+            key: keys().merchant_private.clone(),
+            mchid: MCHID.into(),
+            serial: SERIAL.into(),
+            ts_offset: 0,
+        }
+    }
+
+    async fn send(&self, method: &str, target: &str, body: &str) -> Result<Answer, String> {
+        let auth = authorization(&self.signing, method, target, body);
+        let headers = standard_headers(method, auth);
+        exchange(self.addr, method, target, &headers, body, self.timeout).await
+    }
+
+    async fn send_with(
+        &self,
+        method: &str,
+        target: &str,
+        headers: Vec<(String, String)>,
+        body: &str,
+    ) -> Answer {
+        exchange(self.addr, method, target, &headers, body, self.timeout)
+            .await
+            .expect("exchange")
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send("POST", path, &body.to_string())
+            .await
+            .expect("post")
+    }
+
+    async fn get(&self, target: &str) -> Answer {
+        self.send("GET", target, "").await.expect("get")
+    }
+}
+
+// ---------------------------------------------------------------- fixtures
+
+fn config() -> SimConfig {
+    let k = keys();
+    SimConfig {
+        mchid: MCHID.into(),
+        appid: APPID.into(),
+        merchant_public_key: k.merchant_public.clone(),
+        merchant_serial: SERIAL.into(),
+        wechat_private_key: k.wechat_private.clone(),
+        wechat_public_key_id: KEY_ID.into(),
+        apiv3_key: APIV3_KEY.into(),
+    }
+}
+
+async fn start() -> (WechatSim, Client) {
+    let sim = WechatSim::start(config(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("start");
+    let client = Client::new(&sim);
+    (sim, client)
+}
+
+const ORDERS: &str = "/v3/profitsharing/orders";
+const UNFREEZE: &str = "/v3/profitsharing/orders/unfreeze";
+const ADD: &str = "/v3/profitsharing/receivers/add";
+const DELETE: &str = "/v3/profitsharing/receivers/delete";
+
+fn add_shop_body() -> Value {
+    json!({"appid": APPID, "type": "MERCHANT_ID", "account": SHOP,
+        "name": oaep_encrypt(&keys().wechat_public, SHOP_NAME, &OAEP_SHA1_MGF1SHA1),
+        "relation_type": "STORE"})
+}
+
+/// Adds SHOP (MERCHANT_ID, with name) and ALICE (PERSONAL_OPENID), seeds T1 with 100.00.
+async fn ready() -> (WechatSim, Client) {
+    let (sim, client) = start().await;
+    client.post(ADD, add_shop_body()).await.assert_ok();
+    let alice = json!({"appid": APPID, "type": "PERSONAL_OPENID", "account": ALICE,
+        "relation_type": "CUSTOM", "custom_relation": "合伙人"});
+    client.post(ADD, alice).await.assert_ok();
+    sim.seed_transaction("T1", 10_000);
+    (sim, client)
+}
+
+fn order_body(transaction_id: &str, out_order_no: &str, rows: &[(&str, &str, i64)]) -> Value {
+    let receivers: Vec<Value> = rows
+        .iter()
+        .map(|(kind, account, amount)| {
+            json!({"type": kind, "account": account, "amount": amount, "description": "分给商户"})
+        })
+        .collect();
+    json!({"appid": APPID, "transaction_id": transaction_id, "out_order_no": out_order_no,
+        "receivers": receivers, "unfreeze_unsplit": false})
+}
+
+fn split(out_order_no: &str) -> Value {
+    order_body(
+        "T1",
+        out_order_no,
+        &[("MERCHANT_ID", SHOP, 100), ("PERSONAL_OPENID", ALICE, 200)],
+    )
+}
+
+fn query_target(out_order_no: &str, transaction_id: &str) -> String {
+    format!("{ORDERS}/{out_order_no}?transaction_id={transaction_id}")
+}
+
+fn receiver<'a>(order: &'a Value, account: &str) -> &'a Value {
+    order["receivers"]
+        .as_array()
+        .expect("receivers")
+        .iter()
+        .find(|r| r["account"] == account)
+        .expect("receiver")
+}
+
+fn is_beijing_rfc3339(s: &Value) -> bool {
+    let s = s.as_str().unwrap_or_default();
+    s.len() == 25 && s.ends_with("+08:00") && s.as_bytes().get(10) == Some(&b'T')
+}
+
+// ---------------------------------------------------------------- tests
+
+#[tokio::test]
+async fn signed_round_trip() {
+    let (sim, client) = start().await;
+    let added = client.post(ADD, add_shop_body()).await.assert_ok();
+    assert_eq!(
+        (&added["type"], &added["account"], &added["relation_type"]),
+        (&json!("MERCHANT_ID"), &json!(SHOP), &json!("STORE"))
+    );
+    assert!(added["name"].is_string(), "name echoed as sent");
+    assert!(sim.is_receiver("MERCHANT_ID", SHOP));
+    assert_eq!(
+        sim.receiver_name("MERCHANT_ID", SHOP).as_deref(),
+        Some(SHOP_NAME)
+    );
+    let alice = json!({"appid": APPID, "type": "PERSONAL_OPENID", "account": ALICE, "relation_type": "USER"});
+    let added = client.post(ADD, alice.clone()).await.assert_ok();
+    assert!(added.get("custom_relation").is_none());
+    assert_eq!(sim.receiver_name("PERSONAL_OPENID", ALICE), None);
+    assert!(sim.is_receiver("PERSONAL_OPENID", ALICE));
+    client.post(ADD, alice).await.assert_ok(); // adding again succeeds
+
+    sim.seed_transaction("T1", 10_000);
+    let order = client.post(ORDERS, split("S1")).await.assert_ok();
+    assert_eq!(order["state"], "PROCESSING");
+    assert_eq!(order["transaction_id"], "T1");
+    assert_eq!(order["out_order_no"], "S1");
+    let order_id = order["order_id"].as_str().expect("order_id").to_string();
+    assert!(order_id.len() >= 20 && order_id.bytes().all(|b| b.is_ascii_digit()));
+    let shop = receiver(&order, SHOP);
+    assert_eq!(
+        (
+            &shop["type"],
+            &shop["amount"],
+            &shop["result"],
+            &shop["description"]
+        ),
+        (
+            &json!("MERCHANT_ID"),
+            &json!(100),
+            &json!("PENDING"),
+            &json!("分给商户")
+        )
+    );
+    assert!(shop["detail_id"].is_string());
+    assert!(is_beijing_rfc3339(&shop["create_time"]) && is_beijing_rfc3339(&shop["finish_time"]));
+    assert!(shop.get("fail_reason").is_none());
+
+    let queried = client.get(&query_target("S1", "T1")).await.assert_ok();
+    assert_eq!(queried, order);
+    let amounts = client
+        .get("/v3/profitsharing/transactions/T1/amounts")
+        .await
+        .assert_ok();
+    assert_eq!(
+        amounts,
+        json!({"transaction_id": "T1", "unsplit_amount": 9_700})
+    );
+    assert_eq!(sim.unsplit_fen("T1"), Some(9_700));
+    assert_eq!(sim.order_count("T1"), 1);
+
+    let deleted = client
+        .post(
+            DELETE,
+            json!({"appid": APPID, "type": "PERSONAL_OPENID", "account": ALICE}),
+        )
+        .await
+        .assert_ok();
+    assert_eq!(
+        deleted,
+        json!({"type": "PERSONAL_OPENID", "account": ALICE})
+    );
+    assert!(!sim.is_receiver("PERSONAL_OPENID", ALICE));
+    client
+        .post(
+            DELETE,
+            json!({"appid": APPID, "type": "PERSONAL_OPENID", "account": ALICE}),
+        )
+        .await
+        .assert_ok();
+    client
+        .post(ORDERS, split("S2"))
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+
+    client
+        .get("/v3/profitsharing/nothing")
+        .await
+        .assert_error(404, "NOT_FOUND");
+    let calls = sim.calls();
+    assert!(calls.iter().all(|c| c.verified), "{calls:?}");
+    assert_eq!(calls[4].op, Some(Op::QueryOrder));
+    assert_eq!(
+        calls[4].path,
+        "/v3/profitsharing/orders/S1?transaction_id=T1"
+    );
+    assert_eq!(calls[4].out_order_no.as_deref(), Some("S1"));
+    assert_eq!(calls[3].out_order_no.as_deref(), Some("S1"));
+    assert_eq!(
+        calls.last().map(|c| (c.op, c.status)),
+        Some((None, Some(404)))
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn authorization_failures() {
+    let (sim, mut client) = ready().await;
+    let body = split("A1").to_string();
+
+    // Parameters in another order, blanks after commas: accepted.
+    let ts = unix_now();
+    let nonce = random_nonce();
+    let message = format!("GET\n/v3/profitsharing/transactions/T1/amounts\n{ts}\n{nonce}\n\n");
+    let sig = rsa_sign(&keys().merchant_private, message.as_bytes());
+    let auth = format!(
+        "WECHATPAY2-SHA256-RSA2048 signature=\"{sig}\", serial_no=\"{SERIAL}\", timestamp=\"{ts}\", nonce_str=\"{nonce}\", mchid=\"{MCHID}\""
+    );
+    client
+        .send_with(
+            "GET",
+            "/v3/profitsharing/transactions/T1/amounts",
+            standard_headers("GET", auth),
+            "",
+        )
+        .await
+        .assert_ok();
+
+    let good = client.signing.clone();
+    let broken: Vec<(&str, Signing)> = vec![
+        (
+            "wrong key",
+            Signing {
+                key: keys().other_private.clone(),
+                ..good.clone()
+            },
+        ),
+        (
+            "wrong serial",
+            Signing {
+                serial: "0000".into(),
+                ..good.clone()
+            },
+        ),
+        (
+            "wrong mchid",
+            Signing {
+                mchid: "1900000001".into(),
+                ..good.clone()
+            },
+        ),
+        (
+            "stale",
+            Signing {
+                ts_offset: -360,
+                ..good.clone()
+            },
+        ),
+        (
+            "future",
+            Signing {
+                ts_offset: 360,
+                ..good.clone()
+            },
+        ),
+    ];
+    for (what, signing) in broken {
+        client.signing = signing;
+        let a = client.send("POST", ORDERS, &body).await.expect(what);
+        assert_eq!(a.assert_error(401, "SIGN_ERROR"), "签名错误", "{what}");
+        assert!(a.json()["detail"]["issue"].is_string(), "{what}");
+    }
+    client.signing = good.clone();
+
+    let post_with = |auth: String| standard_headers("POST", auth);
+    // Tampered body: signed one body, sent another.
+    let auth = authorization(&good, "POST", ORDERS, &body);
+    let tampered = body.replace("\"amount\":100", "\"amount\":101");
+    client
+        .send_with("POST", ORDERS, post_with(auth), &tampered)
+        .await
+        .assert_error(401, "SIGN_ERROR");
+    // Query left out of the signed URL; another path signed.
+    let target = query_target("A1", "T1");
+    for signed in [
+        format!("{ORDERS}/A1"),
+        format!("{ORDERS}/A2?transaction_id=T1"),
+    ] {
+        let auth = authorization(&good, "GET", &signed, "");
+        client
+            .send_with("GET", &target, standard_headers("GET", auth), "")
+            .await
+            .assert_error(401, "SIGN_ERROR");
+    }
+    // Method signed as GET.
+    let auth = authorization(&good, "GET", ORDERS, &body);
+    client
+        .send_with("POST", ORDERS, post_with(auth), &body)
+        .await
+        .assert_error(401, "SIGN_ERROR");
+    // No header, another scheme, a missing parameter.
+    let auth = authorization(&good, "POST", ORDERS, &body);
+    let mut headers = post_with(auth.clone());
+    headers.retain(|(k, _)| k != "Authorization");
+    client
+        .send_with("POST", ORDERS, headers, &body)
+        .await
+        .assert_error(401, "SIGN_ERROR");
+    let other_scheme = auth.replace("WECHATPAY2-SHA256-RSA2048", "WECHATPAY2-SHA256-RSA");
+    client
+        .send_with("POST", ORDERS, post_with(other_scheme), &body)
+        .await
+        .assert_error(401, "SIGN_ERROR");
+    let no_nonce = auth.replacen("nonce_str=", "nonce=", 1);
+    client
+        .send_with("POST", ORDERS, post_with(no_nonce), &body)
+        .await
+        .assert_error(401, "SIGN_ERROR");
+
+    assert_eq!(sim.order_count("T1"), 0, "nothing applied");
+    assert_eq!(sim.unsplit_fen("T1"), Some(10_000));
+    let verified: Vec<bool> = sim.calls().iter().skip(2).map(|c| c.verified).collect();
+    assert!(verified[0]);
+    assert!(verified[1..].iter().all(|v| !v), "{verified:?}");
+
+    // Header rules, checked after the signature.
+    for (drop, add) in [
+        ("User-Agent", None),
+        ("User-Agent", Some(("User-Agent", " "))),
+        ("Accept", None),
+        ("Accept", Some(("Accept", "*/*"))),
+        ("Content-Type", None),
+        ("Content-Type", Some(("Content-Type", "text/plain"))),
+    ] {
+        let mut headers = post_with(authorization(&good, "POST", ORDERS, &body));
+        headers.retain(|(k, _)| k != drop);
+        if let Some((k, v)) = add {
+            headers.push((k.into(), v.into()));
+        }
+        client
+            .send_with("POST", ORDERS, headers, &body)
+            .await
+            .assert_error(400, "PARAM_ERROR");
+    }
+    let mut headers = post_with(authorization(&good, "POST", ORDERS, &body));
+    headers.retain(|(k, _)| k != "Accept" && k != "Content-Type");
+    headers.push(("Accept".into(), "text/plain, application/json".into()));
+    headers.push((
+        "Content-Type".into(),
+        "application/json; charset=utf-8".into(),
+    ));
+    client
+        .send_with("POST", ORDERS, headers, &body)
+        .await
+        .assert_ok();
+    assert_eq!(sim.order_count("T1"), 1);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn oaep_names() {
+    let (sim, client) = start().await;
+    let k = keys();
+    let add = |name: Option<String>| {
+        let mut body = add_shop_body();
+        body["name"] = name.map_or(Value::Null, Value::from);
+        body
+    };
+    // Wechatpay-Serial must name the key that encrypted the field.
+    let body = add_shop_body().to_string();
+    for serial in [None, Some("PUB_KEY_ID_OTHER")] {
+        let mut headers =
+            standard_headers("POST", authorization(&client.signing, "POST", ADD, &body));
+        headers.retain(|(k, _)| k != "Wechatpay-Serial");
+        if let Some(s) = serial {
+            headers.push(("Wechatpay-Serial".into(), s.into()));
+        }
+        client
+            .send_with("POST", ADD, headers, &body)
+            .await
+            .assert_error(400, "PARAM_ERROR");
+    }
+    for bad in [
+        Some("bm90IGFuIE9BRVAgY2lwaGVydGV4dA==".to_string()),
+        Some(oaep_encrypt(
+            &k.wechat_public,
+            SHOP_NAME,
+            &OAEP_SHA256_MGF1SHA256,
+        )),
+        Some(oaep_encrypt(
+            &k.other_public,
+            SHOP_NAME,
+            &OAEP_SHA1_MGF1SHA1,
+        )),
+    ] {
+        let message = client
+            .post(ADD, add(bad))
+            .await
+            .assert_error(400, "PARAM_ERROR");
+        assert_eq!(message, "敏感信息解密失败");
+    }
+    client
+        .post(ADD, add(None))
+        .await
+        .assert_error(400, "PARAM_ERROR");
+    let mut wrong = add_shop_body();
+    for (field, value) in [
+        ("relation_type", json!("FRIEND")),
+        ("appid", json!("wx0000000000000000")),
+        ("type", json!("PERSONAL_SUB_OPENID")),
+    ] {
+        let saved = wrong[field].clone();
+        wrong[field] = value;
+        client
+            .post(ADD, wrong.clone())
+            .await
+            .assert_error(400, "PARAM_ERROR");
+        wrong[field] = saved;
+    }
+    wrong["relation_type"] = "CUSTOM".into();
+    client
+        .post(ADD, wrong.clone())
+        .await
+        .assert_error(400, "PARAM_ERROR");
+    wrong["custom_relation"] = "一二三四五六七八九十十".into();
+    client
+        .post(ADD, wrong.clone())
+        .await
+        .assert_error(400, "PARAM_ERROR");
+    assert!(!sim.is_receiver("MERCHANT_ID", SHOP));
+    wrong["custom_relation"] = "一二三四五六七八九十".into();
+    let echo = client.post(ADD, wrong).await.assert_ok();
+    assert_eq!(echo["custom_relation"], "一二三四五六七八九十");
+    assert_eq!(
+        sim.receiver_name("MERCHANT_ID", SHOP).as_deref(),
+        Some(SHOP_NAME)
+    );
+
+    // A name in a split request is checked against the stored one.
+    sim.seed_transaction("T1", 1_000);
+    let mut body = order_body("T1", "N1", &[("MERCHANT_ID", SHOP, 10)]);
+    body["receivers"][0]["name"] =
+        oaep_encrypt(&k.wechat_public, "别的公司", &OAEP_SHA1_MGF1SHA1).into();
+    client
+        .post(ORDERS, body.clone())
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    body["receivers"][0]["name"] =
+        oaep_encrypt(&k.wechat_public, SHOP_NAME, &OAEP_SHA1_MGF1SHA1).into();
+    client.post(ORDERS, body).await.assert_ok();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn create_is_idempotent() {
+    let (sim, client) = ready().await;
+    let first = client.post(ORDERS, split("I1")).await.assert_ok();
+    // Same out_order_no, another body: the stored order, nothing executed.
+    let other = order_body("T1", "I1", &[("PERSONAL_OPENID", ALICE, 5_000)]);
+    let again = client.post(ORDERS, other).await.assert_ok();
+    assert_eq!(again, first);
+    assert_eq!(sim.order_count("T1"), 1);
+    assert_eq!(sim.unsplit_fen("T1"), Some(9_700));
+    // A rejected request is not remembered: the same number can be retried.
+    let too_much = order_body("T1", "I2", &[("PERSONAL_OPENID", ALICE, 9_701)]);
+    client
+        .post(ORDERS, too_much)
+        .await
+        .assert_error(403, "NOT_ENOUGH");
+    let fixed = order_body("T1", "I2", &[("PERSONAL_OPENID", ALICE, 9_700)]);
+    client.post(ORDERS, fixed).await.assert_ok();
+    assert_eq!((sim.order_count("T1"), sim.unsplit_fen("T1")), (2, Some(0)));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn create_validation() {
+    let (sim, client) = ready().await;
+    let msg = client
+        .post(
+            ORDERS,
+            order_body("T1", "V1", &[("MERCHANT_ID", SHOP, 10_001)]),
+        )
+        .await
+        .assert_error(403, "NOT_ENOUGH");
+    assert_eq!(msg, "分账金额不足");
+    let msg = client
+        .post(
+            ORDERS,
+            order_body("T1", "V1", &[("MERCHANT_ID", "1900000999", 1)]),
+        )
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    assert_eq!(msg, "分账接收方不存在");
+    let msg = client
+        .post(
+            ORDERS,
+            order_body("T404", "V1", &[("MERCHANT_ID", SHOP, 1)]),
+        )
+        .await
+        .assert_error(404, "RESOURCE_NOT_EXISTS");
+    assert_eq!(msg, "订单不存在");
+
+    let base = split("V1");
+    let cases: Vec<(&str, Value)> = vec![
+        ("/out_order_no", json!("V 1")),
+        ("/out_order_no", json!("V".repeat(65))),
+        ("/out_order_no", Value::Null),
+        ("/transaction_id", Value::Null),
+        ("/unfreeze_unsplit", Value::Null),
+        ("/unfreeze_unsplit", json!("false")),
+        ("/receivers", json!([])),
+        ("/receivers/0/amount", json!(0)),
+        ("/receivers/0/amount", json!("100")),
+        ("/receivers/0/amount", json!(1.5)),
+        ("/receivers/0/description", json!("长".repeat(81))),
+        ("/receivers/0/description", Value::Null),
+        ("/receivers/0/type", json!("PERSONAL_SUB_OPENID")),
+        (
+            "/receivers/1",
+            json!({"type": "MERCHANT_ID", "account": SHOP, "amount": 1, "description": "d"}),
+        ),
+        ("/appid", Value::Null),
+        ("/appid", json!("wx0000000000000000")),
+    ];
+    for (pointer, value) in cases {
+        let mut body = base.clone();
+        *body.pointer_mut(pointer).expect(pointer) = value.clone();
+        client
+            .post(ORDERS, body)
+            .await
+            .assert_error(400, "PARAM_ERROR");
+    }
+    let many: Vec<(&str, &str, i64)> = (0..51).map(|_| ("MERCHANT_ID", SHOP, 1)).collect();
+    client
+        .post(ORDERS, order_body("T1", "V1", &many))
+        .await
+        .assert_error(400, "PARAM_ERROR");
+    let not_json = client
+        .send("POST", ORDERS, "{not json")
+        .await
+        .expect("post");
+    not_json.assert_error(400, "PARAM_ERROR");
+    assert_eq!(
+        (sim.order_count("T1"), sim.unsplit_fen("T1")),
+        (0, Some(10_000))
+    );
+
+    // appid may be left out when only merchants receive; description of exactly 80 is fine.
+    let mut body = order_body("T1", "V1", &[("MERCHANT_ID", SHOP, 1)]);
+    body.as_object_mut().expect("object").remove("appid");
+    body["receivers"][0]["description"] = "长".repeat(80).into();
+    client.post(ORDERS, body).await.assert_ok();
+    let max = "Az09_-|*@".repeat(7) + "X";
+    assert_eq!(max.len(), 64);
+    let order = client
+        .post(ORDERS, order_body("T1", &max, &[("MERCHANT_ID", SHOP, 1)]))
+        .await
+        .assert_ok();
+    assert_eq!(order["out_order_no"], max.as_str());
+    let target = query_target(&max.replace('|', "%7C"), "T1");
+    assert_eq!(client.get(&target).await.assert_ok(), order);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn complete_then_query() {
+    let (sim, client) = ready().await;
+    client.post(ORDERS, split("C1")).await.assert_ok();
+    let outcomes = [(
+        ALICE.to_string(),
+        Outcome::Closed {
+            fail_reason: "ACCOUNT_ABNORMAL".into(),
+        },
+    )];
+    sim.complete("T1", "C1", &outcomes).expect("complete");
+    let order = client.get(&query_target("C1", "T1")).await.assert_ok();
+    assert_eq!(order["state"], "FINISHED");
+    let shop = receiver(&order, SHOP);
+    assert_eq!(shop["result"], "SUCCESS");
+    assert!(shop.get("fail_reason").is_none());
+    assert!(is_beijing_rfc3339(&shop["finish_time"]));
+    let alice = receiver(&order, ALICE);
+    assert_eq!(
+        (&alice["result"], &alice["fail_reason"]),
+        (&json!("CLOSED"), &json!("ACCOUNT_ABNORMAL"))
+    );
+    assert_eq!(
+        sim.unsplit_fen("T1"),
+        Some(9_900),
+        "closed funds stay splittable"
+    );
+
+    assert!(matches!(
+        sim.complete("T1", "C1", &[]),
+        Err(SimError::NotPending)
+    ));
+    assert!(matches!(
+        sim.complete("T2", "C1", &[]),
+        Err(SimError::UnknownOrder)
+    ));
+    client.post(ORDERS, split("C2")).await.assert_ok();
+    let stranger = [("nobody".to_string(), Outcome::Success)];
+    assert!(matches!(
+        sim.complete("T1", "C2", &stranger),
+        Err(SimError::UnknownReceiver(a)) if a == "nobody"
+    ));
+    sim.complete("T1", "C2", &[]).expect("all success");
+    let order = client.get(&query_target("C2", "T1")).await.assert_ok();
+    assert_eq!(order["state"], "FINISHED");
+    assert!(
+        order["receivers"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|r| r["result"] == "SUCCESS")
+    );
+
+    let msg = client
+        .get(&query_target("C9", "T1"))
+        .await
+        .assert_error(404, "RESOURCE_NOT_EXISTS");
+    assert_eq!(msg, "记录不存在");
+    client
+        .get(&query_target("C1", "T2"))
+        .await
+        .assert_error(404, "RESOURCE_NOT_EXISTS");
+    client
+        .get(&format!("{ORDERS}/C1"))
+        .await
+        .assert_error(400, "PARAM_ERROR");
+    client
+        .get("/v3/profitsharing/transactions/T404/amounts")
+        .await
+        .assert_error(404, "RESOURCE_NOT_EXISTS");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn unfreeze_releases_the_rest() {
+    let (sim, client) = ready().await;
+    client.post(ORDERS, split("U0")).await.assert_ok();
+    let body =
+        json!({"transaction_id": "T1", "out_order_no": "U1", "description": "解冻全部剩余资金"});
+    let order = client.post(UNFREEZE, body.clone()).await.assert_ok();
+    assert_eq!(order["state"], "FINISHED");
+    assert_eq!(order["out_order_no"], "U1");
+    let r = &order["receivers"][0];
+    assert_eq!(
+        (
+            &r["type"],
+            &r["account"],
+            &r["amount"],
+            &r["description"],
+            &r["result"]
+        ),
+        (
+            &json!("MERCHANT_ID"),
+            &json!(MCHID),
+            &json!(9_700),
+            &json!("解冻给分账方"),
+            &json!("SUCCESS")
+        )
+    );
+    assert_eq!(order["receivers"].as_array().map(Vec::len), Some(1));
+    assert_eq!(sim.unsplit_fen("T1"), Some(0));
+    assert_eq!(
+        client.post(UNFREEZE, body).await.assert_ok(),
+        order,
+        "idempotent"
+    );
+    assert_eq!(sim.order_count("T1"), 2);
+    assert_eq!(
+        client.get(&query_target("U1", "T1")).await.assert_ok(),
+        order
+    );
+    let msg = client
+        .post(ORDERS, split("U2"))
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    assert_eq!(msg, "订单已完结");
+    // The split still PROCESSING: its closed share goes to the merchant, not back to unsplit.
+    let closed = [(
+        SHOP.to_string(),
+        Outcome::Closed {
+            fail_reason: "NO_RELATION".into(),
+        },
+    )];
+    sim.complete("T1", "U0", &closed).expect("complete");
+    assert_eq!(sim.unsplit_fen("T1"), Some(0));
+    client
+        .post(
+            UNFREEZE,
+            json!({"transaction_id": "T404", "out_order_no": "U3", "description": "x"}),
+        )
+        .await
+        .assert_error(404, "RESOURCE_NOT_EXISTS");
+    client
+        .post(
+            UNFREEZE,
+            json!({"transaction_id": "T1", "out_order_no": "U3"}),
+        )
+        .await
+        .assert_error(400, "PARAM_ERROR");
+
+    // unfreeze_unsplit=true: no further splits; the rest is released when the order finishes.
+    sim.seed_transaction("T2", 1_000);
+    let mut body = order_body("T2", "U4", &[("MERCHANT_ID", SHOP, 300)]);
+    body["unfreeze_unsplit"] = true.into();
+    client.post(ORDERS, body).await.assert_ok();
+    assert_eq!(sim.unsplit_fen("T2"), Some(700));
+    client
+        .post(ORDERS, order_body("T2", "U5", &[("MERCHANT_ID", SHOP, 1)]))
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    sim.complete("T2", "U4", &[]).expect("complete");
+    assert_eq!(sim.unsplit_fen("T2"), Some(0));
+    assert_eq!(sim.order_count("T2"), 1);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn faults() {
+    let (sim, mut client) = ready().await;
+    let body = |no: &str| order_body("T1", no, &[("MERCHANT_ID", SHOP, 100)]).to_string();
+
+    client.timeout = Duration::from_millis(800);
+    sim.inject(Op::CreateOrder, Fault::Timeout);
+    let started = Instant::now();
+    let result = client.send("POST", ORDERS, &body("F1")).await;
+    assert_eq!(result.err().as_deref(), Some("client timeout"));
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(sim.order_count("T1"), 0);
+    let last = sim.calls().pop().expect("call");
+    assert_eq!(
+        (last.status, last.fault, last.verified),
+        (None, Some(Fault::Timeout), true)
+    );
+
+    sim.inject(Op::CreateOrder, Fault::TimeoutAfterApply);
+    assert!(client.send("POST", ORDERS, &body("F2")).await.is_err());
+    assert_eq!(sim.order_count("T1"), 1, "applied although unanswered");
+    client.timeout = Duration::from_secs(5);
+    let retried = client
+        .send("POST", ORDERS, &body("F2"))
+        .await
+        .expect("retry");
+    retried.assert_ok();
+    assert_eq!(sim.order_count("T1"), 1);
+
+    for (status, code) in [
+        (500, "SYSTEM_ERROR"),
+        (429, "FREQUENCY_LIMITED"),
+        (400, "INVALID_REQUEST"),
+        (403, "NOT_ENOUGH"),
+    ] {
+        sim.inject(
+            Op::CreateOrder,
+            Fault::Status {
+                status,
+                code: code.into(),
+                message: "injected".into(),
+            },
+        );
+        let a = client
+            .send("POST", ORDERS, &body("F3"))
+            .await
+            .expect("answer");
+        a.assert_error(status, code);
+        assert_eq!(a.json(), json!({"code": code, "message": "injected"}));
+    }
+    assert_eq!(sim.order_count("T1"), 1, "status faults apply nothing");
+    assert_eq!(sim.calls().last().map(|c| c.status), Some(Some(403)));
+
+    sim.inject(Op::CreateOrder, Fault::BadSignature);
+    let a = client
+        .send("POST", ORDERS, &body("F4"))
+        .await
+        .expect("answer");
+    assert_eq!(
+        (a.status, a.json()["state"].as_str()),
+        (200, Some("PROCESSING"))
+    );
+    assert!(!a.signature_ok());
+    assert_eq!(sim.order_count("T1"), 2, "applied");
+
+    sim.inject(Op::QueryOrder, Fault::StaleTimestamp);
+    let a = client.get(&query_target("F4", "T1")).await;
+    assert_eq!(a.status, 200);
+    assert!(a.signature_ok(), "correctly signed");
+    assert!(
+        (590..=620).contains(&a.timestamp_age()),
+        "{}",
+        a.timestamp_age()
+    );
+
+    sim.inject(Op::Amounts, Fault::SignTest);
+    let a = client
+        .get("/v3/profitsharing/transactions/T1/amounts")
+        .await;
+    assert_eq!(a.status, 200);
+    assert!(
+        a.header("Wechatpay-Signature")
+            .is_some_and(|s| s.starts_with("WECHATPAY/SIGNTEST/"))
+    );
+    assert!(!a.signature_ok());
+    assert_eq!(a.json()["unsplit_amount"], 9_800);
+
+    sim.inject(Op::AddReceiver, Fault::WrongSerial);
+    let a = client.post(ADD, add_shop_body()).await;
+    assert_eq!(a.status, 200);
+    assert!(a.signature_ok(), "signed by the same key");
+    assert!(
+        a.header("Wechatpay-Serial")
+            .is_some_and(|s| s != KEY_ID && s.starts_with("PUB_KEY_ID_"))
+    );
+
+    // Unfreeze and delete faults apply too.
+    sim.inject(Op::Unfreeze, Fault::TimeoutAfterApply);
+    client.timeout = Duration::from_millis(500);
+    let unfreeze =
+        json!({"transaction_id": "T1", "out_order_no": "F5", "description": "完结"}).to_string();
+    assert!(client.send("POST", UNFREEZE, &unfreeze).await.is_err());
+    assert_eq!(sim.unsplit_fen("T1"), Some(0));
+    client.timeout = Duration::from_secs(5);
+    sim.inject(Op::DeleteReceiver, Fault::BadSignature);
+    let del = json!({"appid": APPID, "type": "MERCHANT_ID", "account": SHOP});
+    let a = client.post(DELETE, del).await;
+    assert!(a.status == 200 && !a.signature_ok());
+    assert!(!sim.is_receiver("MERCHANT_ID", SHOP));
+
+    // FIFO per op; other ops unaffected.
+    sim.inject(
+        Op::QueryOrder,
+        Fault::Status {
+            status: 503,
+            code: "SERVICE_UNAVAILABLE".into(),
+            message: "m".into(),
+        },
+    );
+    sim.inject(Op::QueryOrder, Fault::SignTest);
+    client
+        .get("/v3/profitsharing/transactions/T1/amounts")
+        .await
+        .assert_ok();
+    let target = query_target("F2", "T1");
+    client
+        .get(&target)
+        .await
+        .assert_error(503, "SERVICE_UNAVAILABLE");
+    assert!(!client.get(&target).await.signature_ok());
+    client.get(&target).await.assert_ok();
+
+    // A rendering fault also alters an error answer.
+    sim.inject(Op::CreateOrder, Fault::BadSignature);
+    let a = client
+        .send("POST", ORDERS, &body("F6"))
+        .await
+        .expect("answer");
+    assert_eq!((a.status, a.signature_ok()), (400, false));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_releases_held_connections() {
+    let (sim, mut client) = ready().await;
+    client.timeout = Duration::from_secs(30);
+    sim.inject(Op::CreateOrder, Fault::Timeout);
+    let body = split("H1").to_string();
+    let held = tokio::spawn(async move { client.send("POST", ORDERS, &body).await });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sim.calls().iter().all(|c| c.op != Some(Op::CreateOrder)) {
+        assert!(Instant::now() < deadline, "call never arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = Instant::now();
+    sim.clone().shutdown().await;
+    let result = tokio::time::timeout(Duration::from_secs(3), held)
+        .await
+        .expect("released")
+        .expect("join");
+    assert!(result.is_err(), "no answer expected: {result:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(
+        TcpStream::connect(sim.local_addr()).await.is_err(),
+        "listener closed"
+    );
+}
+
+#[tokio::test]
+async fn notification_decrypts_and_verifies() {
+    let (sim, client) = ready().await;
+    client.post(ORDERS, split("N1")).await.assert_ok();
+    sim.complete("T1", "N1", &[]).expect("complete");
+    let order = client.get(&query_target("N1", "T1")).await.assert_ok();
+    let note = sim.notification("T1", "N1", SHOP).expect("notification");
+    let header = |name: &str| {
+        note.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .expect(name)
+    };
+    assert_eq!(header("Wechatpay-Serial"), KEY_ID);
+    assert_eq!(
+        header("Wechatpay-Signature-Type"),
+        "WECHATPAY2-SHA256-RSA2048"
+    );
+    let message = format!(
+        "{}\n{}\n{}\n",
+        header("Wechatpay-Timestamp"),
+        header("Wechatpay-Nonce"),
+        note.body
+    );
+    assert!(rsa_verify(
+        &keys().wechat_public,
+        message.as_bytes(),
+        &header("Wechatpay-Signature")
+    ));
+    assert!(!rsa_verify(
+        &keys().wechat_public,
+        message.replace("分账", "分帐").as_bytes(),
+        &header("Wechatpay-Signature")
+    ));
+
+    let outer: Value = serde_json::from_str(&note.body).expect("json");
+    assert!(outer["id"].as_str().is_some_and(|id| id.starts_with("EV-")));
+    assert_eq!(outer["event_type"], "PROFITSHARING.SUCCESS");
+    assert_eq!(outer["resource_type"], "encrypt-resource");
+    assert_eq!(outer["summary"], "分账");
+    assert!(is_beijing_rfc3339(&outer["create_time"]));
+    let r = &outer["resource"];
+    assert_eq!(
+        (&r["algorithm"], &r["associated_data"], &r["original_type"]),
+        (
+            &json!("AEAD_AES_256_GCM"),
+            &json!("profitsharing"),
+            &json!("profitsharing")
+        )
+    );
+    let nonce = r["nonce"].as_str().expect("nonce");
+    assert_eq!(nonce.len(), 12);
+    let ciphertext = r["ciphertext"].as_str().expect("ciphertext");
+    assert_eq!(
+        aes_gcm_open(
+            "abcdefghijklmnopqrstuvwxyz01234X",
+            nonce,
+            "profitsharing",
+            ciphertext
+        ),
+        None
+    );
+    let plain = aes_gcm_open(APIV3_KEY, nonce, "profitsharing", ciphertext).expect("decrypts");
+    let resource: Value = serde_json::from_str(&plain).expect("json");
+    let shop = receiver(&order, SHOP);
+    assert_eq!(
+        resource,
+        json!({"mchid": MCHID, "transaction_id": "T1", "order_id": order["order_id"],
+            "out_order_no": "N1", "success_time": shop["finish_time"],
+            "receiver": {"type": "MERCHANT_ID", "account": SHOP, "amount": 100, "description": "分给商户"}})
+    );
+
+    assert!(matches!(
+        sim.notification("T1", "N1", ALICE),
+        Err(SimError::NotMerchantReceiver(_))
+    ));
+    assert!(matches!(
+        sim.notification("T1", "N1", "1900000999"),
+        Err(SimError::UnknownReceiver(_))
+    ));
+    assert!(matches!(
+        sim.notification("T1", "N9", SHOP),
+        Err(SimError::UnknownOrder)
+    ));
+    sim.shutdown().await;
+}
+
+#[test]
+fn fixed_vectors() {
+    let vectors: Value = serde_json::from_str(&fixture("vectors.json")).expect("json");
+    let rsa = &vectors["rsa_sign"];
+    let s = |v: &Value, k: &str| v[k].as_str().expect(k).to_string();
+    let message = s(rsa, "message");
+    assert_eq!(
+        message,
+        "POST\n/v3/profitsharing/orders\n1700000000\n593BEC0C930BF1AFEB40B4A08C8FB242\n{\"a\":1}\n"
+    );
+    let private = fixture(&s(rsa, "private_key_file"));
+    let public = fixture(&s(rsa, "public_key_file"));
+    assert_eq!(
+        rsa_sign(&private, message.as_bytes()),
+        s(rsa, "signature_b64")
+    );
+    assert!(rsa_verify(
+        &public,
+        message.as_bytes(),
+        &s(rsa, "signature_b64")
+    ));
+    assert!(!rsa_verify(&public, b"POST\n", &s(rsa, "signature_b64")));
+
+    let aes = &vectors["aes_gcm"];
+    assert_eq!(s(aes, "key").len(), 32);
+    assert_eq!(s(aes, "nonce").len(), 12);
+    let plain = aes_gcm_open(
+        &s(aes, "key"),
+        &s(aes, "nonce"),
+        &s(aes, "associated_data"),
+        &s(aes, "ciphertext_b64"),
+    );
+    assert_eq!(plain, Some(s(aes, "plaintext")));
+    let resource: Value = serde_json::from_str(&s(aes, "plaintext")).expect("json");
+    assert!(resource["receiver"]["amount"].is_i64());
+    assert_eq!(
+        aes_gcm_open(
+            &s(aes, "key"),
+            &s(aes, "nonce"),
+            "",
+            &s(aes, "ciphertext_b64")
+        ),
+        None
+    );
+}
+
+#[tokio::test]
+async fn control_api() {
+    let (sim, client) = ready().await;
+    let addr = sim.local_addr();
+    let call = |method: &'static str, path: String, body: Value| async move {
+        let headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+        let text = if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        let a = exchange(addr, method, &path, &headers, &text, Duration::from_secs(5))
+            .await
+            .expect("control call");
+        (a.status, a.json())
+    };
+    let seeded = call(
+        "POST",
+        "/__sim/transactions".into(),
+        json!({"transaction_id": "T9", "amount_fen": 1_000}),
+    )
+    .await;
+    assert_eq!(seeded, (200, json!({})));
+    assert_eq!(
+        call("GET", "/__sim/transactions/T9".into(), Value::Null).await,
+        (200, json!({"unsplit_fen": 1_000, "orders": 0}))
+    );
+    assert_eq!(
+        call("GET", "/__sim/transactions/NOPE".into(), Value::Null)
+            .await
+            .0,
+        404
+    );
+
+    let inject = json!({"op": "create_order", "fault": {"status": {"status": 500, "code": "SYSTEM_ERROR", "message": "系统错误"}}});
+    assert_eq!(call("POST", "/__sim/inject".into(), inject).await.0, 200);
+    let body = order_body(
+        "T9",
+        "K1",
+        &[("MERCHANT_ID", SHOP, 100), ("PERSONAL_OPENID", ALICE, 200)],
+    );
+    client
+        .post(ORDERS, body.clone())
+        .await
+        .assert_error(500, "SYSTEM_ERROR");
+    client.post(ORDERS, body).await.assert_ok();
+    assert_eq!(
+        call("GET", "/__sim/transactions/T9".into(), Value::Null)
+            .await
+            .1,
+        json!({"unsplit_fen": 700, "orders": 1})
+    );
+
+    let complete = json!({"transaction_id": "T9", "out_order_no": "K1",
+        "outcomes": {ALICE: {"closed": {"fail_reason": "NO_RELATION"}}, SHOP: "success"}});
+    assert_eq!(
+        call("POST", "/__sim/complete".into(), complete.clone())
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        call("POST", "/__sim/complete".into(), complete).await.0,
+        409
+    );
+    let unknown = json!({"transaction_id": "T9", "out_order_no": "K9"});
+    assert_eq!(call("POST", "/__sim/complete".into(), unknown).await.0, 404);
+    let order = client.get(&query_target("K1", "T9")).await.assert_ok();
+    assert_eq!(receiver(&order, ALICE)["fail_reason"], "NO_RELATION");
+    assert_eq!(sim.unsplit_fen("T9"), Some(900));
+
+    let (status, calls) = call("GET", "/__sim/calls".into(), Value::Null).await;
+    assert_eq!(status, 200);
+    let calls = calls.as_array().expect("array");
+    assert_eq!(calls.len(), 5);
+    assert_eq!(
+        calls[2],
+        json!({"method": "POST", "path": ORDERS, "op": "create_order", "out_order_no": "K1",
+            "verified": true, "status": 500, "code": "SYSTEM_ERROR",
+            "fault": {"status": {"status": 500, "code": "SYSTEM_ERROR", "message": "系统错误"}}})
+    );
+    assert_eq!(calls[4]["op"], "query_order");
+    for fault in [
+        json!("timeout"),
+        json!("timeout_after_apply"),
+        json!("bad_signature"),
+        json!("stale_timestamp"),
+        json!("sign_test"),
+        json!("wrong_serial"),
+    ] {
+        let inject = json!({"op": "amounts", "fault": fault});
+        assert_eq!(call("POST", "/__sim/inject".into(), inject).await.0, 200);
+    }
+    let bad = json!({"op": "refund", "fault": "timeout"});
+    assert_eq!(call("POST", "/__sim/inject".into(), bad).await.0, 400);
+    assert_eq!(
+        call("GET", "/__sim/nothing".into(), Value::Null).await.0,
+        404
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn refuses_non_loopback_and_bad_config() {
+    let local = "127.0.0.1:0".parse().expect("addr");
+    assert!(matches!(
+        WechatSim::start(config(), "0.0.0.0:0".parse().expect("addr")).await,
+        Err(SimError::NotLoopback(_))
+    ));
+    let k = keys();
+    let broken: Vec<SimConfig> = vec![
+        SimConfig {
+            apiv3_key: "short".into(),
+            ..config()
+        },
+        SimConfig {
+            apiv3_key: "é".repeat(16),
+            ..config()
+        },
+        SimConfig {
+            merchant_public_key: "not base64!".into(),
+            ..config()
+        },
+        SimConfig {
+            merchant_public_key: k.merchant_private.clone(),
+            ..config()
+        },
+        SimConfig {
+            wechat_private_key: k.wechat_public.clone(),
+            ..config()
+        },
+        SimConfig {
+            merchant_serial: String::new(),
+            ..config()
+        },
+    ];
+    for c in broken {
+        assert!(WechatSim::start(c, local).await.is_err());
+    }
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        k.wechat_private
+    );
+    let sim = WechatSim::start(
+        SimConfig {
+            wechat_private_key: pem,
+            ..config()
+        },
+        local,
+    )
+    .await
+    .expect("PEM accepted");
+    assert!(sim.base_url().starts_with("http://127.0.0.1:"));
+    assert!(!sim.base_url().ends_with('/'));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn binary_keygen_and_listen() {
+    use tokio::io::AsyncBufReadExt;
+    use tokio::process::Command;
+    let exe = env!("CARGO_BIN_EXE_wechat-sim");
+    let out = tokio::time::timeout(
+        Duration::from_secs(10),
+        Command::new(exe).arg("keygen").output(),
+    )
+    .await
+    .expect("keygen in time")
+    .expect("run");
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    let mut lines = text.lines();
+    let private = lines
+        .next()
+        .and_then(|l| l.strip_prefix("private="))
+        .expect("private line");
+    let public = lines
+        .next()
+        .and_then(|l| l.strip_prefix("public="))
+        .expect("public line");
+    assert!(rsa_verify(public, b"x", &rsa_sign(private, b"x")));
+
+    let mut child = Command::new(exe)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--mchid",
+            MCHID,
+            "--appid",
+            APPID,
+        ])
+        .args([
+            "--merchant-public-key",
+            &keys().merchant_public,
+            "--merchant-serial",
+            SERIAL,
+        ])
+        .args([
+            "--wechat-private-key",
+            private,
+            "--wechat-public-key-id",
+            KEY_ID,
+        ])
+        .arg(format!("--apiv3-key={APIV3_KEY}"))
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::io::BufReader::new(stdout).read_line(&mut line),
+    )
+    .await
+    .expect("ready in time")
+    .expect("read");
+    let url = line
+        .trim_end()
+        .strip_prefix("listening on http://")
+        .expect("ready line");
+    let addr: SocketAddr = url.parse().expect("addr");
+    let client = Client {
+        addr,
+        signing: Client::new_signing(),
+        timeout: Duration::from_secs(5),
+    };
+    let a = client
+        .get("/v3/profitsharing/transactions/T1/amounts")
+        .await;
+    assert_eq!(a.code(), "RESOURCE_NOT_EXISTS");
+    assert!(a.signature_ok_with(public));
+    child.kill().await.expect("kill");
+
+    let bad = tokio::time::timeout(
+        Duration::from_secs(10),
+        Command::new(exe).args(["--listen", "127.0.0.1:0"]).output(),
+    )
+    .await
+    .expect("in time")
+    .expect("run");
+    assert_eq!(bad.status.code(), Some(2));
+}
