@@ -7,7 +7,9 @@
 //! business refusal (`sub_code`/`sub_msg`), 20000 busy (retryable); anything unsigned or
 //! unverifiable is an unknown outcome, never acted on.
 
-use super::{Accepted, Account, ChannelError, Share, ShareResult, ShareState, fen_to_yuan};
+use super::{
+    Accepted, Account, ChannelError, Share, ShareResult, ShareState, fen_to_yuan, transport,
+};
 use crate::crypto::{RsaSigner, RsaVerifier};
 use crate::model::ReceiverType;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -195,11 +197,7 @@ fn classify(method: &str, node: Node) -> Result<Node, ChannelError> {
 
 impl AlipayClient {
     pub fn new(config: AlipayConfig) -> Result<Self, ChannelError> {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(Duration::from_secs(3))
-            .build()
-            .map_err(|e| ChannelError::Ambiguous(format!("http client: {e}")))?;
+        let http = super::http_client(config.timeout)?;
         Ok(Self { config, http })
     }
 
@@ -418,19 +416,6 @@ pub fn royalty_details(node: &Value) -> Vec<ShareResult> {
             })
         })
         .collect()
-}
-
-/// Transport failures name their kind, never a URL with parameters.
-fn transport(e: &reqwest::Error) -> &'static str {
-    if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_body() || e.is_decode() {
-        "answer unreadable"
-    } else {
-        "request failed"
-    }
 }
 
 #[cfg(test)]

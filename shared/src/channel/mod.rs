@@ -67,6 +67,28 @@ pub struct Accepted {
     pub out_allocation_no: Option<String>,
 }
 
+/// The HTTP client of a channel: per-call timeout, short connect timeout, rustls.
+pub(crate) fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, ChannelError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .build()
+        .map_err(|e| ChannelError::Ambiguous(format!("http client: {e}")))
+}
+
+/// What kind of transport failure happened: never a URL with parameters.
+pub(crate) fn transport(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "answer unreadable"
+    } else {
+        "request failed"
+    }
+}
+
 /// Renders fen as a yuan string with two decimals (`6000` → `"60.00"`).
 pub fn fen_to_yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };

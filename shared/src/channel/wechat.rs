@@ -7,7 +7,7 @@
 //! probes fail that check like any other bad signature. A non-2xx answer is not signed-checked:
 //! 429 and 5xx are unknown outcomes (retry with the same number), other 4xx are refusals.
 
-use super::{Accepted, Account, ChannelError, Share, ShareResult, ShareState};
+use super::{Accepted, Account, ChannelError, Share, ShareResult, ShareState, transport};
 use crate::crypto::{RsaSigner, RsaVerifier, aes256gcm_open};
 use crate::model::{ReceiverType, RelationType};
 use serde_json::{Value, json};
@@ -230,23 +230,9 @@ fn nonce() -> String {
         .collect()
 }
 
-fn transport(e: &reqwest::Error) -> &'static str {
-    if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    }
-}
-
 impl WechatClient {
     pub fn new(config: WechatConfig) -> Result<Self, ChannelError> {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(Duration::from_secs(3))
-            .build()
-            .map_err(|e| ChannelError::Ambiguous(format!("http client: {e}")))?;
+        let http = super::http_client(config.timeout)?;
         Ok(Self { config, http })
     }
 
