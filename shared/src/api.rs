@@ -22,6 +22,10 @@ use tracing::Instrument;
 
 /// The route of the pay-order feed (DaxPay's signed payment notice).
 pub const FEED_PATH: &str = "/feed/pay-order";
+/// Alipay's application gateway (`alipay.trade.order.settle.notify`).
+pub const ALIPAY_CALLBACK_PATH: &str = "/callback/alipay";
+/// WeChat Pay notifications.
+pub const WECHAT_CALLBACK_PATH: &str = "/callback/wechat";
 
 /// Everything a request needs, built once per Lambda sandbox.
 #[derive(Debug, Clone)]
@@ -32,6 +36,9 @@ pub struct App {
     pub channels: Arc<Channels>,
     /// Prefix of new allocation numbers (`ALLOCATION_NO_PREFIX`).
     pub allocation_no_prefix: String,
+    /// The job queue, when configured.
+    pub queue: Option<crate::queue::Queue>,
+    pub jobs: crate::config::JobSettings,
 }
 
 /// Where "now" comes from: the system clock, or a fixed instant in tests.
@@ -78,6 +85,11 @@ impl App {
             clock: Clock::System,
             channels: Arc::new(channels_from(&config, &secrets)?),
             allocation_no_prefix: config.allocation_no_prefix.clone(),
+            queue: config
+                .queue_url
+                .as_ref()
+                .map(|url| crate::queue::Queue::new(aws_sdk_sqs::Client::new(&sdk), url)),
+            jobs: config.jobs.clone(),
         })
     }
 }
@@ -206,6 +218,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         let route = path.to_ascii_lowercase();
         let response = match (method.as_str(), route.trim_end_matches('/')) {
             ("POST", FEED_PATH) => feed(app, body).await,
+            ("POST", ALIPAY_CALLBACK_PATH) => alipay_callback(app, body).await,
+            ("POST", WECHAT_CALLBACK_PATH) => wechat_callback(app, req.headers(), body).await,
             ("POST", "/unipay/query/payorder") => {
                 merchant(app, body, &trace_id, query_pay_order).await
             }
@@ -403,6 +417,7 @@ fn pay_order_data(o: &PayOrder) -> Map<String, Value> {
     m.insert("refundStatus".into(), json!(o.refund_status));
     m.insert("attach".into(), json!(o.attach));
     m.insert("payTime".into(), json!(o.pay_time));
+    m.insert("autoAllocationError".into(), json!(o.auto_allocation_error));
     m.retain(|_, v| !v.is_null());
     m
 }
@@ -434,7 +449,11 @@ async fn feed(app: &App, body: &[u8]) -> Response<Body> {
     };
     let span = tracing::info_span!("pay_notice", orderNo = %order.order_no, bizOrderNo = %order.biz_order_no);
     async {
-        match app.store.apply_pay_notice(&order, app.clock.now()).await {
+        match app
+            .store
+            .apply_pay_notice(&order, app.clock.now(), app.jobs.auto_allocation_delay_secs)
+            .await
+        {
             Ok(outcome) => {
                 let outcome = match outcome {
                     FeedOutcome::Created => "created",
@@ -456,4 +475,97 @@ async fn feed(app: &App, body: &[u8]) -> Response<Body> {
     }
     .instrument(span)
     .await
+}
+
+/// Queues a verified notification; only then may the channel be told it arrived.
+async fn enqueue_callback(app: &App, job: &crate::jobs::Job) -> Result<(), String> {
+    let queue = app.queue.as_ref().ok_or("no job queue configured")?;
+    queue.send(job, 0).await.map_err(|e| e.to_string())
+}
+
+/// `POST /callback/alipay`: answers `success` only for a verified notification of our app that
+/// was queued; anything else gets `fail` (and Alipay tries again later).
+async fn alipay_callback(app: &App, body: &[u8]) -> Response<Body> {
+    let Some(client) = app.channels.alipay.as_ref() else {
+        tracing::warn!("Alipay notification, but Alipay is not configured");
+        return text_response(200, "fail".into());
+    };
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let now = app.clock.now();
+    if let Err(why) = crate::channel::alipay::verify_notification(
+        &pairs,
+        client.alipay_key(),
+        client.app_id(),
+        now,
+    ) {
+        tracing::warn!(reason = %why, "Alipay notification refused");
+        return text_response(200, "fail".into());
+    }
+    let job = crate::jobs::Job::ChannelCallback {
+        channel: crate::model::Channel::AliPay,
+        body: String::from_utf8_lossy(body).into_owned(),
+        headers: Vec::new(),
+    };
+    match enqueue_callback(app, &job).await {
+        Ok(()) => {
+            tracing::info!("Alipay notification queued");
+            text_response(200, "success".into())
+        }
+        Err(e) => {
+            tracing::error!(cause = %e, "Alipay notification not queued");
+            text_response(200, "fail".into())
+        }
+    }
+}
+
+/// `POST /callback/wechat`: 204 once a verified, decryptable notification is queued; a JSON
+/// failure (4xx/5xx) otherwise, so WeChat Pay retries.
+async fn wechat_callback(app: &App, headers: &http::HeaderMap, body: &[u8]) -> Response<Body> {
+    let fail = |status: u16, message: &str| {
+        let mut r = json_response(&json!({"code": "FAIL", "message": message}));
+        *r.status_mut() =
+            http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST);
+        r
+    };
+    let Some(client) = app.channels.wechat.as_ref() else {
+        return fail(404, "WeChat Pay is not configured");
+    };
+    let c = client.config();
+    let sig = crate::channel::wechat::SignatureHeaders::from_headers(headers);
+    if let Err(why) = crate::channel::wechat::open_notification(
+        &sig,
+        body,
+        &c.wechat_key,
+        &c.wechat_key_id,
+        &c.apiv3_key,
+        app.clock.now(),
+    ) {
+        tracing::warn!(reason = %why, "WeChat Pay notification refused");
+        return fail(401, "verification failed");
+    }
+    let kept = [
+        "wechatpay-timestamp",
+        "wechatpay-nonce",
+        "wechatpay-signature",
+        "wechatpay-serial",
+    ];
+    let job = crate::jobs::Job::ChannelCallback {
+        channel: crate::model::Channel::WechatPay,
+        body: String::from_utf8_lossy(body).into_owned(),
+        headers: kept
+            .iter()
+            .filter_map(|k| Some(((*k).to_owned(), headers.get(*k)?.to_str().ok()?.to_owned())))
+            .collect(),
+    };
+    match enqueue_callback(app, &job).await {
+        Ok(()) => {
+            let mut r = Response::new(Body::Empty);
+            *r.status_mut() = http::StatusCode::NO_CONTENT;
+            r
+        }
+        Err(e) => {
+            tracing::error!(cause = %e, "WeChat Pay notification not queued");
+            fail(500, "not queued")
+        }
+    }
 }

@@ -57,6 +57,133 @@ pub struct Config {
     /// `wechatPrivateKey`, `wechatPublicKey`, `wechatApiV3Key` from the secret (locally
     /// `WECHAT_PRIVATE_KEY`, `WECHAT_PUBLIC_KEY`, `WECHAT_APIV3_KEY`).
     pub wechat: Option<WechatSettings>,
+    /// `QUEUE_URL`: the SQS job queue (required by the worker and scheduler; the api needs it
+    /// for channel callbacks and to deliver notices at once).
+    pub queue_url: Option<String>,
+    pub jobs: JobSettings,
+}
+
+/// Timing of the asynchronous side (SPEC §4.4, §4.6, §4.7, §7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSettings {
+    /// `AUTO_FINISH` (default true) and `AUTO_FINISH_DELAY_SECS` (default 60).
+    pub auto_finish: bool,
+    pub auto_finish_delay_secs: i64,
+    /// `AUTO_ALLOCATION_DELAY_SECS` after payTime (default 60).
+    pub auto_allocation_delay_secs: i64,
+    /// `SYNC_FIRST_DELAY_SECS` (default 30): first sync of an order still processing.
+    pub sync_first_delay_secs: i64,
+    /// `SYNC_MAX_INTERVAL_SECS` (default 1800): the backoff cap.
+    pub sync_max_interval_secs: i64,
+    /// `SYNC_MAX_AGE_SECS` (default 172800): after this an order still processing is flagged
+    /// for a human instead of polled.
+    pub sync_max_age_secs: i64,
+    /// `DEFAULT_NOTIFY_URL`: where notices go when the order has no notifyUrl.
+    pub default_notify_url: Option<String>,
+    /// `ALLOW_PRIVATE_NOTIFY_URLS` (default false): allow loopback/private/link-local targets
+    /// (local runs only).
+    pub allow_private_notify_urls: bool,
+    /// `NOTIFY_DELAYS_SECS`: the retry delays after each failed attempt (default DaxPay's
+    /// 15 s, 15 s, 30 s, 3 m, 10 m, 20 m, 30 m, 30 m, 30 m, 60 m, 3 h, 3 h, 3 h, 6 h, 6 h).
+    pub notify_delays_secs: Vec<i64>,
+}
+
+pub const DAXPAY_NOTIFY_DELAYS: [i64; 15] = [
+    15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600,
+];
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            auto_finish: true,
+            auto_finish_delay_secs: 60,
+            auto_allocation_delay_secs: 60,
+            sync_first_delay_secs: 30,
+            sync_max_interval_secs: 1800,
+            sync_max_age_secs: 172_800,
+            default_notify_url: None,
+            allow_private_notify_urls: false,
+            notify_delays_secs: DAXPAY_NOTIFY_DELAYS.to_vec(),
+        }
+    }
+}
+
+fn secs_setting(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: i64,
+    max: i64,
+) -> Result<i64, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|t| (0..=max).contains(t))
+            .ok_or_else(|| {
+                ConfigError::new(name, format!("must be whole seconds from 0 to {max}"))
+            }),
+    }
+}
+
+fn bool_setting(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(name).as_deref() {
+        None => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(_) => Err(ConfigError::new(name, "must be true or false")),
+    }
+}
+
+impl JobSettings {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let notify_delays_secs = match get("NOTIFY_DELAYS_SECS") {
+            None => d.notify_delays_secs,
+            Some(list) => {
+                let parsed: Option<Vec<i64>> = list
+                    .split(',')
+                    .map(|x| {
+                        x.trim()
+                            .parse()
+                            .ok()
+                            .filter(|t: &i64| (0..=86_400).contains(t))
+                    })
+                    .collect();
+                parsed.filter(|v| v.len() == 15).ok_or_else(|| {
+                    ConfigError::new(
+                        "NOTIFY_DELAYS_SECS",
+                        "must be 15 comma-separated whole seconds",
+                    )
+                })?
+            }
+        };
+        let default_notify_url = get("DEFAULT_NOTIFY_URL");
+        if let Some(url) = &default_notify_url {
+            crate::params::check_http_url("DEFAULT_NOTIFY_URL", url)
+                .map_err(|e| ConfigError::new("DEFAULT_NOTIFY_URL", e.rule))?;
+        }
+        Ok(Self {
+            auto_finish: bool_setting(get, "AUTO_FINISH", d.auto_finish)?,
+            auto_finish_delay_secs: secs_setting(get, "AUTO_FINISH_DELAY_SECS", 60, 86_400)?,
+            auto_allocation_delay_secs: secs_setting(
+                get,
+                "AUTO_ALLOCATION_DELAY_SECS",
+                60,
+                86_400,
+            )?,
+            sync_first_delay_secs: secs_setting(get, "SYNC_FIRST_DELAY_SECS", 30, 86_400)?,
+            sync_max_interval_secs: secs_setting(get, "SYNC_MAX_INTERVAL_SECS", 1800, 86_400)?,
+            sync_max_age_secs: secs_setting(get, "SYNC_MAX_AGE_SECS", 172_800, 2_592_000)?,
+            default_notify_url,
+            allow_private_notify_urls: bool_setting(get, "ALLOW_PRIVATE_NOTIFY_URLS", false)?,
+            notify_delays_secs,
+        })
+    }
 }
 
 /// WeChat Pay settings that are not secret.
@@ -234,6 +361,8 @@ impl Config {
             allocation_no_prefix,
             alipay,
             wechat,
+            queue_url: get("QUEUE_URL"),
+            jobs: JobSettings::from_lookup(&get)?,
         })
     }
 }
@@ -375,6 +504,14 @@ mod tests {
         assert_eq!(with("REQ_TIMEOUT_SECS", "ten"), "REQ_TIMEOUT_SECS");
         assert_eq!(with("SECRETS_ID", "arn:x"), "SIGN_SECRET");
         assert_eq!(with("SIGN_TYPE", "MD5"), "accepted");
+        assert_eq!(with("AUTO_FINISH", "yes"), "AUTO_FINISH");
+        assert_eq!(with("NOTIFY_DELAYS_SECS", "1,2,3"), "NOTIFY_DELAYS_SECS");
+        assert_eq!(with("SYNC_MAX_AGE_SECS", "-1"), "SYNC_MAX_AGE_SECS");
+        assert_eq!(with("DEFAULT_NOTIFY_URL", "ftp://x"), "DEFAULT_NOTIFY_URL");
+        assert_eq!(
+            with("NOTIFY_DELAYS_SECS", "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1"),
+            "accepted"
+        );
         assert_eq!(
             setting_of(cfg(&[("TABLE_NAME", "a b"), ("SIGN_SECRET", "s")])),
             "TABLE_NAME"

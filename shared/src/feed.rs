@@ -125,6 +125,7 @@ fn pay_order_from_notice(raw: &Map<String, Value>) -> Result<PayOrder, Validatio
         attach: string(raw, "attach", 500)?,
         pay_time,
         allocation_no: None,
+        auto_allocation_error: None,
     })
 }
 
@@ -132,7 +133,7 @@ fn pay_order_from_notice(raw: &Map<String, Value>) -> Result<PayOrder, Validatio
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Merge {
     Unchanged,
-    Update(PayOrder),
+    Update(Box<PayOrder>),
     /// The notice contradicts what we hold; the reason is safe to show.
     Conflict(String),
 }
@@ -196,11 +197,12 @@ pub fn merge_notice(existing: &PayOrder, notice: &PayOrder) -> Merge {
         attach: notice.attach.clone().or_else(|| existing.attach.clone()),
         pay_time: notice.pay_time.or(existing.pay_time),
         allocation_no: existing.allocation_no.clone(),
+        auto_allocation_error: existing.auto_allocation_error.clone(),
     };
     if &merged == existing {
         Merge::Unchanged
     } else {
-        Merge::Update(merged)
+        Merge::Update(Box::new(merged))
     }
 }
 
@@ -271,7 +273,10 @@ mod tests {
         assert_eq!(merge_notice(&paid, &closed), Merge::Unchanged);
         assert_eq!(merge_notice(&paid, &paid), Merge::Unchanged);
         let progress = order(PayStatus::Progress);
-        assert_eq!(merge_notice(&progress, &paid), Merge::Update(paid.clone()));
+        assert_eq!(
+            merge_notice(&progress, &paid),
+            Merge::Update(Box::new(paid.clone()))
+        );
     }
 
     #[test]

@@ -156,9 +156,20 @@ pub struct PayOrder {
     pub pay_time: Option<i64>,
     /// The allocation order made from this pay order, once there is one (one per pay order).
     pub allocation_no: Option<String>,
+    /// Why auto allocation could not run (it is not retried).
+    pub auto_allocation_error: Option<String>,
 }
 
 impl PayOrder {
+    /// Auto allocation is due for this pay order (SPEC §4.6).
+    pub fn wants_auto_allocation(&self) -> bool {
+        self.allocation
+            && self.auto_allocation
+            && self.status == PayStatus::Success
+            && self.allocation_no.is_none()
+            && self.auto_allocation_error.is_none()
+    }
+
     /// DaxPay's `allocStatus`: `waiting` until an allocation is made, then `allocation`.
     pub fn alloc_status(&self) -> Option<&'static str> {
         match (&self.allocation_no, self.allocation) {
@@ -252,6 +263,75 @@ pub struct AllocationOrder {
     /// Digest of the start request's business fields (duplicate detection).
     pub digest: String,
     pub created_at: i64,
+    /// Work due on the order (a sync while processing, a finish once ended), found by the
+    /// scheduler through the sparse `due` index.
+    pub due: Option<Due>,
+    /// Syncs tried while processing (drives the backoff).
+    pub sync_attempts: i64,
+    /// Still processing after the maximum age: left for a human, no longer polled.
+    pub flagged: bool,
+}
+
+/// Kinds of due work, one partition of the `due` index each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DueKind {
+    Sync,
+    Finish,
+    AutoAllocate,
+    Notify,
+}
+
+impl DueKind {
+    pub const ALL: [DueKind; 4] = [Self::Sync, Self::Finish, Self::AutoAllocate, Self::Notify];
+
+    /// The `duePk` value.
+    pub fn partition(self) -> &'static str {
+        match self {
+            Self::Sync => "DUE#sync",
+            Self::Finish => "DUE#finish",
+            Self::AutoAllocate => "DUE#auto_allocate",
+            Self::Notify => "DUE#notify",
+        }
+    }
+
+    pub fn from_partition(p: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.partition() == p)
+    }
+}
+
+/// Work of some kind due at an instant (epoch seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Due {
+    pub kind: DueKind,
+    pub at: i64,
+}
+
+/// One attempt to deliver a merchant notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeAttempt {
+    pub number: i64,
+    pub at: i64,
+    pub delivered: bool,
+    /// The HTTP status, if an answer came.
+    pub status: Option<u16>,
+    /// Why it failed: a transport error or the first 100 characters of the answer.
+    pub error: Option<String>,
+}
+
+/// The merchant notice of one order status (outbox item, SPEC §4.7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub allocation_no: String,
+    pub status: AllocationStatus,
+    pub url: String,
+    /// The signed JSON body, built once when the status changed; every attempt sends it.
+    pub body: String,
+    pub delivered: bool,
+    pub attempts: Vec<NoticeAttempt>,
+    /// When the next attempt may be made (the schedule); `due` may run later than this while
+    /// the scheduler leases the item.
+    pub next_at: Option<i64>,
+    pub due: Option<Due>,
 }
 
 /// One receiver's share of an allocation order.

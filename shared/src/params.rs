@@ -49,7 +49,7 @@ impl Params for StartParams {
         check_opt_len("description", &self.description, 150)?;
         check_opt_len("groupNo", &self.group_no, 20)?;
         check_opt_len("notifyUrl", &self.notify_url, 200)?;
-        if let Some(url) = &self.notify_url {
+        if let Some(url) = self.notify_url.as_deref().filter(|u| !u.is_empty()) {
             check_http_url("notifyUrl", url)?;
         }
         check_opt_len("attach", &self.attach, 500)?;

@@ -30,7 +30,18 @@ fn every_event_file_is_covered() {
     names.sort();
     assert_eq!(
         names,
-        ["api-feed-pay-order.json", "api-query-pay-order.json"]
+        [
+            "api-callback-alipay.json",
+            "api-feed-pay-order.json",
+            "api-query-pay-order.json",
+            "schedule.json",
+            "sqs-auto-allocate.json",
+            "sqs-channel-callback.json",
+            "sqs-finish.json",
+            "sqs-notify.json",
+            "sqs-poison.json",
+            "sqs-sync.json",
+        ]
     );
 }
 
@@ -47,6 +58,8 @@ async fn api_events_reach_the_handler() {
         clock: Clock::Fixed(1_795_320_061),
         channels: Default::default(),
         allocation_no_prefix: String::new(),
+        queue: None,
+        jobs: Default::default(),
     };
     let r = shared::api::handle(&app, event("api-feed-pay-order.json")).await;
     assert_eq!(
@@ -60,4 +73,72 @@ async fn api_events_reach_the_handler() {
     assert_eq!(env["data"]["status"], "success");
     let data = env["data"].as_object().cloned().unwrap_or_default();
     assert!(app.verifier.signer.verify(&data));
+}
+
+fn json_event(name: &str) -> serde_json::Value {
+    let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+async fn app_with_queue() -> App {
+    let mut h = common::harness::Harness::new(
+        common::harness::Kind::Alipay,
+        std::time::Duration::from_secs(2),
+    )
+    .await;
+    h.with_queue(common::harness::fast_jobs(), 3).await;
+    h.app
+}
+
+#[tokio::test]
+async fn sqs_events_reach_the_worker() {
+    let app = app_with_queue().await;
+    // jobs about orders that do not exist are done (nothing to do); a callback that does not
+    // verify is dropped, never applied
+    for name in [
+        "sqs-sync.json",
+        "sqs-finish.json",
+        "sqs-notify.json",
+        "sqs-auto-allocate.json",
+        "sqs-channel-callback.json",
+    ] {
+        let event: aws_lambda_events::event::sqs::SqsEvent =
+            serde_json::from_value(json_event(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(event.records.len(), 1, "{name}");
+        let r = shared::worker::handle_batch(&app, event).await;
+        assert!(r.batch_item_failures.is_empty(), "{name}: {r:?}");
+    }
+    assert!(
+        all_items(&app.store).await.is_empty(),
+        "nothing was written"
+    );
+    // a malformed message fails alone
+    let event: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_value(json_event("sqs-poison.json")).unwrap_or_else(|e| panic!("{e}"));
+    let poison_id = event.records[0].message_id.clone().unwrap_or_default();
+    let r = shared::worker::handle_batch(&app, event).await;
+    let failed: Vec<String> = r
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(failed, vec![poison_id]);
+}
+
+#[tokio::test]
+async fn the_schedule_event_runs_a_scheduler_tick() {
+    let app = app_with_queue().await;
+    let event = json_event("schedule.json");
+    assert_eq!(event["detail-type"], "Scheduled Event");
+    // the scheduler ignores the event's content; a run over an empty table finds nothing
+    let tick = shared::scheduler::tick(&app, common::now(), 100).await;
+    assert_eq!(tick, Ok(shared::scheduler::Tick::default()));
+}
+
+#[tokio::test]
+async fn a_callback_event_that_does_not_verify_is_refused() {
+    let app = app_with_queue().await;
+    let r = shared::api::handle(&app, event("api-callback-alipay.json")).await;
+    assert_eq!(body_text(&r), "fail");
 }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use local::apigw;
 use local::runtime::{FunctionHost, FunctionSpec};
+use local::{apigw, schedule, sink, sqs};
 
 const USAGE: &str = "\
 usage:
@@ -19,7 +19,15 @@ usage:
       print JSON signed with $SIGN_SECRET ($SIGN_TYPE, default HMAC_SHA256); unless --notice,
       reqTime (now) and a random nonceStr are added when absent
   local setup-table --table NAME
-      create the DynamoDB table (schema of shared::schema) at $AWS_ENDPOINT_URL if missing";
+      create the DynamoDB table (schema of shared::schema) at $AWS_ENDPOINT_URL if missing
+  local sqs-worker --queue-url URL --bin PATH [--name worker] [--batch 10] [--env K=V ...]
+      run PATH as an SQS-triggered function: Lambda's event source mapping with partial batch
+      responses (batchItemFailures) on the queue at $AWS_ENDPOINT_URL
+  local schedule --every SECS --bin PATH [--name scheduler] [--env K=V ...]
+      invoke PATH with an EventBridge Scheduled Event every SECS seconds, the first at once
+  local notice-sink --listen 127.0.0.1:PORT [--fail-first N]
+      stand in for a merchant's notifyUrl: log each POST, answer SUCCESS (the first N: FAIL,
+      HTTP 500); GET /received lists every body received as JSON";
 
 /// How long a function gets to make its first poll of the Runtime API.
 const READY_LIMIT: Duration = Duration::from_secs(30);
@@ -43,6 +51,9 @@ async fn main() -> ExitCode {
         "cold-start" => cold_start(rest).await,
         "sign" => sign(rest),
         "setup-table" => setup_table(rest).await,
+        "sqs-worker" => sqs_worker(rest).await,
+        "schedule" => schedule(rest).await,
+        "notice-sink" => notice_sink(rest).await,
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -76,13 +87,9 @@ async fn serve_http(args: &[String]) -> Result<(), CliError> {
     }
     // Installed now so that a signal is never missed; Ctrl-C while starting stops too.
     let mut stop = std::pin::pin!(apigw::shutdown_signal());
-    let host = FunctionHost::start(spec).await.map_err(failed)?;
-    tokio::select! {
-        ready = host.wait_ready(READY_LIMIT) => {
-            ready.map_err(failed)?;
-        }
-        () = &mut stop => return Ok(()),
-    }
+    let Some(host) = start_host(spec, &mut stop).await? else {
+        return Ok(());
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| CliError::Failed(format!("cannot listen on {listen}: {e}")))?;
@@ -179,6 +186,103 @@ async fn setup_table(args: &[String]) -> Result<(), CliError> {
         .map_err(failed)?;
     println!("table {table} created");
     Ok(())
+}
+
+async fn sqs_worker(args: &[String]) -> Result<(), CliError> {
+    let flags = Flags::parse(args, &["--queue-url", "--bin", "--name", "--batch"])?;
+    let queue_url = flags
+        .get("--queue-url")
+        .ok_or_else(|| CliError::Usage("--queue-url is required".into()))?
+        .to_owned();
+    let batch = match flags.get("--batch") {
+        None => sqs::MAX_BATCH,
+        Some(n) => n
+            .parse()
+            .ok()
+            .filter(|n| (1..=sqs::MAX_BATCH).contains(n))
+            .ok_or_else(|| CliError::Usage(format!("--batch: `{n}` is not 1 to 10")))?,
+    };
+    let mut spec = flags.spec()?;
+    spec.name = flags.get("--name").unwrap_or("worker").to_owned();
+    let mut stop = std::pin::pin!(apigw::shutdown_signal());
+    let Some(host) = start_host(spec, &mut stop).await? else {
+        return Ok(());
+    };
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let client = aws_sdk_sqs::Client::new(&sdk);
+    sqs::run_sqs_worker(Arc::new(host), client, queue_url, batch, stop)
+        .await
+        .map_err(failed)
+}
+
+async fn schedule(args: &[String]) -> Result<(), CliError> {
+    let flags = Flags::parse(args, &["--every", "--bin", "--name"])?;
+    let every = flags
+        .get("--every")
+        .ok_or_else(|| CliError::Usage("--every is required".into()))?;
+    let every: u64 =
+        every.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+            CliError::Usage(format!("--every: `{every}` is not a positive number"))
+        })?;
+    let mut spec = flags.spec()?;
+    spec.name = flags.get("--name").unwrap_or("scheduler").to_owned();
+    let mut stop = std::pin::pin!(apigw::shutdown_signal());
+    let Some(host) = start_host(spec, &mut stop).await? else {
+        return Ok(());
+    };
+    let every = Duration::from_secs(every);
+    schedule::run_schedule(Arc::new(host), every, stop)
+        .await
+        .map_err(failed)
+}
+
+async fn notice_sink(args: &[String]) -> Result<(), CliError> {
+    let flags = Flags::parse(args, &["--listen", "--fail-first"])?;
+    let listen = flags
+        .get("--listen")
+        .ok_or_else(|| CliError::Usage("--listen is required".into()))?;
+    let listen: SocketAddr = listen
+        .parse()
+        .map_err(|e| CliError::Usage(format!("--listen: {e}")))?;
+    if !listen.ip().is_loopback() {
+        return Err(CliError::Usage(format!(
+            "--listen: {listen} is not a loopback address (use 127.0.0.1)"
+        )));
+    }
+    let fail_first: usize = match flags.get("--fail-first") {
+        None => 0,
+        Some(n) => n
+            .parse()
+            .map_err(|_| CliError::Usage(format!("--fail-first: `{n}` is not a number")))?,
+    };
+    let stop = apigw::shutdown_signal();
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot listen on {listen}: {e}")))?;
+    let bound = listener.local_addr().map_err(failed)?;
+    println!("listening on http://{bound}");
+    let received = sink::serve_sink(listener, fail_first, stop).stopped().await;
+    eprintln!("[notice-sink] stopped after {} notices", received.len());
+    Ok(())
+}
+
+/// Starts the function and waits until it polls for its first event. `None` when `stop`
+/// completed first (the function is then shut down).
+async fn start_host(
+    spec: FunctionSpec,
+    stop: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+) -> Result<Option<FunctionHost>, CliError> {
+    let host = FunctionHost::start(spec).await.map_err(failed)?;
+    tokio::select! {
+        ready = host.wait_ready(READY_LIMIT) => {
+            ready.map_err(failed)?;
+            Ok(Some(host))
+        }
+        () = stop.as_mut() => {
+            host.shutdown().await;
+            Ok(None)
+        }
+    }
 }
 
 fn failed(e: impl std::fmt::Display) -> CliError {

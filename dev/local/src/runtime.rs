@@ -180,11 +180,7 @@ impl FunctionHost {
         let addr = listener
             .local_addr()
             .map_err(|e| HostError::Bind(e.to_string()))?;
-        let region = std::env::var("AWS_REGION")
-            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-            .ok()
-            .filter(|r| !r.is_empty())
-            .unwrap_or_else(|| "us-east-1".to_owned());
+        let region = default_region();
         let shared = Arc::new(Shared {
             arn: format!(
                 "arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{}",
@@ -251,6 +247,11 @@ impl FunctionHost {
     /// The function name.
     pub fn name(&self) -> &str {
         &self.shared.name
+    }
+
+    /// The per-invocation timeout.
+    pub fn timeout(&self) -> Duration {
+        self.shared.timeout
     }
 
     /// The Runtime API address given to the process as `AWS_LAMBDA_RUNTIME_API`.
@@ -459,7 +460,7 @@ async fn next_invocation(shared: &Shared) -> ApiResponse {
                 if q.reply.is_closed() {
                     continue; // the caller timed out or went away while queued
                 }
-                let id = request_id();
+                let id = uuid_v4();
                 st.in_flight.insert(id.clone(), q.reply);
                 return event_response(shared, &id, q.event);
             }
@@ -523,8 +524,17 @@ fn epoch_ms() -> u128 {
         .map_or(0, |d| d.as_millis())
 }
 
-/// A random UUID v4, the shape of Lambda's request ids.
-fn request_id() -> String {
+/// The region given to functions: `$AWS_REGION`, else `$AWS_DEFAULT_REGION`, else `us-east-1`.
+pub fn default_region() -> String {
+    std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .ok()
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "us-east-1".to_owned())
+}
+
+/// A random UUID v4, the shape of Lambda's request ids (and of EventBridge event ids).
+pub(crate) fn uuid_v4() -> String {
     let n: u128 = rand::rng().random();
     let n = (n & !(0xf << 76)) | (0x4 << 76); // version 4
     let n = (n & !(0x3 << 62)) | (0x2 << 62); // RFC 4122 variant

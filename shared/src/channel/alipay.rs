@@ -369,6 +369,55 @@ impl AlipayClient {
     }
 }
 
+/// How far a notification's `utc_timestamp` may lie in the past (Alipay retries for about a
+/// day) or the future.
+pub const NOTIFY_MAX_AGE_SECS: i64 = 25 * 3600;
+pub const NOTIFY_MAX_AHEAD_SECS: i64 = 300;
+
+/// Verifies an `alipay.trade.order.settle.notify` form (RSA2 over the sorted parameters
+/// without `sign` and `sign_type`), checks it is for our app and recent, and returns its
+/// `biz_content`. `Err` says why, safe to log.
+pub fn verify_notification(
+    pairs: &[(String, String)],
+    alipay_key: &RsaVerifier,
+    app_id: &str,
+    now: i64,
+) -> Result<Value, String> {
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let mut names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|w| w[0] == w[1]) {
+        return Err("a parameter appears twice".into());
+    }
+    let sign = get("sign").ok_or("not signed")?;
+    let content = sign_content(
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        &["sign", "sign_type"],
+    );
+    if !alipay_key.verify_base64(content.as_bytes(), sign) {
+        return Err("signature does not verify".into());
+    }
+    if get("app_id") != Some(app_id) {
+        return Err("notification for another app".into());
+    }
+    if get("msg_method") != Some("alipay.trade.order.settle.notify") {
+        return Err("not a settle notification".into());
+    }
+    let sent_ms: i64 = get("utc_timestamp")
+        .and_then(|t| t.parse().ok())
+        .ok_or("no utc_timestamp")?;
+    let age = now - sent_ms / 1000;
+    if !(-NOTIFY_MAX_AHEAD_SECS..=NOTIFY_MAX_AGE_SECS).contains(&age) {
+        return Err(format!("stale notification ({age} s old)"));
+    }
+    let biz: Value = serde_json::from_str(get("biz_content").ok_or("no biz_content")?)
+        .map_err(|_| "biz_content is not JSON".to_owned())?;
+    if !biz.is_object() {
+        return Err("biz_content is not an object".into());
+    }
+    Ok(biz)
+}
+
 fn relation(account: &Account) -> Result<Value, ChannelError> {
     let kind = trans_in_type(account.receiver_type).ok_or_else(|| ChannelError::Rejected {
         code: "RECEIVER_TYPE".into(),

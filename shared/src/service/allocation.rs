@@ -1,11 +1,12 @@
 //! Start, query, sync and finish of allocation orders (SPEC §4.2–§4.5).
 
 use crate::api::{App, Outcome};
-use crate::channel::{Account, ChannelError, Share};
+use crate::channel::{Account, ChannelError, Share, ShareResult};
 use crate::error::ApiError;
+use crate::jobs::Job;
 use crate::model::{
     AllocationDetail, AllocationOrder, AllocationResult, AllocationStatus, Channel, DetailResult,
-    Group, PayOrder, PayStatus, Receiver, mask_account,
+    Due, DueKind, Group, Notice, PayOrder, PayStatus, Receiver, mask_account,
 };
 use crate::params::{AllocationRef, StartParams};
 use crate::request::Verified;
@@ -292,6 +293,12 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
         attach: p.attach.clone(),
         digest: digest.clone(),
         created_at: now,
+        due: (status == AllocationStatus::Processing).then_some(Due {
+            kind: DueKind::Sync,
+            at: now + app.jobs.sync_first_delay_secs,
+        }),
+        sync_attempts: 0,
+        flagged: false,
     };
 
     // Round trip 3: order, details, claim and pay-order mark, atomically, before the channel.
@@ -348,6 +355,7 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
         order,
         version: 1,
         details,
+        notices: Vec::new(),
     };
     let saved = apply_allocate_outcome(&app, stored, outcome).await?;
     Ok(answer(&saved))
@@ -378,6 +386,152 @@ fn shares_of(details: &[AllocationDetail], description: &Option<String>) -> Vec<
         .collect()
 }
 
+/// The notice of the order's current status, if it has somewhere to go (SPEC §4.7).
+fn notice_for(app: &App, stored: &StoredAllocation) -> Option<Notice> {
+    let o = &stored.order;
+    let url = o
+        .notify_url
+        .clone()
+        .filter(|u| !u.is_empty())
+        .or_else(|| app.jobs.default_notify_url.clone())?;
+    let details: Vec<Value> = stored
+        .details
+        .iter()
+        .map(|d| {
+            let mut v = json!({
+                "receiverNo": d.receiver_no, "amount": d.amount,
+                "receiverType": d.receiver_type.code(),
+                "receiverAccount": mask_account(&d.receiver_account),
+                "receiverName": d.receiver_name, "result": d.result.code(),
+                "errorCode": d.error_code, "errorMsg": d.error_msg, "finishTime": d.finish_time,
+            });
+            if let Value::Object(m) = &mut v {
+                m.retain(|_, v| !v.is_null());
+            }
+            v
+        })
+        .collect();
+    let mut body = Map::new();
+    for (k, v) in [
+        ("allocationNo", json!(o.allocation_no)),
+        ("bizAllocationNo", json!(o.biz_allocation_no)),
+        ("outAllocationNo", json!(o.out_allocation_no)),
+        ("orderNo", json!(o.order_no)),
+        ("bizOrderNo", json!(o.biz_order_no)),
+        ("title", json!(o.title)),
+        ("channel", json!(o.channel.code())),
+        ("amount", json!(o.amount)),
+        ("description", json!(o.description)),
+        ("status", json!(o.status.code())),
+        ("result", json!(o.result.code())),
+        ("finishTime", json!(o.finish_time)),
+        ("attach", json!(o.attach)),
+        ("details", Value::Array(details)),
+        ("errorCode", json!(o.error_code)),
+        ("errorMsg", json!(o.error_msg)),
+        ("code", json!(0)),
+        ("resTime", json!(app.clock.now())),
+    ] {
+        if !v.is_null() {
+            body.insert(k.to_owned(), v);
+        }
+    }
+    app.verifier.signer.sign_in_place(&mut body);
+    Some(Notice {
+        allocation_no: o.allocation_no.clone(),
+        status: o.status,
+        url,
+        body: Value::Object(body).to_string(),
+        delivered: false,
+        attempts: Vec::new(),
+        next_at: Some(app.clock.now()),
+        due: Some(Due {
+            kind: DueKind::Notify,
+            at: app.clock.now(),
+        }),
+    })
+}
+
+/// Saves `stored` (in its new state) over version `stored.version`, whose status was `before`.
+/// A status change also moves the order's due work and writes the status notice in the same
+/// transaction; afterwards the notice and an auto finish are queued at once (the scheduler
+/// finds them through the due index if that fails). `Ok(false)`: the order changed meanwhile.
+async fn commit(
+    app: &App,
+    stored: &mut StoredAllocation,
+    before: AllocationStatus,
+    changed: &[usize],
+    release_pay_order: bool,
+) -> Result<bool, ApiError> {
+    let now = app.clock.now();
+    let changed_status = stored.order.status != before;
+    if changed_status {
+        stored.order.due = match stored.order.status {
+            AllocationStatus::End if app.jobs.auto_finish => Some(Due {
+                kind: DueKind::Finish,
+                at: now + app.jobs.auto_finish_delay_secs,
+            }),
+            AllocationStatus::Processing => stored.order.due,
+            _ => None,
+        };
+    }
+    let notice = if changed_status {
+        notice_for(app, stored)
+    } else {
+        None
+    };
+    let changed_details: Vec<&AllocationDetail> =
+        changed.iter().map(|i| &stored.details[*i]).collect();
+    let saved = app
+        .store
+        .save_allocation(
+            &stored.order,
+            stored.version,
+            &changed_details,
+            release_pay_order,
+            notice.as_ref(),
+        )
+        .await
+        .map_err(store_err)?;
+    if !saved {
+        return Ok(false);
+    }
+    stored.version += 1;
+    if let Some(n) = notice {
+        stored.notices.push(n);
+    }
+    if changed_status {
+        tracing::info!(from = %before, to = %stored.order.status, result = %stored.order.result, "status changed");
+        if let Some(queue) = &app.queue {
+            let no = stored.order.allocation_no.clone();
+            if stored
+                .notices
+                .iter()
+                .any(|n| n.status == stored.order.status)
+            {
+                let job = Job::Notify {
+                    allocation_no: no.clone(),
+                    status: stored.order.status,
+                };
+                if let Err(e) = queue.send(&job, 0).await {
+                    tracing::warn!(error = %e, "notice not queued; the scheduler will find it");
+                }
+            }
+            if let Some(Due {
+                kind: DueKind::Finish,
+                at,
+            }) = stored.order.due
+            {
+                let job = Job::Finish { allocation_no: no };
+                if let Err(e) = queue.send(&job, at - now).await {
+                    tracing::warn!(error = %e, "auto finish not queued; the scheduler will find it");
+                }
+            }
+        }
+    }
+    Ok(true)
+}
+
 /// Records the outcome of an allocate call: accepted → keeps processing (notes the channel's
 /// number); refused → `allocation_failed` and the pay order is released; unknown → unchanged.
 async fn apply_allocate_outcome(
@@ -389,6 +543,7 @@ async fn apply_allocate_outcome(
         if stored.order.status != AllocationStatus::Processing {
             return Ok(stored.order);
         }
+        let before = stored.order.status;
         let (release, changed): (bool, Vec<usize>) = match &outcome {
             Ok(accepted) => {
                 if accepted.out_allocation_no.is_none()
@@ -421,14 +576,7 @@ async fn apply_allocate_outcome(
                 return Ok(stored.order);
             }
         };
-        let changed_details: Vec<&AllocationDetail> =
-            changed.iter().map(|i| &stored.details[*i]).collect();
-        if app
-            .store
-            .save_allocation(&stored.order, stored.version, &changed_details, release)
-            .await
-            .map_err(store_err)?
-        {
+        if commit(app, &mut stored, before, &changed, release).await? {
             return Ok(stored.order);
         }
         stored = reload(app, &stored.order.allocation_no).await?;
@@ -436,6 +584,16 @@ async fn apply_allocate_outcome(
     Err(ApiError::System(
         "allocation kept changing while saving".into(),
     ))
+}
+
+/// The next sync of an order still processing: first after the configured delay, then
+/// doubling up to the cap.
+fn next_sync(app: &App, attempts: i64, now: i64) -> i64 {
+    let first = app.jobs.sync_first_delay_secs.max(1);
+    let factor = 1i64 << attempts.clamp(0, 20);
+    now + first
+        .saturating_mul(factor)
+        .min(app.jobs.sync_max_interval_secs.max(first))
 }
 
 async fn reload(app: &App, allocation_no: &str) -> Result<StoredAllocation, ApiError> {
@@ -511,6 +669,31 @@ pub fn order_data(stored: &StoredAllocation) -> Map<String, Value> {
         })
         .collect();
     m.insert("details".into(), Value::Array(details));
+    if o.flagged {
+        m.insert("flagged".into(), json!(true));
+    }
+    let notices: Vec<Value> = stored
+        .notices
+        .iter()
+        .map(|n| {
+            let attempts: Vec<Value> = n
+                .attempts
+                .iter()
+                .map(|a| {
+                    let mut v = json!({"number": a.number, "at": a.at, "delivered": a.delivered,
+                        "httpStatus": a.status, "error": a.error});
+                    if let Value::Object(m) = &mut v {
+                        m.retain(|_, v| !v.is_null());
+                    }
+                    v
+                })
+                .collect();
+            json!({"status": n.status.code(), "delivered": n.delivered, "attempts": attempts})
+        })
+        .collect();
+    if !notices.is_empty() {
+        m.insert("notices".into(), Value::Array(notices));
+    }
     m.retain(|_, v| !v.is_null());
     m
 }
@@ -523,58 +706,84 @@ pub async fn query(app: App, req: Verified<AllocationRef>) -> Result<Outcome, Ap
     })
 }
 
-/// The one sync transition (SPEC §4.5): asks the channel, applies each receiver's result,
-/// aggregates, saves if anything changed. Idempotent and safe to race. A split the channel
-/// does not know (its request never arrived) is sent again under the same number.
+/// The one sync transition (SPEC §4.5): asks the channel (or takes the rows a verified
+/// callback carried), applies each receiver's result, aggregates, saves. Idempotent and safe
+/// to race. A split the channel does not know (its request never arrived) is sent again under
+/// the same number. An order still processing gets its next sync scheduled with backoff, and
+/// past the maximum age is flagged for a human instead.
 pub async fn sync_order(
     app: &App,
-    mut stored: StoredAllocation,
+    stored: StoredAllocation,
+    callback_rows: Option<Vec<ShareResult>>,
 ) -> Result<StoredAllocation, ApiError> {
     let now = app.clock.now();
+    let mut stored = stored;
     for _ in 0..RACES {
         if stored.order.status != AllocationStatus::Processing {
             return Ok(stored);
         }
         let o = &stored.order;
-        let rows = match app
-            .channels
-            .query(o.channel, &o.out_order_no, &o.allocation_no, now)
-            .await
-        {
-            Ok(rows) => rows,
-            Err(ChannelError::Rejected { code, msg }) => {
-                tracing::info!(code = %code, msg = %msg, "channel does not know the split; sending it again");
-                let shares = shares_of(&stored.details, &o.description);
-                let outcome = app
-                    .channels
-                    .allocate(o.channel, &o.out_order_no, &o.allocation_no, &shares, now)
-                    .await;
-                let allocation_no = o.allocation_no.clone();
-                apply_allocate_outcome(app, stored, outcome).await?;
-                return reload(app, &allocation_no).await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "sync: channel outcome unknown; unchanged");
-                return Ok(stored);
-            }
+        let rows = match &callback_rows {
+            Some(rows) => Some(rows.clone()),
+            None => match app
+                .channels
+                .query(o.channel, &o.out_order_no, &o.allocation_no, now)
+                .await
+            {
+                Ok(rows) => Some(rows),
+                Err(ChannelError::Rejected { code, msg }) => {
+                    tracing::info!(code = %code, msg = %msg, "channel does not know the split; sending it again");
+                    let shares = shares_of(&stored.details, &o.description);
+                    let outcome = app
+                        .channels
+                        .allocate(o.channel, &o.out_order_no, &o.allocation_no, &shares, now)
+                        .await;
+                    let allocation_no = o.allocation_no.clone();
+                    apply_allocate_outcome(app, stored, outcome).await?;
+                    stored = reload(app, &allocation_no).await?;
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "sync: channel outcome unknown");
+                    None
+                }
+            },
         };
-        let changed = rules::apply_results(&mut stored.details, &rows);
-        if changed.is_empty() {
+        if stored.order.status != AllocationStatus::Processing {
             return Ok(stored);
         }
+        let before = stored.order.status;
+        let changed = match &rows {
+            Some(rows) => rules::apply_results(&mut stored.details, rows),
+            None => Vec::new(),
+        };
         let (status, result) = rules::aggregate(&stored.details);
         stored.order.status = status;
         stored.order.result = result;
-        let changed_details: Vec<&AllocationDetail> =
-            changed.iter().map(|i| &stored.details[*i]).collect();
-        if app
-            .store
-            .save_allocation(&stored.order, stored.version, &changed_details, false)
-            .await
-            .map_err(store_err)?
-        {
+        if status == AllocationStatus::Processing {
+            if callback_rows.is_some() && changed.is_empty() {
+                return Ok(stored);
+            }
+            stored.order.sync_attempts += 1;
+            if now - stored.order.created_at > app.jobs.sync_max_age_secs {
+                if !stored.order.flagged {
+                    tracing::error!(
+                        alert = "stuck_allocation",
+                        age = now - stored.order.created_at,
+                        "allocation still processing after the maximum age: flagged for a human, no longer polled"
+                    );
+                }
+                stored.order.flagged = true;
+                stored.order.due = None;
+            } else {
+                stored.order.due = Some(Due {
+                    kind: DueKind::Sync,
+                    at: next_sync(app, stored.order.sync_attempts, now),
+                });
+            }
+        }
+        if commit(app, &mut stored, before, &changed, false).await? {
             tracing::info!(status = %stored.order.status, result = %stored.order.result, "synced");
-            stored.version += 1;
             return Ok(stored);
         }
         stored = reload(app, &stored.order.allocation_no).await?;
@@ -589,7 +798,7 @@ pub async fn sync(app: App, req: Verified<AllocationRef>) -> Result<Outcome, Api
     let Some(stored) = find(&app, &req.params).await? else {
         return Ok(Outcome::Refused(NOT_FOUND.into()));
     };
-    let synced = sync_order(&app, stored).await?;
+    let synced = sync_order(&app, stored, None).await?;
     let mut m = Map::new();
     m.insert("allocationNo".into(), json!(synced.order.allocation_no));
     m.insert(
@@ -602,7 +811,8 @@ pub async fn sync(app: App, req: Verified<AllocationRef>) -> Result<Outcome, Api
 }
 
 /// The finish transition (SPEC §4.4): allowed from `allocation_end` and `finish_failed`.
-/// Accepted → `finish`; refused → `finish_failed`; unknown → unchanged.
+/// Accepted → `finish`; refused → `finish_failed`; unknown → unchanged, retried by the
+/// scheduler with backoff.
 pub async fn finish_order(
     app: &App,
     mut stored: StoredAllocation,
@@ -626,6 +836,7 @@ pub async fn finish_order(
         .finish(o.channel, &o.out_order_no, &o.allocation_no, now)
         .await;
     for _ in 0..RACES {
+        let before = stored.order.status;
         match &outcome {
             Ok(()) => {
                 stored.order.status = AllocationStatus::Finish;
@@ -640,16 +851,15 @@ pub async fn finish_order(
                 stored.order.error_msg = Some(msg.clone());
             }
             Err(e) => {
-                tracing::warn!(error = %e, "finish outcome unknown; unchanged");
-                return Ok(Ok(stored.order));
+                tracing::warn!(error = %e, "finish outcome unknown; retried later");
+                stored.order.sync_attempts += 1;
+                stored.order.due = Some(Due {
+                    kind: DueKind::Finish,
+                    at: next_sync(app, stored.order.sync_attempts, now),
+                });
             }
         }
-        if app
-            .store
-            .save_allocation(&stored.order, stored.version, &[], false)
-            .await
-            .map_err(store_err)?
-        {
+        if commit(app, &mut stored, before, &[], false).await? {
             tracing::info!(status = %stored.order.status, "finish recorded");
             return Ok(Ok(stored.order));
         }

@@ -5,10 +5,11 @@
 use super::{Item, PAY_SK, Store, StoreError, db_err, get_n, get_s, key, n, need, pay_pk, s};
 use crate::model::{
     AllocationDetail, AllocationOrder, AllocationResult, AllocationStatus, Channel, DetailResult,
-    ReceiverType,
+    Due, DueKind, Notice, NoticeAttempt, ReceiverType,
 };
-use crate::schema::{PK, SK};
+use crate::schema::{DUE_AT, DUE_PK, PK, SK};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use std::collections::HashMap;
 
 pub fn alloc_pk(allocation_no: &str) -> String {
     format!("ALLOC#{allocation_no}")
@@ -76,8 +77,95 @@ fn order_to_item(o: &AllocationOrder, version: i64) -> Item {
     if let Some(t) = o.finish_time {
         item.insert("finishTime".into(), n(t));
     }
+    item.insert("syncAttempts".into(), n(o.sync_attempts));
+    if o.flagged {
+        item.insert("flagged".into(), AttributeValue::Bool(true));
+    }
+    insert_due(&mut item, o.due);
     item.insert("ver".into(), n(version));
     item
+}
+
+/// Sets the sparse `due` index attributes (absent when nothing is due).
+pub(crate) fn insert_due(item: &mut Item, due: Option<Due>) {
+    if let Some(d) = due {
+        item.insert(DUE_PK.into(), s(d.kind.partition()));
+        item.insert(DUE_AT.into(), n(d.at));
+    }
+}
+
+pub(crate) fn due_of(item: &Item) -> Option<Due> {
+    Some(Due {
+        kind: DueKind::from_partition(&get_s(item, DUE_PK)?)?,
+        at: get_n(item, DUE_AT)?,
+    })
+}
+
+pub fn notice_sk(status: AllocationStatus) -> String {
+    format!("NOTICE#{status}")
+}
+
+fn attempt_to_value(a: &NoticeAttempt) -> AttributeValue {
+    let mut m = HashMap::from([
+        ("number".to_owned(), n(a.number)),
+        ("at".to_owned(), n(a.at)),
+        ("delivered".to_owned(), AttributeValue::Bool(a.delivered)),
+    ]);
+    if let Some(st) = a.status {
+        m.insert("status".into(), n(i64::from(st)));
+    }
+    if let Some(e) = &a.error {
+        m.insert("error".into(), s(e));
+    }
+    AttributeValue::M(m)
+}
+
+fn attempt_from_value(v: &AttributeValue) -> Option<NoticeAttempt> {
+    let m = v.as_m().ok()?;
+    Some(NoticeAttempt {
+        number: get_n(m, "number")?,
+        at: get_n(m, "at")?,
+        delivered: matches!(m.get("delivered"), Some(AttributeValue::Bool(true))),
+        status: get_n(m, "status").and_then(|x| u16::try_from(x).ok()),
+        error: get_s(m, "error"),
+    })
+}
+
+fn notice_to_item(notice: &Notice) -> Item {
+    let mut item = key(alloc_pk(&notice.allocation_no), &notice_sk(notice.status));
+    item.insert("allocationNo".into(), s(&notice.allocation_no));
+    item.insert("status".into(), s(notice.status.code()));
+    item.insert("url".into(), s(&notice.url));
+    item.insert("body".into(), s(&notice.body));
+    item.insert("delivered".into(), AttributeValue::Bool(notice.delivered));
+    item.insert("attemptCount".into(), n(notice.attempts.len() as i64));
+    item.insert(
+        "attempts".into(),
+        AttributeValue::L(notice.attempts.iter().map(attempt_to_value).collect()),
+    );
+    if let Some(at) = notice.next_at {
+        item.insert("nextAt".into(), n(at));
+    }
+    insert_due(&mut item, notice.due);
+    item
+}
+
+fn notice_from_item(item: &Item) -> Result<Notice, StoreError> {
+    let code = |name: &str| need(get_s(item, name), name);
+    let attempts = match item.get("attempts") {
+        Some(AttributeValue::L(list)) => list.iter().filter_map(attempt_from_value).collect(),
+        _ => Vec::new(),
+    };
+    Ok(Notice {
+        allocation_no: code("allocationNo")?,
+        status: need(AllocationStatus::from_code(&code("status")?), "status")?,
+        url: code("url")?,
+        body: code("body")?,
+        delivered: matches!(item.get("delivered"), Some(AttributeValue::Bool(true))),
+        attempts,
+        next_at: get_n(item, "nextAt"),
+        due: due_of(item),
+    })
 }
 
 fn order_from_item(item: &Item) -> Result<(AllocationOrder, i64), StoreError> {
@@ -102,6 +190,9 @@ fn order_from_item(item: &Item) -> Result<(AllocationOrder, i64), StoreError> {
         attach: get_s(item, "attach"),
         digest: code("digest")?,
         created_at: get_n(item, "createdAt").unwrap_or_default(),
+        due: due_of(item),
+        sync_attempts: get_n(item, "syncAttempts").unwrap_or_default(),
+        flagged: matches!(item.get("flagged"), Some(AttributeValue::Bool(true))),
     };
     Ok((order, need(get_n(item, "ver"), "ver")?))
 }
@@ -151,12 +242,14 @@ fn detail_from_item(item: &Item) -> Result<AllocationDetail, StoreError> {
     })
 }
 
-/// An order as stored: the order, its version and its details (ordered by receiverNo).
+/// An order as stored: the order, its version, its details (ordered by receiverNo) and its
+/// merchant notices.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredAllocation {
     pub order: AllocationOrder,
     pub version: i64,
     pub details: Vec<AllocationDetail>,
+    pub notices: Vec<Notice>,
 }
 
 impl Store {
@@ -178,10 +271,12 @@ impl Store {
             .await?;
         let mut order = None;
         let mut details = Vec::new();
+        let mut notices = Vec::new();
         for item in &items {
             match get_s(item, SK).as_deref() {
                 Some(ORDER_SK) => order = Some(order_from_item(item)?),
                 Some(sk) if sk.starts_with(DETAIL_PREFIX) => details.push(detail_from_item(item)?),
+                Some(sk) if sk.starts_with("NOTICE#") => notices.push(notice_from_item(item)?),
                 _ => {}
             }
         }
@@ -189,6 +284,7 @@ impl Store {
             order,
             version,
             details,
+            notices,
         }))
     }
 
@@ -211,7 +307,9 @@ impl Store {
                 let update = Update::builder()
                     .table_name(&self.table)
                     .set_key(Some(key(pay_pk(&order.order_no), PAY_SK)))
-                    .update_expression("SET allocationNo = :a, ver = ver + :one")
+                    .update_expression(
+                        "SET allocationNo = :a, ver = ver + :one REMOVE duePk, dueAt",
+                    )
                     .condition_expression(
                         "attribute_exists(pk) AND attribute_not_exists(allocationNo) \
                          AND #status = :success AND allocation = :yes",
@@ -247,6 +345,7 @@ impl Store {
         version: i64,
         changed: &[&AllocationDetail],
         release_pay_order: bool,
+        notice: Option<&Notice>,
     ) -> Result<bool, StoreError> {
         let mut item = order_to_item(order, version + 1);
         item.insert("updatedAt".into(), n(crate::api::now_secs()));
@@ -261,6 +360,10 @@ impl Store {
         for d in changed {
             items.push(self.put(detail_to_item(&order.allocation_no, d), None)?);
         }
+        if let Some(notice) = notice {
+            // One notice per order and status: a status is entered at most once.
+            items.push(self.put(notice_to_item(notice), Some("attribute_not_exists(pk)"))?);
+        }
         if release_pay_order {
             let update = Update::builder()
                 .table_name(&self.table)
@@ -274,5 +377,154 @@ impl Store {
             items.push(TransactWriteItem::builder().update(update).build());
         }
         Ok(self.transact(items).await?.is_none())
+    }
+}
+
+impl Store {
+    /// The notice of an order's status.
+    pub async fn notice(
+        &self,
+        allocation_no: &str,
+        status: AllocationStatus,
+    ) -> Result<Option<Notice>, StoreError> {
+        match self
+            .get(key(alloc_pk(allocation_no), &notice_sk(status)))
+            .await?
+        {
+            Some(item) => notice_from_item(&item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Claims attempt number `attempts + 1` of a notice (undelivered, still at `attempts`
+    /// attempts), leasing it until `lease_until`. `false`: someone else has it, or it is done.
+    pub async fn claim_notice_attempt(
+        &self,
+        allocation_no: &str,
+        status: AllocationStatus,
+        attempts: i64,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(alloc_pk(allocation_no), &notice_sk(status))))
+            .update_expression("SET attemptCount = :next, dueAt = :lease")
+            .condition_expression("attemptCount = :n AND delivered = :no AND nextAt <= :now")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":next", n(attempts + 1))
+            .expression_attribute_values(":lease", n(lease_until))
+            .expression_attribute_values(":n", n(attempts))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
+    /// Records a claimed attempt; `next_due`: when to try again (none: delivered or given up).
+    pub async fn record_notice_attempt(
+        &self,
+        allocation_no: &str,
+        status: AllocationStatus,
+        attempt: &NoticeAttempt,
+        next_due: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut update = String::from(
+            "SET attempts = list_append(if_not_exists(attempts, :empty), :new), delivered = :d",
+        );
+        let mut req = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(alloc_pk(allocation_no), &notice_sk(status))))
+            .condition_expression("attemptCount = :n")
+            .expression_attribute_values(":n", n(attempt.number))
+            .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":new", AttributeValue::L(vec![attempt_to_value(attempt)]))
+            .expression_attribute_values(":d", AttributeValue::Bool(attempt.delivered));
+        match next_due {
+            Some(at) => {
+                update.push_str(", dueAt = :at, nextAt = :at");
+                req = req.expression_attribute_values(":at", n(at));
+            }
+            None => update.push_str(" REMOVE duePk, dueAt, nextAt"),
+        }
+        req.update_expression(update).send().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Items whose `kind` work is due at `now`, oldest first, one page of at most `limit`.
+    pub async fn due_page(
+        &self,
+        kind: DueKind,
+        now: i64,
+        limit: i32,
+        start: Option<Item>,
+    ) -> Result<(Vec<(String, String, i64)>, Option<Item>), StoreError> {
+        let out = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name(crate::schema::DUE_INDEX)
+            .key_condition_expression("#p = :p AND #a <= :now")
+            .expression_attribute_names("#p", DUE_PK)
+            .expression_attribute_names("#a", DUE_AT)
+            .expression_attribute_values(":p", s(kind.partition()))
+            .expression_attribute_values(":now", n(now))
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(db_err)?;
+        let rows = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|i| Some((get_s(i, PK)?, get_s(i, SK)?, get_n(i, DUE_AT)?)))
+            .collect();
+        Ok((rows, out.last_evaluated_key.filter(|k| !k.is_empty())))
+    }
+
+    /// Moves an item's due time from `at` to `until` (a lease while its job is queued).
+    /// `false`: it changed meanwhile (done, or leased by someone else).
+    pub async fn lease_due(
+        &self,
+        pk: &str,
+        sk: &str,
+        at: i64,
+        until: i64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk.to_owned(), sk)))
+            .update_expression("SET dueAt = :until")
+            .condition_expression("dueAt = :at")
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":at", n(at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(db_err(e)),
+        }
     }
 }

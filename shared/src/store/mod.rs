@@ -147,6 +147,7 @@ pub(crate) fn pay_order_from_item(item: &Item) -> Result<(PayOrder, i64), StoreE
         attach: get_s(item, "attach"),
         pay_time: get_n(item, "payTime"),
         allocation_no: get_s(item, "allocationNo"),
+        auto_allocation_error: get_s(item, "autoAllocationError"),
     };
     Ok((order, need(get_n(item, "ver"), "ver")?))
 }
@@ -205,6 +206,58 @@ impl Store {
             .await
             .map_err(db_err)?;
         Ok(out.item)
+    }
+
+    /// Records why auto allocation could not run and stops it being due (unless the pay order
+    /// was allocated meanwhile).
+    pub async fn fail_auto_allocation(
+        &self,
+        order_no: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pay_pk(order_no), PAY_SK)))
+            .update_expression("SET autoAllocationError = :r, ver = ver + :one REMOVE duePk, dueAt")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(allocationNo)")
+            .expression_attribute_values(":r", s(reason))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
+    /// Stops an item being due (its work turned out to be done or moot).
+    pub async fn clear_due(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        self.db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk.to_owned(), sk)))
+            .update_expression("REMOVE duePk, dueAt")
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| {
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception())
+                {
+                    Ok(())
+                } else {
+                    Err(db_err(e))
+                }
+            })
     }
 
     /// Strongly consistent reads of many items in one round trip (retrying unprocessed keys),
@@ -355,15 +408,20 @@ impl Store {
     /// Upserts a pay order from a verified pay notice (SPEC §4.1): idempotent, never regresses
     /// a paid order, never touches the allocation mark. A notice whose identity (bizOrderNo,
     /// channel, amount, outOrderNo) contradicts the stored order is refused as a conflict.
+    /// When the pay order wants auto allocation, it becomes due `auto_delay` seconds after its
+    /// payTime (or now).
     pub async fn apply_pay_notice(
         &self,
         notice: &PayOrder,
         now: i64,
+        auto_delay: i64,
     ) -> Result<FeedOutcome, StoreError> {
+        let due_at = |o: &PayOrder| o.pay_time.unwrap_or(now).max(0) + auto_delay;
         for _ in 0..MAX_RACE_RETRIES {
             match self.pay_order(&notice.order_no).await? {
                 None => {
-                    if self.create_pay_order(notice, now).await? {
+                    let due = notice.wants_auto_allocation().then(|| due_at(notice));
+                    if self.create_pay_order(notice, now, due).await? {
                         return Ok(FeedOutcome::Created);
                     }
                 }
@@ -371,7 +429,8 @@ impl Store {
                     Merge::Conflict(why) => return Err(StoreError::Conflict(why)),
                     Merge::Unchanged => return Ok(FeedOutcome::Unchanged),
                     Merge::Update(merged) => {
-                        if self.replace_pay_order(&merged, version, now).await? {
+                        let due = merged.wants_auto_allocation().then(|| due_at(&merged));
+                        if self.replace_pay_order(&merged, version, now, due).await? {
                             return Ok(FeedOutcome::Updated);
                         }
                     }
@@ -385,9 +444,21 @@ impl Store {
     }
 
     /// `Ok(false)`: someone created it first (re-read and merge).
-    async fn create_pay_order(&self, order: &PayOrder, now: i64) -> Result<bool, StoreError> {
+    async fn create_pay_order(
+        &self,
+        order: &PayOrder,
+        now: i64,
+        due: Option<i64>,
+    ) -> Result<bool, StoreError> {
         let mut item = pay_order_to_item(order, 1, now);
         item.insert("createdAt".into(), n(now));
+        allocation::insert_due(
+            &mut item,
+            due.map(|at| crate::model::Due {
+                kind: crate::model::DueKind::AutoAllocate,
+                at,
+            }),
+        );
         let mut pointer = key(pay_biz_pk(&order.biz_order_no), PAY_BIZ_SK);
         pointer.insert("orderNo".into(), s(&order.order_no));
         let order_put = Put::builder()
@@ -451,6 +522,7 @@ impl Store {
         order: &PayOrder,
         version: i64,
         now: i64,
+        due: Option<i64>,
     ) -> Result<bool, StoreError> {
         // Only the attributes a notice owns are written; the allocation mark (`allocationNo`)
         // belongs to the start transaction and is left as it is. Every name goes through a
@@ -486,9 +558,22 @@ impl Store {
                 .expression_attribute_names(format!("#a{i}"), name)
                 .expression_attribute_values(format!(":v{i}"), value);
         }
+        let due_clause = match due {
+            Some(at) => {
+                sets.push("duePk = :duePk, dueAt = :dueAt".into());
+                req = req
+                    .expression_attribute_values(
+                        ":duePk",
+                        s(crate::model::DueKind::AutoAllocate.partition()),
+                    )
+                    .expression_attribute_values(":dueAt", n(at));
+                ""
+            }
+            None => " REMOVE duePk, dueAt",
+        };
         let result = req
             .expression_attribute_names("#ver", "ver")
-            .update_expression(format!("SET {}", sets.join(", ")))
+            .update_expression(format!("SET {}{due_clause}", sets.join(", ")))
             .send()
             .await;
         match result {

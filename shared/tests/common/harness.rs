@@ -200,6 +200,11 @@ impl Harness {
             clock: Clock::System,
             channels: Arc::new(channels),
             allocation_no_prefix: "T".into(),
+            queue: None,
+            jobs: shared::config::JobSettings {
+                auto_finish: false,
+                ..Default::default()
+            },
         };
         Harness {
             kind,
@@ -285,6 +290,20 @@ impl Harness {
             "orderNo": order_no, "bizOrderNo": format!("B{order_no}"), "outOrderNo": trade_no,
             "title": "测试", "channel": channel, "amount": amount, "status": status,
             "allocation": allocation, "autoAllocation": false, "payTime": now()
+        }));
+        let r = call(&self.app, "/feed/pay-order", &notice.to_string()).await;
+        assert_eq!(body_text(&r), "SUCCESS");
+        trade_no
+    }
+
+    /// Feeds a paid pay order of this channel that asks for auto allocation.
+    pub async fn pay_notice_auto(&self, order_no: &str, amount: i64) -> String {
+        let trade_no = format!("2026{order_no}");
+        self.seed(&trade_no, amount);
+        let notice = sign(json!({
+            "orderNo": order_no, "bizOrderNo": format!("B{order_no}"), "outOrderNo": trade_no,
+            "title": "自动", "channel": self.channel(), "amount": amount, "status": "success",
+            "allocation": true, "autoAllocation": true, "payTime": now()
         }));
         let r = call(&self.app, "/feed/pay-order", &notice.to_string()).await;
         assert_eq!(body_text(&r), "SUCCESS");
@@ -484,5 +503,238 @@ impl Harness {
                 ("INVALID_REQUEST", "分账接收方不存在")
             }
         }
+    }
+}
+
+/// A stand-in merchant endpoint: answers `FAIL` to the first `fail_first` notices, then
+/// `SUCCESS`; keeps every body it received.
+#[derive(Clone)]
+pub struct Sink {
+    pub url: String,
+    pub received: Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+impl Sink {
+    pub async fn start(fail_first: usize) -> Sink {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let url = format!(
+            "http://{}/notify",
+            listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        );
+        let received: Arc<std::sync::Mutex<Vec<Value>>> = Arc::default();
+        let store = received.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    // read headers, then Content-Length bytes of body
+                    let (head_end, length) = loop {
+                        let Ok(n) = socket.read(&mut chunk).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..pos]).to_lowercase();
+                            let length = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .and_then(|v| v.trim().parse::<usize>().ok())
+                                .unwrap_or(0);
+                            break (pos + 4, length);
+                        }
+                    };
+                    while buf.len() < head_end + length {
+                        let Ok(n) = socket.read(&mut chunk).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            break;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                    }
+                    let body: Value =
+                        serde_json::from_slice(&buf[head_end..]).unwrap_or(Value::Null);
+                    let count = {
+                        let mut r = store.lock().unwrap_or_else(|p| p.into_inner());
+                        r.push(body);
+                        r.len()
+                    };
+                    let answer = if count <= fail_first {
+                        "FAIL"
+                    } else {
+                        "SUCCESS"
+                    };
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                        answer.len()
+                    );
+                    let _ = socket.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        Sink { url, received }
+    }
+
+    pub fn bodies(&self) -> Vec<Value> {
+        self.received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+impl Harness {
+    /// Gives the app a fresh job queue (with a dead-letter queue after `max_receives`) and
+    /// these job settings. Returns the DLQ url.
+    pub async fn with_queue(
+        &mut self,
+        jobs: shared::config::JobSettings,
+        max_receives: u32,
+    ) -> String {
+        let sqs = aws_sdk_sqs::Client::new(&sdk().await);
+        let name = unique("q");
+        let dlq = sqs
+            .create_queue()
+            .queue_name(format!("{name}-dlq"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let dlq_url = dlq.queue_url().unwrap_or_default().to_owned();
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&dlq_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let dlq_arn = attrs
+            .attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .cloned()
+            .unwrap_or_default();
+        let redrive =
+            json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives.to_string()});
+        let q = sqs
+            .create_queue()
+            .queue_name(name)
+            .attributes(
+                aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+                "1",
+            )
+            .attributes(
+                aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+                redrive.to_string(),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        self.app.queue = Some(shared::queue::Queue::new(
+            sqs,
+            q.queue_url().unwrap_or_default(),
+        ));
+        self.app.jobs = jobs;
+        dlq_url
+    }
+
+    /// Plays Lambda's SQS event source once: receives what is visible, hands it to the worker
+    /// as an SQS event, deletes what did not fail. Returns how many messages were handled.
+    pub async fn drain_once(&self) -> usize {
+        let Some(queue) = &self.app.queue else {
+            panic!("no queue")
+        };
+        let sqs = aws_sdk_sqs::Client::new(&sdk().await);
+        let out = sqs
+            .receive_message()
+            .queue_url(queue.url())
+            .max_number_of_messages(10)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return 0;
+        }
+        let records: Vec<Value> = messages
+            .iter()
+            .map(|m| {
+                let attributes: serde_json::Map<String, Value> = m
+                    .attributes()
+                    .map(|a| {
+                        a.iter()
+                            .map(|(k, v)| (k.as_str().to_owned(), json!(v)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                json!({"messageId": m.message_id(), "receiptHandle": m.receipt_handle(),
+                       "body": m.body(), "attributes": attributes, "messageAttributes": {},
+                       "eventSource": "aws:sqs", "awsRegion": "us-east-1"})
+            })
+            .collect();
+        let event: aws_lambda_events::event::sqs::SqsEvent =
+            serde_json::from_value(json!({"Records": records})).unwrap_or_else(|e| panic!("{e}"));
+        let response = shared::worker::handle_batch(&self.app, event).await;
+        let failed: Vec<String> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
+        for m in &messages {
+            if !failed.iter().any(|f| Some(f.as_str()) == m.message_id()) {
+                let _ = sqs
+                    .delete_message()
+                    .queue_url(queue.url())
+                    .set_receipt_handle(m.receipt_handle().map(str::to_owned))
+                    .send()
+                    .await;
+            }
+        }
+        messages.len()
+    }
+
+    /// Drains until `done()` holds, running the scheduler every round; fails after `limit`.
+    pub async fn run_until<F, Fut>(&self, limit: Duration, mut done: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if done().await {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "condition not reached within {limit:?}"
+            );
+            let tick = shared::scheduler::tick(&self.app, now(), 100).await;
+            assert!(tick.is_ok(), "{tick:?}");
+            if self.drain_once().await == 0 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// Job settings for tests: everything immediate, notices to loopback allowed, 1 s retries.
+pub fn fast_jobs() -> shared::config::JobSettings {
+    shared::config::JobSettings {
+        auto_finish: false,
+        auto_finish_delay_secs: 0,
+        auto_allocation_delay_secs: 0,
+        sync_first_delay_secs: 0,
+        sync_max_interval_secs: 1,
+        sync_max_age_secs: 86_400,
+        default_notify_url: None,
+        allow_private_notify_urls: true,
+        notify_delays_secs: vec![1; 15],
     }
 }

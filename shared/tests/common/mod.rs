@@ -62,6 +62,8 @@ pub async fn app() -> App {
         clock: shared::api::Clock::Fixed(now()),
         channels: Default::default(),
         allocation_no_prefix: String::new(),
+        queue: None,
+        jobs: Default::default(),
     }
 }
 

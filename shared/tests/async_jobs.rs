@@ -1,0 +1,519 @@
+//! The asynchronous side end to end: jobs through a real SQS queue on the emulator, the worker
+//! and scheduler logic, channel callbacks through the api handler, merchant notices to a local
+//! endpoint.
+
+mod common;
+use common::body_text;
+use common::harness::{Fault, Harness, Kind, Sim, Sink, fast_jobs};
+use serde_json::{Value, json};
+use shared::jobs::Job;
+use shared::model::AllocationStatus;
+use std::time::Duration;
+
+const START: &str = "/unipay/allocation/start";
+const LIMIT: Duration = Duration::from_secs(40);
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// A harness with a queue, two receivers and a paid order; returns the trade number.
+async fn ready(kind: Kind, jobs: shared::config::JobSettings) -> (Harness, String) {
+    ready_with(kind, jobs, Duration::from_secs(5)).await
+}
+
+async fn ready_with(
+    kind: Kind,
+    jobs: shared::config::JobSettings,
+    timeout: Duration,
+) -> (Harness, String) {
+    let mut h = Harness::new(kind, timeout).await;
+    h.with_queue(jobs, 3).await;
+    let [(t1, a1), (t2, a2)] = h.accounts();
+    h.receiver("r1", t1, a1).await;
+    h.receiver("r2", t2, a2).await;
+    let trade = h.paid("P1", 10000).await;
+    (h, trade)
+}
+
+async fn start(h: &Harness, notify_url: &str) -> String {
+    let d = h
+        .ok(START, json!({"bizAllocationNo": "A1", "orderNo": "P1", "notifyUrl": notify_url,
+            "attach": "商户扩展", "receivers": [{"receiverNo": "r1", "amount": 6000}, {"receiverNo": "r2", "amount": 1000}]}))
+        .await;
+    text(&d["allocationNo"])
+}
+
+async fn status(h: &Harness, no: &str) -> String {
+    text(&h.query(no).await["status"])
+}
+
+/// Runs the same job `n` times at once, each on its own task.
+async fn concurrently(h: &Harness, job: &Job, n: usize) {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let (app, job) = (h.app.clone(), job.clone());
+        set.spawn(async move {
+            shared::worker::run(&app, &job)
+                .await
+                .map_err(|e| e.to_string())
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        assert!(matches!(r, Ok(Ok(()))), "{r:?}");
+    }
+}
+
+#[tokio::test]
+async fn every_job_twice_and_concurrently_gives_one_state_and_one_notice_per_status() {
+    for kind in [Kind::Alipay, Kind::Wechat] {
+        let sink = Sink::start(0).await;
+        let (h, trade) = ready(kind, fast_jobs()).await;
+        let no = start(&h, &sink.url).await;
+        h.settle(&trade, &no, &[]).await;
+        concurrently(
+            &h,
+            &Job::Sync {
+                allocation_no: no.clone(),
+            },
+            4,
+        )
+        .await;
+        concurrently(
+            &h,
+            &Job::Sync {
+                allocation_no: no.clone(),
+            },
+            2,
+        )
+        .await;
+        assert_eq!(status(&h, &no).await, "allocation_end", "{kind:?}");
+        let notify = Job::Notify {
+            allocation_no: no.clone(),
+            status: AllocationStatus::End,
+        };
+        concurrently(&h, &notify, 4).await;
+        concurrently(
+            &h,
+            &Job::Finish {
+                allocation_no: no.clone(),
+            },
+            3,
+        )
+        .await;
+        h.settle_finish(&trade, &no).await;
+        assert_eq!(status(&h, &no).await, "finish");
+        let notify = Job::Notify {
+            allocation_no: no.clone(),
+            status: AllocationStatus::Finish,
+        };
+        concurrently(&h, &notify, 3).await;
+        // whatever is still queued (the fast-path copies) changes nothing
+        h.run_until(LIMIT, || async { h.drain_once().await == 0 })
+            .await;
+        let statuses: Vec<String> = sink.bodies().iter().map(|b| text(&b["status"])).collect();
+        assert_eq!(
+            statuses,
+            vec!["allocation_end", "finish"],
+            "{kind:?}: one notice per status"
+        );
+        let q = h.query(&no).await;
+        assert_eq!(q["notices"].as_array().map(Vec::len), Some(2), "{q}");
+        assert_eq!(
+            h.executed(&trade),
+            2,
+            "one split and one finish at the channel"
+        );
+        // the notice is signed like a response and carries the order
+        let end = &sink.bodies()[0];
+        common::assert_signed(end);
+        assert_eq!(
+            (
+                text(&end["allocationNo"]),
+                text(&end["attach"]),
+                text(&end["result"])
+            ),
+            (no.clone(), "商户扩展".into(), "all_success".into())
+        );
+        assert_eq!(end["details"][0]["receiverAccount"], h.masked_first());
+    }
+}
+
+#[tokio::test]
+async fn auto_allocation_twice_makes_one_order_and_no_default_group_is_recorded() {
+    let (h, _) = ready(Kind::Alipay, fast_jobs()).await;
+    // no default group: the reason is recorded and it is no longer due
+    h.pay_notice_auto("PA", 10000).await;
+    let job = Job::AutoAllocate {
+        order_no: "PA".into(),
+    };
+    concurrently(&h, &job, 2).await;
+    let pay = h
+        .ok("/unipay/query/payOrder", json!({"orderNo": "PA"}))
+        .await;
+    assert!(
+        text(&pay["autoAllocationError"]).contains("未配置默认分账组"),
+        "{pay}"
+    );
+    assert_eq!(
+        shared::scheduler::tick(&h.app, common::now() + 3600, 100)
+            .await
+            .map(|t| t.found),
+        Ok(0)
+    );
+
+    h.ok(
+        "/unipay/allocation/group/create",
+        json!({"groupNo": "g", "name": "n", "channel": "ali_pay"}),
+    )
+    .await;
+    h.ok(
+        "/unipay/allocation/group/bind",
+        json!({"groupNo": "g", "receivers": [{"receiverNo": "r1", "rate": 3000}]}),
+    )
+    .await;
+    h.ok(
+        "/unipay/allocation/group/setDefault",
+        json!({"groupNo": "g"}),
+    )
+    .await;
+    let trade = h.pay_notice_auto("PB", 10000).await;
+    // found by the scheduler (due at payTime + 0 s), run twice at once
+    h.run_until(LIMIT, || async {
+        h.ok("/unipay/query/payOrder", json!({"orderNo": "PB"}))
+            .await["allocStatus"]
+            == "allocation"
+    })
+    .await;
+    concurrently(
+        &h,
+        &Job::AutoAllocate {
+            order_no: "PB".into(),
+        },
+        3,
+    )
+    .await;
+    assert_eq!(h.executed(&trade), 1);
+    let q = h
+        .ok(
+            "/unipay/query/allocationOrder",
+            json!({"bizAllocationNo": "AUTOPB"}),
+        )
+        .await;
+    assert_eq!(q["amount"], 3000);
+}
+
+#[tokio::test]
+async fn auto_finish_follows_the_end_of_an_order() {
+    let mut jobs = fast_jobs();
+    jobs.auto_finish = true;
+    let (h, trade) = ready(Kind::Wechat, jobs).await;
+    let no = start(&h, "").await;
+    h.settle(&trade, &no, &[]).await;
+    h.run_until(LIMIT, || async { status(&h, &no).await == "finish" })
+        .await;
+    assert_eq!(h.frozen(&trade), Some(0));
+}
+
+#[tokio::test]
+async fn a_notice_failing_three_times_takes_four_attempts_all_recorded() {
+    let sink = Sink::start(3).await;
+    let (h, trade) = ready(Kind::Alipay, fast_jobs()).await;
+    let no = start(&h, &sink.url).await;
+    h.settle(&trade, &no, &[]).await;
+    h.ok("/unipay/sync/allocation", json!({"allocationNo": no}))
+        .await;
+    h.run_until(LIMIT, || async {
+        h.query(&no).await["notices"][0]["delivered"] == true
+    })
+    .await;
+    // a few more rounds change nothing
+    for _ in 0..3 {
+        h.run_until(LIMIT, || async { true }).await;
+        h.drain_once().await;
+    }
+    assert_eq!(sink.bodies().len(), 4);
+    let attempts = h.query(&no).await["notices"][0]["attempts"].clone();
+    let delivered: Vec<bool> = attempts
+        .as_array()
+        .map(|a| a.iter().map(|x| x["delivered"] == true).collect())
+        .unwrap_or_default();
+    assert_eq!(delivered, vec![false, false, false, true], "{attempts}");
+    assert_eq!(attempts[0]["error"], "FAIL");
+    assert!(attempts[1]["at"].as_i64() >= attempts[0]["at"].as_i64());
+}
+
+#[tokio::test]
+async fn a_notice_never_answered_success_stops_after_sixteen() {
+    let sink = Sink::start(usize::MAX).await;
+    let (h, trade) = ready(Kind::Alipay, fast_jobs()).await;
+    let no = start(&h, &sink.url).await;
+    h.settle(&trade, &no, &[]).await;
+    h.ok("/unipay/sync/allocation", json!({"allocationNo": no}))
+        .await;
+    h.run_until(Duration::from_secs(90), || async {
+        h.query(&no).await["notices"][0]["attempts"]
+            .as_array()
+            .map(Vec::len)
+            == Some(16)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    h.run_until(LIMIT, || async { h.drain_once().await == 0 })
+        .await;
+    assert_eq!(
+        shared::scheduler::tick(&h.app, common::now() + 86_400, 100)
+            .await
+            .map(|t| t.found),
+        Ok(0)
+    );
+    assert_eq!(sink.bodies().len(), 16);
+    assert_eq!(h.query(&no).await["notices"][0]["delivered"], false);
+}
+
+#[tokio::test]
+async fn callbacks_before_after_and_around_a_scheduled_sync_agree() {
+    for order in ["callback_first", "sync_first", "callback_twice"] {
+        let sink = Sink::start(0).await;
+        let (h, trade) = ready(Kind::Alipay, fast_jobs()).await;
+        let no = start(&h, &sink.url).await;
+        let Sim::Alipay(sim) = &h.sim else {
+            panic!("alipay")
+        };
+        let fail = alipay_sim::Outcome::Fail {
+            code: "TXN_RESULT_ACCOUNT_BALANCE_NOT_ENOUGH".into(),
+            desc: "分账余额不足".into(),
+        };
+        assert!(
+            sim.complete(&trade, &no, &[(h.accounts()[1].1.to_owned(), fail)])
+                .await
+                .is_ok()
+        );
+        let form = sim
+            .signed_settle_notify(&trade, &no)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.iter())
+            .finish();
+        let post = || async { body_text(&call_form(&h, &body).await) };
+        match order {
+            "callback_first" => {
+                assert_eq!(post().await, "success");
+                h.run_until(LIMIT, || async { h.drain_once().await == 0 })
+                    .await;
+                h.run_until(LIMIT, || async { true }).await;
+            }
+            "sync_first" => {
+                h.run_until(LIMIT, || async {
+                    status(&h, &no).await == "allocation_end"
+                })
+                .await;
+                assert_eq!(post().await, "success");
+                h.run_until(LIMIT, || async { h.drain_once().await == 0 })
+                    .await;
+            }
+            _ => {
+                assert_eq!(post().await, "success");
+                h.run_until(LIMIT, || async { true }).await;
+                assert_eq!(post().await, "success");
+                h.run_until(LIMIT, || async { h.drain_once().await == 0 })
+                    .await;
+            }
+        }
+        let q = h.query(&no).await;
+        assert_eq!(
+            (text(&q["status"]), text(&q["result"])),
+            ("allocation_end".into(), "part_success".into()),
+            "{order}: {q}"
+        );
+        h.run_until(LIMIT, || async { sink.bodies().len() == 1 })
+            .await;
+        assert_eq!(sink.bodies().len(), 1, "{order}: one notice");
+    }
+}
+
+async fn call_form(h: &Harness, body: &str) -> lambda_http::Response<lambda_http::Body> {
+    let mut req = common::apigw_request("POST", "/callback/alipay", body);
+    req.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
+    );
+    shared::api::handle(&h.app, req).await
+}
+
+#[tokio::test]
+async fn tampered_stale_or_foreign_callbacks_change_nothing() {
+    let (h, trade) = ready(Kind::Alipay, fast_jobs()).await;
+    let no = start(&h, "").await;
+    let Sim::Alipay(sim) = &h.sim else {
+        panic!("alipay")
+    };
+    assert!(sim.complete(&trade, &no, &[]).await.is_ok());
+    let form = sim
+        .signed_settle_notify(&trade, &no)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let encode = |pairs: &[(String, String)]| {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs.iter())
+            .finish()
+    };
+    let with = |name: &str, value: &str| -> Vec<(String, String)> {
+        form.iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    if k == name {
+                        value.to_owned()
+                    } else {
+                        v.clone()
+                    },
+                )
+            })
+            .collect()
+    };
+    let tampered_biz = with(
+        "biz_content",
+        &form
+            .iter()
+            .find(|(k, _)| k == "biz_content")
+            .map(|(_, v)| v.replace("SUCCESS", "FAIL"))
+            .unwrap_or_default(),
+    );
+    let cases = [
+        ("tampered", tampered_biz),
+        ("foreign app", with("app_id", "2021999999999999")),
+        ("stale", with("utc_timestamp", "1500000000000")),
+        (
+            "unsigned",
+            form.iter().filter(|(k, _)| k != "sign").cloned().collect(),
+        ),
+    ];
+    for (what, pairs) in cases {
+        let r = call_form(&h, &encode(&pairs)).await;
+        assert_eq!(body_text(&r), "fail", "{what}");
+    }
+    assert_eq!(h.drain_once().await, 0, "nothing was queued");
+    assert_eq!(status(&h, &no).await, "allocation_processing");
+    // and a genuine one is taken
+    assert_eq!(body_text(&call_form(&h, &encode(&form)).await), "success");
+    h.run_until(LIMIT, || async {
+        status(&h, &no).await == "allocation_end"
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn wechat_notifications_are_verified_queued_and_applied() {
+    let (h, trade) = ready(Kind::Wechat, fast_jobs()).await;
+    let no = start(&h, "").await;
+    h.settle(&trade, &no, &[]).await;
+    let Sim::Wechat(sim) = &h.sim else {
+        panic!("wechat")
+    };
+    let n = sim
+        .notification(&trade, &no, h.accounts()[1].1)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let send = |body: String| {
+        let mut req = common::apigw_request("POST", "/callback/wechat", &body);
+        for (k, v) in &n.headers {
+            if let (Ok(k), Ok(v)) = (
+                http::HeaderName::from_bytes(k.as_bytes()),
+                http::HeaderValue::from_str(v),
+            ) {
+                req.headers_mut().insert(k, v);
+            }
+        }
+        shared::api::handle(&h.app, req)
+    };
+    assert_eq!(send(n.body.replacen("分账", "分帐", 1)).await.status(), 401);
+    assert_eq!(h.drain_once().await, 0);
+    assert_eq!(send(n.body.clone()).await.status(), 204);
+    h.run_until(LIMIT, || async {
+        status(&h, &no).await == "allocation_end"
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_lost_answer_converges_through_the_scheduler_without_a_second_split() {
+    for kind in [Kind::Alipay, Kind::Wechat] {
+        let (h, trade) = ready_with(kind, fast_jobs(), Duration::from_millis(700)).await;
+        h.inject(Fault::TimeoutAfterApply);
+        let no = start(&h, "").await;
+        assert_eq!(status(&h, &no).await, "allocation_processing");
+        h.settle(&trade, &no, &[]).await;
+        h.run_until(LIMIT, || async {
+            status(&h, &no).await == "allocation_end"
+        })
+        .await;
+        assert_eq!((h.executed(&trade), h.split_calls(&no)), (1, 1), "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_order_processing_past_its_maximum_age_is_flagged_not_polled() {
+    let mut jobs = fast_jobs();
+    jobs.sync_max_age_secs = 0;
+    let (h, _) = ready(Kind::Alipay, jobs).await;
+    let no = start(&h, "").await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    h.run_until(LIMIT, || async { h.query(&no).await["flagged"] == true })
+        .await;
+    assert_eq!(status(&h, &no).await, "allocation_processing");
+    assert_eq!(
+        shared::scheduler::tick(&h.app, common::now() + 86_400, 100)
+            .await
+            .map(|t| t.found),
+        Ok(0)
+    );
+}
+
+#[tokio::test]
+async fn a_poison_message_fails_alone_and_ends_in_the_dlq() {
+    let mut h = Harness::new(Kind::Alipay, Duration::from_secs(5)).await;
+    let dlq = h.with_queue(fast_jobs(), 2).await;
+    let sqs = aws_sdk_sqs::Client::new(&common::sdk().await);
+    let Some(queue) = h.app.queue.clone() else {
+        panic!("queue")
+    };
+    let sent = sqs
+        .send_message()
+        .queue_url(queue.url())
+        .message_body("{not a job")
+        .send()
+        .await;
+    assert!(sent.is_ok());
+    assert!(
+        queue
+            .send(
+                &Job::Sync {
+                    allocation_no: "NOPE".into()
+                },
+                0
+            )
+            .await
+            .is_ok()
+    );
+    // the good one goes at once; the poison one comes back until it is moved to the DLQ
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        h.drain_once().await;
+        let in_dlq = sqs
+            .receive_message()
+            .queue_url(&dlq)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.messages)
+            .unwrap_or_default();
+        if let Some(m) = in_dlq.first() {
+            assert_eq!(m.body(), Some("{not a job"));
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "poison message never reached the DLQ"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
