@@ -54,11 +54,26 @@ ALLOC=$(json 'd["allocationNo"]' <<<"$DATA")
 step "5. the channel settles both shares (simulator control API)"
 complete "$ALLOC"
 
-step "6. sync: the order ends"
-merchant /unipay/sync/allocation "{\"allocationNo\":\"$ALLOC\"}" | expect_ok
+step "6. the result arrives (Alipay's settle notification through /callback/alipay; WeChat: the scheduled sync), the order ends and is finished automatically, releasing the remaining 25.00 yuan"
+for _ in $(seq 1 90); do
+  STATUS=$(merchant /unipay/query/allocationOrder "{\"allocationNo\":\"$ALLOC\"}" | expect_ok | json 'd["status"]')
+  printf '  status: %s\n' "$STATUS"
+  [ "$STATUS" = finish ] && break
+  sleep 2
+done
+[ "$STATUS" = finish ] || { echo "the order did not finish; see .local/worker.log" >&2; exit 1; }
 
-step "7. finish: release the remaining 25.00 yuan"
-merchant /unipay/allocation/finish "{\"allocationNo\":\"$ALLOC\"}" | expect_ok
-
-step "8. the order as the merchant sees it"
+step "7. the order as the merchant sees it (notices and their attempts included)"
 merchant /unipay/query/allocationOrder "{\"bizAllocationNo\":\"A$RUN\"}" | expect_ok | python3 -m json.tool --no-ensure-ascii
+
+step "8. the notices the merchant endpoint received"
+for _ in $(seq 1 30); do
+  N=$(curl -sS "$SINK_URL/received" | python3 -c "import json,sys; print(sum(1 for b in json.load(sys.stdin) if isinstance(b, dict) and b.get('allocationNo') == '$ALLOC'))")
+  [ "$N" -ge 2 ] && break
+  sleep 1
+done
+curl -sS "$SINK_URL/received" | python3 -c "
+import json,sys
+for b in json.load(sys.stdin):
+    if isinstance(b, dict) and b.get('allocationNo') == '$ALLOC':
+        print('  notice:', b['status'], b.get('result'), 'signed' if b.get('sign') else 'UNSIGNED')"

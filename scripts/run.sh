@@ -14,13 +14,16 @@ fi
 
 ensure_venv
 log "building"
-cargo build --locked -p api -p local -p alipay-sim -p wechat-sim
+cargo build --locked -p api -p worker -p scheduler -p local -p alipay-sim -p wechat-sim
 start_emulator
 API_PID=""
 SIM_PID=""
 WX_PID=""
+WORKER_PID=""
+SCHED_PID=""
+SINK_PID=""
 cleanup() {
-  for pid in "$API_PID" "$SIM_PID" "$WX_PID"; do
+  for pid in "$API_PID" "$WORKER_PID" "$SCHED_PID" "$SINK_PID" "$SIM_PID" "$WX_PID"; do
     if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   done
   stop_emulator
@@ -28,14 +31,35 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The Alipay simulator, with fresh test keys for the app and for "Alipay".
+# The job queue and its dead-letter queue on the emulator.
+QUEUE_URL=$("$VENV/bin/python" - <<PY
+import boto3, json, os
+sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
+dlq = sqs.create_queue(QueueName="allocation-local-dlq")["QueueUrl"]
+arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+q = sqs.create_queue(QueueName="allocation-local-jobs", Attributes={"VisibilityTimeout": "60",
+    "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": "5"})})
+print(q["QueueUrl"])
+PY
+)
+log "job queue $QUEUE_URL"
+
+# A stand-in merchant endpoint that receives the notices.
+SINK_PORT=$(free_port)
+target/debug/local notice-sink --listen "127.0.0.1:$SINK_PORT" > "$LOCAL_DIR/notices.log" 2>&1 &
+SINK_PID=$!
+SINK_URL="http://127.0.0.1:$SINK_PORT"
+
+# The Alipay simulator, with fresh test keys for the app and for "Alipay"; it posts its settle
+# notifications to our callback route.
 APP_KEYS=$(target/debug/alipay-sim keygen)
 ALI_KEYS=$(target/debug/alipay-sim keygen)
 APP_ID=2021000000000001
 SIM_PORT=$(free_port)
 target/debug/alipay-sim --listen "127.0.0.1:$SIM_PORT" --app-id "$APP_ID" \
   --app-public-key "$(sed -n 's/^public=//p' <<<"$APP_KEYS")" \
-  --alipay-private-key "$(sed -n 's/^private=//p' <<<"$ALI_KEYS")" > "$LOCAL_DIR/alipay-sim.log" 2>&1 &
+  --alipay-private-key "$(sed -n 's/^private=//p' <<<"$ALI_KEYS")" \
+  --notify-url "http://127.0.0.1:$PORT/callback/alipay" > "$LOCAL_DIR/alipay-sim.log" 2>&1 &
 SIM_PID=$!
 wait_http "$SIM_PORT" /__sim/calls 30 || { echo "the Alipay simulator did not start; see .local/alipay-sim.log" >&2; exit 1; }
 SIM_URL="http://127.0.0.1:$SIM_PORT"
@@ -59,15 +83,21 @@ log "WeChat Pay simulator on $WX_URL (log: .local/wechat-sim.log)"
 
 : > "$LOCAL_DIR/api.log"
 target/debug/local setup-table --table "$TABLE"
-target/debug/local serve-http --listen "127.0.0.1:$PORT" --name api --bin target/debug/api \
-  --env TABLE_NAME="$TABLE" --env SIGN_SECRET="$SIGN_SECRET" --env LOG_FORMAT=text \
-  --env ALLOCATION_NO_PREFIX=DEV --env ALIPAY_APP_ID="$APP_ID" --env ALIPAY_GATEWAY_URL="$SIM_URL/gateway.do" \
-  --env ALIPAY_PRIVATE_KEY="$(sed -n 's/^private=//p' <<<"$APP_KEYS")" \
-  --env ALIPAY_PUBLIC_KEY="$(sed -n 's/^public=//p' <<<"$ALI_KEYS")" \
-  --env WECHAT_MCHID="$MCHID" --env WECHAT_APPID="$WX_APPID" --env WECHAT_MERCHANT_SERIAL="$MCH_SERIAL" \
-  --env WECHAT_PUBLIC_KEY_ID="$WX_KEY_ID" --env WECHAT_BASE_URL="$WX_URL" \
-  --env WECHAT_PRIVATE_KEY="$(sed -n 's/^private=//p' <<<"$MCH_KEYS")" \
-  --env WECHAT_PUBLIC_KEY="$(sed -n 's/^public=//p' <<<"$WX_KEYS")" --env WECHAT_APIV3_KEY="$APIV3_KEY" \
+ENV_ARGS=(
+  --env TABLE_NAME="$TABLE" --env SIGN_SECRET="$SIGN_SECRET" --env LOG_FORMAT=text
+  --env QUEUE_URL="$QUEUE_URL" --env ALLOCATION_NO_PREFIX=DEV
+  --env DEFAULT_NOTIFY_URL="$SINK_URL/notify" --env ALLOW_PRIVATE_NOTIFY_URLS=true
+  --env AUTO_FINISH=true --env AUTO_FINISH_DELAY_SECS=5 --env AUTO_ALLOCATION_DELAY_SECS=5
+  --env SYNC_FIRST_DELAY_SECS=10
+  --env ALIPAY_APP_ID="$APP_ID" --env ALIPAY_GATEWAY_URL="$SIM_URL/gateway.do"
+  --env ALIPAY_PRIVATE_KEY="$(sed -n 's/^private=//p' <<<"$APP_KEYS")"
+  --env ALIPAY_PUBLIC_KEY="$(sed -n 's/^public=//p' <<<"$ALI_KEYS")"
+  --env WECHAT_MCHID="$MCHID" --env WECHAT_APPID="$WX_APPID" --env WECHAT_MERCHANT_SERIAL="$MCH_SERIAL"
+  --env WECHAT_PUBLIC_KEY_ID="$WX_KEY_ID" --env WECHAT_BASE_URL="$WX_URL"
+  --env WECHAT_PRIVATE_KEY="$(sed -n 's/^private=//p' <<<"$MCH_KEYS")"
+  --env WECHAT_PUBLIC_KEY="$(sed -n 's/^public=//p' <<<"$WX_KEYS")" --env WECHAT_APIV3_KEY="$APIV3_KEY"
+)
+target/debug/local serve-http --listen "127.0.0.1:$PORT" --name api --bin target/debug/api "${ENV_ARGS[@]}" \
   > >(tee "$LOCAL_DIR/api.log") 2>&1 &
 API_PID=$!
 for _ in $(seq 1 150); do
@@ -76,16 +106,23 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 grep -q "listening on" "$LOCAL_DIR/api.log" || { echo "the api did not start in time" >&2; exit 1; }
+target/debug/local sqs-worker --queue-url "$QUEUE_URL" --bin target/debug/worker "${ENV_ARGS[@]}" \
+  > "$LOCAL_DIR/worker.log" 2>&1 &
+WORKER_PID=$!
+target/debug/local schedule --every 10 --bin target/debug/scheduler "${ENV_ARGS[@]}" \
+  > "$LOCAL_DIR/scheduler.log" 2>&1 &
+SCHED_PID=$!
 
 URL="http://127.0.0.1:$PORT"
-printf 'URL=%s\nSIM_URL=%s\nWX_URL=%s\nSIGN_SECRET=%s\n' "$URL" "$SIM_URL" "$WX_URL" "$SIGN_SECRET" > "$LOCAL_DIR/run.env"
+printf 'URL=%s\nSIM_URL=%s\nWX_URL=%s\nSINK_URL=%s\nSIGN_SECRET=%s\n' "$URL" "$SIM_URL" "$WX_URL" "$SINK_URL" "$SIGN_SECRET" > "$LOCAL_DIR/run.env"
 cat <<MSG
 
 The allocation service runs on $URL
   sign secret: $SIGN_SECRET     table: $TABLE     AWS emulator: $AWS_ENDPOINT_URL
   Alipay simulator: $SIM_URL/gateway.do (control API under $SIM_URL/__sim/)
   WeChat Pay simulator: $WX_URL (control API under $WX_URL/__sim/)
-  logs: .local/api.log, .local/alipay-sim.log, .local/wechat-sim.log
+  worker on queue $QUEUE_URL; scheduler every 10 s; merchant notices to $SINK_URL/notify
+  logs: .local/{api,worker,scheduler,notices,alipay-sim,wechat-sim}.log
 
 From another terminal in $ROOT:
   scripts/demo.sh          # paid order -> receivers -> start -> Alipay settles -> sync -> finish
@@ -95,6 +132,6 @@ or by hand, e.g. a signed query (local sign adds reqTime and nonceStr):
   curl -s $URL/unipay/query/payOrder -H 'content-type: application/json' \\
     -d "\$(SIGN_SECRET=$SIGN_SECRET target/debug/local sign '{"orderNo":"P-DEMO-1"}')"; echo
 
-Ctrl-C stops the api, the simulators and the emulator.
+Ctrl-C stops everything.
 MSG
 wait "$API_PID"
