@@ -59,6 +59,17 @@ impl Clock {
 }
 
 impl App {
+    /// Start-up of a Lambda function: logging, then the App; a bad setting is logged (named,
+    /// without secret values) and fails the init phase.
+    pub async fn for_lambda() -> Result<Self, ConfigError> {
+        crate::telemetry::init();
+        let app = Self::from_env().await;
+        if let Err(e) = &app {
+            tracing::error!(error = %e, "configuration");
+        }
+        app
+    }
+
     /// Reads the configuration and the secret, and builds the clients.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;

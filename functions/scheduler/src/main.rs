@@ -8,14 +8,7 @@ const MAX_PER_KIND: usize = 500;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
-    let app = match shared::api::App::from_env().await {
-        Ok(app) => app,
-        Err(e) => {
-            tracing::error!(error = %e, "configuration");
-            return Err(e.into());
-        }
-    };
+    let app = shared::api::App::for_lambda().await?;
     let app = &app;
     run(service_fn(move |_event: LambdaEvent<Value>| async move {
         let now = app.clock.now();

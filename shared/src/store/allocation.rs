@@ -2,6 +2,7 @@
 //! `ALLOC#<allocationNo>` reads an order with all its details; every change of an order is a
 //! write conditioned on its version.
 
+use super::conditional;
 use super::{Item, PAY_SK, Store, StoreError, db_err, get_n, get_s, key, n, need, pay_pk, s};
 use crate::model::{
     AllocationDetail, AllocationOrder, AllocationResult, AllocationStatus, Channel, DetailResult,
@@ -420,16 +421,7 @@ impl Store {
             .expression_attribute_values(":no", AttributeValue::Bool(false))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(db_err(e)),
-        }
+        conditional(result)
     }
 
     /// Records a claimed attempt; `next_due`: when to try again (none: delivered or given up).
@@ -516,15 +508,6 @@ impl Store {
             .expression_attribute_values(":at", n(at))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(db_err(e)),
-        }
+        conditional(result)
     }
 }

@@ -31,6 +31,27 @@ pub(crate) fn db_err<E: std::error::Error + 'static>(e: E) -> StoreError {
     StoreError::Db(DisplayErrorContext(e).to_string())
 }
 
+/// The outcome of a conditional write: `Ok(true)` written, `Ok(false)` its condition did not
+/// hold (the caller re-reads and decides again), `Err` anything else.
+pub(crate) fn conditional<O, E>(
+    result: Result<O, aws_sdk_dynamodb::error::SdkError<E>>,
+) -> Result<bool, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .and_then(|se| se.code())
+                .is_some_and(|c| c == "ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(db_err(e)),
+    }
+}
+
 /// How many times a conditional read-decide-write is retried after losing a race.
 const MAX_RACE_RETRIES: usize = 8;
 
@@ -183,16 +204,7 @@ impl Store {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(db_err(e)),
-        }
+        conditional(result)
     }
 
     pub(crate) async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
@@ -226,38 +238,22 @@ impl Store {
             .expression_attribute_values(":one", n(1))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(db_err(e)),
-        }
+        // not there, or allocated meanwhile: nothing to record
+        conditional(result).map(|_| ())
     }
 
     /// Stops an item being due (its work turned out to be done or moot).
     pub async fn clear_due(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
-        self.db
+        let result = self
+            .db
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(pk.to_owned(), sk)))
             .update_expression("REMOVE duePk, dueAt")
             .condition_expression("attribute_exists(pk)")
             .send()
-            .await
-            .map(|_| ())
-            .or_else(|e| {
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception())
-                {
-                    Ok(())
-                } else {
-                    Err(db_err(e))
-                }
-            })
+            .await;
+        conditional(result).map(|_| ())
     }
 
     /// Strongly consistent reads of many items in one round trip (retrying unprocessed keys),
@@ -576,16 +572,7 @@ impl Store {
             .update_expression(format!("SET {}{due_clause}", sets.join(", ")))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(db_err(e)),
-        }
+        conditional(result)
     }
 }
 
