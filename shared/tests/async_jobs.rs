@@ -517,3 +517,23 @@ async fn a_poison_message_fails_alone_and_ends_in_the_dlq() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+#[tokio::test]
+async fn an_ambiguous_finish_is_retried_by_the_scheduler() {
+    let mut jobs = fast_jobs();
+    jobs.auto_finish = true;
+    let (h, trade) = ready_with(Kind::Wechat, jobs, Duration::from_millis(700)).await;
+    let no = start(&h, "").await;
+    h.settle(&trade, &no, &[]).await;
+    let Sim::Wechat(sim) = &h.sim else {
+        panic!("wechat")
+    };
+    sim.inject(wechat_sim::Op::Unfreeze, wechat_sim::Fault::Timeout);
+    h.ok("/unipay/sync/allocation", json!({"allocationNo": no}))
+        .await;
+    h.run_until(LIMIT, || async { status(&h, &no).await == "finish" })
+        .await;
+    // the first unfreeze never landed; the retry (same number) did, once
+    assert_eq!(h.split_calls(&format!("{no}F")), 2);
+    assert_eq!(h.frozen(&trade), Some(0));
+}
