@@ -138,23 +138,25 @@ pub fn start_digest(params: &StartParams) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
+/// `yyMMddHHmmss` in Beijing time.
+fn beijing_digits(now: i64) -> String {
+    let stamp = crate::channel::alipay::beijing_timestamp(now);
+    stamp.chars().filter(char::is_ascii_digit).skip(2).collect()
+}
+
 /// A fresh allocation number: prefix + `A` + `yyMMddHHmmss` (Beijing time) + 8 random digits.
 /// Its uniqueness is enforced by the conditional write that stores the order.
 pub fn new_allocation_no(prefix: &str, now: i64) -> String {
     use rand::Rng;
-    let stamp = crate::channel::alipay::beijing_timestamp(now);
-    let digits: String = stamp.chars().filter(char::is_ascii_digit).skip(2).collect();
     let n: u32 = rand::rng().random_range(0..100_000_000);
-    format!("{prefix}A{digits}{n:08}")
+    format!("{prefix}A{}{n:08}", beijing_digits(now))
 }
 
 /// A fresh request number for a receiver bind/unbind at the channel (≤ 32 of `[A-Za-z0-9]`).
 pub fn new_request_no(kind: char, now: i64) -> String {
     use rand::Rng;
-    let stamp = crate::channel::alipay::beijing_timestamp(now);
-    let digits: String = stamp.chars().filter(char::is_ascii_digit).skip(2).collect();
     let n: u64 = rand::rng().random();
-    format!("{kind}{digits}{:016x}", n)
+    format!("{kind}{}{n:016x}", beijing_digits(now))
 }
 
 /// The receivers a start refers to must exist and belong to the pay order's channel.

@@ -443,22 +443,6 @@ impl WechatClient {
         .await
         .map(|_| ())
     }
-
-    /// `GET /v3/profitsharing/transactions/{id}/amounts`: what is still unsplit, in fen.
-    pub async fn unsplit_amount(
-        &self,
-        transaction_id: &str,
-        now: i64,
-    ) -> Result<i64, ChannelError> {
-        let path = format!(
-            "/v3/profitsharing/transactions/{}/amounts",
-            form_urlencoded::byte_serialize(transaction_id.as_bytes()).collect::<String>()
-        );
-        let v = self.request(reqwest::Method::GET, &path, None, now).await?;
-        v["unsplit_amount"]
-            .as_i64()
-            .ok_or_else(|| ChannelError::Ambiguous("amounts: no unsplit_amount".into()))
-    }
 }
 
 #[cfg(test)]

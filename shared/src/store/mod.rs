@@ -457,12 +457,6 @@ impl Store {
         );
         let mut pointer = key(pay_biz_pk(&order.biz_order_no), PAY_BIZ_SK);
         pointer.insert("orderNo".into(), s(&order.order_no));
-        let order_put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(db_err)?;
         let pointer_put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(pointer))
@@ -470,45 +464,17 @@ impl Store {
             .expression_attribute_values(":o", s(&order.order_no))
             .build()
             .map_err(db_err)?;
-        let result = self
-            .db
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(order_put).build())
-            .transact_items(TransactWriteItem::builder().put(pointer_put).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let reasons: Vec<Option<String>> = e
-                    .as_service_error()
-                    .and_then(|se| match se {
-                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(
-                            c.cancellation_reasons()
-                                .iter()
-                                .map(|r| r.code().map(str::to_owned))
-                                .collect(),
-                        ),
-                        _ => None,
-                    })
-                    .unwrap_or_default();
-                let failed = |i: usize| {
-                    reasons
-                        .get(i)
-                        .and_then(|c| c.as_deref())
-                        .is_some_and(|c| c == "ConditionalCheckFailed")
-                };
-                if failed(0) {
-                    Ok(false)
-                } else if failed(1) {
-                    Err(StoreError::Conflict(format!(
-                        "bizOrderNo {} already belongs to another pay order",
-                        order.biz_order_no
-                    )))
-                } else {
-                    Err(db_err(e))
-                }
-            }
+        let items = vec![
+            self.put(item, Some("attribute_not_exists(pk)"))?,
+            TransactWriteItem::builder().put(pointer_put).build(),
+        ];
+        match self.transact(items).await? {
+            None => Ok(true),
+            Some(0) => Ok(false),
+            Some(_) => Err(StoreError::Conflict(format!(
+                "bizOrderNo {} already belongs to another pay order",
+                order.biz_order_no
+            ))),
         }
     }
 

@@ -143,6 +143,14 @@ pub enum Written {
 }
 
 impl Store {
+    /// A transaction whose failed condition means "exists already / gone / changed".
+    async fn write(&self, items: Vec<TransactWriteItem>) -> Result<Written, StoreError> {
+        Ok(match self.transact(items).await? {
+            None => Written::Done,
+            Some(_) => Written::Conflict,
+        })
+    }
+
     fn count_update(&self, receiver_no: &str, delta: i64) -> Result<TransactWriteItem, StoreError> {
         // Leaving needs the count to stay ≥ 0; joining needs the receiver to exist.
         let update = Update::builder()
@@ -167,10 +175,7 @@ impl Store {
     /// Stores a new receiver; `Conflict` if the receiverNo exists.
     pub async fn add_receiver(&self, r: &Receiver) -> Result<Written, StoreError> {
         let item = self.put(receiver_to_item(r), Some("attribute_not_exists(pk)"))?;
-        Ok(match self.transact(vec![item]).await? {
-            None => Written::Done,
-            Some(_) => Written::Conflict,
-        })
+        self.write(vec![item]).await
     }
 
     /// Deletes a receiver no group lists; `Conflict` if one does (or it is gone).
@@ -182,15 +187,8 @@ impl Store {
             .expression_attribute_values(":zero", n(0))
             .build()
             .map_err(db_err)?;
-        Ok(
-            match self
-                .transact(vec![TransactWriteItem::builder().delete(delete).build()])
-                .await?
-            {
-                None => Written::Done,
-                Some(_) => Written::Conflict,
-            },
-        )
+        self.write(vec![TransactWriteItem::builder().delete(delete).build()])
+            .await
     }
 
     /// Receivers of a channel, by receiverNo (paged through the `gsi1` index).
@@ -243,10 +241,7 @@ impl Store {
     /// Creates a group (no members); `Conflict` if the groupNo exists.
     pub async fn create_group(&self, g: &Group) -> Result<Written, StoreError> {
         let item = self.put(group_to_item(g, 1), Some("attribute_not_exists(pk)"))?;
-        Ok(match self.transact(vec![item]).await? {
-            None => Written::Done,
-            Some(_) => Written::Conflict,
-        })
+        self.write(vec![item]).await
     }
 
     /// Saves a group at `version`: its name, remark and members. Receivers that join or leave
@@ -273,10 +268,7 @@ impl Store {
         for no in left {
             items.push(self.count_update(no, -1)?);
         }
-        Ok(match self.transact(items).await? {
-            None => Written::Done,
-            Some(_) => Written::Conflict,
-        })
+        self.write(items).await
     }
 
     /// Deletes a group at `version`, releasing its members, unless it is its channel's default.
@@ -304,10 +296,7 @@ impl Store {
         for m in &group.members {
             items.push(self.count_update(&m.receiver_no, -1)?);
         }
-        Ok(match self.transact(items).await? {
-            None => Written::Done,
-            Some(_) => Written::Conflict,
-        })
+        self.write(items).await
     }
 
     /// Makes `group` the default of its channel (replacing any other), if it still exists.
@@ -324,10 +313,7 @@ impl Store {
             self.put(pointer, None)?,
             TransactWriteItem::builder().condition_check(exists).build(),
         ];
-        Ok(match self.transact(items).await? {
-            None => Written::Done,
-            Some(_) => Written::Conflict,
-        })
+        self.write(items).await
     }
 
     /// Clears the channel's default group if it is `group_no`.
@@ -343,14 +329,7 @@ impl Store {
             .expression_attribute_values(":g", s(group_no))
             .build()
             .map_err(db_err)?;
-        Ok(
-            match self
-                .transact(vec![TransactWriteItem::builder().delete(delete).build()])
-                .await?
-            {
-                None => Written::Done,
-                Some(_) => Written::Conflict,
-            },
-        )
+        self.write(vec![TransactWriteItem::builder().delete(delete).build()])
+            .await
     }
 }
