@@ -43,12 +43,13 @@ PY
 }
 
 MOTO_PID=""
-# Starts moto's server on a free port and exports what the AWS SDK needs to reach it.
+# Starts moto's server on a free port and exports what the AWS SDK needs to reach it. It runs
+# through scripts/emulator.py, which gives DynamoDB requests the isolation DynamoDB has.
 start_emulator() {
   local attempt port
   for attempt in 1 2 3; do
     port=$(free_port)
-    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$LOCAL_DIR/moto.log" 2>&1 &
+    "$VENV/bin/python" "$ROOT/scripts/emulator.py" 127.0.0.1 "$port" >"$LOCAL_DIR/moto.log" 2>&1 &
     MOTO_PID=$!
     if wait_http "$port" /moto-api/ 30; then
       export AWS_ENDPOINT_URL="http://127.0.0.1:$port"

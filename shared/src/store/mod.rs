@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use std::collections::HashMap;
 
 pub mod allocation;
+pub mod conflict;
 pub mod receivers;
 
 pub use allocation::{Claim, CreateConflict};
@@ -174,9 +175,16 @@ pub(crate) fn pay_order_from_item(item: &Item) -> Result<(PayOrder, i64), StoreE
 }
 
 impl Store {
+    /// A store over `table`. The client is given the retry classifier that sends a write
+    /// again when it met a transaction in progress ([`conflict`]).
     pub fn new(db: Client, table: impl Into<String>) -> Self {
+        let config = db
+            .config()
+            .to_builder()
+            .retry_classifier(conflict::RetryTransactionConflicts)
+            .build();
         Self {
-            db,
+            db: Client::from_conf(config),
             table: table.into(),
         }
     }

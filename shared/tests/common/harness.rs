@@ -102,6 +102,7 @@ fn loopback() -> std::net::SocketAddr {
 impl Harness {
     /// `timeout` is the channel client's per-call timeout.
     pub async fn new(kind: Kind, timeout: Duration) -> Harness {
+        super::capture_logs();
         match kind {
             Kind::Alipay => Self::alipay(timeout).await,
             Kind::Wechat => Self::wechat(timeout).await,
