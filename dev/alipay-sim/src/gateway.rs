@@ -5,10 +5,11 @@ use std::collections::VecDeque;
 
 use hyper::StatusCode;
 use serde_json::{Value, json};
+use sim_kit::{Dropped, Reply, reply};
 use time::{Date, Duration, Month, PrimitiveDateTime, Time};
 
 use crate::state::{METHODS, business_failed};
-use crate::{CallRecord, Fault, Inner, Reply, SimError, beijing_now, format_dt};
+use crate::{CallRecord, Fault, Inner, SimError, beijing_now, format_dt};
 
 /// How far a request `timestamp` may be from Beijing time now.
 const MAX_SKEW: Duration = Duration::minutes(10);
@@ -213,16 +214,13 @@ fn html_status(code: u16) -> Reply {
     let body = format!(
         "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>Tengine</center>\r\n</body>\r\n</html>\r\n"
     );
-    crate::reply(status, "text/html", body)
+    reply(status, "text/html", body)
 }
 
 const JSON_UTF8: &str = "application/json;charset=utf-8";
 
 /// Handles one gateway call. `Err` means: answer nothing and drop the connection.
-pub(crate) async fn handle(
-    inner: &Inner,
-    params: Vec<(String, String)>,
-) -> Result<Reply, crate::Dropped> {
+pub(crate) async fn handle(inner: &Inner, params: Vec<(String, String)>) -> Result<Reply, Dropped> {
     let get = |key: &str| {
         params
             .iter()
@@ -260,14 +258,14 @@ pub(crate) async fn handle(
 
     // Gateway-level faults: nothing is checked or applied.
     match &fault {
-        Some(Fault::Timeout) => return Err(inner.hold().await),
+        Some(Fault::Timeout) => return Err(inner.server.hold().await),
         Some(Fault::HttpStatus(code)) => return Ok(html_status(*code)),
         Some(Fault::Unsigned20000) => {
             let node = json!({"code": "20000", "msg": "Service Currently Unavailable",
                 "sub_code": "isp.unknown-error", "sub_msg": "系统繁忙"});
             record(&node);
             let body = json!({ node_name(&method): node }).to_string();
-            return Ok(crate::reply(StatusCode::OK, JSON_UTF8, body));
+            return Ok(reply(StatusCode::OK, JSON_UTF8, body));
         }
         _ => {}
     }
@@ -290,12 +288,12 @@ pub(crate) async fn handle(
         }
     };
     if matches!(fault, Some(Fault::TimeoutAfterApply)) {
-        return Err(inner.hold().await);
+        return Err(inner.server.hold().await);
     }
     record(&node);
     match render(&name, &node, fault.as_ref(), inner) {
-        Ok(body) => Ok(crate::reply(StatusCode::OK, JSON_UTF8, body)),
-        Err(e) => Ok(crate::reply(
+        Ok(body) => Ok(reply(StatusCode::OK, JSON_UTF8, body)),
+        Err(e) => Ok(reply(
             StatusCode::INTERNAL_SERVER_ERROR,
             "text/plain",
             e.to_string(),

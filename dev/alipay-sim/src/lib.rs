@@ -15,32 +15,18 @@ mod state;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
-use hyper::header::{CONTENT_TYPE, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::body::Incoming;
+use hyper::header::CONTENT_TYPE;
+use hyper::{Method, Request, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use sim_kit::{Dropped, Reply, Server, Signer, Verifier, error_reply, json_reply, reply};
 use time::format_description::BorrowedFormatItem;
 use time::macros::{format_description, offset};
 use time::{OffsetDateTime, PrimitiveDateTime};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
 
-pub use crypto::generate_keypair;
-
-use crate::crypto::{Signer, Verifier};
 use crate::state::State;
-
-/// How long `Fault::Timeout` / `Fault::TimeoutAfterApply` hold a connection (unless shut down).
-const HOLD: Duration = Duration::from_secs(60);
-const MAX_BODY: usize = 1 << 20;
 
 /// Simulator configuration. Keys are Java style: base64 DER without PEM armour.
 #[derive(Debug, Clone)]
@@ -139,43 +125,21 @@ pub enum SimError {
     UnknownReceiver(String),
 }
 
-pub(crate) type Reply = Response<Full<Bytes>>;
-
-pub(crate) fn reply(
-    status: StatusCode,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> Reply {
-    let mut response = Response::new(Full::new(body.into()));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
-}
-
-fn json_reply<T: Serialize>(status: StatusCode, value: &T) -> Reply {
-    match serde_json::to_string(value) {
-        Ok(text) => reply(status, "application/json", text),
-        Err(e) => reply(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "text/plain",
-            e.to_string(),
-        ),
+impl From<sim_kit::Error> for SimError {
+    fn from(e: sim_kit::Error) -> Self {
+        match e {
+            sim_kit::Error::Key(m) => SimError::Key(m),
+            sim_kit::Error::Crypto(m) => SimError::Crypto(m),
+            sim_kit::Error::Io(e) => SimError::Io(e),
+            sim_kit::Error::NotLoopback(addr) => SimError::NotLoopback(addr),
+        }
     }
 }
 
-/// Returned by a handler that must not answer: hyper then closes the connection.
-#[derive(Debug)]
-pub(crate) struct Dropped;
-
-impl std::fmt::Display for Dropped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection dropped without an answer (injected fault)")
-    }
+/// A fresh RSA-2048 pair: (base64 PKCS#8 private key, base64 SPKI public key).
+pub fn generate_keypair() -> Result<(String, String), SimError> {
+    Ok(sim_kit::generate_keypair()?)
 }
-
-impl std::error::Error for Dropped {}
 
 const DATE_TIME: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
@@ -198,28 +162,13 @@ pub(crate) struct Inner {
     signer: Signer,
     verifier: Verifier,
     state: Mutex<State>,
-    stop: watch::Sender<bool>,
-    addr: SocketAddr,
-    server: Mutex<Option<JoinHandle<()>>>,
+    /// `Fault::Timeout` / `Fault::TimeoutAfterApply` hold a connection 60 s (unless shut down).
+    server: Server,
 }
 
 impl Inner {
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Keeps a request unanswered for `HOLD`, or until shutdown.
-    pub(crate) async fn hold(&self) -> Dropped {
-        let mut stop = self.stop.subscribe();
-        if !*stop.borrow_and_update() {
-            tokio::select! {
-                _ = tokio::time::sleep(HOLD) => {}
-                _ = stop.changed() => {}
-            }
-        }
-        Dropped
+        sim_kit::lock(&self.state)
     }
 }
 
@@ -232,35 +181,31 @@ pub struct AlipaySim {
 impl AlipaySim {
     /// Binds `listen` (loopback only; port 0 picks a free port) and starts serving.
     pub async fn start(config: SimConfig, listen: SocketAddr) -> Result<Self, SimError> {
-        if !listen.ip().is_loopback() {
-            return Err(SimError::NotLoopback(listen));
-        }
-        let verifier = Verifier::from_spki_b64(&config.app_public_key)?;
-        let signer = Signer::from_pkcs8_b64(&config.alipay_private_key)?;
-        let listener = TcpListener::bind(listen).await?;
-        let (stop, stop_rx) = watch::channel(false);
+        let (server, listener) = Server::bind(listen).await?;
+        let verifier = crypto::app_verifier(&config.app_public_key)?;
+        let signer = crypto::alipay_signer(&config.alipay_private_key)?;
         let inner = Arc::new(Inner {
             config,
             signer,
             verifier,
             state: Mutex::new(State::new()),
-            stop,
-            addr: listener.local_addr()?,
-            server: Mutex::new(None),
+            server,
         });
         let sim = AlipaySim { inner };
-        let task = tokio::spawn(serve(listener, sim.clone(), stop_rx));
-        *sim.inner.server.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+        let handler = sim.clone();
+        sim.inner
+            .server
+            .serve(listener, move |req| route(handler.clone(), req));
         Ok(sim)
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.inner.addr
+        self.inner.server.local_addr()
     }
 
     /// The gateway URL, e.g. `http://127.0.0.1:PORT/gateway.do`.
     pub fn base_url(&self) -> String {
-        format!("http://{}/gateway.do", self.inner.addr)
+        format!("http://{}/gateway.do", self.local_addr())
     }
 
     /// Adds (or resets) a paid trade whose whole amount is frozen for settling.
@@ -343,41 +288,8 @@ impl AlipaySim {
 
     /// Stops accepting, releases held connections and closes every open connection.
     pub async fn shutdown(self) {
-        self.inner.stop.send_replace(true);
-        let task = self
-            .inner
-            .server
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(task) = task {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-        }
+        self.inner.server.shutdown().await;
     }
-}
-
-async fn serve(listener: TcpListener, sim: AlipaySim, mut stop: watch::Receiver<bool>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = stop.changed() => break,
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                };
-                let sim = sim.clone();
-                connections.spawn(async move {
-                    let service = service_fn(move |req| route(sim.clone(), req));
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    connections.shutdown().await;
 }
 
 fn is_form(req: &Request<Incoming>) -> bool {
@@ -400,8 +312,8 @@ async fn route(sim: AlipaySim, req: Request<Incoming>) -> Result<Reply, Dropped>
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or_default().to_string();
     let form = is_form(&req);
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(body) => body.to_bytes(),
+    let body = match sim_kit::read_body(req.into_body()).await {
+        Ok(body) => body,
         Err(e) => return Ok(reply(StatusCode::BAD_REQUEST, "text/plain", e.to_string())),
     };
     match (&method, path.as_str()) {
@@ -420,10 +332,6 @@ async fn route(sim: AlipaySim, req: Request<Incoming>) -> Result<Reply, Dropped>
         (_, p) if p.starts_with("/__sim/") => Ok(control(&sim, &method, &p[7..], &body).await),
         _ => Ok(reply(StatusCode::NOT_FOUND, "text/plain", "not found")),
     }
-}
-
-fn error_reply(status: StatusCode, message: impl std::fmt::Display) -> Reply {
-    json_reply(status, &json!({"error": message.to_string()}))
 }
 
 #[derive(Deserialize)]

@@ -31,7 +31,7 @@ pub(crate) fn settle_pairs(
         "operation_dt": settle.operation_dt,
         "royalty_detail_list": settle.detail_list(),
     });
-    let notify_id: String = crate::crypto::random_bytes::<16>()
+    let notify_id: String = sim_kit::random_bytes::<16>()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();

@@ -14,9 +14,10 @@ use aws_lc_rs::signature::{
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
+use sim_kit::testing;
 use time::{OffsetDateTime, UtcOffset};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 const APP_ID: &str = "2021000000000001";
@@ -112,7 +113,7 @@ fn urlencode(pairs: &[(String, String)]) -> String {
         .finish()
 }
 
-/// Raw HTTP/1.1 POST with `Connection: close`; the whole exchange is bounded by `limit`.
+/// Raw HTTP/1.1 POST; the whole exchange is bounded by `limit`.
 async fn http_post(
     addr: SocketAddr,
     path: &str,
@@ -120,60 +121,17 @@ async fn http_post(
     body: &str,
     limit: Duration,
 ) -> Result<(u16, String), String> {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        stream
-            .write_all(head.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        stream
-            .write_all(body.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut raw = Vec::new();
-        stream
-            .read_to_end(&mut raw)
-            .await
-            .map_err(|e| e.to_string())?;
-        let text = String::from_utf8(raw).map_err(|e| e.to_string())?;
-        let (head, body) = text
-            .split_once("\r\n\r\n")
-            .ok_or("no HTTP answer (connection closed)")?;
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or("bad status line")?;
-        Ok((status, body.to_string()))
-    };
-    tokio::time::timeout(limit, exchange)
-        .await
-        .map_err(|_| "client timeout".to_string())?
+    let headers = [("Content-Type".to_string(), content_type.to_string())];
+    let answer = testing::http_exchange(addr, "POST", path, &headers, body, limit).await?;
+    Ok((answer.status, answer.body))
 }
 
 async fn http_get(addr: SocketAddr, path: &str) -> (u16, Value) {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
-        let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        stream.write_all(head.as_bytes()).await.expect("write");
-        let mut raw = String::new();
-        stream.read_to_string(&mut raw).await.expect("read");
-        raw
-    };
-    let raw = tokio::time::timeout(Duration::from_secs(5), exchange)
+    let answer = testing::http_exchange(addr, "GET", path, &[], "", Duration::from_secs(5))
         .await
-        .expect("get timed out");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("http");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    (status, serde_json::from_str(body).expect("json body"))
+        .expect("get");
+    let body = serde_json::from_str(&answer.body).expect("json body");
+    (answer.status, body)
 }
 
 /// A verified-or-not gateway answer.
@@ -1008,23 +966,12 @@ async fn shutdown_releases_held_connections() {
     sim.inject(SETTLE, Fault::Timeout);
     let params = client.signed_params(SETTLE, &settle_biz("T1", "H1", &[(ALICE, "1.00")]));
     let held = tokio::spawn(async move { client.post(SETTLE, &params).await });
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while sim.calls().iter().all(|c| c.method != SETTLE) {
-        assert!(Instant::now() < deadline, "call never arrived");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let started = Instant::now();
-    sim.clone().shutdown().await;
-    let result = tokio::time::timeout(Duration::from_secs(3), held)
+    testing::wait_until(|| sim.calls().iter().any(|c| c.method == SETTLE))
         .await
-        .expect("released")
-        .expect("join");
-    assert!(result.is_err(), "no answer expected: {result:?}");
-    assert!(started.elapsed() < Duration::from_secs(3));
-    assert!(
-        TcpStream::connect(sim.local_addr()).await.is_err(),
-        "listener closed"
-    );
+        .expect("call arrived");
+    testing::shutdown_releases(sim.local_addr(), sim.clone().shutdown(), held)
+        .await
+        .expect("shutdown releases the held call");
 }
 
 #[tokio::test]
@@ -1152,51 +1099,19 @@ async fn refuses_non_loopback_and_bad_keys() {
 
 #[tokio::test]
 async fn binary_keygen_and_listen() {
-    use tokio::io::AsyncBufReadExt;
     use tokio::process::Command;
     let exe = env!("CARGO_BIN_EXE_alipay-sim");
-    let out = tokio::time::timeout(
-        Duration::from_secs(10),
-        Command::new(exe).arg("keygen").output(),
-    )
-    .await
-    .expect("keygen in time")
-    .expect("run");
-    let text = String::from_utf8(out.stdout).expect("utf8");
-    let mut lines = text.lines();
-    let private = lines
-        .next()
-        .and_then(|l| l.strip_prefix("private="))
-        .expect("private line");
-    let public = lines
-        .next()
-        .and_then(|l| l.strip_prefix("public="))
-        .expect("public line");
-    assert!(rsa2_verify(public, "x", &rsa2_sign(private, "x")));
+    let (private, public) = testing::keygen(exe).await.expect("keygen");
+    assert!(rsa2_verify(&public, "x", &rsa2_sign(&private, "x")));
 
-    let mut child = Command::new(exe)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--app-id",
-            APP_ID,
-            "--app-public-key",
-            public,
-        ])
-        .args(["--alipay-private-key", private])
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio::io::BufReader::new(stdout).read_line(&mut line),
+    let (mut child, line) = testing::spawn_until_first_line(
+        Command::new(exe)
+            .args(["--listen", "127.0.0.1:0", "--app-id", APP_ID])
+            .args(["--app-public-key", &public])
+            .args(["--alipay-private-key", &private]),
     )
     .await
-    .expect("ready in time")
-    .expect("read");
+    .expect("ready line");
     assert!(
         line.starts_with("listening on http://127.0.0.1:")
             && line.trim_end().ends_with("/gateway.do"),

@@ -10,10 +10,11 @@ use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue,
 use hyper::http::request::Parts;
 use hyper::{Method, StatusCode};
 use serde_json::Value;
+use sim_kit::{Dropped, Reply, random_bytes};
 
-use crate::crypto::{ALNUM, HEX_UPPER, random_bytes, random_text};
+use crate::crypto::{ALNUM, HEX_UPPER, random_text};
 use crate::state::{ApiError, ApiResult, Ctx, param_error};
-use crate::{CallRecord, Dropped, Fault, Inner, Op, Reply, SimError, beijing_now, unix_now};
+use crate::{CallRecord, Fault, Inner, Op, SimError, beijing_now, unix_now};
 
 const SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
 /// How far a request `timestamp` may be from now, in seconds.
@@ -347,7 +348,7 @@ pub(crate) async fn handle(inner: &Inner, parts: &Parts, body: &Bytes) -> Result
     };
 
     let result = match &fault {
-        Some(Fault::Timeout) => return Err(inner.hold().await),
+        Some(Fault::Timeout) => return Err(inner.server.hold().await),
         Some(Fault::Status {
             status,
             code,
@@ -356,7 +357,7 @@ pub(crate) async fn handle(inner: &Inner, parts: &Parts, body: &Bytes) -> Result
         _ => process(inner, parts, route.as_ref(), auth, body),
     };
     if fault == Some(Fault::TimeoutAfterApply) {
-        return Err(inner.hold().await);
+        return Err(inner.server.hold().await);
     }
     let (status, code, body) = match result {
         Ok(value) => (200, None, value.to_string()),

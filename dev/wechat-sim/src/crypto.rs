@@ -3,52 +3,43 @@
 //! Keys are base64 DER (PKCS#8 private, SubjectPublicKeyInfo public); PEM armour is tolerated.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::{
-    KeyPair, KeySize, OAEP_SHA1_MGF1SHA1, OaepPrivateDecryptingKey, PrivateDecryptingKey, PublicKey,
-};
-use aws_lc_rs::signature::{
-    KeyPair as _, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, UnparsedPublicKey,
-};
+use aws_lc_rs::rsa::{OAEP_SHA1_MGF1SHA1, OaepPrivateDecryptingKey, PrivateDecryptingKey};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use sim_kit::{Signer, Verifier, random_bytes};
 
 use crate::SimError;
 
 /// Base64 DER, optionally inside PEM armour; whitespace and line breaks are ignored.
 fn decode_key(what: &str, text: &str) -> Result<Vec<u8>, SimError> {
-    let compact: String = text
+    let unarmoured: String = text
         .lines()
         .filter(|line| !line.trim_start().starts_with("-----"))
-        .flat_map(str::chars)
-        .filter(|c| !c.is_whitespace())
         .collect();
-    STANDARD
-        .decode(compact)
-        .map_err(|e| SimError::Key(format!("{what}: not base64: {e}")))
+    Ok(sim_kit::decode_key(what, &unarmoured)?)
 }
 
 /// The "WeChat Pay" private key: signs answers and notifications, decrypts OAEP fields.
 pub(crate) struct WechatKey {
-    pair: KeyPair,
+    signer: Signer,
     oaep: OaepPrivateDecryptingKey,
 }
 
 impl WechatKey {
     pub(crate) fn from_pkcs8(text: &str) -> Result<Self, SimError> {
-        let der = decode_key("wechat_private_key", text)?;
-        let rejected = |e: String| SimError::Key(format!("wechat_private_key: {e}"));
-        let pair = KeyPair::from_pkcs8(&der).map_err(|e| rejected(e.to_string()))?;
+        const WHAT: &str = "wechat_private_key";
+        let der = decode_key(WHAT, text)?;
+        let signer = Signer::from_pkcs8(WHAT, &der)?;
+        let rejected = |e: String| SimError::Key(format!("{WHAT}: {e}"));
         let oaep = PrivateDecryptingKey::from_pkcs8(&der)
             .map_err(|e| rejected(e.to_string()))
             .and_then(|k| OaepPrivateDecryptingKey::new(k).map_err(|e| rejected(e.to_string())))?;
-        Ok(WechatKey { pair, oaep })
+        Ok(WechatKey { signer, oaep })
     }
 
     /// Base64 of the PKCS#1 v1.5 SHA-256 signature over `msg`.
     pub(crate) fn sign_b64(&self, msg: &[u8]) -> Result<String, SimError> {
-        sign_with(&self.pair, msg)
+        Ok(self.signer.sign_b64(msg)?)
     }
 
     /// Decrypts a base64 OAEP (SHA-1, MGF1-SHA-1, no label) ciphertext to UTF-8 text.
@@ -63,33 +54,10 @@ impl WechatKey {
     }
 }
 
-fn sign_with(pair: &KeyPair, msg: &[u8]) -> Result<String, SimError> {
-    let mut sig = vec![0u8; pair.public_modulus_len()];
-    pair.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), msg, &mut sig)
-        .map_err(|_| SimError::Crypto("RSA signing failed".into()))?;
-    Ok(STANDARD.encode(sig))
-}
-
-/// Verifies the merchant's request signatures.
-pub(crate) struct Verifier(UnparsedPublicKey<Vec<u8>>);
-
-impl Verifier {
-    pub(crate) fn from_spki(text: &str) -> Result<Self, SimError> {
-        let der = decode_key("merchant_public_key", text)?;
-        PublicKey::from_der(&der)
-            .map_err(|e| SimError::Key(format!("merchant_public_key: {e}")))?;
-        Ok(Verifier(UnparsedPublicKey::new(
-            &RSA_PKCS1_2048_8192_SHA256,
-            der,
-        )))
-    }
-
-    /// True iff `sig_b64` is standard base64 of a valid signature over `msg`.
-    pub(crate) fn verify_b64(&self, msg: &[u8], sig_b64: &str) -> bool {
-        STANDARD
-            .decode(sig_b64)
-            .is_ok_and(|sig| self.0.verify(msg, &sig).is_ok())
-    }
+/// The merchant API public key: verifies request signatures.
+pub(crate) fn merchant_verifier(text: &str) -> Result<Verifier, SimError> {
+    const WHAT: &str = "merchant_public_key";
+    Ok(Verifier::from_spki(WHAT, decode_key(WHAT, text)?)?)
 }
 
 /// AES-256-GCM with a 12-byte nonce: returns ciphertext ‖ 16-byte tag.
@@ -113,26 +81,6 @@ pub(crate) fn aes_gcm_seal(
         )
         .map_err(|_| failed("sealing failed"))?;
     Ok(in_out)
-}
-
-/// A fresh RSA-2048 pair: (base64 PKCS#8 private key, base64 SPKI public key).
-pub fn generate_keypair() -> Result<(String, String), SimError> {
-    let failed = |_| SimError::Crypto("RSA key generation failed".into());
-    let pair = KeyPair::generate(KeySize::Rsa2048).map_err(failed)?;
-    let private = pair.as_der().map_err(failed)?;
-    let public = pair.public_key().as_der().map_err(failed)?;
-    Ok((
-        STANDARD.encode(private.as_ref()),
-        STANDARD.encode(public.as_ref()),
-    ))
-}
-
-/// Random bytes from the system RNG. It does not fail in practice; if it did, nonces and ids
-/// would only be less random, so the error is ignored.
-pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut buf = [0u8; N];
-    let _ = aws_lc_rs::rand::fill(&mut buf);
-    buf
 }
 
 /// `len` characters from `alphabet`, uniformly enough for nonces and ids.
@@ -174,7 +122,7 @@ mod tests {
         let expected = v["signature_b64"].as_str().expect("signature");
         let key = WechatKey::from_pkcs8(MERCHANT_PKCS8).expect("key");
         assert_eq!(key.sign_b64(message.as_bytes()).expect("sign"), expected);
-        let verifier = Verifier::from_spki(MERCHANT_SPKI).expect("spki");
+        let verifier = merchant_verifier(MERCHANT_SPKI).expect("spki");
         assert!(verifier.verify_b64(message.as_bytes(), expected));
         assert!(!verifier.verify_b64(b"other", expected));
     }
@@ -205,8 +153,8 @@ mod tests {
             "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
             body.join("\n")
         );
-        assert!(Verifier::from_spki(&pem).is_ok());
-        assert!(Verifier::from_spki(MERCHANT_PKCS8).is_err());
+        assert!(merchant_verifier(&pem).is_ok());
+        assert!(merchant_verifier(MERCHANT_PKCS8).is_err());
         assert!(WechatKey::from_pkcs8(MERCHANT_SPKI).is_err());
     }
 

@@ -15,32 +15,18 @@ mod state;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{CONTENT_TYPE, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::{Method, Request, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sim_kit::{Dropped, Reply, Server, Verifier, error_reply, json_reply};
 use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::{format_description, offset};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
 
-pub use crypto::generate_keypair;
-
-use crate::crypto::{Verifier, WechatKey};
+use crate::crypto::WechatKey;
 use crate::state::State;
-
-/// How long `Fault::Timeout` / `Fault::TimeoutAfterApply` hold a connection (unless shut down).
-const HOLD: Duration = Duration::from_secs(60);
-const MAX_BODY: usize = 1 << 20;
 
 /// Simulator configuration. Keys are base64 DER (PEM armour is accepted too).
 #[derive(Debug, Clone)]
@@ -170,35 +156,26 @@ pub enum SimError {
     NotMerchantReceiver(String),
 }
 
-pub(crate) type Reply = Response<Full<Bytes>>;
+impl From<sim_kit::Error> for SimError {
+    fn from(e: sim_kit::Error) -> Self {
+        match e {
+            sim_kit::Error::Key(m) => SimError::Key(m),
+            sim_kit::Error::Crypto(m) => SimError::Crypto(m),
+            sim_kit::Error::Io(e) => SimError::Io(e),
+            sim_kit::Error::NotLoopback(addr) => SimError::NotLoopback(addr),
+        }
+    }
+}
 
+/// A fresh RSA-2048 pair: (base64 PKCS#8 private key, base64 SPKI public key).
+pub fn generate_keypair() -> Result<(String, String), SimError> {
+    Ok(sim_kit::generate_keypair()?)
+}
+
+/// An answer with `Content-Type: application/json`.
 pub(crate) fn reply(status: StatusCode, body: impl Into<Bytes>) -> Reply {
-    let mut response = Response::new(Full::new(body.into()));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
+    sim_kit::reply(status, "application/json", body)
 }
-
-fn json_reply<T: Serialize>(status: StatusCode, value: &T) -> Reply {
-    match serde_json::to_string(value) {
-        Ok(text) => reply(status, text),
-        Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
-}
-
-/// Returned by a handler that must not answer: hyper then closes the connection.
-#[derive(Debug)]
-pub(crate) struct Dropped;
-
-impl std::fmt::Display for Dropped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection dropped without an answer (injected fault)")
-    }
-}
-
-impl std::error::Error for Dropped {}
 
 const RFC3339_BEIJING: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]+08:00");
@@ -219,28 +196,13 @@ pub(crate) struct Inner {
     verifier: Verifier,
     apiv3_key: [u8; 32],
     state: Mutex<State>,
-    stop: watch::Sender<bool>,
-    addr: SocketAddr,
-    server: Mutex<Option<JoinHandle<()>>>,
+    /// `Fault::Timeout` / `Fault::TimeoutAfterApply` hold a connection 60 s (unless shut down).
+    server: Server,
 }
 
 impl Inner {
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Keeps a request unanswered for `HOLD`, or until shutdown.
-    pub(crate) async fn hold(&self) -> Dropped {
-        let mut stop = self.stop.subscribe();
-        if !*stop.borrow_and_update() {
-            tokio::select! {
-                _ = tokio::time::sleep(HOLD) => {}
-                _ = stop.changed() => {}
-            }
-        }
-        Dropped
+        sim_kit::lock(&self.state)
     }
 }
 
@@ -253,9 +215,7 @@ pub struct WechatSim {
 impl WechatSim {
     /// Binds `listen` (loopback only; port 0 picks a free port) and starts serving.
     pub async fn start(config: SimConfig, listen: SocketAddr) -> Result<Self, SimError> {
-        if !listen.ip().is_loopback() {
-            return Err(SimError::NotLoopback(listen));
-        }
+        let (server, listener) = Server::bind(listen).await?;
         let apiv3_key: [u8; 32] = config
             .apiv3_key
             .as_bytes()
@@ -273,33 +233,31 @@ impl WechatSim {
                 return Err(SimError::Config(format!("{name} is empty")));
             }
         }
-        let verifier = Verifier::from_spki(&config.merchant_public_key)?;
+        let verifier = crypto::merchant_verifier(&config.merchant_public_key)?;
         let key = WechatKey::from_pkcs8(&config.wechat_private_key)?;
-        let listener = TcpListener::bind(listen).await?;
-        let (stop, stop_rx) = watch::channel(false);
         let inner = Arc::new(Inner {
             config,
             key,
             verifier,
             apiv3_key,
             state: Mutex::new(State::default()),
-            stop,
-            addr: listener.local_addr()?,
-            server: Mutex::new(None),
+            server,
         });
         let sim = WechatSim { inner };
-        let task = tokio::spawn(serve(listener, sim.clone(), stop_rx));
-        *sim.inner.server.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+        let handler = sim.clone();
+        sim.inner
+            .server
+            .serve(listener, move |req| route(handler.clone(), req));
         Ok(sim)
     }
 
     /// `http://127.0.0.1:PORT` (no trailing slash).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.inner.addr)
+        format!("http://{}", self.local_addr())
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.inner.addr
+        self.inner.server.local_addr()
     }
 
     /// A paid transaction created with profit sharing: `amount_fen` frozen and splittable.
@@ -370,47 +328,14 @@ impl WechatSim {
 
     /// Stops accepting, releases held connections and closes every open connection.
     pub async fn shutdown(self) {
-        self.inner.stop.send_replace(true);
-        let task = self
-            .inner
-            .server
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(task) = task {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-        }
+        self.inner.server.shutdown().await;
     }
-}
-
-async fn serve(listener: TcpListener, sim: WechatSim, mut stop: watch::Receiver<bool>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = stop.changed() => break,
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                };
-                let sim = sim.clone();
-                connections.spawn(async move {
-                    let service = service_fn(move |req| route(sim.clone(), req));
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    connections.shutdown().await;
 }
 
 async fn route(sim: WechatSim, req: Request<Incoming>) -> Result<Reply, Dropped> {
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(body) => body.to_bytes(),
+    let body = match sim_kit::read_body(body).await {
+        Ok(body) => body,
         Err(e) => {
             let error = json!({"code": "PARAM_ERROR", "message": e.to_string()});
             return Ok(json_reply(StatusCode::BAD_REQUEST, &error));
@@ -420,10 +345,6 @@ async fn route(sim: WechatSim, req: Request<Incoming>) -> Result<Reply, Dropped>
         Some(path) => Ok(control(&sim, &parts.method, path, &body)),
         None => api::handle(&sim.inner, &parts, &body).await,
     }
-}
-
-fn error_reply(status: StatusCode, message: impl std::fmt::Display) -> Reply {
-    json_reply(status, &json!({"error": message.to_string()}))
 }
 
 #[derive(Deserialize)]

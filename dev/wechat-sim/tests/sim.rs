@@ -18,8 +18,7 @@ use aws_lc_rs::signature::{
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use sim_kit::testing::{self, RawAnswer};
 use wechat_sim::{Fault, Op, Outcome, SimConfig, SimError, WechatSim, generate_keypair};
 
 const MCHID: &str = "1900000109";
@@ -199,59 +198,14 @@ impl Answer {
     }
 }
 
-/// Raw HTTP/1.1 with `Connection: close`; the whole exchange is bounded by `limit`.
-async fn exchange(
-    addr: SocketAddr,
-    method: &str,
-    target: &str,
-    headers: &[(String, String)],
-    body: &str,
-    limit: Duration,
-) -> Result<Answer, String> {
-    let io = async {
-        let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-        let mut head =
-            format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-        for (k, v) in headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
+impl From<RawAnswer> for Answer {
+    fn from(raw: RawAnswer) -> Self {
+        Answer {
+            status: raw.status,
+            headers: raw.headers,
+            body: raw.body,
         }
-        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-        stream
-            .write_all(head.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        stream
-            .write_all(body.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut raw = Vec::new();
-        stream
-            .read_to_end(&mut raw)
-            .await
-            .map_err(|e| e.to_string())?;
-        let text = String::from_utf8(raw).map_err(|e| e.to_string())?;
-        let (head, body) = text
-            .split_once("\r\n\r\n")
-            .ok_or("no HTTP answer (connection closed)")?;
-        let mut lines = head.split("\r\n");
-        let status = lines
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
-            .and_then(|s| s.parse().ok())
-            .ok_or("bad status line")?;
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-            .collect();
-        Ok(Answer {
-            status,
-            headers,
-            body: body.to_string(),
-        })
-    };
-    tokio::time::timeout(limit, io)
-        .await
-        .map_err(|_| "client timeout".to_string())?
+    }
 }
 
 /// How the client signs; tests change single fields to break it.
@@ -314,7 +268,7 @@ impl Client {
     async fn send(&self, method: &str, target: &str, body: &str) -> Result<Answer, String> {
         let auth = authorization(&self.signing, method, target, body);
         let headers = standard_headers(method, auth);
-        exchange(self.addr, method, target, &headers, body, self.timeout).await
+        self.exchange(method, target, &headers, body).await
     }
 
     async fn send_with(
@@ -324,9 +278,22 @@ impl Client {
         headers: Vec<(String, String)>,
         body: &str,
     ) -> Answer {
-        exchange(self.addr, method, target, &headers, body, self.timeout)
+        self.exchange(method, target, &headers, body)
             .await
             .expect("exchange")
+    }
+
+    /// Raw HTTP/1.1, bounded by the client's timeout.
+    async fn exchange(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(String, String)],
+        body: &str,
+    ) -> Result<Answer, String> {
+        let limit = self.timeout;
+        let raw = testing::http_exchange(self.addr, method, target, headers, body, limit).await?;
+        Ok(raw.into())
     }
 
     async fn post(&self, path: &str, body: Value) -> Answer {
@@ -1193,23 +1160,12 @@ async fn shutdown_releases_held_connections() {
     sim.inject(Op::CreateOrder, Fault::Timeout);
     let body = split("H1").to_string();
     let held = tokio::spawn(async move { client.send("POST", ORDERS, &body).await });
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while sim.calls().iter().all(|c| c.op != Some(Op::CreateOrder)) {
-        assert!(Instant::now() < deadline, "call never arrived");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let started = Instant::now();
-    sim.clone().shutdown().await;
-    let result = tokio::time::timeout(Duration::from_secs(3), held)
+    testing::wait_until(|| sim.calls().iter().any(|c| c.op == Some(Op::CreateOrder)))
         .await
-        .expect("released")
-        .expect("join");
-    assert!(result.is_err(), "no answer expected: {result:?}");
-    assert!(started.elapsed() < Duration::from_secs(3));
-    assert!(
-        TcpStream::connect(sim.local_addr()).await.is_err(),
-        "listener closed"
-    );
+        .expect("call arrived");
+    testing::shutdown_releases(sim.local_addr(), sim.clone().shutdown(), held)
+        .await
+        .expect("shutdown releases the held call");
 }
 
 #[tokio::test]
@@ -1357,9 +1313,11 @@ async fn control_api() {
         } else {
             body.to_string()
         };
-        let a = exchange(addr, method, &path, &headers, &text, Duration::from_secs(5))
+        let limit = Duration::from_secs(5);
+        let a: Answer = testing::http_exchange(addr, method, &path, &headers, &text, limit)
             .await
-            .expect("control call");
+            .expect("control call")
+            .into();
         (a.status, a.json())
     };
     let seeded = call(
@@ -1505,63 +1463,29 @@ async fn refuses_non_loopback_and_bad_config() {
 
 #[tokio::test]
 async fn binary_keygen_and_listen() {
-    use tokio::io::AsyncBufReadExt;
     use tokio::process::Command;
     let exe = env!("CARGO_BIN_EXE_wechat-sim");
-    let out = tokio::time::timeout(
-        Duration::from_secs(10),
-        Command::new(exe).arg("keygen").output(),
-    )
-    .await
-    .expect("keygen in time")
-    .expect("run");
-    let text = String::from_utf8(out.stdout).expect("utf8");
-    let mut lines = text.lines();
-    let private = lines
-        .next()
-        .and_then(|l| l.strip_prefix("private="))
-        .expect("private line");
-    let public = lines
-        .next()
-        .and_then(|l| l.strip_prefix("public="))
-        .expect("public line");
-    assert!(rsa_verify(public, b"x", &rsa_sign(private, b"x")));
+    let (private, public) = testing::keygen(exe).await.expect("keygen");
+    assert!(rsa_verify(&public, b"x", &rsa_sign(&private, b"x")));
 
-    let mut child = Command::new(exe)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--mchid",
-            MCHID,
-            "--appid",
-            APPID,
-        ])
-        .args([
-            "--merchant-public-key",
-            &keys().merchant_public,
-            "--merchant-serial",
-            SERIAL,
-        ])
-        .args([
-            "--wechat-private-key",
-            private,
-            "--wechat-public-key-id",
-            KEY_ID,
-        ])
-        .arg(format!("--apiv3-key={APIV3_KEY}"))
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio::io::BufReader::new(stdout).read_line(&mut line),
+    let (mut child, line) = testing::spawn_until_first_line(
+        Command::new(exe)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--mchid",
+                MCHID,
+                "--appid",
+                APPID,
+            ])
+            .args(["--merchant-public-key", &keys().merchant_public])
+            .args(["--merchant-serial", SERIAL])
+            .args(["--wechat-private-key", &private])
+            .args(["--wechat-public-key-id", KEY_ID])
+            .arg(format!("--apiv3-key={APIV3_KEY}")),
     )
     .await
-    .expect("ready in time")
-    .expect("read");
+    .expect("ready line");
     let url = line
         .trim_end()
         .strip_prefix("listening on http://")
@@ -1576,7 +1500,7 @@ async fn binary_keygen_and_listen() {
         .get("/v3/profitsharing/transactions/T1/amounts")
         .await;
     assert_eq!(a.code(), "RESOURCE_NOT_EXISTS");
-    assert!(a.signature_ok_with(public));
+    assert!(a.signature_ok_with(&public));
     child.kill().await.expect("kill");
 
     let bad = tokio::time::timeout(
