@@ -105,6 +105,57 @@ impl App {
     }
 }
 
+/// How Alipay's answers are verified: its public key (public-key mode), or the key of its
+/// certificate plus the SNs of certificate mode when the three certificates are given.
+fn alipay_verification(
+    secrets: &Secrets,
+) -> Result<(RsaVerifier, Option<crate::channel::alipay_cert::CertSns>), ConfigError> {
+    let certs = [
+        ("ALIPAY_APP_CERT", &secrets.alipay_app_cert),
+        ("ALIPAY_CERT", &secrets.alipay_cert),
+        ("ALIPAY_ROOT_CERT", &secrets.alipay_root_cert),
+    ];
+    let (Some(app), Some(alipay), Some(root)) = (
+        &secrets.alipay_app_cert,
+        &secrets.alipay_cert,
+        &secrets.alipay_root_cert,
+    ) else {
+        if let Some((given, _)) = certs.iter().find(|(_, v)| v.is_some()) {
+            let (absent, _) = certs.iter().find(|(_, v)| v.is_none()).unwrap_or(&certs[0]);
+            return Err(ConfigError {
+                setting: absent,
+                problem: format!("is required for certificate mode ({given} is set)"),
+            });
+        }
+        let public = secrets
+            .alipay_public_key
+            .as_deref()
+            .ok_or_else(|| ConfigError {
+                setting: "ALIPAY_PUBLIC_KEY",
+                problem: "is required when ALIPAY_APP_ID is set (or give the three ALIPAY_*_CERT for certificate mode)".into(),
+            })?;
+        let key = RsaVerifier::from_spki_base64("ALIPAY_PUBLIC_KEY", public).map_err(|e| {
+            ConfigError {
+                setting: "ALIPAY_PUBLIC_KEY",
+                problem: e.to_string(),
+            }
+        })?;
+        return Ok((key, None));
+    };
+    if secrets.alipay_public_key.is_some() {
+        return Err(ConfigError {
+            setting: "ALIPAY_PUBLIC_KEY",
+            problem: "must not be set in certificate mode (the key comes from ALIPAY_CERT)".into(),
+        });
+    }
+    let (sns, key) =
+        crate::channel::alipay_cert::cert_mode(app, alipay, root).map_err(|e| ConfigError {
+            setting: "ALIPAY_CERT",
+            problem: e.to_string(),
+        })?;
+    Ok((key, Some(sns)))
+}
+
 /// Builds the configured channel clients; a key that cannot be read fails init, naming it.
 pub fn channels_from(config: &Config, secrets: &Secrets) -> Result<Channels, ConfigError> {
     let mut channels = Channels::default();
@@ -121,19 +172,16 @@ pub fn channels_from(config: &Config, secrets: &Secrets) -> Result<Channels, Con
             .alipay_private_key
             .as_deref()
             .ok_or_else(|| missing("ALIPAY_PRIVATE_KEY"))?;
-        let public = secrets
-            .alipay_public_key
-            .as_deref()
-            .ok_or_else(|| missing("ALIPAY_PUBLIC_KEY"))?;
+        let (alipay_key, cert) = alipay_verification(secrets)?;
         let client = AlipayClient::new(AlipayConfig {
             gateway_url: a.gateway_url.clone(),
             app_id: a.app_id.clone(),
             app_key: RsaSigner::from_pkcs8_base64("ALIPAY_PRIVATE_KEY", private)
                 .map_err(|e| bad("ALIPAY_PRIVATE_KEY", e))?,
-            alipay_key: RsaVerifier::from_spki_base64("ALIPAY_PUBLIC_KEY", public)
-                .map_err(|e| bad("ALIPAY_PUBLIC_KEY", e))?,
+            alipay_key,
             notify_url: a.notify_url.clone(),
             timeout: std::time::Duration::from_millis(a.timeout_ms),
+            cert,
         })
         .map_err(|e| ConfigError {
             setting: "ALIPAY_APP_ID",

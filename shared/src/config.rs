@@ -49,7 +49,9 @@ pub struct Config {
     /// `ALIPAY_APP_ID`: enables Alipay. With it: `ALIPAY_GATEWAY_URL` (default Alipay's
     /// production gateway), `ALIPAY_TIMEOUT_MS` (default 8000), optional `ALIPAY_NOTIFY_URL`;
     /// keys `alipayPrivateKey` / `alipayPublicKey` from the secret (locally `ALIPAY_PRIVATE_KEY`
-    /// / `ALIPAY_PUBLIC_KEY`).
+    /// / `ALIPAY_PUBLIC_KEY`), or for certificate mode `alipayAppCert`, `alipayCert` and
+    /// `alipayRootCert` instead of the public key (locally `ALIPAY_APP_CERT`, `ALIPAY_CERT`,
+    /// `ALIPAY_ROOT_CERT`).
     pub alipay: Option<AlipaySettings>,
     /// `WECHAT_MCHID`: enables WeChat Pay. With it: `WECHAT_APPID`, `WECHAT_MERCHANT_SERIAL`
     /// (the merchant API certificate serial), `WECHAT_PUBLIC_KEY_ID` (`PUB_KEY_ID_...`),
@@ -212,6 +214,11 @@ pub struct Secrets {
     pub sign_secret: Secret,
     pub alipay_private_key: Option<String>,
     pub alipay_public_key: Option<String>,
+    /// Certificate mode (PEM): the app's public certificate, Alipay's public certificate and
+    /// Alipay's root certificate bundle. Not secret, but kept with the keys they go with.
+    pub alipay_app_cert: Option<String>,
+    pub alipay_cert: Option<String>,
+    pub alipay_root_cert: Option<String>,
     pub wechat_private_key: Option<String>,
     pub wechat_public_key: Option<String>,
     pub wechat_apiv3_key: Option<String>,
@@ -394,6 +401,9 @@ pub async fn load_secrets(
                 sign_secret: secret.clone(),
                 alipay_private_key: env("ALIPAY_PRIVATE_KEY"),
                 alipay_public_key: env("ALIPAY_PUBLIC_KEY"),
+                alipay_app_cert: env("ALIPAY_APP_CERT"),
+                alipay_cert: env("ALIPAY_CERT"),
+                alipay_root_cert: env("ALIPAY_ROOT_CERT"),
                 wechat_private_key: env("WECHAT_PRIVATE_KEY"),
                 wechat_public_key: env("WECHAT_PUBLIC_KEY"),
                 wechat_apiv3_key: env("WECHAT_APIV3_KEY"),
@@ -422,7 +432,8 @@ pub async fn load_secrets(
     secrets_from_json(text)
 }
 
-/// Reads the secret's JSON: `signSecret` (required), `alipayPrivateKey`, `alipayPublicKey`.
+/// Reads the secret's JSON: `signSecret` (required), `alipayPrivateKey`, `alipayPublicKey` or
+/// (certificate mode) `alipayAppCert` + `alipayCert` + `alipayRootCert`, and the WeChat keys.
 pub fn secrets_from_json(text: &str) -> Result<Secrets, ConfigError> {
     let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|_| ConfigError::new("SECRETS_ID", "the secret is not a JSON object"))?;
@@ -437,6 +448,9 @@ pub fn secrets_from_json(text: &str) -> Result<Secrets, ConfigError> {
         sign_secret: secret_from_json(text)?,
         alipay_private_key: member("alipayPrivateKey"),
         alipay_public_key: member("alipayPublicKey"),
+        alipay_app_cert: member("alipayAppCert"),
+        alipay_cert: member("alipayCert"),
+        alipay_root_cert: member("alipayRootCert"),
         wechat_private_key: member("wechatPrivateKey"),
         wechat_public_key: member("wechatPublicKey"),
         wechat_apiv3_key: member("wechatApiV3Key"),

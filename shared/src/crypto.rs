@@ -80,7 +80,12 @@ impl fmt::Debug for RsaVerifier {
 
 impl RsaVerifier {
     pub fn from_spki_base64(what: &'static str, text: &str) -> Result<Self, CryptoError> {
-        let der = der_from_text(what, text)?;
+        Self::from_spki_der(what, &der_from_text(what, text)?)
+    }
+
+    /// From SubjectPublicKeyInfo DER, as a certificate carries it.
+    pub fn from_spki_der(what: &'static str, der: &[u8]) -> Result<Self, CryptoError> {
+        let der = der.to_vec();
         // Parse once now so a bad key fails at init rather than on the first answer.
         if aws_lc_rs::rsa::PublicEncryptingKey::from_der(&der).is_err() {
             return Err(CryptoError::Key(what, "unreadable public key"));

@@ -87,6 +87,7 @@ fn parse_timestamp(s: &str) -> Option<PrimitiveDateTime> {
 fn check_common(
     params: &[(String, String)],
     app_id: &str,
+    cert: Option<&crate::SimCert>,
     verified: bool,
 ) -> Result<(), GatewayError> {
     for (i, (k, _)) in params.iter().enumerate() {
@@ -113,6 +114,38 @@ fn check_common(
     }
     if get("method").is_none() {
         return Err(E::missing("isv.missing-method", "缺少方法名参数"));
+    }
+    if let Some(cert) = cert {
+        match get("app_cert_sn") {
+            None => {
+                return Err(E::missing(
+                    "isv.missing-app-cert-sn",
+                    "缺少应用公钥证书序列号",
+                ));
+            }
+            Some(sn) if sn != cert.app_cert_sn => {
+                return Err(E::invalid(
+                    "isv.invalid-app-cert-sn",
+                    "应用公钥证书序列号不匹配",
+                ));
+            }
+            Some(_) => {}
+        }
+        match get("alipay_root_cert_sn") {
+            None => {
+                return Err(E::missing(
+                    "isv.missing-alipay-root-cert-sn",
+                    "缺少支付宝根证书序列号",
+                ));
+            }
+            Some(sn) if sn != cert.alipay_root_cert_sn => {
+                return Err(E::invalid(
+                    "isv.invalid-alipay-root-cert-sn",
+                    "支付宝根证书序列号不匹配",
+                ));
+            }
+            Some(_) => {}
+        }
     }
     match get("charset") {
         None => return Err(E::missing("isv.missing-charset", "缺少字符集参数")),
@@ -201,7 +234,13 @@ fn render(
         _ => text.clone(),
     };
     let sign = inner.signer.sign_b64(signed.as_bytes())?;
-    Ok(format!("{{\"{name}\":{text},\"sign\":\"{sign}\"}}"))
+    Ok(match &inner.config.cert {
+        Some(c) => format!(
+            "{{\"{name}\":{text},\"alipay_cert_sn\":\"{}\",\"sign\":\"{sign}\"}}",
+            c.alipay_cert_sn
+        ),
+        None => format!("{{\"{name}\":{text},\"sign\":\"{sign}\"}}"),
+    })
 }
 
 fn html_status(code: u16) -> Reply {
@@ -270,7 +309,12 @@ pub(crate) async fn handle(inner: &Inner, params: Vec<(String, String)>) -> Resu
         _ => {}
     }
 
-    let (name, node) = match check_common(&params, &inner.config.app_id, verified) {
+    let (name, node) = match check_common(
+        &params,
+        &inner.config.app_id,
+        inner.config.cert.as_ref(),
+        verified,
+    ) {
         Err(e) => ("error_response".to_string(), e.to_json()),
         Ok(()) => {
             let node = match &fault {

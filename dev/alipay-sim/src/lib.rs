@@ -39,6 +39,17 @@ pub struct SimConfig {
     pub alipay_private_key: String,
     /// Application gateway receiving `alipay.trade.order.settle.notify` (http:// only).
     pub notify_url: Option<String>,
+    /// Certificate mode: the SNs every request must carry, and the `alipay_cert_sn` every
+    /// answer names. Given, not computed: the simulator holds no certificates.
+    pub cert: Option<SimCert>,
+}
+
+/// The certificate-mode SNs of [`SimConfig::cert`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimCert {
+    pub app_cert_sn: String,
+    pub alipay_root_cert_sn: String,
+    pub alipay_cert_sn: String,
 }
 
 /// A fault for the next call of one method. JSON form (control API): `"timeout"`,

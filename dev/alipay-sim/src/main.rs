@@ -33,6 +33,7 @@ async fn serve(mut flags: Flags) -> Result<(), String> {
         app_public_key: flags.required("--app-public-key")?,
         alipay_private_key: flags.required("--alipay-private-key")?,
         notify_url: flags.optional("--notify-url"),
+        cert: None,
     };
     let sim = AlipaySim::start(config, listen)
         .await

@@ -280,6 +280,7 @@ async fn start(notify_url: Option<String>) -> (AlipaySim, Client) {
         app_public_key: k.app_public.clone(),
         alipay_private_key: k.alipay_private.clone(),
         notify_url,
+        cert: None,
     };
     let sim = AlipaySim::start(config, "127.0.0.1:0".parse().expect("addr"))
         .await
@@ -1081,6 +1082,7 @@ async fn refuses_non_loopback_and_bad_keys() {
         app_public_key: public.into(),
         alipay_private_key: k.alipay_private.clone(),
         notify_url: None,
+        cert: None,
     };
     let any = "0.0.0.0:0".parse().expect("addr");
     assert!(AlipaySim::start(config(&k.app_public), any).await.is_err());

@@ -1,4 +1,6 @@
-//! Alipay OpenAPI gateway client (RSA2, public-key mode) for royalty settlement (SPEC §6.2).
+//! Alipay OpenAPI gateway client (RSA2; public-key or certificate mode) for royalty settlement
+//! (SPEC §6.2). Certificate mode adds `app_cert_sn` / `alipay_root_cert_sn` to every request
+//! and checks the answer's `alipay_cert_sn` ([`super::alipay_cert`]).
 //!
 //! Requests: every non-empty parameter except `sign`, sorted by key, joined `k=v&...` with raw
 //! values, signed SHA256withRSA with the app private key; sent as a form POST.
@@ -7,6 +9,7 @@
 //! business refusal (`sub_code`/`sub_msg`), 20000 busy (retryable); anything unsigned or
 //! unverifiable is an unknown outcome, never acted on.
 
+use super::alipay_cert::CertSns;
 use super::{
     Accepted, Account, ChannelError, Share, ShareResult, ShareState, fen_to_yuan, transport,
 };
@@ -34,6 +37,9 @@ pub struct AlipayConfig {
     pub alipay_key: RsaVerifier,
     pub notify_url: Option<String>,
     pub timeout: Duration,
+    /// Certificate mode: the SNs sent with every request (`alipay_key` then comes from
+    /// Alipay's certificate). `None`: public-key mode.
+    pub cert: Option<CertSns>,
 }
 
 /// A client of one Alipay app.
@@ -167,6 +173,27 @@ pub fn verify_answer(
     Ok(Node(value))
 }
 
+/// In certificate mode an answer names the Alipay certificate that signed it; another one
+/// than ours means Alipay rotated its certificate, so the answer is not acted on (the outcome
+/// stays unknown until the new certificate is configured). An answer naming none is checked
+/// by its signature alone.
+pub fn check_cert_sn(body: &str, method: &str, ours: &str) -> Result<(), ChannelError> {
+    let members: RawMembers = serde_json::from_str(body).map_err(|_| {
+        ChannelError::Ambiguous(format!("{method}: answer is not a well-formed JSON object"))
+    })?;
+    let theirs = members
+        .0
+        .iter()
+        .find(|(k, _)| k == "alipay_cert_sn")
+        .and_then(|(_, v)| serde_json::from_str::<String>(v.get()).ok());
+    match theirs {
+        Some(sn) if sn != ours => Err(ChannelError::Ambiguous(format!(
+            "{method}: answer signed with Alipay certificate {sn}, configured is {ours} (rotated? update alipayCert)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Classifies a verified node by its `code`.
 fn classify(method: &str, node: Node) -> Result<Node, ChannelError> {
     let code = node.str("code").unwrap_or("").to_owned();
@@ -226,6 +253,10 @@ impl AlipayClient {
         if let Some(url) = &self.config.notify_url {
             params.push(("notify_url", url));
         }
+        if let Some(cert) = &self.config.cert {
+            params.push(("app_cert_sn", &cert.app_cert_sn));
+            params.push(("alipay_root_cert_sn", &cert.root_cert_sn));
+        }
         let content = sign_content(params.iter().copied(), &["sign"]);
         let sign = self
             .config
@@ -254,6 +285,9 @@ impl AlipayClient {
             .map_err(|e| ChannelError::Ambiguous(format!("{method}: {}", transport(&e))))?;
         if !status.is_success() {
             return Err(ChannelError::Ambiguous(format!("{method}: HTTP {status}")));
+        }
+        if let Some(cert) = &self.config.cert {
+            check_cert_sn(&body, method, &cert.alipay_cert_sn)?;
         }
         classify(
             method,

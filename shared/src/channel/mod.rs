@@ -2,6 +2,7 @@
 //! configurable so tests and the local run point them at the simulators in `dev/`.
 
 pub mod alipay;
+pub mod alipay_cert;
 pub mod wechat;
 
 use crate::model::{Channel, ReceiverType};

@@ -111,12 +111,63 @@ impl Harness {
 
     async fn alipay(timeout: Duration) -> Harness {
         let ((app_private, app_public), (ali_private, ali_public)) = keys();
+        let alipay_key =
+            RsaVerifier::from_spki_base64("alipay", &ali_public).unwrap_or_else(|e| panic!("{e}"));
+        Self::alipay_with(
+            timeout,
+            (app_private, app_public, ali_private),
+            alipay_key,
+            None,
+        )
+        .await
+    }
+
+    /// Alipay in certificate mode over the TEST-ONLY certificates of
+    /// `fixtures/alipay-cert`. The simulator demands their SNs and names `answer_cert_sn` as
+    /// the certificate that signed each answer (the configured one unless a rotation is
+    /// played).
+    pub async fn alipay_cert_mode(timeout: Duration, answer_cert_sn: Option<&str>) -> Harness {
+        const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/alipay-cert/");
+        let read = |name: &str| {
+            std::fs::read_to_string(format!("{DIR}{name}"))
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+        };
+        let b64 =
+            |pem: String| -> String { pem.lines().filter(|l| !l.starts_with("-----")).collect() };
+        let (sns, alipay_key) = shared::channel::alipay_cert::cert_mode(
+            &read("app-cert.TEST-ONLY.pem"),
+            &read("alipay-cert.TEST-ONLY.pem"),
+            &read("root-bundle.TEST-ONLY.pem"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let sim_cert = alipay_sim::SimCert {
+            app_cert_sn: sns.app_cert_sn.clone(),
+            alipay_root_cert_sn: sns.root_cert_sn.clone(),
+            alipay_cert_sn: answer_cert_sn.unwrap_or(&sns.alipay_cert_sn).to_owned(),
+        };
+        let keys = (
+            b64(read("app-private.TEST-ONLY.pem")),
+            b64(read("app-public.TEST-ONLY.pem")),
+            b64(read("alipay-private.TEST-ONLY.pem")),
+        );
+        Self::alipay_with(timeout, keys, alipay_key, Some((sim_cert, sns))).await
+    }
+
+    /// `keys`: the app's private and public key and the simulator's (Alipay's) private key.
+    async fn alipay_with(
+        timeout: Duration,
+        (app_private, app_public, ali_private): (String, String, String),
+        alipay_key: RsaVerifier,
+        cert: Option<(alipay_sim::SimCert, shared::channel::alipay_cert::CertSns)>,
+    ) -> Harness {
+        let (sim_cert, client_cert) = cert.unzip();
         let sim = AlipaySim::start(
             alipay_sim::SimConfig {
                 app_id: APP_ID.into(),
                 app_public_key: app_public,
                 alipay_private_key: ali_private,
                 notify_url: None,
+                cert: sim_cert,
             },
             loopback(),
         )
@@ -127,10 +178,10 @@ impl Harness {
             app_id: APP_ID.into(),
             app_key: RsaSigner::from_pkcs8_base64("app", &app_private)
                 .unwrap_or_else(|e| panic!("{e}")),
-            alipay_key: RsaVerifier::from_spki_base64("alipay", &ali_public)
-                .unwrap_or_else(|e| panic!("{e}")),
+            alipay_key,
             notify_url: None,
             timeout,
+            cert: client_cert,
         })
         .unwrap_or_else(|e| panic!("{e}"));
         let channels = Channels {
