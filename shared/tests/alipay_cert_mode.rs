@@ -142,17 +142,13 @@ fn certificate_settings_are_all_or_nothing() {
         _ => None,
     })
     .unwrap_or_else(|e| panic!("{e}"));
-    let b64 = |pem: &str| -> String { pem.lines().filter(|l| !l.starts_with("-----")).collect() };
     let secrets = |app: bool, alipay: bool, root: bool, public: bool| shared::config::Secrets {
         sign_secret: shared::sign::Secret::new("s"),
-        alipay_private_key: Some(b64(include_str!(
-            "fixtures/alipay-cert/app-private.TEST-ONLY.pem"
-        ))),
-        alipay_public_key: public.then(|| {
-            b64(include_str!(
-                "fixtures/alipay-cert/app-public.TEST-ONLY.pem"
-            ))
-        }),
+        alipay_private_key: Some(
+            include_str!("fixtures/alipay-cert/app-private.TEST-ONLY.pem").to_owned(),
+        ),
+        alipay_public_key: public
+            .then(|| include_str!("fixtures/alipay-cert/app-public.TEST-ONLY.pem").to_owned()),
         alipay_app_cert: app.then(|| APP_CERT.to_owned()),
         alipay_cert: alipay.then(|| ALIPAY_CERT.to_owned()),
         alipay_root_cert: root.then(|| ROOT_BUNDLE.to_owned()),

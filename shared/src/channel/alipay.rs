@@ -143,10 +143,16 @@ impl Node {
 }
 
 /// Extracts and verifies the node of an answer to `method`. Pure, for tests of tampering.
+///
+/// `cert_sn`: in certificate mode, the SN of our Alipay certificate. An answer naming another
+/// `alipay_cert_sn` means Alipay rotated its certificate: it is not acted on (the outcome stays
+/// unknown until the new certificate is configured). An answer naming none is checked by its
+/// signature alone.
 pub fn verify_answer(
     body: &str,
     method: &str,
     alipay_key: &RsaVerifier,
+    cert_sn: Option<&str>,
 ) -> Result<Node, ChannelError> {
     let unknown = |why: &str| ChannelError::Ambiguous(format!("{method}: {why}"));
     let members: RawMembers = serde_json::from_str(body)
@@ -159,6 +165,13 @@ pub fn verify_answer(
             node = Some(v);
         } else if k == "sign" {
             sign = serde_json::from_str::<String>(v.get()).ok();
+        } else if k == "alipay_cert_sn"
+            && let (Some(ours), Ok(theirs)) = (cert_sn, serde_json::from_str::<String>(v.get()))
+            && theirs != ours
+        {
+            return Err(unknown(&format!(
+                "answer signed with Alipay certificate {theirs}, configured is {ours} (rotated? update alipayCert)"
+            )));
         }
     }
     let node = node.ok_or_else(|| unknown("answer has no response node"))?;
@@ -171,27 +184,6 @@ pub fn verify_answer(
         return Err(unknown("node is not an object"));
     }
     Ok(Node(value))
-}
-
-/// In certificate mode an answer names the Alipay certificate that signed it; another one
-/// than ours means Alipay rotated its certificate, so the answer is not acted on (the outcome
-/// stays unknown until the new certificate is configured). An answer naming none is checked
-/// by its signature alone.
-pub fn check_cert_sn(body: &str, method: &str, ours: &str) -> Result<(), ChannelError> {
-    let members: RawMembers = serde_json::from_str(body).map_err(|_| {
-        ChannelError::Ambiguous(format!("{method}: answer is not a well-formed JSON object"))
-    })?;
-    let theirs = members
-        .0
-        .iter()
-        .find(|(k, _)| k == "alipay_cert_sn")
-        .and_then(|(_, v)| serde_json::from_str::<String>(v.get()).ok());
-    match theirs {
-        Some(sn) if sn != ours => Err(ChannelError::Ambiguous(format!(
-            "{method}: answer signed with Alipay certificate {sn}, configured is {ours} (rotated? update alipayCert)"
-        ))),
-        _ => Ok(()),
-    }
 }
 
 /// Classifies a verified node by its `code`.
@@ -286,12 +278,14 @@ impl AlipayClient {
         if !status.is_success() {
             return Err(ChannelError::Ambiguous(format!("{method}: HTTP {status}")));
         }
-        if let Some(cert) = &self.config.cert {
-            check_cert_sn(&body, method, &cert.alipay_cert_sn)?;
-        }
         classify(
             method,
-            verify_answer(&body, method, &self.config.alipay_key)?,
+            verify_answer(
+                &body,
+                method,
+                &self.config.alipay_key,
+                self.config.cert.as_ref().map(|c| c.alipay_cert_sn.as_str()),
+            )?,
         )
     }
 
@@ -542,7 +536,7 @@ mod tests {
         let (signer, verifier) = keys();
         let node = "{ \"code\" : \"10000\",\n \"msg\":\"Success\",\"settle_no\":\"S1\" }";
         let body = answer(&signer, node, node);
-        let verified = verify_answer(&body, "alipay.trade.order.settle", &verifier);
+        let verified = verify_answer(&body, "alipay.trade.order.settle", &verifier, None);
         assert_eq!(
             verified.map(|n| n.str("settle_no").map(str::to_owned)),
             Ok(Some("S1".to_owned()))
@@ -556,12 +550,12 @@ mod tests {
         let altered = node.replace("S1", "S2");
         let m = "alipay.trade.order.settle";
         assert!(matches!(
-            verify_answer(&answer(&signer, &altered, node), m, &verifier),
+            verify_answer(&answer(&signer, &altered, node), m, &verifier, None),
             Err(ChannelError::Ambiguous(_))
         ));
         let unsigned = format!(r#"{{"alipay_trade_order_settle_response":{node}}}"#);
         assert!(matches!(
-            verify_answer(&unsigned, m, &verifier),
+            verify_answer(&unsigned, m, &verifier, None),
             Err(ChannelError::Ambiguous(_))
         ));
         let good = answer(&signer, node, node);
@@ -571,12 +565,12 @@ mod tests {
             1,
         );
         assert!(matches!(
-            verify_answer(&shadowed, m, &verifier),
+            verify_answer(&shadowed, m, &verifier, None),
             Err(ChannelError::Ambiguous(_))
         ));
         let (other_signer, _) = keys();
         assert!(matches!(
-            verify_answer(&answer(&other_signer, node, node), m, &verifier),
+            verify_answer(&answer(&other_signer, node, node), m, &verifier, None),
             Err(ChannelError::Ambiguous(_))
         ));
     }

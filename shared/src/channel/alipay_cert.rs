@@ -129,7 +129,7 @@ fn with_cert<T>(
 fn cert_sn(cert: &X509Certificate<'_>) -> Result<String, CertError> {
     let dn = rfc2253(cert.issuer()).ok_or(CertError::UnsupportedName("certificate"))?;
     let serial = decimal(cert.raw_serial());
-    Ok(hex(&Md5::digest(format!("{dn}{serial}").as_bytes())))
+    Ok(hex::encode(Md5::digest(format!("{dn}{serial}").as_bytes())))
 }
 
 /// The issuer as Java's `X500Principal.getName()` prints it; `None` for a string type we do
@@ -185,7 +185,11 @@ fn attribute(ava: &AttributeTypeAndValue<'_>) -> Option<String> {
                 der.extend(bytes);
             }
             der.extend_from_slice(value.data);
-            Some(format!("{}=#{}", ava.attr_type().to_id_string(), hex(&der)))
+            Some(format!(
+                "{}=#{}",
+                ava.attr_type().to_id_string(),
+                hex::encode(&der)
+            ))
         }
     }
 }
@@ -208,10 +212,6 @@ fn escape(value: &str) -> String {
 /// A DER INTEGER's big-endian bytes (a non-negative serial) in decimal.
 fn decimal(be: &[u8]) -> String {
     BigUint::from_bytes_be(be).to_string()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
