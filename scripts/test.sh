@@ -6,6 +6,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
+# One cold build per run: incremental caches would only add a few hundred MB to target/.
+export CARGO_INCREMENTAL=0
+
 ensure_venv
 log "cargo fmt --check"
 cargo fmt --all -- --check

@@ -1,15 +1,15 @@
 //! Alipay certificate mode against TEST-ONLY certificates whose SNs were computed by an
-//! independent implementation (pyca/cryptography, `fixtures/alipay-cert/make_vectors.py`).
+//! independent implementation (pyca/cryptography, `tests/fixtures/alipay-cert/make_vectors.py`).
 
 use serde_json::Value;
 use shared::channel::alipay_cert::{CertError, cert_mode, pem_cert_sn, root_cert_sn};
 use shared::crypto::RsaSigner;
 
-const APP_CERT: &str = include_str!("fixtures/alipay-cert/app-cert.TEST-ONLY.pem");
-const ALIPAY_CERT: &str = include_str!("fixtures/alipay-cert/alipay-cert.TEST-ONLY.pem");
-const ROOT_BUNDLE: &str = include_str!("fixtures/alipay-cert/root-bundle.TEST-ONLY.pem");
-const ALIPAY_PRIVATE: &str = include_str!("fixtures/alipay-cert/alipay-private.TEST-ONLY.pem");
-const EXPECTED: &str = include_str!("fixtures/alipay-cert/expected.json");
+const APP_CERT: &str = include_str!("../fixtures/alipay-cert/app-cert.TEST-ONLY.pem");
+const ALIPAY_CERT: &str = include_str!("../fixtures/alipay-cert/alipay-cert.TEST-ONLY.pem");
+const ROOT_BUNDLE: &str = include_str!("../fixtures/alipay-cert/root-bundle.TEST-ONLY.pem");
+const ALIPAY_PRIVATE: &str = include_str!("../fixtures/alipay-cert/alipay-private.TEST-ONLY.pem");
+const EXPECTED: &str = include_str!("../fixtures/alipay-cert/expected.json");
 
 fn expected(key: &str) -> String {
     let v: Value = serde_json::from_str(EXPECTED).unwrap_or(Value::Null);
@@ -69,8 +69,7 @@ fn unusable_certificates_are_refused_with_the_setting_named() {
     assert_eq!(e, Err(CertError::Missing("alipayRootCert")));
 }
 
-mod common;
-use common::harness::Harness;
+use crate::common::harness::Harness;
 use serde_json::json;
 use std::time::Duration;
 
@@ -145,10 +144,10 @@ fn certificate_settings_are_all_or_nothing() {
     let secrets = |app: bool, alipay: bool, root: bool, public: bool| shared::config::Secrets {
         sign_secret: shared::sign::Secret::new("s"),
         alipay_private_key: Some(
-            include_str!("fixtures/alipay-cert/app-private.TEST-ONLY.pem").to_owned(),
+            include_str!("../fixtures/alipay-cert/app-private.TEST-ONLY.pem").to_owned(),
         ),
         alipay_public_key: public
-            .then(|| include_str!("fixtures/alipay-cert/app-public.TEST-ONLY.pem").to_owned()),
+            .then(|| include_str!("../fixtures/alipay-cert/app-public.TEST-ONLY.pem").to_owned()),
         alipay_app_cert: app.then(|| APP_CERT.to_owned()),
         alipay_cert: alipay.then(|| ALIPAY_CERT.to_owned()),
         alipay_root_cert: root.then(|| ROOT_BUNDLE.to_owned()),

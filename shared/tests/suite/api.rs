@@ -1,7 +1,6 @@
 //! The api handler end to end: real lambda_http requests, DynamoDB on the local emulator.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 fn pay_notice(order_no: &str, status: &str) -> Value {

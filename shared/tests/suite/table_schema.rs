@@ -1,7 +1,6 @@
 //! The table has one definition (`shared::schema::TABLE`). The SAM template must declare the
 //! same keys, attributes, indexes and TTL, and the table the code creates locally must too.
 
-mod common;
 use serde_yaml::Value as Yaml;
 use shared::schema::TABLE;
 use std::collections::BTreeSet;
@@ -88,8 +87,8 @@ fn template_declares_the_code_schema() {
 
 #[tokio::test]
 async fn created_table_matches_the_schema() {
-    let store = common::fresh_store().await;
-    let client = aws_sdk_dynamodb::Client::new(&common::sdk().await);
+    let store = crate::common::fresh_store().await;
+    let client = aws_sdk_dynamodb::Client::new(&crate::common::sdk().await);
     let described = client
         .describe_table()
         .table_name(store.table())

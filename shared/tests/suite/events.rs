@@ -1,8 +1,7 @@
 //! Every sample event in `events/` is fed to its handler, as Lambda would deliver it.
 //! The samples are signed with the local run's secret (`local-dev-secret`).
 
-mod common;
-use common::*;
+use crate::common::*;
 use shared::api::{App, Clock};
 use shared::request::Verifier;
 use shared::sign::{Secret, SignType, Signer};
@@ -82,12 +81,12 @@ fn json_event(name: &str) -> serde_json::Value {
 }
 
 async fn app_with_queue() -> App {
-    let mut h = common::harness::Harness::new(
-        common::harness::Kind::Alipay,
+    let mut h = crate::common::harness::Harness::new(
+        crate::common::harness::Kind::Alipay,
         std::time::Duration::from_secs(2),
     )
     .await;
-    h.with_queue(common::harness::fast_jobs(), 3).await;
+    h.with_queue(crate::common::harness::fast_jobs(), 3).await;
     h.app
 }
 
@@ -132,7 +131,7 @@ async fn the_schedule_event_runs_a_scheduler_tick() {
     let event = json_event("schedule.json");
     assert_eq!(event["detail-type"], "Scheduled Event");
     // the scheduler ignores the event's content; a run over an empty table finds nothing
-    let tick = shared::scheduler::tick(&app, common::now(), 100).await;
+    let tick = shared::scheduler::tick(&app, crate::common::now(), 100).await;
     assert_eq!(tick, Ok(shared::scheduler::Tick::default()));
 }
 

@@ -1,11 +1,11 @@
-//! Every vector of `fixtures/sign.json` (copied from the product's signing vectors; three come
+//! Every vector of `tests/fixtures/sign.json` (copied from the product's signing vectors; three come
 //! from the seed documents' HTTP examples) must reproduce its sign string and both digests.
 
 use serde_json::{Map, Value};
 use shared::sign::{Secret, SignType, Signer, sign_string};
 
 fn vectors() -> Vec<Value> {
-    let text = include_str!("fixtures/sign.json");
+    let text = include_str!("../fixtures/sign.json");
     let doc: Value = serde_json::from_str(text).unwrap_or(Value::Null);
     doc["vectors"].as_array().cloned().unwrap_or_default()
 }

@@ -2,8 +2,7 @@
 //! DynamoDB on the emulator, the channel on its simulator. Every scenario runs once per channel
 //! (`<scenario>::alipay`, `<scenario>::wechat`).
 
-mod common;
-use common::harness::{Fault, Harness, Kind, Sim};
+use crate::common::harness::{Fault, Harness, Kind, Sim};
 use serde_json::{Value, json};
 use std::time::Duration;
 

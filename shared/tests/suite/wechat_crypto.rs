@@ -1,16 +1,15 @@
 //! WeChat Pay v3 crypto against fixed vectors computed outside this project (Python
 //! `cryptography`, cross-checked with openssl), and the notification path against the
-//! simulator. The key in `fixtures/TEST-ONLY-*` is public test material.
+//! simulator. The key in `tests/fixtures/TEST-ONLY-*` is public test material.
 
-mod common;
-use common::harness::{APIV3_KEY, Harness, Kind, Sim, WX_KEY_ID};
+use crate::common::harness::{APIV3_KEY, Harness, Kind, Sim, WX_KEY_ID};
 use serde_json::{Value, json};
 use shared::channel::wechat::{ApiV3Key, SignatureHeaders, open_notification, verify_signed};
 use shared::crypto::{RsaSigner, RsaVerifier, aes256gcm_open};
 use std::time::Duration;
 
 fn vectors() -> Value {
-    serde_json::from_str(include_str!("fixtures/wechat-vectors.json")).unwrap_or(Value::Null)
+    serde_json::from_str(include_str!("../fixtures/wechat-vectors.json")).unwrap_or(Value::Null)
 }
 
 fn s(v: &Value) -> &str {
@@ -22,7 +21,7 @@ fn a_known_key_signs_a_known_message_to_a_known_signature() {
     let v = vectors();
     let signer = RsaSigner::from_pkcs8_base64(
         "test key",
-        include_str!("fixtures/TEST-ONLY-merchant-key.pkcs8.b64"),
+        include_str!("../fixtures/TEST-ONLY-merchant-key.pkcs8.b64"),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let message = s(&v["rsa_sign"]["message"]);
@@ -34,7 +33,7 @@ fn a_known_key_signs_a_known_message_to_a_known_signature() {
     );
     let verifier = RsaVerifier::from_spki_base64(
         "test key",
-        include_str!("fixtures/TEST-ONLY-merchant-key.spki.b64"),
+        include_str!("../fixtures/TEST-ONLY-merchant-key.spki.b64"),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(verifier.verify_base64(message.as_bytes(), expected));
@@ -149,7 +148,7 @@ async fn notifications_verify_and_decrypt_and_tampering_is_refused() {
     };
     let key = &wechat.config().wechat_key;
     let apiv3 = ApiV3Key::new(APIV3_KEY).unwrap_or_else(|e| panic!("{e}"));
-    let now = common::now();
+    let now = crate::common::now();
     let opened = open_notification(&sig, n.body.as_bytes(), key, WX_KEY_ID, &apiv3, now);
     let resource = opened.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(resource["out_order_no"], no);

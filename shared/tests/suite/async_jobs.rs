@@ -2,9 +2,8 @@
 //! and scheduler logic, channel callbacks through the api handler, merchant notices to a local
 //! endpoint.
 
-mod common;
-use common::body_text;
-use common::harness::{Fault, Harness, Kind, Sim, Sink, fast_jobs};
+use crate::common::body_text;
+use crate::common::harness::{Fault, Harness, Kind, Sim, Sink, fast_jobs};
 use serde_json::{Value, json};
 use shared::jobs::Job;
 use shared::model::AllocationStatus;
@@ -126,7 +125,7 @@ async fn every_job_twice_and_concurrently_gives_one_state_and_one_notice_per_sta
         );
         // the notice is signed like a response and carries the order
         let end = &sink.bodies()[0];
-        common::assert_signed(end);
+        crate::common::assert_signed(end);
         assert_eq!(
             (
                 text(&end["allocationNo"]),
@@ -156,7 +155,7 @@ async fn auto_allocation_twice_makes_one_order_and_no_default_group_is_recorded(
         "{pay}"
     );
     assert_eq!(
-        shared::scheduler::tick(&h.app, common::now() + 3600, 100)
+        shared::scheduler::tick(&h.app, crate::common::now() + 3600, 100)
             .await
             .map(|t| t.found),
         Ok(0)
@@ -262,7 +261,7 @@ async fn a_notice_never_answered_success_stops_after_sixteen() {
     h.run_until(LIMIT, || async { h.drain_once().await == 0 })
         .await;
     assert_eq!(
-        shared::scheduler::tick(&h.app, common::now() + 86_400, 100)
+        shared::scheduler::tick(&h.app, crate::common::now() + 86_400, 100)
             .await
             .map(|t| t.found),
         Ok(0)
@@ -333,7 +332,7 @@ async fn callbacks_before_after_and_around_a_scheduled_sync_agree() {
 }
 
 async fn call_form(h: &Harness, body: &str) -> lambda_http::Response<lambda_http::Body> {
-    let mut req = common::apigw_request("POST", "/callback/alipay", body);
+    let mut req = crate::common::apigw_request("POST", "/callback/alipay", body);
     req.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
@@ -414,7 +413,7 @@ async fn wechat_notifications_are_verified_queued_and_applied() {
         .notification(&trade, &no, h.accounts()[1].1)
         .unwrap_or_else(|e| panic!("{e}"));
     let send = |body: String| {
-        let mut req = common::apigw_request("POST", "/callback/wechat", &body);
+        let mut req = crate::common::apigw_request("POST", "/callback/wechat", &body);
         for (k, v) in &n.headers {
             if let (Ok(k), Ok(v)) = (
                 http::HeaderName::from_bytes(k.as_bytes()),
@@ -461,7 +460,7 @@ async fn an_order_processing_past_its_maximum_age_is_flagged_not_polled() {
         .await;
     assert_eq!(status(&h, &no).await, "allocation_processing");
     assert_eq!(
-        shared::scheduler::tick(&h.app, common::now() + 86_400, 100)
+        shared::scheduler::tick(&h.app, crate::common::now() + 86_400, 100)
             .await
             .map(|t| t.found),
         Ok(0)
@@ -472,7 +471,7 @@ async fn an_order_processing_past_its_maximum_age_is_flagged_not_polled() {
 async fn a_poison_message_fails_alone_and_ends_in_the_dlq() {
     let mut h = Harness::new(Kind::Alipay, Duration::from_secs(5)).await;
     let dlq = h.with_queue(fast_jobs(), 2).await;
-    let sqs = aws_sdk_sqs::Client::new(&common::sdk().await);
+    let sqs = aws_sdk_sqs::Client::new(&crate::common::sdk().await);
     let Some(queue) = h.app.queue.clone() else {
         panic!("queue")
     };
