@@ -564,6 +564,7 @@ async fn alipay_callback(app: &App, body: &[u8]) -> Response<Body> {
         channel: crate::model::Channel::AliPay,
         body: String::from_utf8_lossy(body).into_owned(),
         headers: Vec::new(),
+        received_at: now,
     };
     match enqueue_callback(app, &job).await {
         Ok(()) => {
@@ -591,13 +592,14 @@ async fn wechat_callback(app: &App, headers: &http::HeaderMap, body: &[u8]) -> R
     };
     let c = client.config();
     let sig = crate::channel::wechat::SignatureHeaders::from_headers(headers);
+    let now = app.clock.now();
     if let Err(why) = crate::channel::wechat::open_notification(
         &sig,
         body,
         &c.wechat_key,
         &c.wechat_key_id,
         &c.apiv3_key,
-        app.clock.now(),
+        now,
     ) {
         tracing::warn!(reason = %why, "WeChat Pay notification refused");
         return fail(401, "verification failed");
@@ -615,6 +617,7 @@ async fn wechat_callback(app: &App, headers: &http::HeaderMap, body: &[u8]) -> R
             .iter()
             .filter_map(|k| Some(((*k).to_owned(), headers.get(*k)?.to_str().ok()?.to_owned())))
             .collect(),
+        received_at: now,
     };
     match enqueue_callback(app, &job).await {
         Ok(()) => {

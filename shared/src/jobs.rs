@@ -16,6 +16,10 @@ pub enum Job {
         /// Signature headers (WeChat), name → value.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         headers: Vec<(String, String)>,
+        /// When the api verified it (epoch seconds). The worker verifies it as of this time: a
+        /// retried job may run after the channel's freshness window (WeChat: 5 min) has passed.
+        #[serde(rename = "receivedAt")]
+        received_at: i64,
     },
     /// Ask the channel about an order now.
     Sync {

@@ -110,7 +110,8 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
             channel,
             body,
             headers,
-        } => callback(app, *channel, body, headers).await,
+            received_at,
+        } => callback(app, *channel, body, headers, *received_at).await,
     }
 }
 
@@ -244,14 +245,15 @@ async fn notify(app: &App, allocation_no: &str, status: AllocationStatus) -> Res
     Ok(())
 }
 
-/// A channel notification, verified again here, applied through the sync transition.
+/// A channel notification, verified again here as of its arrival, applied through the sync
+/// transition.
 async fn callback(
     app: &App,
     channel: Channel,
     body: &str,
     headers: &[(String, String)],
+    received_at: i64,
 ) -> Result<(), JobError> {
-    let now = app.clock.now();
     match channel {
         Channel::AliPay => {
             let Some(client) = app.channels.alipay.as_ref() else {
@@ -264,7 +266,7 @@ async fn callback(
                 &pairs,
                 client.alipay_key(),
                 client.app_id(),
-                now,
+                received_at,
             ) {
                 Ok(biz) => biz,
                 Err(why) => {
@@ -304,7 +306,7 @@ async fn callback(
                 &c.wechat_key,
                 &c.wechat_key_id,
                 &c.apiv3_key,
-                now,
+                received_at,
             ) {
                 Ok(r) => r,
                 Err(why) => {

@@ -401,6 +401,23 @@ async fn tampered_stale_or_foreign_callbacks_change_nothing() {
     .await;
 }
 
+async fn call_wechat(
+    h: &Harness,
+    headers: &[(String, String)],
+    body: &str,
+) -> lambda_http::Response<lambda_http::Body> {
+    let mut req = crate::common::apigw_request("POST", "/callback/wechat", body);
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (
+            http::HeaderName::from_bytes(k.as_bytes()),
+            http::HeaderValue::from_str(v),
+        ) {
+            req.headers_mut().insert(k, v);
+        }
+    }
+    shared::api::handle(&h.app, req).await
+}
+
 #[tokio::test]
 async fn wechat_notifications_are_verified_queued_and_applied() {
     let (h, trade) = ready(Kind::Wechat, fast_jobs()).await;
@@ -412,25 +429,39 @@ async fn wechat_notifications_are_verified_queued_and_applied() {
     let n = sim
         .notification(&trade, &no, h.accounts()[1].1)
         .unwrap_or_else(|e| panic!("{e}"));
-    let send = |body: String| {
-        let mut req = crate::common::apigw_request("POST", "/callback/wechat", &body);
-        for (k, v) in &n.headers {
-            if let (Ok(k), Ok(v)) = (
-                http::HeaderName::from_bytes(k.as_bytes()),
-                http::HeaderValue::from_str(v),
-            ) {
-                req.headers_mut().insert(k, v);
-            }
-        }
-        shared::api::handle(&h.app, req)
-    };
-    assert_eq!(send(n.body.replacen("分账", "分帐", 1)).await.status(), 401);
+    let tampered = n.body.replacen("分账", "分帐", 1);
+    assert_eq!(call_wechat(&h, &n.headers, &tampered).await.status(), 401);
     assert_eq!(h.drain_once().await, 0);
-    assert_eq!(send(n.body.clone()).await.status(), 204);
+    assert_eq!(call_wechat(&h, &n.headers, &n.body).await.status(), 204);
     h.run_until(LIMIT, || async {
         status(&h, &no).await == "allocation_end"
     })
     .await;
+}
+
+/// A queued notification can run long after it arrived: SQS retries, a backlog, or an operator
+/// redriving the DLQ a day later. The worker judges its freshness as of its arrival, so a late
+/// run still applies it (Alipay's notice carries the rows: no channel call is needed).
+#[tokio::test]
+async fn a_notification_applied_after_its_freshness_window_still_counts() {
+    let (mut h, trade) = ready(Kind::Alipay, fast_jobs()).await;
+    let no = start(&h, "").await;
+    h.settle(&trade, &no, &[]).await;
+    let Sim::Alipay(sim) = &h.sim else {
+        panic!("alipay")
+    };
+    let form = sim
+        .signed_settle_notify(&trade, &no)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form.iter())
+        .finish();
+    assert_eq!(body_text(&call_form(&h, &body).await), "success");
+    // the worker runs 26 hours later, past Alipay's 25-hour window
+    h.app.clock = shared::api::Clock::Fixed(crate::common::now() + 26 * 3600);
+    assert_eq!(h.drain_once().await, 1);
+    h.app.clock = shared::api::Clock::System;
+    assert_eq!(status(&h, &no).await, "allocation_end");
 }
 
 #[tokio::test]
