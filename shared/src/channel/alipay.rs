@@ -351,18 +351,23 @@ impl AlipayClient {
             .map(|_| ())
     }
 
-    /// `alipay.trade.order.settle.query` by trade and request number.
+    /// `alipay.trade.order.settle.query` by trade and request number; `None` when Alipay has
+    /// no such settle (`ACQ.TRADE_NOT_EXIST`).
     pub async fn settle_query(
         &self,
         trade_no: &str,
         out_request_no: &str,
         now: i64,
-    ) -> Result<Vec<ShareResult>, ChannelError> {
+    ) -> Result<Option<Vec<ShareResult>>, ChannelError> {
         let biz = json!({"trade_no": trade_no, "out_request_no": out_request_no});
-        let node = self
+        match self
             .call("alipay.trade.order.settle.query", &biz, now)
-            .await?;
-        Ok(royalty_details(&node.0))
+            .await
+        {
+            Ok(node) => Ok(Some(royalty_details(&node.0))),
+            Err(ChannelError::Rejected { code, .. }) if code == "ACQ.TRADE_NOT_EXIST" => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// `alipay.trade.royalty.relation.bind` with a fresh request number.

@@ -190,14 +190,16 @@ impl Channels {
         }
     }
 
-    /// The channel's view of each receiver's share.
+    /// The channel's view of each receiver's share; `None` when the channel says it has no such
+    /// split (the request never arrived). Any other refusal of the query is an error: it says
+    /// nothing about the split itself.
     pub async fn query(
         &self,
         channel: Channel,
         trade_no: &str,
         allocation_no: &str,
         now: i64,
-    ) -> Result<Vec<ShareResult>, ChannelError> {
+    ) -> Result<Option<Vec<ShareResult>>, ChannelError> {
         match self.client(channel)? {
             Client::Alipay(a) => a.settle_query(trade_no, allocation_no, now).await,
             Client::Wechat(w) => w.query_order(trade_no, allocation_no, now).await,

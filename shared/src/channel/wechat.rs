@@ -360,20 +360,28 @@ impl WechatClient {
         })
     }
 
-    /// `GET /v3/profitsharing/orders/{out_order_no}?transaction_id=`.
+    /// `GET /v3/profitsharing/orders/{out_order_no}?transaction_id=`; `None` when WeChat has no
+    /// such order (404 `RESOURCE_NOT_EXISTS`).
     pub async fn query_order(
         &self,
         transaction_id: &str,
         out_order_no: &str,
         now: i64,
-    ) -> Result<Vec<ShareResult>, ChannelError> {
+    ) -> Result<Option<Vec<ShareResult>>, ChannelError> {
         let path = format!(
             "/v3/profitsharing/orders/{}?transaction_id={}",
             form_urlencoded::byte_serialize(out_order_no.as_bytes()).collect::<String>(),
             form_urlencoded::byte_serialize(transaction_id.as_bytes()).collect::<String>()
         );
-        let order = self.request(reqwest::Method::GET, &path, None, now).await?;
-        Ok(order_receivers(&order))
+        match self.request(reqwest::Method::GET, &path, None, now).await {
+            Ok(order) => Ok(Some(order_receivers(&order))),
+            Err(ChannelError::Rejected { code, .. })
+                if code == "RESOURCE_NOT_EXISTS" || code == "ORDER_NOT_EXIST" =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// `POST /v3/profitsharing/orders/unfreeze` under its own number (`allocationNo + "F"`).

@@ -730,9 +730,9 @@ pub async fn sync_order(
                 .query(o.channel, &o.out_order_no, &o.allocation_no, now)
                 .await
             {
-                Ok(rows) => Some(rows),
-                Err(ChannelError::Rejected { code, msg }) => {
-                    tracing::info!(code = %code, msg = %msg, "channel does not know the split; sending it again");
+                Ok(Some(rows)) => Some(rows),
+                Ok(None) => {
+                    tracing::info!("channel does not know the split; sending it again");
                     let shares = shares_of(&stored.details, &o.description);
                     let outcome = app
                         .channels

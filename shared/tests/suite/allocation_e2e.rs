@@ -34,6 +34,7 @@ on_both_channels!(
     fifty_different_starts_on_one_pay_order_one_wins,
     timeout_then_sync_converges_with_the_same_request_number,
     a_lost_answer_converges_without_a_second_split,
+    a_refused_query_is_not_taken_for_a_lost_split,
     unverifiable_answers_are_never_acted_on,
     a_definite_refusal_fails_the_order_and_frees_the_pay_order,
     every_start_refusal_has_its_message_and_writes_nothing,
@@ -427,6 +428,27 @@ async fn a_lost_answer_converges_without_a_second_split(kind: Kind) {
     let d = h.ok(START, json!({"bizAllocationNo": "A1", "orderNo": "P1", "receivers": [{"receiverNo": "r1", "amount": 100}]})).await;
     let no = text(&d["allocationNo"]);
     assert_eq!(d["status"], "allocation_processing");
+    h.settle(&trade, &no, &[]).await;
+    assert_eq!(
+        h.ok(SYNC, json!({"allocationNo": no})).await["status"],
+        "allocation_end"
+    );
+    assert_eq!((h.executed(&trade), h.split_calls(&no)), (1, 1));
+}
+
+async fn a_refused_query_is_not_taken_for_a_lost_split(kind: Kind) {
+    let h = Harness::new(kind, Duration::from_millis(700)).await;
+    let trade = setup(&h, "P1").await;
+    h.inject(Fault::TimeoutAfterApply);
+    let d = h.ok(START, json!({"bizAllocationNo": "A1", "orderNo": "P1", "receivers": [{"receiverNo": "r1", "amount": 100}]})).await;
+    let no = text(&d["allocationNo"]);
+    // only "no such split" justifies sending it again; any other refusal leaves it unknown
+    h.refuse_next_query();
+    assert_eq!(
+        h.ok(SYNC, json!({"allocationNo": no})).await["status"],
+        "allocation_processing"
+    );
+    assert_eq!(h.split_calls(&no), 1, "not sent again");
     h.settle(&trade, &no, &[]).await;
     assert_eq!(
         h.ok(SYNC, json!({"allocationNo": no})).await["status"],

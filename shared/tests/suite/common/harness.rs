@@ -517,6 +517,28 @@ impl Harness {
         }
     }
 
+    /// The channel refuses the next query of a split for a reason of its own (permissions, a
+    /// request it judges badly signed), not because the split is unknown.
+    pub fn refuse_next_query(&self) {
+        match &self.sim {
+            Sim::Alipay(s) => s.inject(
+                "alipay.trade.order.settle.query",
+                alipay_sim::Fault::Business {
+                    sub_code: "isv.insufficient-isv-permissions".into(),
+                    sub_msg: "ISV权限不足".into(),
+                },
+            ),
+            Sim::Wechat(s) => s.inject(
+                wechat_sim::Op::QueryOrder,
+                wechat_sim::Fault::Status {
+                    status: 403,
+                    code: "NO_AUTH".into(),
+                    message: "无分账权限".into(),
+                },
+            ),
+        }
+    }
+
     /// Injects `fault` into the next split request; returns the (code, message) a refusal
     /// leaves on the order.
     pub fn inject(&self, fault: Fault) -> (&'static str, &'static str) {
