@@ -166,21 +166,40 @@ impl JobSettings {
         };
         let default_notify_url = get("DEFAULT_NOTIFY_URL");
         if let Some(url) = &default_notify_url {
-            crate::params::check_http_url("DEFAULT_NOTIFY_URL", url)
-                .map_err(|e| ConfigError::new("DEFAULT_NOTIFY_URL", e.rule))?;
+            url_setting("DEFAULT_NOTIFY_URL", url)?;
         }
         Ok(Self {
             auto_finish: bool_setting(get, "AUTO_FINISH", d.auto_finish)?,
-            auto_finish_delay_secs: secs_setting(get, "AUTO_FINISH_DELAY_SECS", 60, 86_400)?,
+            auto_finish_delay_secs: secs_setting(
+                get,
+                "AUTO_FINISH_DELAY_SECS",
+                d.auto_finish_delay_secs,
+                86_400,
+            )?,
             auto_allocation_delay_secs: secs_setting(
                 get,
                 "AUTO_ALLOCATION_DELAY_SECS",
-                60,
+                d.auto_allocation_delay_secs,
                 86_400,
             )?,
-            sync_first_delay_secs: secs_setting(get, "SYNC_FIRST_DELAY_SECS", 30, 86_400)?,
-            sync_max_interval_secs: secs_setting(get, "SYNC_MAX_INTERVAL_SECS", 1800, 86_400)?,
-            sync_max_age_secs: secs_setting(get, "SYNC_MAX_AGE_SECS", 172_800, 2_592_000)?,
+            sync_first_delay_secs: secs_setting(
+                get,
+                "SYNC_FIRST_DELAY_SECS",
+                d.sync_first_delay_secs,
+                86_400,
+            )?,
+            sync_max_interval_secs: secs_setting(
+                get,
+                "SYNC_MAX_INTERVAL_SECS",
+                d.sync_max_interval_secs,
+                86_400,
+            )?,
+            sync_max_age_secs: secs_setting(
+                get,
+                "SYNC_MAX_AGE_SECS",
+                d.sync_max_age_secs,
+                2_592_000,
+            )?,
             default_notify_url,
             allow_private_notify_urls: bool_setting(get, "ALLOW_PRIVATE_NOTIFY_URLS", false)?,
             notify_delays_secs,
@@ -259,11 +278,7 @@ impl Config {
                 .parse()
                 .map_err(|e: String| ConfigError::new("SIGN_TYPE", e))?,
         };
-        let require_sign = match get("REQ_SIGN").as_deref() {
-            None | Some("true") => true,
-            Some("false") => false,
-            Some(_) => return Err(ConfigError::new("REQ_SIGN", "must be true or false")),
-        };
+        let require_sign = bool_setting(&get, "REQ_SIGN", true)?;
         let req_timeout_secs = match get("REQ_TIMEOUT_SECS") {
             None => DEFAULT_REQ_TIMEOUT_SECS,
             Some(v) => v
@@ -306,30 +321,12 @@ impl Config {
             Some(app_id) => {
                 let gateway_url = get("ALIPAY_GATEWAY_URL")
                     .unwrap_or_else(|| crate::channel::alipay::DEFAULT_GATEWAY.to_owned());
-                if !gateway_url.starts_with("https://") && !gateway_url.starts_with("http://") {
-                    return Err(ConfigError::new(
-                        "ALIPAY_GATEWAY_URL",
-                        "must be an http(s) URL",
-                    ));
-                }
-                let timeout_ms = match get("ALIPAY_TIMEOUT_MS") {
-                    None => 8000,
-                    Some(v) => v
-                        .parse()
-                        .ok()
-                        .filter(|t| (100..=30_000).contains(t))
-                        .ok_or_else(|| {
-                            ConfigError::new(
-                                "ALIPAY_TIMEOUT_MS",
-                                "must be milliseconds from 100 to 30000",
-                            )
-                        })?,
-                };
+                url_setting("ALIPAY_GATEWAY_URL", &gateway_url)?;
                 Some(AlipaySettings {
                     app_id,
                     gateway_url,
                     notify_url: get("ALIPAY_NOTIFY_URL"),
-                    timeout_ms,
+                    timeout_ms: timeout_setting(&get, "ALIPAY_TIMEOUT_MS")?,
                 })
             }
         };
@@ -343,12 +340,7 @@ impl Config {
                 };
                 let base_url = get("WECHAT_BASE_URL")
                     .unwrap_or_else(|| crate::channel::wechat::DEFAULT_BASE_URL.to_owned());
-                if !base_url.starts_with("https://") && !base_url.starts_with("http://") {
-                    return Err(ConfigError::new(
-                        "WECHAT_BASE_URL",
-                        "must be an http(s) URL",
-                    ));
-                }
+                url_setting("WECHAT_BASE_URL", &base_url)?;
                 Some(WechatSettings {
                     mchid,
                     appid: need("WECHAT_APPID")?,
@@ -375,6 +367,11 @@ impl Config {
 }
 
 /// A channel call timeout in milliseconds (default 8000, 100..=30000).
+/// A URL setting: absolute http(s) with a host (the rule merchant URLs follow too).
+fn url_setting(name: &'static str, url: &str) -> Result<(), ConfigError> {
+    crate::params::check_http_url(name, url).map_err(|e| ConfigError::new(name, e.rule))
+}
+
 fn timeout_setting(
     get: &impl Fn(&str) -> Option<String>,
     name: &'static str,
