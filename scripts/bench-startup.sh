@@ -8,7 +8,7 @@ cd "$ROOT"
 cargo build --locked --release -p api -p worker -p scheduler
 cargo build --locked -p local
 for bin in api worker scheduler; do
-  size=$(stat -c %s "target/release/$bin")
+  size=$(wc -c <"target/release/$bin")
   echo "$bin release binary (stripped, $(uname -m)): $size bytes ($((size / 1024)) KiB)"
 done
 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \

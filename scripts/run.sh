@@ -27,6 +27,8 @@ cleanup() {
     if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   done
   stop_emulator
+  # the demo reads this to find the running system: gone with it
+  rm -f "$LOCAL_DIR/run.env"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
