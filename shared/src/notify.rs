@@ -163,27 +163,44 @@ mod tests {
             "::ffff:127.0.0.1",
             "255.255.255.255",
         ] {
-            let ip: IpAddr = ip.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+            let Ok(ip) = ip.parse::<IpAddr>() else {
+                panic!("{ip}")
+            };
             assert!(is_internal(ip), "{ip}");
         }
         for ip in ["203.0.113.10", "8.8.8.8", "2001:db8::1", "172.32.0.1"] {
-            let ip: IpAddr = ip.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+            let Ok(ip) = ip.parse::<IpAddr>() else {
+                panic!("{ip}")
+            };
             assert!(!is_internal(ip), "{ip}");
         }
     }
 
     #[tokio::test]
     async fn refuses_internal_targets_and_bad_schemes() {
+        // refused by the guard, never tried (a connection attempt would fail differently)
         for url in [
             "http://127.0.0.1:9/x",
             "http://169.254.169.254/latest/meta-data",
             "http://[::1]:80/",
             "http://localhost:8080/cb",
-            "ftp://example.com/",
-            "not a url",
         ] {
             let d = deliver(url, "{}", false).await;
-            assert!(!d.delivered && d.error.is_some(), "{url}: {d:?}");
+            let error = d.error.unwrap_or_default();
+            assert!(
+                error.contains("internal address; refused"),
+                "{url}: {error}"
+            );
+            // the same URL passes the guard when internal targets are allowed
+            assert!(resolve_target(url, true).await.is_ok(), "{url}");
+        }
+        for (url, why) in [
+            ("ftp://example.com/", "must be http or https"),
+            ("not a url", "is not a valid URL"),
+        ] {
+            let d = deliver(url, "{}", false).await;
+            assert!(!d.delivered, "{url}");
+            assert_eq!(d.error.unwrap_or_default(), format!("notifyUrl {why}"));
         }
     }
 }
