@@ -326,11 +326,19 @@ pub struct GroupUnbindParams {
 impl Params for GroupUnbindParams {
     fn validate(&self) -> Result<(), ValidationError> {
         check_required("groupNo", &self.group_no, 20)?;
-        if self.receiver_nos.is_empty() {
-            return Err(ValidationError::new("receiverNos", "must not be empty"));
+        if self.receiver_nos.is_empty() || self.receiver_nos.len() > MAX_RECEIVERS {
+            return Err(ValidationError::new(
+                "receiverNos",
+                format!("must list 1 to {MAX_RECEIVERS} receivers"),
+            ));
         }
+        let mut seen = HashSet::new();
         for (i, no) in self.receiver_nos.iter().enumerate() {
-            check_required(&format!("receiverNos[{i}]"), no, 32)?;
+            let field = format!("receiverNos[{i}]");
+            check_required(&field, no, 32)?;
+            if !seen.insert(no.as_str()) {
+                return Err(ValidationError::new(field, "is listed more than once"));
+            }
         }
         Ok(())
     }
@@ -587,6 +595,23 @@ mod tests {
         assert!(
             error_of::<GroupBindParams>(neg)
                 .contains("receivers[0].rate: must be an integer from 0 to 10000")
+        );
+    }
+
+    #[test]
+    fn group_unbind_lists() {
+        let ok = json!({"groupNo": "g", "receiverNos": ["a", "b"], "reqTime": NOW});
+        assert!(error_of::<GroupUnbindParams>(ok).starts_with("accepted"));
+        let twice = json!({"groupNo": "g", "receiverNos": ["a", "a"], "reqTime": NOW});
+        assert!(
+            error_of::<GroupUnbindParams>(twice)
+                .contains("receiverNos[1]: is listed more than once")
+        );
+        let many: Vec<String> = (0..=MAX_RECEIVERS).map(|i| format!("r{i}")).collect();
+        let too_many = json!({"groupNo": "g", "receiverNos": many, "reqTime": NOW});
+        assert!(
+            error_of::<GroupUnbindParams>(too_many)
+                .contains("receiverNos: must list 1 to 50 receivers")
         );
     }
 }
