@@ -118,12 +118,14 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
 /// Allocates a pay order with its channel's default group (SPEC §4.6), under the
 /// bizAllocationNo `AUTO<orderNo>` so that a repeated job finds the same order.
 async fn auto_allocate(app: &App, order_no: &str) -> Result<(), JobError> {
-    let Some((pay, _)) = app.store.pay_order(order_no).await.map_err(retry)? else {
+    let Some((pay, version)) = app.store.pay_order(order_no).await.map_err(retry)? else {
         return Ok(());
     };
-    let pk = crate::store::pay_pk(order_no);
     if !pay.wants_auto_allocation() {
-        app.store.clear_due(&pk, "PAY").await.map_err(retry)?;
+        app.store
+            .clear_pay_order_due(order_no, version)
+            .await
+            .map_err(retry)?;
         return Ok(());
     }
     let params = StartParams {

@@ -250,15 +250,22 @@ impl Store {
         conditional(result).map(|_| ())
     }
 
-    /// Stops an item being due (its work turned out to be done or moot).
-    pub async fn clear_due(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+    /// Stops a pay order read at `version` being due for auto allocation (it no longer wants
+    /// it). If the order changed since, the change decides: nothing is written.
+    pub async fn clear_pay_order_due(
+        &self,
+        order_no: &str,
+        version: i64,
+    ) -> Result<(), StoreError> {
         let result = self
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(pk.to_owned(), sk)))
+            .set_key(Some(key(pay_pk(order_no), PAY_SK)))
             .update_expression("REMOVE duePk, dueAt")
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("#ver = :expected")
+            .expression_attribute_names("#ver", "ver")
+            .expression_attribute_values(":expected", n(version))
             .send()
             .await;
         conditional(result).map(|_| ())
