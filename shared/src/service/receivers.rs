@@ -432,15 +432,19 @@ pub async fn group_query(app: App, req: Verified<QueryGroupParams>) -> Result<Ou
             None => Vec::new(),
         },
     };
-    let mut data = Vec::new();
-    for g in &groups {
-        let default_no = app
+    // every group listed is of one channel (one group, or the groups of one channel)
+    let default_no = match groups.first() {
+        Some(g) => app
             .store
             .default_group_no(g.channel)
             .await
-            .map_err(store_err)?;
-        data.push(group_data(g, default_no.as_deref()));
-    }
+            .map_err(store_err)?,
+        None => None,
+    };
+    let data = groups
+        .iter()
+        .map(|g| group_data(g, default_no.as_deref()))
+        .collect();
     let mut m = Map::new();
     m.insert("groups".into(), Value::Array(data));
     Ok(Outcome::Ok(m))
