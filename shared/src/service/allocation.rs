@@ -358,7 +358,7 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
         notices: Vec::new(),
     };
     let saved = apply_allocate_outcome(&app, stored, outcome).await?;
-    Ok(answer(&saved))
+    Ok(answer(&saved.order))
 }
 
 pub(crate) fn account_of(r: &Receiver) -> Account {
@@ -534,14 +534,15 @@ async fn commit(
 
 /// Records the outcome of an allocate call: accepted → keeps processing (notes the channel's
 /// number); refused → `allocation_failed` and the pay order is released; unknown → unchanged.
+/// Answers the order as it is stored now.
 async fn apply_allocate_outcome(
     app: &App,
     mut stored: StoredAllocation,
     outcome: Result<crate::channel::Accepted, ChannelError>,
-) -> Result<AllocationOrder, ApiError> {
+) -> Result<StoredAllocation, ApiError> {
     for _ in 0..RACES {
         if stored.order.status != AllocationStatus::Processing {
-            return Ok(stored.order);
+            return Ok(stored);
         }
         let before = stored.order.status;
         let (release, changed): (bool, Vec<usize>) = match &outcome {
@@ -549,7 +550,7 @@ async fn apply_allocate_outcome(
                 if accepted.out_allocation_no.is_none()
                     || stored.order.out_allocation_no == accepted.out_allocation_no
                 {
-                    return Ok(stored.order);
+                    return Ok(stored);
                 }
                 stored.order.out_allocation_no = accepted.out_allocation_no.clone();
                 (false, Vec::new())
@@ -573,11 +574,11 @@ async fn apply_allocate_outcome(
             }
             Err(e) => {
                 tracing::warn!(error = %e, "allocation outcome unknown; it stays processing until a sync");
-                return Ok(stored.order);
+                return Ok(stored);
             }
         };
         if commit(app, &mut stored, before, &changed, release).await? {
-            return Ok(stored.order);
+            return Ok(stored);
         }
         stored = reload(app, &stored.order.allocation_no).await?;
     }
@@ -738,9 +739,7 @@ pub async fn sync_order(
                         .channels
                         .allocate(o.channel, &o.out_order_no, &o.allocation_no, &shares, now)
                         .await;
-                    let allocation_no = o.allocation_no.clone();
-                    apply_allocate_outcome(app, stored, outcome).await?;
-                    stored = reload(app, &allocation_no).await?;
+                    stored = apply_allocate_outcome(app, stored, outcome).await?;
                     None
                 }
                 Err(e) => {
