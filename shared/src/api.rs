@@ -394,7 +394,7 @@ pub async fn verify<T: Params>(app: &App, body: &[u8], now: i64) -> Result<Verif
             .store
             .claim_nonce(nonce, verified.common.req_time, expires_at)
             .await
-            .map_err(|e| ApiError::System(e.to_string()))?;
+            .map_err(store_error)?;
         if !fresh {
             return Err(ApiError::invalid(
                 "nonceStr",
@@ -436,7 +436,7 @@ fn error_envelope(e: &ApiError, trace_id: &str) -> Response<Body> {
     )
 }
 
-fn store_error(e: StoreError) -> ApiError {
+pub(crate) fn store_error(e: StoreError) -> ApiError {
     ApiError::System(e.to_string())
 }
 

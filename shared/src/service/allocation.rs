@@ -1,6 +1,6 @@
 //! Start, query, sync and finish of allocation orders (SPEC §4.2–§4.5).
 
-use crate::api::{App, Outcome};
+use crate::api::{App, Outcome, store_error};
 use crate::channel::{Account, ChannelError, Share, ShareResult};
 use crate::error::ApiError;
 use crate::jobs::Job;
@@ -16,17 +16,11 @@ use crate::store::receivers::{
     default_group_key, default_group_pk, group_from_item, group_key, group_pk, receiver_from_item,
     receiver_key,
 };
-use crate::store::{
-    Claim, CreateConflict, StoreError, get_s, key, pay_biz_pk, pay_order_from_item, pay_pk,
-};
+use crate::store::{Claim, CreateConflict, get_s, key, pay_biz_pk, pay_order_from_item, pay_pk};
 use serde_json::{Map, Value, json};
 
 /// How many times a versioned write is retried after losing a race.
 const RACES: usize = 5;
-
-pub(crate) fn store_err(e: StoreError) -> ApiError {
-    ApiError::System(e.to_string())
-}
 
 fn record_numbers(allocation_no: Option<&str>, biz_allocation_no: Option<&str>) {
     let span = tracing::Span::current();
@@ -58,7 +52,7 @@ async fn duplicate(app: &App, claim: &Claim, digest: &str) -> Result<Outcome, Ap
         .store
         .allocation(&claim.allocation_no)
         .await
-        .map_err(store_err)?
+        .map_err(store_error)?
         .ok_or_else(|| ApiError::System(format!("claim without order {}", claim.allocation_no)))?;
     record_numbers(Some(&stored.order.allocation_no), None);
     tracing::info!(status = %stored.order.status, "duplicate start answered from the stored order");
@@ -128,9 +122,9 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
     for r in explicit.unwrap_or_default() {
         keys.push(receiver_key(&r.receiver_no));
     }
-    let found = app.store.get_many(keys).await.map_err(store_err)?;
+    let found = app.store.get_many(keys).await.map_err(store_error)?;
     if let Some(item) = found.get(&claim_pk(&p.biz_allocation_no)) {
-        let claim = claim_from_item(item).map_err(store_err)?;
+        let claim = claim_from_item(item).map_err(store_error)?;
         return duplicate(&app, &claim, &digest).await;
     }
 
@@ -160,7 +154,7 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
     let second = if second.is_empty() {
         Default::default()
     } else {
-        app.store.get_many(second).await.map_err(store_err)?
+        app.store.get_many(second).await.map_err(store_error)?
     };
     if let Some(o) = &pointer_order_no {
         found_pay = second.get(&pay_pk(o)).cloned();
@@ -168,7 +162,7 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
     let Some(pay_item) = found_pay else {
         return Ok(Outcome::Refused("支付订单不存在".into()));
     };
-    let (pay, _) = pay_order_from_item(&pay_item).map_err(store_err)?;
+    let (pay, _) = pay_order_from_item(&pay_item).map_err(store_error)?;
     let trade_no = match check_pay_order(&pay, &app) {
         Ok(t) => t,
         Err(why) => return Ok(Outcome::Refused(why)),
@@ -181,7 +175,7 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
             .filter_map(|r| found.get(&format!("RECEIVER#{}", r.receiver_no)))
             .map(receiver_from_item)
             .collect::<Result<_, _>>()
-            .map_err(store_err)?;
+            .map_err(store_error)?;
         let chosen = match rules::check_receivers(
             pay.channel,
             list.iter().map(|r| r.receiver_no.as_str()),
@@ -205,7 +199,7 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
     } else {
         let group: Group = if let Some(g) = group_no {
             match found.get(&group_pk(g)) {
-                Some(item) => group_from_item(item).map_err(store_err)?.0,
+                Some(item) => group_from_item(item).map_err(store_error)?.0,
                 None => {
                     return Ok(Outcome::Refused(format!(
                         "分账组不存在 (group {g} not found)"
@@ -220,7 +214,7 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
                 )));
             };
             match second.get(&group_pk(g)) {
-                Some(item) => group_from_item(item).map_err(store_err)?.0,
+                Some(item) => group_from_item(item).map_err(store_error)?.0,
                 None => {
                     return Ok(Outcome::Refused(format!(
                         "未配置默认分账组 (no default group for channel {})",
@@ -309,7 +303,7 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
             .store
             .create_allocation(&order, &details)
             .await
-            .map_err(store_err)?
+            .map_err(store_error)?
         {
             Ok(()) => {
                 created = true;
@@ -321,7 +315,7 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
                     .store
                     .claim(&p.biz_allocation_no)
                     .await
-                    .map_err(store_err)?;
+                    .map_err(store_error)?;
                 return match claim {
                     Some(c) => duplicate(&app, &c, &digest).await,
                     None => Err(ApiError::System("claim vanished".into())),
@@ -492,7 +486,7 @@ async fn commit(
             notice.as_ref(),
         )
         .await
-        .map_err(store_err)?;
+        .map_err(store_error)?;
     if !saved {
         return Ok(false);
     }
@@ -601,7 +595,7 @@ async fn reload(app: &App, allocation_no: &str) -> Result<StoredAllocation, ApiE
     app.store
         .allocation(allocation_no)
         .await
-        .map_err(store_err)?
+        .map_err(store_error)?
         .ok_or_else(|| ApiError::System(format!("allocation {allocation_no} vanished")))
 }
 
@@ -611,7 +605,7 @@ async fn find(app: &App, r: &AllocationRef) -> Result<Option<StoredAllocation>, 
         Some(a) => a.to_owned(),
         None => {
             let biz = r.biz_allocation_no.as_deref().unwrap_or_default();
-            match app.store.claim(biz).await.map_err(store_err)? {
+            match app.store.claim(biz).await.map_err(store_error)? {
                 Some(c) => c.allocation_no,
                 None => return Ok(None),
             }
@@ -621,7 +615,7 @@ async fn find(app: &App, r: &AllocationRef) -> Result<Option<StoredAllocation>, 
         .store
         .allocation(&allocation_no)
         .await
-        .map_err(store_err)?;
+        .map_err(store_error)?;
     if let Some(s) = &stored {
         record_numbers(
             Some(&s.order.allocation_no),

@@ -1,7 +1,8 @@
 //! Receivers and groups (SPEC §4.8). Receivers are bound at the channel before they are
 //! stored, and unbound before they are deleted.
 
-use super::allocation::{account_of, store_err};
+use super::allocation::account_of;
+use crate::api::store_error;
 use crate::api::{App, Outcome};
 use crate::channel::{Account, ChannelError};
 use crate::error::ApiError;
@@ -50,7 +51,7 @@ pub async fn add(app: App, req: Verified<ReceiverAddParams>) -> Result<Outcome, 
         .store
         .receiver(&p.receiver_no)
         .await
-        .map_err(store_err)?
+        .map_err(store_error)?
         .is_some()
     {
         return Ok(Outcome::Refused(format!(
@@ -93,7 +94,12 @@ pub async fn add(app: App, req: Verified<ReceiverAddParams>) -> Result<Outcome, 
         group_count: 0,
     };
     Ok(
-        match app.store.add_receiver(&receiver).await.map_err(store_err)? {
+        match app
+            .store
+            .add_receiver(&receiver)
+            .await
+            .map_err(store_error)?
+        {
             Written::Done => {
                 tracing::info!(receiverNo = %receiver.receiver_no, channel = %receiver.channel, "receiver added");
                 ok(&[("receiverNo", json!(receiver.receiver_no))])
@@ -109,7 +115,7 @@ pub async fn add(app: App, req: Verified<ReceiverAddParams>) -> Result<Outcome, 
 /// `POST /unipay/allocation/receiver/remove`.
 pub async fn remove(app: App, req: Verified<ReceiverRemoveParams>) -> Result<Outcome, ApiError> {
     let no = req.params.receiver_no;
-    let Some(r) = app.store.receiver(&no).await.map_err(store_err)? else {
+    let Some(r) = app.store.receiver(&no).await.map_err(store_error)? else {
         return Ok(Outcome::Refused(format!(
             "分账接收方不存在 (receiver {no} not found)"
         )));
@@ -131,7 +137,7 @@ pub async fn remove(app: App, req: Verified<ReceiverRemoveParams>) -> Result<Out
         return Ok(channel_refusal("解绑分账接收方", e));
     }
     Ok(
-        match app.store.remove_receiver(&no).await.map_err(store_err)? {
+        match app.store.remove_receiver(&no).await.map_err(store_error)? {
             Written::Done => {
                 tracing::info!(receiverNo = %no, "receiver removed");
                 ok(&[("receiverNo", json!(no))])
@@ -167,12 +173,12 @@ pub async fn query_receivers(
             .store
             .receiver(no)
             .await
-            .map_err(store_err)?
+            .map_err(store_error)?
             .into_iter()
             .filter(|r| p.channel.is_none_or(|c| c == r.channel))
             .collect(),
         None => match p.channel {
-            Some(c) => app.store.receivers_of(c).await.map_err(store_err)?,
+            Some(c) => app.store.receivers_of(c).await.map_err(store_error)?,
             None => Vec::new(),
         },
     };
@@ -193,7 +199,7 @@ pub async fn group_create(app: App, req: Verified<GroupSaveParams>) -> Result<Ou
         members: Vec::new(),
     };
     Ok(
-        match app.store.create_group(&group).await.map_err(store_err)? {
+        match app.store.create_group(&group).await.map_err(store_error)? {
             Written::Done => ok(&[("groupNo", json!(group.group_no))]),
             Written::Conflict => Outcome::Refused(format!(
                 "分账组编号已存在 (group {} exists)",
@@ -214,7 +220,8 @@ where
     F: FnMut(&mut Group) -> Result<(Vec<String>, Vec<String>), String>,
 {
     for _ in 0..RACES {
-        let Some((mut group, version)) = app.store.group(group_no).await.map_err(store_err)? else {
+        let Some((mut group, version)) = app.store.group(group_no).await.map_err(store_error)?
+        else {
             return Ok(no_group(group_no));
         };
         let (joined, left) = match change(&mut group) {
@@ -225,7 +232,7 @@ where
             .store
             .save_group(&group, version, &joined, &left)
             .await
-            .map_err(store_err)?
+            .map_err(store_error)?
         {
             Written::Done => {
                 return Ok(ok(&[
@@ -260,7 +267,7 @@ pub async fn group_update(app: App, req: Verified<GroupSaveParams>) -> Result<Ou
 pub async fn group_bind(app: App, req: Verified<GroupBindParams>) -> Result<Outcome, ApiError> {
     let p = req.params;
     let nos: Vec<String> = p.receivers.iter().map(|r| r.receiver_no.clone()).collect();
-    let found = app.store.receivers(&nos).await.map_err(store_err)?;
+    let found = app.store.receivers(&nos).await.map_err(store_error)?;
     change_group(&app, &p.group_no, |g| {
         let chosen = rules::check_receivers(g.channel, nos.iter().map(String::as_str), &found)?;
         let mut joined = Vec::new();
@@ -319,14 +326,14 @@ pub async fn group_unbind(app: App, req: Verified<GroupUnbindParams>) -> Result<
 pub async fn group_delete(app: App, req: Verified<GroupRef>) -> Result<Outcome, ApiError> {
     let no = req.params.group_no;
     for _ in 0..RACES {
-        let Some((group, version)) = app.store.group(&no).await.map_err(store_err)? else {
+        let Some((group, version)) = app.store.group(&no).await.map_err(store_error)? else {
             return Ok(no_group(&no));
         };
         if app
             .store
             .default_group_no(group.channel)
             .await
-            .map_err(store_err)?
+            .map_err(store_error)?
             .as_deref()
             == Some(no.as_str())
         {
@@ -339,7 +346,7 @@ pub async fn group_delete(app: App, req: Verified<GroupRef>) -> Result<Outcome, 
             .store
             .delete_group(&group, version)
             .await
-            .map_err(store_err)?
+            .map_err(store_error)?
             == Written::Done
         {
             return Ok(ok(&[("groupNo", json!(no))]));
@@ -351,7 +358,7 @@ pub async fn group_delete(app: App, req: Verified<GroupRef>) -> Result<Outcome, 
 /// `POST /unipay/allocation/group/setDefault`.
 pub async fn group_set_default(app: App, req: Verified<GroupRef>) -> Result<Outcome, ApiError> {
     let no = req.params.group_no;
-    let Some((group, _)) = app.store.group(&no).await.map_err(store_err)? else {
+    let Some((group, _)) = app.store.group(&no).await.map_err(store_error)? else {
         return Ok(no_group(&no));
     };
     Ok(
@@ -359,7 +366,7 @@ pub async fn group_set_default(app: App, req: Verified<GroupRef>) -> Result<Outc
             .store
             .set_default_group(&group)
             .await
-            .map_err(store_err)?
+            .map_err(store_error)?
         {
             Written::Done => ok(&[
                 ("groupNo", json!(no)),
@@ -373,7 +380,7 @@ pub async fn group_set_default(app: App, req: Verified<GroupRef>) -> Result<Outc
 /// `POST /unipay/allocation/group/clearDefault`.
 pub async fn group_clear_default(app: App, req: Verified<GroupRef>) -> Result<Outcome, ApiError> {
     let no = req.params.group_no;
-    let Some((group, _)) = app.store.group(&no).await.map_err(store_err)? else {
+    let Some((group, _)) = app.store.group(&no).await.map_err(store_error)? else {
         return Ok(no_group(&no));
     };
     Ok(
@@ -381,7 +388,7 @@ pub async fn group_clear_default(app: App, req: Verified<GroupRef>) -> Result<Ou
             .store
             .clear_default_group(group.channel, &no)
             .await
-            .map_err(store_err)?
+            .map_err(store_error)?
         {
             Written::Done => ok(&[
                 ("groupNo", json!(no)),
@@ -422,13 +429,13 @@ pub async fn group_query(app: App, req: Verified<QueryGroupParams>) -> Result<Ou
             .store
             .group(no)
             .await
-            .map_err(store_err)?
+            .map_err(store_error)?
             .map(|(g, _)| g)
             .into_iter()
             .filter(|g| p.channel.is_none_or(|c| c == g.channel))
             .collect(),
         None => match p.channel {
-            Some(c) => app.store.groups_of(c).await.map_err(store_err)?,
+            Some(c) => app.store.groups_of(c).await.map_err(store_error)?,
             None => Vec::new(),
         },
     };
@@ -438,7 +445,7 @@ pub async fn group_query(app: App, req: Verified<QueryGroupParams>) -> Result<Ou
             .store
             .default_group_no(g.channel)
             .await
-            .map_err(store_err)?,
+            .map_err(store_error)?,
         None => None,
     };
     let data = groups
