@@ -5,7 +5,7 @@
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeyPair;
-use aws_lc_rs::signature::{self, UnparsedPublicKey};
+use aws_lc_rs::signature;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::fmt;
@@ -69,6 +69,8 @@ impl RsaSigner {
 /// An RSA public key that verifies PKCS#1 v1.5 SHA-256 signatures (2048 to 8192 bits).
 #[derive(Clone)]
 pub struct RsaVerifier {
+    /// Parsed once: every channel answer and notification is verified with it.
+    key: signature::ParsedPublicKey,
     der: Vec<u8>,
 }
 
@@ -85,12 +87,13 @@ impl RsaVerifier {
 
     /// From SubjectPublicKeyInfo DER, as a certificate carries it.
     pub fn from_spki_der(what: &'static str, der: &[u8]) -> Result<Self, CryptoError> {
-        let der = der.to_vec();
-        // Parse once now so a bad key fails at init rather than on the first answer.
-        if aws_lc_rs::rsa::PublicEncryptingKey::from_der(&der).is_err() {
-            return Err(CryptoError::Key(what, "unreadable public key"));
-        }
-        Ok(Self { der })
+        // A bad key fails at init rather than on the first answer.
+        let key = signature::ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, der)
+            .map_err(|_| CryptoError::Key(what, "unreadable public key"))?;
+        Ok(Self {
+            key,
+            der: der.to_vec(),
+        })
     }
 
     /// True when `signature_b64` is a valid signature of `message`.
@@ -98,9 +101,7 @@ impl RsaVerifier {
         let Ok(sig) = B64.decode(signature_b64.trim()) else {
             return false;
         };
-        UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &self.der)
-            .verify(message, &sig)
-            .is_ok()
+        self.key.verify_sig(message, &sig).is_ok()
     }
 }
 
