@@ -102,11 +102,11 @@ async fn allocation_end_to_end_in_certificate_mode() {
         (json!("allocation_end"), json!("all_success"))
     );
     let finished = h.ok(FINISH, json!({"allocationNo": no})).await;
-    assert_ne!(finished["status"], "finish_failed", "{finished}");
+    assert_eq!(finished["status"], "finish", "{finished}");
 }
 
-/// Alipay rotated its certificate: answers name another SN. They are not acted on: the start
-/// stays processing (an unknown outcome for a later sync), never failed or succeeded.
+/// Alipay rotated its certificate: answers name another SN. They are not acted on: an unknown
+/// outcome, never taken for success or failure.
 #[tokio::test]
 async fn answers_signed_under_another_certificate_are_not_acted_on() {
     let h = Harness::alipay_cert_mode(
@@ -123,7 +123,7 @@ async fn answers_signed_under_another_certificate_are_not_acted_on() {
                 "receiverName": "张三", "relationType": "PARTNER"}),
         )
         .await;
-    assert!(!msg.is_empty());
+    assert!(msg.contains("通道暂时不可用"), "{msg}");
     assert!(
         h.bound(t1, a1),
         "the channel did bind; we just could not trust its answer"

@@ -668,12 +668,13 @@ async fn dynamodb_round_trips_stay_within_budget(kind: Kind) {
 async fn alipay_whitespace_inside_the_signed_node_verifies() {
     let h = harness(Kind::Alipay).await;
     setup(&h, "P1").await;
-    if let Sim::Alipay(s) = &h.sim {
-        s.inject(
-            "alipay.trade.order.settle",
-            alipay_sim::Fault::WhitespaceInNode,
-        );
-    }
+    let Sim::Alipay(s) = &h.sim else {
+        panic!("alipay harness")
+    };
+    s.inject(
+        "alipay.trade.order.settle",
+        alipay_sim::Fault::WhitespaceInNode,
+    );
     let d = h.ok(START, json!({"bizAllocationNo": "A3", "orderNo": "P1", "receivers": [{"receiverNo": "r1", "amount": 100}]})).await;
     let q = h.query(&text(&d["allocationNo"])).await;
     assert!(

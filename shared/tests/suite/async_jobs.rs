@@ -228,8 +228,7 @@ async fn a_notice_failing_three_times_takes_four_attempts_all_recorded() {
     .await;
     // a few more rounds change nothing
     for _ in 0..3 {
-        h.run_until(LIMIT, || async { true }).await;
-        h.drain_once().await;
+        h.round().await;
     }
     assert_eq!(sink.bodies().len(), 4);
     let attempts = h.query(&no).await["notices"][0]["attempts"].clone();
@@ -300,7 +299,7 @@ async fn callbacks_before_after_and_around_a_scheduled_sync_agree() {
                 assert_eq!(post().await, "success");
                 h.run_until(LIMIT, || async { h.drain_once().await == 0 })
                     .await;
-                h.run_until(LIMIT, || async { true }).await;
+                h.round().await;
             }
             "sync_first" => {
                 h.run_until(LIMIT, || async {
@@ -313,7 +312,7 @@ async fn callbacks_before_after_and_around_a_scheduled_sync_agree() {
             }
             _ => {
                 assert_eq!(post().await, "success");
-                h.run_until(LIMIT, || async { true }).await;
+                h.round().await;
                 assert_eq!(post().await, "success");
                 h.run_until(LIMIT, || async { h.drain_once().await == 0 })
                     .await;

@@ -789,12 +789,18 @@ impl Harness {
                 tokio::time::Instant::now() < deadline,
                 "condition not reached within {limit:?}"
             );
-            let tick = shared::scheduler::tick(&self.app, now(), 100).await;
-            assert!(tick.is_ok(), "{tick:?}");
-            if self.drain_once().await == 0 {
+            if self.round().await == 0 {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
+    }
+
+    /// One round of the asynchronous side: a scheduler tick, then one drain of the queue.
+    /// Returns how many messages were handled.
+    pub async fn round(&self) -> usize {
+        let tick = shared::scheduler::tick(&self.app, now(), 100).await;
+        assert!(tick.is_ok(), "{tick:?}");
+        self.drain_once().await
     }
 }
 
