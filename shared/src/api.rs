@@ -241,12 +241,7 @@ fn trace_id(req: &Request) -> String {
     {
         return id.to_owned();
     }
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    (0..12)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
-        .collect()
+    crate::crypto::random_alnum(12)
 }
 
 fn request_path(req: &Request) -> String {

@@ -121,6 +121,16 @@ impl RsaVerifier {
     }
 }
 
+/// `len` random letters and digits (nonces, trace ids).
+pub fn random_alnum(len: usize) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
 /// AEAD_AES_256_GCM decryption as WeChat Pay uses it: the key is the 32 ASCII bytes of the
 /// APIv3 key, the nonce the 12 bytes of the given string, the ciphertext base64 of
 /// ciphertext‖tag. `None` if anything does not fit or authenticate.

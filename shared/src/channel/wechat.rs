@@ -221,15 +221,6 @@ fn fail_reason_text(reason: &str) -> &'static str {
     }
 }
 
-fn nonce() -> String {
-    use rand::Rng;
-    const CHARS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut rng = rand::rng();
-    (0..32)
-        .map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())]))
-        .collect()
-}
-
 impl WechatClient {
     pub fn new(config: WechatConfig) -> Result<Self, ChannelError> {
         let http = super::http_client(config.timeout)?;
@@ -254,7 +245,7 @@ impl WechatClient {
             path_and_query.split('?').next().unwrap_or("")
         );
         let body_text = body.map(Value::to_string).unwrap_or_default();
-        let nonce = nonce();
+        let nonce = crate::crypto::random_alnum(32);
         let message = format!("{method}\n{path_and_query}\n{now}\n{nonce}\n{body_text}\n");
         let signature = self
             .config
