@@ -52,15 +52,14 @@ pub fn cert_mode(
     alipay_cert: &str,
     root_bundle: &str,
 ) -> Result<(CertSns, RsaVerifier), CertError> {
-    let app = first_der("alipayAppCert", app_cert)?;
-    let alipay = first_der("alipayCert", alipay_cert)?;
-    let alipay_cert_sn = with_cert("alipayCert", &alipay, cert_sn)??;
-    let key = with_cert("alipayCert", &alipay, |c| {
-        RsaVerifier::from_spki_der("alipayCert", c.public_key().raw)
+    const ALIPAY: &str = "alipayCert";
+    let (alipay_cert_sn, key) = with_cert(ALIPAY, &first_der(ALIPAY, alipay_cert)?, |c| {
+        let key = RsaVerifier::from_spki_der(ALIPAY, c.public_key().raw)?;
+        Ok::<_, CertError>((cert_sn(ALIPAY, c)?, key))
     })??;
     Ok((
         CertSns {
-            app_cert_sn: with_cert("alipayAppCert", &app, cert_sn)??,
+            app_cert_sn: pem_cert_sn("alipayAppCert", app_cert)?,
             root_cert_sn: root_cert_sn(root_bundle)?,
             alipay_cert_sn,
         },
@@ -76,7 +75,7 @@ pub fn root_cert_sn(bundle: &str) -> Result<String, CertError> {
         let sn = with_cert(WHAT, &der, |c| {
             let alg = c.signature_algorithm.algorithm.to_id_string();
             (alg == SHA1_WITH_RSA || alg == SHA256_WITH_RSA)
-                .then(|| cert_sn(c))
+                .then(|| cert_sn(WHAT, c))
                 .transpose()
         })??;
         sns.extend(sn);
@@ -89,7 +88,7 @@ pub fn root_cert_sn(bundle: &str) -> Result<String, CertError> {
 
 /// The SN of the first certificate of a PEM text.
 pub fn pem_cert_sn(what: &'static str, pem: &str) -> Result<String, CertError> {
-    with_cert(what, &first_der(what, pem)?, cert_sn)?
+    with_cert(what, &first_der(what, pem)?, |c| cert_sn(what, c))?
 }
 
 fn all_der(what: &'static str, pem: &str) -> Result<Vec<Vec<u8>>, CertError> {
@@ -126,15 +125,15 @@ fn with_cert<T>(
     Ok(f(&cert))
 }
 
-fn cert_sn(cert: &X509Certificate<'_>) -> Result<String, CertError> {
-    let dn = rfc2253(cert.issuer()).ok_or(CertError::UnsupportedName("certificate"))?;
+fn cert_sn(what: &'static str, cert: &X509Certificate<'_>) -> Result<String, CertError> {
+    let dn = rfc2253(cert.issuer()).ok_or(CertError::UnsupportedName(what))?;
     let serial = decimal(cert.raw_serial());
     Ok(hex::encode(Md5::digest(format!("{dn}{serial}").as_bytes())))
 }
 
 /// The issuer as Java's `X500Principal.getName()` prints it; `None` for a string type we do
 /// not decode.
-pub(crate) fn rfc2253(name: &X509Name<'_>) -> Option<String> {
+fn rfc2253(name: &X509Name<'_>) -> Option<String> {
     let rdns: Option<Vec<String>> = name
         .iter_rdn()
         .map(|rdn| {
