@@ -69,12 +69,15 @@ pub fn parse_beijing_timestamp(text: &str) -> Option<i64> {
 }
 
 /// Alipay's name for a receiver account type.
-pub fn trans_in_type(t: ReceiverType) -> Option<&'static str> {
+pub fn trans_in_type(t: ReceiverType) -> Result<&'static str, ChannelError> {
     match t {
-        ReceiverType::AliUserId => Some("userId"),
-        ReceiverType::AliOpenId => Some("openId"),
-        ReceiverType::AliLoginName => Some("loginName"),
-        ReceiverType::WxPersonal | ReceiverType::WxMerchant => None,
+        ReceiverType::AliUserId => Ok("userId"),
+        ReceiverType::AliOpenId => Ok("openId"),
+        ReceiverType::AliLoginName => Ok("loginName"),
+        ReceiverType::WxPersonal | ReceiverType::WxMerchant => Err(ChannelError::Rejected {
+            code: "RECEIVER_TYPE".into(),
+            msg: format!("{t} is not an Alipay receiver type"),
+        }),
     }
 }
 
@@ -189,27 +192,21 @@ pub fn verify_answer(
 /// Classifies a verified node by its `code`.
 fn classify(method: &str, node: Node) -> Result<Node, ChannelError> {
     let code = node.str("code").unwrap_or("").to_owned();
+    let msg = node
+        .str("sub_msg")
+        .or_else(|| node.str("msg"))
+        .unwrap_or("")
+        .to_owned();
     match code.as_str() {
         "10000" => Ok(node),
         // Business failure, or a request Alipay refused outright (bad params, no permission):
         // either way nothing was executed.
-        "40004" | "40001" | "40002" | "40003" | "40006" => {
-            let sub_code = node.str("sub_code").unwrap_or(&code).to_owned();
-            let msg = node
-                .str("sub_msg")
-                .or_else(|| node.str("msg"))
-                .unwrap_or("")
-                .to_owned();
-            Err(ChannelError::Rejected {
-                code: sub_code,
-                msg,
-            })
-        }
+        "40004" | "40001" | "40002" | "40003" | "40006" => Err(ChannelError::Rejected {
+            code: node.str("sub_code").unwrap_or(&code).to_owned(),
+            msg: msg.to_owned(),
+        }),
         other => Err(ChannelError::Ambiguous(format!(
-            "{method}: code {other} {}",
-            node.str("sub_msg")
-                .or_else(|| node.str("msg"))
-                .unwrap_or("")
+            "{method}: code {other} {msg}"
         ))),
     }
 }
@@ -300,15 +297,7 @@ impl AlipayClient {
     ) -> Result<Accepted, ChannelError> {
         let mut rows = Vec::new();
         for share in shares.iter().filter(|s| s.amount > 0) {
-            let trans_in_type = trans_in_type(share.account.receiver_type).ok_or_else(|| {
-                ChannelError::Rejected {
-                    code: "RECEIVER_TYPE".into(),
-                    msg: format!(
-                        "{} is not an Alipay receiver type",
-                        share.account.receiver_type
-                    ),
-                }
-            })?;
+            let trans_in_type = trans_in_type(share.account.receiver_type)?;
             let mut row = json!({
                 "royalty_type": "transfer",
                 "trans_in_type": trans_in_type,
@@ -452,10 +441,7 @@ pub fn verify_notification(
 }
 
 fn relation(account: &Account) -> Result<Value, ChannelError> {
-    let kind = trans_in_type(account.receiver_type).ok_or_else(|| ChannelError::Rejected {
-        code: "RECEIVER_TYPE".into(),
-        msg: format!("{} is not an Alipay receiver type", account.receiver_type),
-    })?;
+    let kind = trans_in_type(account.receiver_type)?;
     let mut r = json!({"type": kind, "account": account.account});
     if let Some(name) = &account.name {
         r["name"] = json!(name);
@@ -466,12 +452,10 @@ fn relation(account: &Account) -> Result<Value, ChannelError> {
 /// The rows of `royalty_detail_list` (query answers and settle notifications) of type
 /// `transfer`, as our detail states.
 pub fn royalty_details(node: &Value) -> Vec<ShareResult> {
-    let rows = node
-        .get("royalty_detail_list")
+    node.get("royalty_detail_list")
         .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    rows.iter()
+        .into_iter()
+        .flatten()
         .filter(|r| {
             r.get("operation_type")
                 .and_then(Value::as_str)
