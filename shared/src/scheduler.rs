@@ -4,7 +4,7 @@
 
 use crate::api::App;
 use crate::jobs::Job;
-use crate::model::{AllocationStatus, DueKind};
+use crate::model::DueKind;
 
 /// How long a queued item is leased before the scheduler may queue it again.
 pub const LEASE_SECS: i64 = 300;
@@ -19,19 +19,20 @@ pub struct Tick {
 
 /// The job for a due item.
 pub fn job_for(kind: DueKind, pk: &str, sk: &str) -> Option<Job> {
+    use crate::store::allocation::{allocation_no_of, notice_status_of};
     match kind {
         DueKind::Sync => Some(Job::Sync {
-            allocation_no: pk.strip_prefix("ALLOC#")?.to_owned(),
+            allocation_no: allocation_no_of(pk)?.to_owned(),
         }),
         DueKind::Finish => Some(Job::Finish {
-            allocation_no: pk.strip_prefix("ALLOC#")?.to_owned(),
+            allocation_no: allocation_no_of(pk)?.to_owned(),
         }),
         DueKind::AutoAllocate => Some(Job::AutoAllocate {
-            order_no: pk.strip_prefix("PAY#")?.to_owned(),
+            order_no: crate::store::order_no_of(pk)?.to_owned(),
         }),
         DueKind::Notify => Some(Job::Notify {
-            allocation_no: pk.strip_prefix("ALLOC#")?.to_owned(),
-            status: AllocationStatus::from_code(sk.strip_prefix("NOTICE#")?)?,
+            allocation_no: allocation_no_of(pk)?.to_owned(),
+            status: notice_status_of(sk)?,
         }),
     }
 }
@@ -84,4 +85,45 @@ pub async fn tick(app: &App, now: i64, max_per_kind: usize) -> Result<Tick, Stri
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AllocationStatus;
+    use crate::store::allocation::{alloc_pk, notice_sk};
+    use crate::store::pay_pk;
+
+    /// The keys the store writes lead back to the right job.
+    #[test]
+    fn due_items_become_their_jobs() {
+        let a = alloc_pk("A1");
+        assert_eq!(
+            job_for(DueKind::Sync, &a, "ORDER"),
+            Some(Job::Sync {
+                allocation_no: "A1".into()
+            })
+        );
+        assert_eq!(
+            job_for(DueKind::Finish, &a, "ORDER"),
+            Some(Job::Finish {
+                allocation_no: "A1".into()
+            })
+        );
+        assert_eq!(
+            job_for(DueKind::AutoAllocate, &pay_pk("P1"), "PAY"),
+            Some(Job::AutoAllocate {
+                order_no: "P1".into()
+            })
+        );
+        assert_eq!(
+            job_for(DueKind::Notify, &a, &notice_sk(AllocationStatus::End)),
+            Some(Job::Notify {
+                allocation_no: "A1".into(),
+                status: AllocationStatus::End
+            })
+        );
+        assert_eq!(job_for(DueKind::Sync, &pay_pk("P1"), "PAY"), None);
+        assert_eq!(job_for(DueKind::Notify, &a, "NOTICE#nonsense"), None);
+    }
 }

@@ -11,12 +11,14 @@ use crate::model::{
 use crate::params::{AllocationRef, StartParams};
 use crate::request::Verified;
 use crate::rules;
-use crate::store::allocation::{StoredAllocation, claim_from_item, claim_pk};
+use crate::store::allocation::{StoredAllocation, claim_from_item, claim_key, claim_pk};
 use crate::store::receivers::{
     default_group_key, default_group_pk, group_from_item, group_key, group_pk, receiver_from_item,
-    receiver_key,
+    receiver_key, receiver_pk,
 };
-use crate::store::{Claim, CreateConflict, get_s, key, pay_biz_pk, pay_order_from_item, pay_pk};
+use crate::store::{
+    Claim, CreateConflict, get_s, pay_biz_key, pay_biz_pk, pay_key, pay_order_from_item, pay_pk,
+};
 use serde_json::{Map, Value, json};
 
 /// How many times a versioned write is retried after losing a race.
@@ -105,11 +107,11 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
 
     // Round trip 1: the claim, the pay order (or its bizOrderNo pointer), the named group or
     // both channels' default-group pointers, and the explicit receivers.
-    let mut keys = vec![key(claim_pk(&p.biz_allocation_no), "BIZALLOC")];
+    let mut keys = vec![claim_key(&p.biz_allocation_no)];
     let order_no = p.order_no.as_deref().filter(|o| !o.is_empty());
     match (order_no, p.biz_order_no.as_deref()) {
-        (Some(o), _) => keys.push(key(pay_pk(o), "PAY")),
-        (None, Some(b)) => keys.push(key(pay_biz_pk(b), "PAYBIZ")),
+        (Some(o), _) => keys.push(pay_key(o)),
+        (None, Some(b)) => keys.push(pay_biz_key(b)),
         (None, None) => return Ok(Outcome::Refused("支付订单不存在".into())),
     }
     if let Some(g) = group_no {
@@ -137,7 +139,7 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
         _ => None,
     };
     if let Some(o) = &pointer_order_no {
-        second.push(key(pay_pk(o), "PAY"));
+        second.push(pay_key(o));
     }
     let mut default_groups = Vec::new();
     if use_default {
@@ -172,7 +174,7 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
     let planned: Vec<(rules::Planned, Account)> = if let Some(list) = explicit {
         let receivers: Vec<Receiver> = list
             .iter()
-            .filter_map(|r| found.get(&format!("RECEIVER#{}", r.receiver_no)))
+            .filter_map(|r| found.get(&receiver_pk(&r.receiver_no)))
             .map(receiver_from_item)
             .collect::<Result<_, _>>()
             .map_err(store_error)?;

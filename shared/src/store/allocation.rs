@@ -3,7 +3,7 @@
 //! write conditioned on its version.
 
 use super::conditional;
-use super::{Item, PAY_SK, Store, StoreError, db_err, get_n, get_s, key, n, need, pay_pk, s};
+use super::{Item, Store, StoreError, db_err, get_n, get_s, key, n, need, pay_key, s};
 use crate::model::{
     AllocationDetail, AllocationOrder, AllocationResult, AllocationStatus, Channel, DetailResult,
     Due, DueKind, Notice, NoticeAttempt, ReceiverType,
@@ -12,8 +12,13 @@ use crate::schema::{DUE_AT, DUE_PK, PK, SK};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use std::collections::HashMap;
 
+const ALLOC_PREFIX: &str = "ALLOC#";
 pub fn alloc_pk(allocation_no: &str) -> String {
-    format!("ALLOC#{allocation_no}")
+    format!("{ALLOC_PREFIX}{allocation_no}")
+}
+/// The allocationNo an order's partition key names.
+pub fn allocation_no_of(pk: &str) -> Option<&str> {
+    pk.strip_prefix(ALLOC_PREFIX)
 }
 pub(crate) const ORDER_SK: &str = "ORDER";
 const DETAIL_PREFIX: &str = "DETAIL#";
@@ -21,6 +26,9 @@ pub fn claim_pk(biz_allocation_no: &str) -> String {
     format!("BIZALLOC#{biz_allocation_no}")
 }
 pub(crate) const CLAIM_SK: &str = "BIZALLOC";
+pub(crate) fn claim_key(biz_allocation_no: &str) -> Item {
+    key(claim_pk(biz_allocation_no), CLAIM_SK)
+}
 
 /// The record that a bizAllocationNo is taken, and by which request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,8 +110,13 @@ pub(crate) fn due_of(item: &Item) -> Option<Due> {
     })
 }
 
+const NOTICE_PREFIX: &str = "NOTICE#";
 pub fn notice_sk(status: AllocationStatus) -> String {
-    format!("NOTICE#{status}")
+    format!("{NOTICE_PREFIX}{status}")
+}
+/// The status a notice's sort key names.
+pub fn notice_status_of(sk: &str) -> Option<AllocationStatus> {
+    AllocationStatus::from_code(sk.strip_prefix(NOTICE_PREFIX)?)
 }
 
 fn attempt_to_value(a: &NoticeAttempt) -> AttributeValue {
@@ -256,7 +269,7 @@ pub struct StoredAllocation {
 impl Store {
     /// The claim of a bizAllocationNo, if any.
     pub async fn claim(&self, biz_allocation_no: &str) -> Result<Option<Claim>, StoreError> {
-        match self.get(key(claim_pk(biz_allocation_no), CLAIM_SK)).await? {
+        match self.get(claim_key(biz_allocation_no)).await? {
             Some(item) => claim_from_item(&item).map(Some),
             None => Ok(None),
         }
@@ -299,7 +312,7 @@ impl Store {
         let mut items = vec![
             self.put(order_to_item(order, 1), Some("attribute_not_exists(pk)"))?,
             {
-                let mut claim = key(claim_pk(&order.biz_allocation_no), CLAIM_SK);
+                let mut claim = claim_key(&order.biz_allocation_no);
                 claim.insert("allocationNo".into(), s(&order.allocation_no));
                 claim.insert("digest".into(), s(&order.digest));
                 self.put(claim, Some("attribute_not_exists(pk)"))?
@@ -307,7 +320,7 @@ impl Store {
             {
                 let update = Update::builder()
                     .table_name(&self.table)
-                    .set_key(Some(key(pay_pk(&order.order_no), PAY_SK)))
+                    .set_key(Some(pay_key(&order.order_no)))
                     .update_expression(
                         "SET allocationNo = :a, ver = ver + :one REMOVE duePk, dueAt",
                     )
@@ -368,7 +381,7 @@ impl Store {
         if release_pay_order {
             let update = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(pay_pk(&order.order_no), PAY_SK)))
+                .set_key(Some(pay_key(&order.order_no)))
                 .update_expression("REMOVE allocationNo SET ver = ver + :one")
                 .condition_expression("allocationNo = :a")
                 .expression_attribute_values(":a", s(&order.allocation_no))

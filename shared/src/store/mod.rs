@@ -72,8 +72,13 @@ pub struct Store {
     table: String,
 }
 
+const PAY_PREFIX: &str = "PAY#";
 pub fn pay_pk(order_no: &str) -> String {
-    format!("PAY#{order_no}")
+    format!("{PAY_PREFIX}{order_no}")
+}
+/// The orderNo a pay order's partition key names.
+pub fn order_no_of(pk: &str) -> Option<&str> {
+    pk.strip_prefix(PAY_PREFIX)
 }
 pub(crate) const PAY_SK: &str = "PAY";
 pub fn pay_biz_pk(biz_order_no: &str) -> String {
@@ -84,6 +89,12 @@ pub fn nonce_pk(nonce: &str, req_time: i64) -> String {
     format!("NONCE#{req_time}#{nonce}")
 }
 const NONCE_SK: &str = "NONCE";
+pub(crate) fn pay_key(order_no: &str) -> Item {
+    key(pay_pk(order_no), PAY_SK)
+}
+pub(crate) fn pay_biz_key(biz_order_no: &str) -> Item {
+    key(pay_biz_pk(biz_order_no), PAY_BIZ_SK)
+}
 
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
@@ -118,7 +129,7 @@ pub(crate) fn need<T>(v: Option<T>, what: &str) -> Result<T, StoreError> {
 }
 
 fn pay_order_to_item(p: &PayOrder, version: i64, now: i64) -> Item {
-    let mut item = key(pay_pk(&p.order_no), PAY_SK);
+    let mut item = pay_key(&p.order_no);
     item.insert("type".into(), s("pay_order"));
     item.insert("orderNo".into(), s(&p.order_no));
     item.insert("bizOrderNo".into(), s(&p.biz_order_no));
@@ -239,7 +250,7 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(pay_pk(order_no), PAY_SK)))
+            .set_key(Some(pay_key(order_no)))
             .update_expression("SET autoAllocationError = :r, ver = ver + :one REMOVE duePk, dueAt")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(allocationNo)")
             .expression_attribute_values(":r", s(reason))
@@ -261,7 +272,7 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(pay_pk(order_no), PAY_SK)))
+            .set_key(Some(pay_key(order_no)))
             .update_expression("REMOVE duePk, dueAt")
             .condition_expression("#ver = :expected")
             .expression_attribute_names("#ver", "ver")
