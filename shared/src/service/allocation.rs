@@ -383,7 +383,7 @@ fn shares_of(details: &[AllocationDetail], description: &Option<String>) -> Vec<
 }
 
 /// The notice of the order's current status, if it has somewhere to go (SPEC §4.7).
-fn notice_for(app: &App, stored: &StoredAllocation) -> Option<Notice> {
+fn notice_for(app: &App, stored: &StoredAllocation, now: i64) -> Option<Notice> {
     let o = &stored.order;
     let url = o
         .notify_url
@@ -426,7 +426,7 @@ fn notice_for(app: &App, stored: &StoredAllocation) -> Option<Notice> {
         ("errorCode", json!(o.error_code)),
         ("errorMsg", json!(o.error_msg)),
         ("code", json!(0)),
-        ("resTime", json!(app.clock.now())),
+        ("resTime", json!(now)),
     ] {
         if !v.is_null() {
             body.insert(k.to_owned(), v);
@@ -440,10 +440,10 @@ fn notice_for(app: &App, stored: &StoredAllocation) -> Option<Notice> {
         body: Value::Object(body).to_string(),
         delivered: false,
         attempts: Vec::new(),
-        next_at: Some(app.clock.now()),
+        next_at: Some(now),
         due: Some(Due {
             kind: DueKind::Notify,
-            at: app.clock.now(),
+            at: now,
         }),
     })
 }
@@ -472,7 +472,7 @@ async fn commit(
         };
     }
     let notice = if changed_status {
-        notice_for(app, stored)
+        notice_for(app, stored, now)
     } else {
         None
     };
@@ -486,6 +486,7 @@ async fn commit(
             &changed_details,
             release_pay_order,
             notice.as_ref(),
+            now,
         )
         .await
         .map_err(store_error)?;
@@ -493,6 +494,7 @@ async fn commit(
         return Ok(false);
     }
     stored.version += 1;
+    let noticed = notice.is_some();
     if let Some(n) = notice {
         stored.notices.push(n);
     }
@@ -500,11 +502,7 @@ async fn commit(
         tracing::info!(from = %before, to = %stored.order.status, result = %stored.order.result, "status changed");
         if let Some(queue) = &app.queue {
             let no = stored.order.allocation_no.clone();
-            if stored
-                .notices
-                .iter()
-                .any(|n| n.status == stored.order.status)
-            {
+            if noticed {
                 let job = Job::Notify {
                     allocation_no: no.clone(),
                     status: stored.order.status,

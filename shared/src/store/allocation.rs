@@ -360,9 +360,10 @@ impl Store {
         changed: &[&AllocationDetail],
         release_pay_order: bool,
         notice: Option<&Notice>,
+        now: i64,
     ) -> Result<bool, StoreError> {
         let mut item = order_to_item(order, version + 1);
-        item.insert("updatedAt".into(), n(crate::api::now_secs()));
+        item.insert("updatedAt".into(), n(now));
         let put = aws_sdk_dynamodb::types::Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
