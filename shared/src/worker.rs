@@ -207,9 +207,10 @@ async fn notify(app: &App, allocation_no: &str, status: AllocationStatus) -> Res
     let next = if delivery.delivered {
         None
     } else {
-        usize::try_from(number - 1)
-            .ok()
-            .and_then(|i| app.jobs.notify_delays_secs.get(i))
+        // the delay after attempt `number` is the schedule's entry `number - 1`
+        app.jobs
+            .notify_delays_secs
+            .get(notice.attempts.len())
             .map(|delay| now + delay)
     };
     let attempt = NoticeAttempt {
