@@ -1,76 +1,11 @@
 //! The API Gateway emulator end to end: a real HTTP client → `serve_listener` → `local-echo`.
 
-use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
+use crate::{LIMIT, bounded, send};
 use local::runtime::{FunctionHost, FunctionSpec, HostError};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-const LIMIT: Duration = Duration::from_secs(20);
-
-async fn bounded<T>(fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(LIMIT, fut)
-        .await
-        .expect("test step timed out")
-}
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Vec<&str> {
-        let found = self
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name));
-        found.map(|(_, v)| v.as_str()).collect()
-    }
-}
-
-/// A minimal HTTP/1.1 client: one request per connection (`Connection: close`).
-async fn send(addr: SocketAddr, head: &str, body: &[u8]) -> Reply {
-    bounded(async {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
-        let head = format!(
-            "{head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).await.expect("write head");
-        stream.write_all(body).await.expect("write body");
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.expect("read");
-        let split = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .expect("end of head");
-        let head = String::from_utf8(raw[..split].to_vec()).expect("ASCII head");
-        let mut lines = head.split("\r\n");
-        let status_line = lines.next().expect("status line");
-        let status = status_line
-            .split(' ')
-            .nth(1)
-            .expect("status")
-            .parse()
-            .expect("number");
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-            .collect();
-        Reply {
-            status,
-            headers,
-            body: raw[split + 4..].to_vec(),
-        }
-    })
-    .await
-}
+use tokio::net::TcpListener;
 
 #[tokio::test]
 async fn http_api_round_trip_errors_and_shutdown() {

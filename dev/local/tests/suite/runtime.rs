@@ -10,22 +10,15 @@ use http::{HeaderMap, Method};
 use local::apigw::{event_response_to_http, request_to_event};
 use local::runtime::{FunctionHost, FunctionSpec, HostError, Invocation};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Upper bound for any single wait in these tests.
-const LIMIT: Duration = Duration::from_secs(20);
+use crate::{LIMIT, bounded};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn spec() -> FunctionSpec {
     let mut spec = FunctionSpec::new("echo", env!("CARGO_BIN_EXE_local-echo"));
     spec.timeout = Duration::from_secs(10);
     spec.quiet = true;
     spec
-}
-
-async fn bounded<T>(fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(LIMIT, fut)
-        .await
-        .expect("test step timed out")
 }
 
 async fn ready_host(spec: FunctionSpec) -> FunctionHost {
