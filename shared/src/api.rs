@@ -8,7 +8,6 @@ use crate::config::{Config, ConfigError, Secrets, load_secrets};
 use crate::crypto::{RsaSigner, RsaVerifier};
 use crate::error::ApiError;
 use crate::feed::{NoticeError, parse_pay_notice};
-use crate::model::PayOrder;
 use crate::params::QueryPayOrderParams;
 use crate::request::{MAX_FUTURE_SECS, Params, Verified, Verifier};
 use crate::service::{allocation, receivers};
@@ -289,6 +288,12 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             ("POST", "/unipay/query/allocationorder") => {
                 merchant(app, body, &trace_id, allocation::query).await
             }
+            ("POST", "/unipay/query/allocationnotice") => {
+                merchant(app, body, &trace_id, allocation::query_notices).await
+            }
+            ("POST", "/unipay/allocation/notice/resend") => {
+                merchant(app, body, &trace_id, allocation::resend_notice).await
+            }
             ("POST", "/unipay/allocation/receiver/add") => {
                 merchant(app, body, &trace_id, receivers::add).await
             }
@@ -449,31 +454,12 @@ async fn query_pay_order(
     }
     .map_err(store_error)?;
     Ok(match found {
-        Some((order, _)) => Outcome::Ok(pay_order_data(&order)),
+        Some((order, _)) => Outcome::Ok(crate::daxpay::views::data(
+            &crate::daxpay::views::PayOrderView::from(&order),
+            req.common.spelling,
+        )),
         None => Outcome::Refused("支付订单不存在".into()),
     })
-}
-
-fn pay_order_data(o: &PayOrder) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("orderNo".into(), json!(o.order_no));
-    m.insert("bizOrderNo".into(), json!(o.biz_order_no));
-    m.insert("outOrderNo".into(), json!(o.out_order_no));
-    m.insert("title".into(), json!(o.title));
-    m.insert("channel".into(), json!(o.channel.code()));
-    m.insert("method".into(), json!(o.method));
-    m.insert("amount".into(), json!(o.amount));
-    m.insert("status".into(), json!(o.status.code()));
-    m.insert("allocation".into(), json!(o.allocation));
-    m.insert("autoAllocation".into(), json!(o.auto_allocation));
-    m.insert("allocStatus".into(), json!(o.alloc_status()));
-    m.insert("allocationNo".into(), json!(o.allocation_no));
-    m.insert("refundStatus".into(), json!(o.refund_status));
-    m.insert("attach".into(), json!(o.attach));
-    m.insert("payTime".into(), json!(o.pay_time));
-    m.insert("autoAllocationError".into(), json!(o.auto_allocation_error));
-    m.retain(|_, v| !v.is_null());
-    m
 }
 
 fn text_response(status: u16, text: String) -> Response<Body> {

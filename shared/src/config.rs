@@ -87,7 +87,11 @@ pub struct JobSettings {
     pub allow_private_notify_urls: bool,
     /// `NOTIFY_DELAYS_SECS`: the retry delays after each failed attempt (default DaxPay's
     /// 15 s, 15 s, 30 s, 3 m, 10 m, 20 m, 30 m, 30 m, 30 m, 60 m, 3 h, 3 h, 3 h, 6 h, 6 h).
+    /// Each notice keeps the schedule in force when it was written.
     pub notify_delays_secs: Vec<i64>,
+    /// `DEFAULT_FIELD_NAMES` (`2.0.7` default, or `2.0.8`): the DaxPay field names of notices
+    /// of orders no merchant request created (auto allocation).
+    pub default_spelling: crate::daxpay::Spelling,
 }
 
 pub const DAXPAY_NOTIFY_DELAYS: [i64; 15] = [
@@ -106,6 +110,7 @@ impl Default for JobSettings {
             default_notify_url: None,
             allow_private_notify_urls: false,
             notify_delays_secs: DAXPAY_NOTIFY_DELAYS.to_vec(),
+            default_spelling: crate::daxpay::Spelling::V207,
         }
     }
 }
@@ -164,6 +169,11 @@ impl JobSettings {
                 })?
             }
         };
+        let default_spelling = match get("DEFAULT_FIELD_NAMES") {
+            None => d.default_spelling,
+            Some(v) => crate::daxpay::Spelling::from_code(v.trim())
+                .ok_or_else(|| ConfigError::new("DEFAULT_FIELD_NAMES", "must be 2.0.7 or 2.0.8"))?,
+        };
         let default_notify_url = get("DEFAULT_NOTIFY_URL");
         if let Some(url) = &default_notify_url {
             url_setting("DEFAULT_NOTIFY_URL", url)?;
@@ -203,6 +213,7 @@ impl JobSettings {
             default_notify_url,
             allow_private_notify_urls: bool_setting(get, "ALLOW_PRIVATE_NOTIFY_URLS", false)?,
             notify_delays_secs,
+            default_spelling,
         })
     }
 }
@@ -519,6 +530,8 @@ mod tests {
         assert_eq!(with("NOTIFY_DELAYS_SECS", "1,2,3"), "NOTIFY_DELAYS_SECS");
         assert_eq!(with("SYNC_MAX_AGE_SECS", "-1"), "SYNC_MAX_AGE_SECS");
         assert_eq!(with("DEFAULT_NOTIFY_URL", "ftp://x"), "DEFAULT_NOTIFY_URL");
+        assert_eq!(with("DEFAULT_FIELD_NAMES", "2.0.9"), "DEFAULT_FIELD_NAMES");
+        assert_eq!(with("DEFAULT_FIELD_NAMES", "2.0.8"), "accepted");
         assert_eq!(
             with("NOTIFY_DELAYS_SECS", "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1"),
             "accepted"

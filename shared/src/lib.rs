@@ -5,6 +5,7 @@ pub mod api;
 pub mod channel;
 pub mod config;
 pub mod crypto;
+pub mod daxpay;
 pub mod error;
 pub mod feed;
 pub mod jobs;

@@ -270,6 +270,10 @@ pub struct AllocationOrder {
     pub sync_attempts: i64,
     /// Still processing after the maximum age: left for a human, no longer polled.
     pub flagged: bool,
+    /// The field names of the start that created the order; its notices use them (SPEC §2.1).
+    pub spelling: crate::daxpay::Spelling,
+    /// The start asked for no merchant notices (2.0.7 `notNotify`).
+    pub not_notify: bool,
 }
 
 /// Kinds of due work, one partition of the `due` index each.
@@ -332,6 +336,32 @@ pub struct Notice {
     /// the scheduler leases the item.
     pub next_at: Option<i64>,
     pub due: Option<Due>,
+    /// The delays after each failed attempt, fixed when the notice is written (a later change
+    /// of the setting does not re-time notices in flight).
+    pub schedule: Vec<i64>,
+    /// How many attempts it may take: one more than the schedule's delays, plus one for every
+    /// time the merchant asked for it again.
+    pub max_attempts: i64,
+}
+
+impl Notice {
+    /// When to try again after a failed attempt made at `now`, when `made` attempts (this one
+    /// included) have been made; `None`: the attempts are used up.
+    pub fn retry_at(&self, made: i64, now: i64) -> Option<i64> {
+        if made >= self.max_attempts {
+            return None;
+        }
+        // the delay after attempt `made` is the schedule's entry `made - 1` (a resend past the
+        // end of the schedule waits as long as its last step)
+        let index = usize::try_from(made.saturating_sub(1)).unwrap_or(0);
+        let delay = self
+            .schedule
+            .get(index)
+            .or(self.schedule.last())
+            .copied()
+            .unwrap_or(0);
+        Some(now + delay)
+    }
 }
 
 /// One receiver's share of an allocation order.
@@ -364,9 +394,37 @@ pub fn mask_account(account: &str) -> String {
     format!("{head}****{tail}")
 }
 
+/// Masks every receiver account of `accounts` that appears in a channel's text (an error
+/// message may quote the account it refuses). Accounts shorter than 3 characters are left: they
+/// would match ordinary words.
+pub fn mask_accounts_in(text: &str, accounts: &[&str]) -> String {
+    let mut out = text.to_owned();
+    for account in accounts {
+        if account.chars().count() >= 3 && out.contains(account) {
+            out = out.replace(account, &mask_account(account));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod mask_tests {
-    use super::mask_account;
+    use super::{mask_account, mask_accounts_in};
+
+    #[test]
+    fn accounts_in_channel_texts_are_masked() {
+        assert_eq!(
+            mask_accounts_in(
+                "分账接收方 oUpF8uMuAJO_M2pxb1Q9zNjWeS6o 重复",
+                &["oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "19"]
+            ),
+            "分账接收方 oUpF****eS6o 重复"
+        );
+        assert_eq!(
+            mask_accounts_in("余额不足", &["2088000000000011"]),
+            "余额不足"
+        );
+    }
 
     #[test]
     fn masks_keep_little() {

@@ -46,6 +46,22 @@ pub fn is_internal(ip: IpAddr) -> bool {
     }
 }
 
+/// Cloud metadata and credential endpoints, refused even when internal targets are allowed for
+/// a local run: the whole IPv4 link-local range (169.254.169.254 instance metadata,
+/// 169.254.170.2 container credentials, ...) and EC2's IPv6 metadata prefix `fd00:ec2::/32`.
+pub fn is_metadata(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return v4.is_link_local();
+            }
+            let s = v6.segments();
+            s[0] == 0xfd00 && s[1] == 0x0ec2
+        }
+    }
+}
+
 fn internal_v4(ip: Ipv4Addr) -> bool {
     let [a, b, ..] = ip.octets();
     ip.is_loopback()
@@ -84,6 +100,11 @@ pub async fn resolve_target(
         .collect();
     if addrs.is_empty() {
         return Err(format!("cannot resolve {host}"));
+    }
+    if addrs.iter().any(|a| is_metadata(a.ip())) {
+        return Err(format!(
+            "notifyUrl {host} resolves to a cloud metadata address; refused"
+        ));
     }
     if !allow_internal && addrs.iter().any(|a| is_internal(a.ip())) {
         return Err(format!(
@@ -181,7 +202,6 @@ mod tests {
         // refused by the guard, never tried (a connection attempt would fail differently)
         for url in [
             "http://127.0.0.1:9/x",
-            "http://169.254.169.254/latest/meta-data",
             "http://[::1]:80/",
             "http://localhost:8080/cb",
         ] {
@@ -193,6 +213,22 @@ mod tests {
             );
             // the same URL passes the guard when internal targets are allowed
             assert!(resolve_target(url, true).await.is_ok(), "{url}");
+        }
+        // metadata endpoints stay refused even when internal targets are allowed
+        for url in [
+            "http://169.254.169.254/latest/meta-data",
+            "http://169.254.170.2/v2/credentials",
+            "http://[fd00:ec2::254]/latest/meta-data",
+            "http://[::ffff:169.254.169.254]/",
+        ] {
+            for allow in [false, true] {
+                let d = deliver(url, "{}", allow).await;
+                let error = d.error.unwrap_or_default();
+                assert!(
+                    error.contains("cloud metadata address; refused"),
+                    "{url} (allow_internal={allow}): {error}"
+                );
+            }
         }
         for (url, why) in [
             ("ftp://example.com/", "must be http or https"),

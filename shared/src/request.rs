@@ -24,6 +24,8 @@ pub struct Common {
     pub client_ip: Option<String>,
     pub nonce_str: Option<String>,
     pub req_time: i64,
+    /// The generation of field names the request used; the answer uses the same.
+    pub spelling: crate::daxpay::Spelling,
 }
 
 /// A request that passed every check but the replay check.
@@ -132,6 +134,7 @@ fn common_fields(raw: &Map<String, Value>) -> Result<Common, ValidationError> {
         client_ip,
         nonce_str,
         req_time,
+        spelling: crate::daxpay::Spelling::of_request(raw),
     })
 }
 

@@ -174,15 +174,50 @@ fn nested_json(value: &Value) -> String {
                 .map(|(k, v)| {
                     let inner = match v {
                         Value::Array(_) | Value::Object(_) => nested_json(v),
-                        scalar => Value::String(value_text(scalar)).to_string(),
+                        scalar => hutool_quote(&value_text(scalar)),
                     };
-                    format!("{}:{}", Value::String(k.clone()), inner)
+                    format!("{}:{}", hutool_quote(k), inner)
                 })
                 .collect();
             format!("{{{}}}", parts.join(","))
         }
-        scalar => Value::String(value_text(scalar)).to_string(),
+        scalar => hutool_quote(&value_text(scalar)),
     }
+}
+
+/// A string as JSON text, escaped exactly as Hutool 5.8's `JSONUtil` escapes it (DaxPay's
+/// server and SDK build nested JSON with it): `"` and `\` get a backslash; `\b \t \n \f \r`
+/// their short escapes; other characters below U+0020 and those in U+0080–U+00A0,
+/// U+2000–U+2010, U+2028–U+202F and U+2066–U+206F become `\uXXXX` in lowercase hex; everything
+/// else (`/`, emoji, other non-ASCII) stays literal. serde_json leaves those ranges literal, so a
+/// name with a no-break space would sign differently from DaxPay.
+pub fn hutool_quote(text: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            '\u{0}'..='\u{1f}'
+            | '\u{80}'..='\u{a0}'
+            | '\u{2000}'..='\u{2010}'
+            | '\u{2028}'..='\u{202f}'
+            | '\u{2066}'..='\u{206f}' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            other => out.push(other),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn digest_hex(sign_type: SignType, secret: &str, text: &str) -> String {

@@ -137,6 +137,7 @@ async fn auto_allocate(app: &App, order_no: &str) -> Result<(), JobError> {
         receivers: None,
         notify_url: None,
         attach: None,
+        not_notify: None,
     };
     let request = Verified {
         params,
@@ -144,6 +145,8 @@ async fn auto_allocate(app: &App, order_no: &str) -> Result<(), JobError> {
             client_ip: None,
             nonce_str: None,
             req_time: app.clock.now(),
+            // no merchant request: its notices use the configured field names
+            spelling: app.jobs.default_spelling,
         },
         raw: Default::default(),
     };
@@ -173,9 +176,8 @@ async fn notify(app: &App, allocation_no: &str, status: AllocationStatus) -> Res
     else {
         return Ok(());
     };
-    let max_attempts = app.jobs.notify_delays_secs.len() as i64 + 1;
     let attempts = notice.attempts.len() as i64;
-    if notice.delivered || attempts >= max_attempts {
+    if notice.delivered || attempts >= notice.max_attempts {
         return Ok(());
     }
     // Not due yet on the schedule (an early duplicate): the delayed message or the scheduler
@@ -204,14 +206,11 @@ async fn notify(app: &App, allocation_no: &str, status: AllocationStatus) -> Res
         app.jobs.allow_private_notify_urls,
     )
     .await;
+    // the schedule stored on the notice, not today's setting
     let next = if delivery.delivered {
         None
     } else {
-        // the delay after attempt `number` is the schedule's entry `number - 1`
-        app.jobs
-            .notify_delays_secs
-            .get(notice.attempts.len())
-            .map(|delay| now + delay)
+        notice.retry_at(number, now)
     };
     let attempt = NoticeAttempt {
         number,

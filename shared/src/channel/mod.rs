@@ -22,6 +22,22 @@ pub enum ChannelError {
     NotConfigured(Channel),
 }
 
+impl ChannelError {
+    /// The same error with every receiver account of `accounts` masked in the channel's words
+    /// (a refusal may quote the account it refuses), before it is stored, logged or answered.
+    pub fn masked(self, accounts: &[&str]) -> Self {
+        use crate::model::mask_accounts_in;
+        match self {
+            Self::Rejected { code, msg } => Self::Rejected {
+                code: mask_accounts_in(&code, accounts),
+                msg: mask_accounts_in(&msg, accounts),
+            },
+            Self::Ambiguous(why) => Self::Ambiguous(mask_accounts_in(&why, accounts)),
+            other @ Self::NotConfigured(_) => other,
+        }
+    }
+}
+
 /// A receiver's account at a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
@@ -59,6 +75,18 @@ pub struct ShareResult {
     pub receiver_type: ReceiverType,
     pub account: String,
     pub state: ShareState,
+}
+
+impl ShareResult {
+    /// The row with every account of `accounts` masked in the channel's failure text.
+    pub fn masked(mut self, accounts: &[&str]) -> Self {
+        use crate::model::mask_accounts_in;
+        if let ShareState::Fail { code, msg, .. } = &mut self.state {
+            *code = mask_accounts_in(code, accounts);
+            *msg = mask_accounts_in(msg, accounts);
+        }
+        self
+    }
 }
 
 /// An accepted split request.

@@ -2,13 +2,14 @@
 
 use crate::api::{App, Outcome, store_error};
 use crate::channel::{Account, ChannelError, Share, ShareResult};
+use crate::daxpay::{Spelling, views};
 use crate::error::ApiError;
 use crate::jobs::Job;
 use crate::model::{
     AllocationDetail, AllocationOrder, AllocationResult, AllocationStatus, Channel, DetailResult,
-    Due, DueKind, Group, Notice, PayOrder, PayStatus, Receiver, mask_account,
+    Due, DueKind, Group, Notice, PayOrder, PayStatus, Receiver,
 };
-use crate::params::{AllocationRef, StartParams};
+use crate::params::{AllocationRef, NoticeResendParams, StartParams};
 use crate::request::Verified;
 use crate::rules;
 use crate::store::allocation::{StoredAllocation, claim_from_item, claim_key, claim_pk};
@@ -19,7 +20,7 @@ use crate::store::receivers::{
 use crate::store::{
     Claim, CreateConflict, get_s, pay_biz_key, pay_biz_pk, pay_key, pay_order_from_item, pay_pk,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// How many times a versioned write is retried after losing a race.
 const RACES: usize = 5;
@@ -34,17 +35,19 @@ fn record_numbers(allocation_no: Option<&str>, biz_allocation_no: Option<&str>) 
     }
 }
 
-fn answer(order: &AllocationOrder) -> Outcome {
-    let mut m = Map::new();
-    m.insert("allocationNo".into(), json!(order.allocation_no));
-    m.insert("bizAllocationNo".into(), json!(order.biz_allocation_no));
-    m.insert("status".into(), json!(order.status.code()));
-    Outcome::Ok(m)
+/// `AllocationModel`: the answer of a start and a finish.
+fn answer(order: &AllocationOrder, spelling: Spelling) -> Outcome {
+    Outcome::Ok(views::data(&views::AllocationView::from(order), spelling))
 }
 
 /// A start whose bizAllocationNo is taken: the stored answer if the parameters are the same,
 /// else a refusal. Nothing is sent to the channel.
-async fn duplicate(app: &App, claim: &Claim, digest: &str) -> Result<Outcome, ApiError> {
+async fn duplicate(
+    app: &App,
+    claim: &Claim,
+    digest: &str,
+    spelling: Spelling,
+) -> Result<Outcome, ApiError> {
     if claim.digest != digest {
         return Ok(Outcome::Refused(
             "商户分账单号已被使用 (bizAllocationNo is already used with other parameters)".into(),
@@ -58,7 +61,7 @@ async fn duplicate(app: &App, claim: &Claim, digest: &str) -> Result<Outcome, Ap
         .ok_or_else(|| ApiError::System(format!("claim without order {}", claim.allocation_no)))?;
     record_numbers(Some(&stored.order.allocation_no), None);
     tracing::info!(status = %stored.order.status, "duplicate start answered from the stored order");
-    Ok(answer(&stored.order))
+    Ok(answer(&stored.order, spelling))
 }
 
 /// Pay-order checks of SPEC §4.2 step 3. `Err(message)` is a refusal.
@@ -95,6 +98,7 @@ fn check_pay_order(pay: &PayOrder, app: &App) -> Result<String, String> {
 /// `POST /unipay/allocation/start`.
 pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiError> {
     let p = &req.params;
+    let spelling = req.common.spelling;
     record_numbers(None, Some(&p.biz_allocation_no));
     let now = app.clock.now();
     let digest = rules::start_digest(p);
@@ -127,7 +131,7 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
     let found = app.store.get_many(keys).await.map_err(store_error)?;
     if let Some(item) = found.get(&claim_pk(&p.biz_allocation_no)) {
         let claim = claim_from_item(item).map_err(store_error)?;
-        return duplicate(&app, &claim, &digest).await;
+        return duplicate(&app, &claim, &digest, spelling).await;
     }
 
     // Round trip 2, only when needed: the pay order behind a bizOrderNo pointer, and the
@@ -295,6 +299,8 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
         }),
         sync_attempts: 0,
         flagged: false,
+        spelling,
+        not_notify: p.not_notify == Some(true),
     };
 
     // Round trip 3: order, details, claim and pay-order mark, atomically, before the channel.
@@ -319,7 +325,7 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
                     .await
                     .map_err(store_error)?;
                 return match claim {
-                    Some(c) => duplicate(&app, &c, &digest).await,
+                    Some(c) => duplicate(&app, &c, &digest, spelling).await,
                     None => Err(ApiError::System("claim vanished".into())),
                 };
             }
@@ -338,7 +344,7 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
     record_numbers(Some(&order.allocation_no), None);
     tracing::info!(status = %order.status, amount = order.amount, "allocation order created");
     if order.status == AllocationStatus::Ignore {
-        return Ok(answer(&order));
+        return Ok(answer(&order, spelling));
     }
 
     let shares = shares_of(&details, &p.description);
@@ -354,7 +360,7 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
         notices: Vec::new(),
     };
     let saved = apply_allocate_outcome(&app, stored, outcome).await?;
-    Ok(answer(&saved.order))
+    Ok(answer(&saved.order, spelling))
 }
 
 pub(crate) fn account_of(r: &Receiver) -> Account {
@@ -377,62 +383,31 @@ fn shares_of(details: &[AllocationDetail], description: &Option<String>) -> Vec<
                 name: d.receiver_name.clone(),
             },
             amount: d.amount,
-            description: description.clone(),
+            // "" is as good as absent: each channel then uses its default text (WeChat refuses
+            // an empty description)
+            description: description.clone().filter(|t| !t.trim().is_empty()),
         })
         .collect()
 }
 
-/// The notice of the order's current status, if it has somewhere to go (SPEC §4.7).
+/// The notice of the order's current status, if it has somewhere to go (SPEC §4.7): the
+/// signed `AllocNoticeModel` in the field names of the start that created the order, with the
+/// retry schedule in force now.
 fn notice_for(app: &App, stored: &StoredAllocation, now: i64) -> Option<Notice> {
     let o = &stored.order;
+    if o.not_notify {
+        return None;
+    }
     let url = o
         .notify_url
         .clone()
         .filter(|u| !u.is_empty())
         .or_else(|| app.jobs.default_notify_url.clone())?;
-    let details: Vec<Value> = stored
-        .details
-        .iter()
-        .map(|d| {
-            let mut v = json!({
-                "receiverNo": d.receiver_no, "amount": d.amount,
-                "receiverType": d.receiver_type.code(),
-                "receiverAccount": mask_account(&d.receiver_account),
-                "receiverName": d.receiver_name, "result": d.result.code(),
-                "errorCode": d.error_code, "errorMsg": d.error_msg, "finishTime": d.finish_time,
-            });
-            if let Value::Object(m) = &mut v {
-                m.retain(|_, v| !v.is_null());
-            }
-            v
-        })
-        .collect();
-    let mut body = Map::new();
-    for (k, v) in [
-        ("allocationNo", json!(o.allocation_no)),
-        ("bizAllocationNo", json!(o.biz_allocation_no)),
-        ("outAllocationNo", json!(o.out_allocation_no)),
-        ("orderNo", json!(o.order_no)),
-        ("bizOrderNo", json!(o.biz_order_no)),
-        ("title", json!(o.title)),
-        ("channel", json!(o.channel.code())),
-        ("amount", json!(o.amount)),
-        ("description", json!(o.description)),
-        ("status", json!(o.status.code())),
-        ("result", json!(o.result.code())),
-        ("finishTime", json!(o.finish_time)),
-        ("attach", json!(o.attach)),
-        ("details", Value::Array(details)),
-        ("errorCode", json!(o.error_code)),
-        ("errorMsg", json!(o.error_msg)),
-        ("code", json!(0)),
-        ("resTime", json!(now)),
-    ] {
-        if !v.is_null() {
-            body.insert(k.to_owned(), v);
-        }
-    }
+    let mut body = views::data(&views::AllocNoticeView::new(o, &stored.details), o.spelling);
+    body.insert("code".into(), json!(0));
+    body.insert("resTime".into(), json!(now));
     app.verifier.signer.sign_in_place(&mut body);
+    let schedule = app.jobs.notify_delays_secs.clone();
     Some(Notice {
         allocation_no: o.allocation_no.clone(),
         status: o.status,
@@ -445,6 +420,8 @@ fn notice_for(app: &App, stored: &StoredAllocation, now: i64) -> Option<Notice> 
             kind: DueKind::Notify,
             at: now,
         }),
+        max_attempts: schedule.len() as i64 + 1,
+        schedule,
     })
 }
 
@@ -534,6 +511,7 @@ async fn apply_allocate_outcome(
     mut stored: StoredAllocation,
     outcome: Result<crate::channel::Accepted, ChannelError>,
 ) -> Result<StoredAllocation, ApiError> {
+    let outcome = outcome.map_err(|e| e.masked(&accounts_of(&stored.details)));
     for _ in 0..RACES {
         if stored.order.status != AllocationStatus::Processing {
             return Ok(stored);
@@ -579,6 +557,14 @@ async fn apply_allocate_outcome(
     Err(ApiError::System(
         "allocation kept changing while saving".into(),
     ))
+}
+
+/// The receiver accounts of an order, to mask in the channel's texts.
+fn accounts_of(details: &[AllocationDetail]) -> Vec<&str> {
+    details
+        .iter()
+        .map(|d| d.receiver_account.as_str())
+        .collect()
 }
 
 /// The next sync of an order still processing: first after the configured delay, then
@@ -627,78 +613,67 @@ async fn find(app: &App, r: &AllocationRef) -> Result<Option<StoredAllocation>, 
 
 const NOT_FOUND: &str = "分账单不存在";
 
-/// The query result of an order (SPEC §2.4), accounts masked.
-pub fn order_data(stored: &StoredAllocation) -> Map<String, Value> {
-    let o = &stored.order;
-    let mut m = Map::new();
-    m.insert("allocationNo".into(), json!(o.allocation_no));
-    m.insert("bizAllocationNo".into(), json!(o.biz_allocation_no));
-    m.insert("outAllocationNo".into(), json!(o.out_allocation_no));
-    m.insert("orderNo".into(), json!(o.order_no));
-    m.insert("bizOrderNo".into(), json!(o.biz_order_no));
-    m.insert("outOrderNo".into(), json!(o.out_order_no));
-    m.insert("title".into(), json!(o.title));
-    m.insert("channel".into(), json!(o.channel.code()));
-    m.insert("amount".into(), json!(o.amount));
-    m.insert("description".into(), json!(o.description));
-    m.insert("status".into(), json!(o.status.code()));
-    m.insert("result".into(), json!(o.result.code()));
-    m.insert("errorCode".into(), json!(o.error_code));
-    m.insert("errorMsg".into(), json!(o.error_msg));
-    m.insert("finishTime".into(), json!(o.finish_time));
-    let details: Vec<Value> = stored
-        .details
-        .iter()
-        .map(|d| {
-            let mut v = json!({
-                "receiverNo": d.receiver_no, "amount": d.amount, "rate": d.rate,
-                "receiverType": d.receiver_type.code(),
-                "receiverAccount": mask_account(&d.receiver_account),
-                "receiverName": d.receiver_name, "result": d.result.code(),
-                "errorCode": d.error_code, "errorMsg": d.error_msg, "finishTime": d.finish_time,
-            });
-            if let Value::Object(map) = &mut v {
-                map.retain(|_, v| !v.is_null());
-            }
-            v
-        })
-        .collect();
-    m.insert("details".into(), Value::Array(details));
-    if o.flagged {
-        m.insert("flagged".into(), json!(true));
-    }
-    let notices: Vec<Value> = stored
-        .notices
-        .iter()
-        .map(|n| {
-            let attempts: Vec<Value> = n
-                .attempts
-                .iter()
-                .map(|a| {
-                    let mut v = json!({"number": a.number, "at": a.at, "delivered": a.delivered,
-                        "httpStatus": a.status, "error": a.error});
-                    if let Value::Object(m) = &mut v {
-                        m.retain(|_, v| !v.is_null());
-                    }
-                    v
-                })
-                .collect();
-            json!({"status": n.status.code(), "delivered": n.delivered, "attempts": attempts})
-        })
-        .collect();
-    if !notices.is_empty() {
-        m.insert("notices".into(), Value::Array(notices));
-    }
-    m.retain(|_, v| !v.is_null());
-    m
-}
-
-/// `POST /unipay/query/allocationOrder`.
+/// `POST /unipay/query/allocationOrder`: `AllocOrderModel`, accounts masked.
 pub async fn query(app: App, req: Verified<AllocationRef>) -> Result<Outcome, ApiError> {
     Ok(match find(&app, &req.params).await? {
-        Some(stored) => Outcome::Ok(order_data(&stored)),
+        Some(s) => Outcome::Ok(views::data(
+            &views::AllocOrderView::new(&s.order, &s.details),
+            req.common.spelling,
+        )),
         None => Outcome::Refused(NOT_FOUND.into()),
     })
+}
+
+/// `POST /unipay/query/allocationNotice` (ours): the order's notices and every attempt.
+pub async fn query_notices(app: App, req: Verified<AllocationRef>) -> Result<Outcome, ApiError> {
+    Ok(match find(&app, &req.params).await? {
+        Some(s) => Outcome::Ok(views::data(
+            &views::NoticesView::new(&s.order, &s.notices),
+            req.common.spelling,
+        )),
+        None => Outcome::Refused(NOT_FOUND.into()),
+    })
+}
+
+/// `POST /unipay/allocation/notice/resend` (ours): sends a notice again (default: the one of
+/// the order's current status), with one more attempt on its schedule.
+pub async fn resend_notice(
+    app: App,
+    req: Verified<NoticeResendParams>,
+) -> Result<Outcome, ApiError> {
+    let Some(stored) = find(&app, &req.params.order()).await? else {
+        return Ok(Outcome::Refused(NOT_FOUND.into()));
+    };
+    let status = req.params.status.unwrap_or(stored.order.status);
+    let now = app.clock.now();
+    let no = &stored.order.allocation_no;
+    if !app
+        .store
+        .resend_notice(no, status, now)
+        .await
+        .map_err(store_error)?
+    {
+        return Ok(Outcome::Refused(format!(
+            "通知不存在 (no notice of status {status} for this order)"
+        )));
+    }
+    if let Some(queue) = &app.queue {
+        let job = Job::Notify {
+            allocation_no: no.clone(),
+            status,
+        };
+        if let Err(e) = queue.send(&job, 0).await {
+            tracing::warn!(error = %e, "resent notice not queued; the scheduler will find it");
+        }
+    }
+    tracing::info!(notice = %status, "notice sent again on request");
+    let view = views::ResendView {
+        allocation_no: no,
+        biz_allocation_no: &stored.order.biz_allocation_no,
+        status,
+        next_at: now,
+    };
+    Ok(Outcome::Ok(views::data(&view, req.common.spelling)))
 }
 
 /// The one sync transition (SPEC §4.5): asks the channel (or takes the rows a verified
@@ -737,6 +712,7 @@ pub async fn sync_order(
                     None
                 }
                 Err(e) => {
+                    let e = e.masked(&accounts_of(&stored.details));
                     tracing::warn!(error = %e, "sync: channel outcome unknown");
                     None
                 }
@@ -745,6 +721,10 @@ pub async fn sync_order(
         if stored.order.status != AllocationStatus::Processing {
             return Ok(stored);
         }
+        let rows: Option<Vec<ShareResult>> = rows.map(|rows| {
+            let accounts = accounts_of(&stored.details);
+            rows.into_iter().map(|r| r.masked(&accounts)).collect()
+        });
         let before = stored.order.status;
         let changed = match &rows {
             Some(rows) => rules::apply_results(&mut stored.details, rows),
@@ -786,21 +766,17 @@ pub async fn sync_order(
     ))
 }
 
-/// `POST /unipay/sync/allocation`: answers the status and result after the sync.
+/// `POST /unipay/sync/allocation`: `AllocSyncModel` has only the common members (seed 000);
+/// the order's status after the sync is what the query answers.
 pub async fn sync(app: App, req: Verified<AllocationRef>) -> Result<Outcome, ApiError> {
     let Some(stored) = find(&app, &req.params).await? else {
         return Ok(Outcome::Refused(NOT_FOUND.into()));
     };
-    let synced = sync_order(&app, stored, None).await?;
-    let mut m = Map::new();
-    m.insert("allocationNo".into(), json!(synced.order.allocation_no));
-    m.insert(
-        "bizAllocationNo".into(),
-        json!(synced.order.biz_allocation_no),
-    );
-    m.insert("status".into(), json!(synced.order.status.code()));
-    m.insert("result".into(), json!(synced.order.result.code()));
-    Ok(Outcome::Ok(m))
+    sync_order(&app, stored, None).await?;
+    Ok(Outcome::Ok(views::data(
+        &views::Common {},
+        req.common.spelling,
+    )))
 }
 
 /// The finish transition (SPEC §4.4): allowed from `allocation_end` and `finish_failed`.
@@ -811,9 +787,6 @@ pub async fn finish_order(
     mut stored: StoredAllocation,
 ) -> Result<Result<AllocationOrder, String>, ApiError> {
     let now = app.clock.now();
-    if stored.order.status == AllocationStatus::Finish {
-        return Ok(Ok(stored.order));
-    }
     if !matches!(
         stored.order.status,
         AllocationStatus::End | AllocationStatus::FinishFailed
@@ -827,7 +800,8 @@ pub async fn finish_order(
     let outcome = app
         .channels
         .finish(o.channel, &o.out_order_no, &o.allocation_no, now)
-        .await;
+        .await
+        .map_err(|e| e.masked(&accounts_of(&stored.details)));
     for _ in 0..RACES {
         let before = stored.order.status;
         match &outcome {
@@ -875,7 +849,7 @@ pub async fn finish(app: App, req: Verified<AllocationRef>) -> Result<Outcome, A
         return Ok(Outcome::Refused(NOT_FOUND.into()));
     };
     Ok(match finish_order(&app, stored).await? {
-        Ok(order) => answer(&order),
+        Ok(order) => answer(&order, req.common.spelling),
         Err(why) => Outcome::Refused(why),
     })
 }

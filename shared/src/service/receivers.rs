@@ -5,8 +5,9 @@ use super::allocation::account_of;
 use crate::api::store_error;
 use crate::api::{App, Outcome};
 use crate::channel::{Account, ChannelError};
+use crate::daxpay::{Spelling, views};
 use crate::error::ApiError;
-use crate::model::{Group, GroupMember, Receiver, mask_account};
+use crate::model::{Group, GroupMember, Receiver};
 use crate::params::{
     FULL_RATE, GroupBindParams, GroupRef, GroupSaveParams, GroupUnbindParams, MAX_RECEIVERS,
     QueryGroupParams, QueryReceiverParams, ReceiverAddParams, ReceiverRemoveParams,
@@ -14,17 +15,13 @@ use crate::params::{
 use crate::request::Verified;
 use crate::rules;
 use crate::store::receivers::Written;
-use serde_json::{Map, Value, json};
 
 const RACES: usize = 5;
 
-fn ok(pairs: &[(&str, Value)]) -> Outcome {
-    Outcome::Ok(
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect(),
-    )
+/// An accepted answer from its view (these endpoints name no allocation, so the spelling
+/// does not matter).
+fn ok<T: serde::Serialize>(view: &T) -> Outcome {
+    Outcome::Ok(views::data(view, Spelling::V207))
 }
 
 fn channel_refusal(action: &str, e: ChannelError) -> Outcome {
@@ -81,6 +78,7 @@ pub async fn add(app: App, req: Verified<ReceiverAddParams>) -> Result<Outcome, 
         .bind(p.channel, &account, &relation, &request_no, now)
         .await
     {
+        let e = e.masked(&[account.account.as_str()]);
         return Ok(channel_refusal("绑定分账接收方", e));
     }
     let receiver = Receiver {
@@ -102,7 +100,8 @@ pub async fn add(app: App, req: Verified<ReceiverAddParams>) -> Result<Outcome, 
         {
             Written::Done => {
                 tracing::info!(receiverNo = %receiver.receiver_no, channel = %receiver.channel, "receiver added");
-                ok(&[("receiverNo", json!(receiver.receiver_no))])
+                // AllocReceiverAddModel: the common members only
+                ok(&views::Common {})
             }
             Written::Conflict => Outcome::Refused(format!(
                 "分账接收方编号已存在 (receiver {} exists)",
@@ -134,32 +133,21 @@ pub async fn remove(app: App, req: Verified<ReceiverRemoveParams>) -> Result<Out
         .unbind(r.channel, &account, &request_no, now)
         .await
     {
+        let e = e.masked(&[account.account.as_str()]);
         return Ok(channel_refusal("解绑分账接收方", e));
     }
     Ok(
         match app.store.remove_receiver(&no).await.map_err(store_error)? {
             Written::Done => {
                 tracing::info!(receiverNo = %no, "receiver removed");
-                ok(&[("receiverNo", json!(no))])
+                // AllocReceiverRemoveModel: the common members only
+                ok(&views::Common {})
             }
             Written::Conflict => Outcome::Refused(format!(
                 "分账接收方已被分账组使用，不可删除 (receiver {no} joined a group meanwhile)"
             )),
         },
     )
-}
-
-fn receiver_data(r: &Receiver) -> Value {
-    let mut v = json!({
-        "receiverNo": r.receiver_no, "channel": r.channel.code(),
-        "receiverType": r.receiver_type.code(), "receiverAccount": mask_account(&r.receiver_account),
-        "receiverName": r.receiver_name, "relationType": r.relation_type.code(),
-        "relationName": r.relation_name,
-    });
-    if let Value::Object(m) = &mut v {
-        m.retain(|_, v| !v.is_null());
-    }
-    v
 }
 
 /// `POST /unipay/query/allocationReceiver`: by receiverNo and/or channel; accounts masked.
@@ -182,10 +170,9 @@ pub async fn query_receivers(
             None => Vec::new(),
         },
     };
-    Ok(ok(&[(
-        "receivers",
-        Value::Array(list.iter().map(receiver_data).collect()),
-    )]))
+    Ok(ok(&views::ReceiversView {
+        receivers: list.iter().map(views::ReceiverView::from).collect(),
+    }))
 }
 
 /// `POST /unipay/allocation/group/create`.
@@ -200,7 +187,9 @@ pub async fn group_create(app: App, req: Verified<GroupSaveParams>) -> Result<Ou
     };
     Ok(
         match app.store.create_group(&group).await.map_err(store_error)? {
-            Written::Done => ok(&[("groupNo", json!(group.group_no))]),
+            Written::Done => ok(&views::GroupNoView {
+                group_no: &group.group_no,
+            }),
             Written::Conflict => Outcome::Refused(format!(
                 "分账组编号已存在 (group {} exists)",
                 group.group_no
@@ -235,10 +224,10 @@ where
             .map_err(store_error)?
         {
             Written::Done => {
-                return Ok(ok(&[
-                    ("groupNo", json!(group.group_no)),
-                    ("totalRate", json!(group.total_rate())),
-                ]));
+                return Ok(ok(&views::GroupRatesView {
+                    group_no: &group.group_no,
+                    total_rate: group.total_rate(),
+                }));
             }
             Written::Conflict => continue,
         }
@@ -349,7 +338,7 @@ pub async fn group_delete(app: App, req: Verified<GroupRef>) -> Result<Outcome, 
             .map_err(store_error)?
             == Written::Done
         {
-            return Ok(ok(&[("groupNo", json!(no))]));
+            return Ok(ok(&views::GroupNoView { group_no: &no }));
         }
     }
     Err(ApiError::System(format!("group {no} kept changing")))
@@ -368,10 +357,10 @@ pub async fn group_set_default(app: App, req: Verified<GroupRef>) -> Result<Outc
             .await
             .map_err(store_error)?
         {
-            Written::Done => ok(&[
-                ("groupNo", json!(no)),
-                ("channel", json!(group.channel.code())),
-            ]),
+            Written::Done => ok(&views::DefaultGroupView {
+                group_no: &no,
+                channel: group.channel,
+            }),
             Written::Conflict => no_group(&no),
         },
     )
@@ -390,35 +379,15 @@ pub async fn group_clear_default(app: App, req: Verified<GroupRef>) -> Result<Ou
             .await
             .map_err(store_error)?
         {
-            Written::Done => ok(&[
-                ("groupNo", json!(no)),
-                ("channel", json!(group.channel.code())),
-            ]),
+            Written::Done => ok(&views::DefaultGroupView {
+                group_no: &no,
+                channel: group.channel,
+            }),
             Written::Conflict => Outcome::Refused(format!(
                 "分账组 {no} 不是默认分账组 (not the default group)"
             )),
         },
     )
-}
-
-fn group_data(g: &Group, default_no: Option<&str>) -> Value {
-    let members: Vec<Value> = g
-        .members
-        .iter()
-        .map(|m| {
-            json!({"receiverNo": m.receiver_no, "rate": m.rate, "receiverType": m.receiver_type.code(),
-                   "receiverAccount": mask_account(&m.receiver_account)})
-        })
-        .collect();
-    let mut v = json!({
-        "groupNo": g.group_no, "name": g.name, "channel": g.channel.code(), "remark": g.remark,
-        "defaultGroup": default_no == Some(g.group_no.as_str()), "totalRate": g.total_rate(),
-        "receivers": members,
-    });
-    if let Value::Object(m) = &mut v {
-        m.retain(|_, v| !v.is_null());
-    }
-    v
 }
 
 /// `POST /unipay/allocation/group/query`: by groupNo and/or channel.
@@ -448,11 +417,10 @@ pub async fn group_query(app: App, req: Verified<QueryGroupParams>) -> Result<Ou
             .map_err(store_error)?,
         None => None,
     };
-    let data = groups
-        .iter()
-        .map(|g| group_data(g, default_no.as_deref()))
-        .collect();
-    let mut m = Map::new();
-    m.insert("groups".into(), Value::Array(data));
-    Ok(Outcome::Ok(m))
+    Ok(ok(&views::GroupsView {
+        groups: groups
+            .iter()
+            .map(|g| views::GroupView::new(g, default_no.as_deref()))
+            .collect(),
+    }))
 }

@@ -4,6 +4,7 @@
 
 use super::conditional;
 use super::{Item, Store, StoreError, db_err, get_n, get_s, key, n, need, pay_key, s};
+use crate::daxpay::Spelling;
 use crate::model::{
     AllocationDetail, AllocationOrder, AllocationResult, AllocationStatus, Channel, DetailResult,
     Due, DueKind, Notice, NoticeAttempt, ReceiverType,
@@ -90,6 +91,10 @@ fn order_to_item(o: &AllocationOrder, version: i64) -> Item {
     if o.flagged {
         item.insert("flagged".into(), AttributeValue::Bool(true));
     }
+    item.insert("spelling".into(), s(o.spelling.code()));
+    if o.not_notify {
+        item.insert("notNotify".into(), AttributeValue::Bool(true));
+    }
     insert_due(&mut item, o.due);
     item.insert("ver".into(), n(version));
     item
@@ -160,6 +165,11 @@ fn notice_to_item(notice: &Notice) -> Item {
     if let Some(at) = notice.next_at {
         item.insert("nextAt".into(), n(at));
     }
+    item.insert(
+        "schedule".into(),
+        AttributeValue::L(notice.schedule.iter().map(|d| n(*d)).collect()),
+    );
+    item.insert("maxAttempts".into(), n(notice.max_attempts));
     insert_due(&mut item, notice.due);
     item
 }
@@ -179,6 +189,16 @@ fn notice_from_item(item: &Item) -> Result<Notice, StoreError> {
         attempts,
         next_at: get_n(item, "nextAt"),
         due: due_of(item),
+        // notices written before the schedule was stored follow DaxPay's
+        schedule: match item.get("schedule") {
+            Some(AttributeValue::L(list)) => list
+                .iter()
+                .filter_map(|v| v.as_n().ok().and_then(|x| x.parse().ok()))
+                .collect(),
+            _ => crate::config::DAXPAY_NOTIFY_DELAYS.to_vec(),
+        },
+        max_attempts: get_n(item, "maxAttempts")
+            .unwrap_or(crate::config::DAXPAY_NOTIFY_DELAYS.len() as i64 + 1),
     })
 }
 
@@ -207,6 +227,11 @@ fn order_from_item(item: &Item) -> Result<(AllocationOrder, i64), StoreError> {
         due: due_of(item),
         sync_attempts: get_n(item, "syncAttempts").unwrap_or_default(),
         flagged: matches!(item.get("flagged"), Some(AttributeValue::Bool(true))),
+        // orders stored before the spelling was recorded were all answered in 2.0.7 names
+        spelling: get_s(item, "spelling")
+            .and_then(|c| Spelling::from_code(&c))
+            .unwrap_or_default(),
+        not_notify: matches!(item.get("notNotify"), Some(AttributeValue::Bool(true))),
     };
     Ok((order, need(get_n(item, "ver"), "ver")?))
 }
@@ -433,6 +458,37 @@ impl Store {
             .expression_attribute_values(":lease", n(lease_until))
             .expression_attribute_values(":n", n(attempts))
             .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .send()
+            .await;
+        conditional(result)
+    }
+
+    /// Makes a notice due again now, with one more attempt allowed (the merchant asked for it
+    /// again). `Ok(false)`: there is no such notice.
+    pub async fn resend_notice(
+        &self,
+        allocation_no: &str,
+        status: AllocationStatus,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(alloc_pk(allocation_no), &notice_sk(status))))
+            .update_expression(
+                "SET delivered = :no, nextAt = :now, duePk = :p, dueAt = :now, \
+                 maxAttempts = if_not_exists(maxAttempts, :default) + :one",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":p", s(DueKind::Notify.partition()))
+            .expression_attribute_values(
+                ":default",
+                n(crate::config::DAXPAY_NOTIFY_DELAYS.len() as i64 + 1),
+            )
+            .expression_attribute_values(":one", n(1))
             .send()
             .await;
         conditional(result)

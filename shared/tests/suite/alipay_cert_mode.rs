@@ -74,7 +74,6 @@ use serde_json::json;
 use std::time::Duration;
 
 const START: &str = "/unipay/allocation/start";
-const SYNC: &str = "/unipay/sync/allocation";
 const FINISH: &str = "/unipay/allocation/finish";
 
 /// Receivers bound, a split, the settlement, the sync and the finish, all in certificate mode:
@@ -96,7 +95,7 @@ async fn allocation_end_to_end_in_certificate_mode() {
     let no = d["allocationNo"].as_str().unwrap_or_default().to_owned();
     assert_eq!(h.executed(&trade), 1);
     h.settle(&trade, &no, &[]).await;
-    let synced = h.ok(SYNC, json!({"allocationNo": no})).await;
+    let synced = h.sync(json!({"allocationNo": no})).await;
     assert_eq!(
         (synced["status"].clone(), synced["result"].clone()),
         (json!("allocation_end"), json!("all_success"))

@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 const START: &str = "/unipay/allocation/start";
-const SYNC: &str = "/unipay/sync/allocation";
 const FINISH: &str = "/unipay/allocation/finish";
 
 macro_rules! on_both_channels {
@@ -40,6 +39,7 @@ on_both_channels!(
     every_start_refusal_has_its_message_and_writes_nothing,
     receivers_of_an_unconfigured_channel_are_refused,
     dynamodb_round_trips_stay_within_budget,
+    an_empty_description_is_not_sent_empty,
 );
 
 async fn harness(kind: Kind) -> Harness {
@@ -109,14 +109,14 @@ async fn explicit_receivers_settle_sync_and_finish(kind: Kind) {
     }
 
     // still pending at the channel: sync changes nothing
-    let synced = h.ok(SYNC, json!({"allocationNo": no})).await;
+    let synced = h.sync(json!({"allocationNo": no})).await;
     assert_eq!(
         status_of(&synced),
         ("allocation_processing".into(), "all_pending".into())
     );
     // the channel settles; the sync (by bizAllocationNo, 2.0.8 spelling) ends the order
     h.settle(&trade, &no, &[]).await;
-    let synced = h.ok(SYNC, json!({"bizAllocNo": "A1"})).await;
+    let synced = h.sync(json!({"bizAllocNo": "A1"})).await;
     assert_eq!(
         status_of(&synced),
         ("allocation_end".into(), "all_success".into())
@@ -133,7 +133,13 @@ async fn explicit_receivers_settle_sync_and_finish(kind: Kind) {
     assert_eq!(q["details"][0]["receiverAccount"], h.masked_first());
     assert_eq!(q["details"][0]["rate"], 6000);
     assert_eq!(q["details"][0]["result"], "success");
-    assert!(q["details"][0]["finishTime"].as_i64().is_some(), "{q}");
+    // DaxPay's LocalDateTime text, Beijing time (the SDK reads a number as milliseconds)
+    assert!(
+        q["details"][0]["finishTime"]
+            .as_str()
+            .is_some_and(is_beijing_date_time),
+        "{q}"
+    );
 
     // finish releases the remainder under allocationNo + "F"
     assert_eq!(h.frozen(&trade), Some(2500));
@@ -142,13 +148,27 @@ async fn explicit_receivers_settle_sync_and_finish(kind: Kind) {
     assert_eq!(h.split_calls(&format!("{no}F")), 1);
     h.settle_finish(&trade, &no).await;
     assert_eq!(h.frozen(&trade), Some(0));
-    assert!(h.query(&no).await["finishTime"].as_i64().is_some());
-    // finishing again is answered from the order, without a second call
-    assert_eq!(
-        h.ok(FINISH, json!({"bizAllocationNo": "A1"})).await["status"],
-        "finish"
+    assert!(
+        h.query(&no).await["finishTime"]
+            .as_str()
+            .is_some_and(is_beijing_date_time)
     );
+    // finishing again is refused as DaxPay refuses it, without a second call
+    let again = h.refused(FINISH, json!({"bizAllocationNo": "A1"})).await;
+    assert!(again.starts_with("分账单状态错误"), "{again}");
     assert_eq!(h.split_calls(&format!("{no}F")), 1);
+}
+
+/// `yyyy-MM-dd HH:mm:ss`.
+fn is_beijing_date_time(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() == 19
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b' ',
+            13 | 16 => *c == b':',
+            _ => c.is_ascii_digit(),
+        })
 }
 
 async fn mixed_and_all_failed_outcomes(kind: Kind) {
@@ -172,12 +192,12 @@ async fn mixed_and_all_failed_outcomes(kind: Kind) {
     );
     h.settle(&trade, &one, &[a2]).await;
     h.settle(&trade2, &two_no, &[a1, a2]).await;
-    let s1 = h.ok(SYNC, json!({"allocationNo": one})).await;
+    let s1 = h.sync(json!({"allocationNo": one})).await;
     assert_eq!(
         status_of(&s1),
         ("allocation_end".into(), "part_success".into())
     );
-    let s2 = h.ok(SYNC, json!({"allocationNo": two_no})).await;
+    let s2 = h.sync(json!({"allocationNo": two_no})).await;
     assert_eq!(
         status_of(&s2),
         ("allocation_end".into(), "all_failed".into())
@@ -409,14 +429,14 @@ async fn timeout_then_sync_converges_with_the_same_request_number(kind: Kind) {
     assert_eq!(h.executed(&trade), 0);
     // the channel does not know the split: the sync sends it again, same number
     assert_eq!(
-        h.ok(SYNC, json!({"allocationNo": no})).await["status"],
+        h.sync(json!({"allocationNo": no})).await["status"],
         "allocation_processing"
     );
     assert_eq!(h.split_calls(&no), 2, "the same request number both times");
     assert_eq!(h.executed(&trade), 1);
     h.settle(&trade, &no, &[]).await;
     assert_eq!(
-        status_of(&h.ok(SYNC, json!({"allocationNo": no})).await),
+        status_of(&h.sync(json!({"allocationNo": no})).await),
         ("allocation_end".into(), "all_success".into())
     );
 }
@@ -430,7 +450,7 @@ async fn a_lost_answer_converges_without_a_second_split(kind: Kind) {
     assert_eq!(d["status"], "allocation_processing");
     h.settle(&trade, &no, &[]).await;
     assert_eq!(
-        h.ok(SYNC, json!({"allocationNo": no})).await["status"],
+        h.sync(json!({"allocationNo": no})).await["status"],
         "allocation_end"
     );
     assert_eq!((h.executed(&trade), h.split_calls(&no)), (1, 1));
@@ -445,13 +465,13 @@ async fn a_refused_query_is_not_taken_for_a_lost_split(kind: Kind) {
     // only "no such split" justifies sending it again; any other refusal leaves it unknown
     h.refuse_next_query();
     assert_eq!(
-        h.ok(SYNC, json!({"allocationNo": no})).await["status"],
+        h.sync(json!({"allocationNo": no})).await["status"],
         "allocation_processing"
     );
     assert_eq!(h.split_calls(&no), 1, "not sent again");
     h.settle(&trade, &no, &[]).await;
     assert_eq!(
-        h.ok(SYNC, json!({"allocationNo": no})).await["status"],
+        h.sync(json!({"allocationNo": no})).await["status"],
         "allocation_end"
     );
     assert_eq!((h.executed(&trade), h.split_calls(&no)), (1, 1));
@@ -629,7 +649,8 @@ async fn dynamodb_round_trips_stay_within_budget(kind: Kind) {
     .await;
     let query_biz = h.trips.take();
     h.settle(&trade, &no, &[]).await;
-    h.ok(SYNC, json!({"bizAllocationNo": "A1"})).await;
+    h.ok("/unipay/sync/allocation", json!({"bizAllocationNo": "A1"}))
+        .await;
     let sync = h.trips.take();
     // the longest start: the pay order by bizOrderNo, with the default group
     h.paid("P2", 10000).await;
@@ -704,4 +725,51 @@ async fn wechat_stale_probe_and_foreign_answers_are_not_acted_on() {
         assert_eq!(q["status"], "allocation_processing");
         assert!(q.get("outAllocationNo").is_none(), "{q}");
     }
+}
+
+/// WeChat only: a channel's refusal that quotes a receiver's account is stored, answered,
+/// notified and logged with the account masked.
+#[tokio::test]
+async fn wechat_refusal_quoting_an_account_is_masked_everywhere() {
+    let mut h = harness(Kind::Wechat).await;
+    let sink = crate::common::harness::Sink::start(0).await;
+    h.with_queue(crate::common::harness::fast_jobs(), 3).await;
+    let [(t1, a1), _] = h.accounts();
+    h.receiver("r1", t1, a1).await;
+    // the same account under a second receiverNo: WeChat refuses the split, naming it
+    h.receiver("r3", t1, a1).await;
+    h.paid("P1", 10000).await;
+    let d = h
+        .ok(START, json!({"bizAllocationNo": "A1", "orderNo": "P1", "notifyUrl": sink.url,
+            "receivers": [{"receiverNo": "r1", "amount": 100}, {"receiverNo": "r3", "amount": 200}]}))
+        .await;
+    assert_eq!(d["status"], "allocation_failed");
+    let no = text(&d["allocationNo"]);
+    let q = h.query(&no).await;
+    let msg = text(&q["errorMsg"]);
+    assert!(msg.contains(h.masked_first()), "{msg}");
+    assert_eq!(q["details"][0]["errorMsg"], msg.as_str());
+    h.run_until(Duration::from_secs(30), || async {
+        !sink.bodies().is_empty()
+    })
+    .await;
+    for text in [q.to_string(), sink.bodies()[0].to_string()] {
+        assert!(!text.contains(a1), "the full account leaked: {text}");
+    }
+}
+
+/// An empty description is valid (it is optional): the channel gets its default text, not an
+/// empty one (WeChat refuses that).
+async fn an_empty_description_is_not_sent_empty(kind: Kind) {
+    let h = harness(kind).await;
+    let trade = setup(&h, "P1").await;
+    let d = h
+        .ok(
+            START,
+            json!({"bizAllocationNo": "A1", "orderNo": "P1", "description": "",
+            "receivers": [{"receiverNo": "r1", "amount": 100}]}),
+        )
+        .await;
+    assert_eq!(d["status"], "allocation_processing", "{d}");
+    assert_eq!(h.executed(&trade), 1);
 }

@@ -116,7 +116,7 @@ async fn every_job_twice_and_concurrently_gives_one_state_and_one_notice_per_sta
             vec!["allocation_end", "finish"],
             "{kind:?}: one notice per status"
         );
-        let q = h.query(&no).await;
+        let q = h.notices(&no).await;
         assert_eq!(q["notices"].as_array().map(Vec::len), Some(2), "{q}");
         assert_eq!(
             h.executed(&trade),
@@ -220,10 +220,9 @@ async fn a_notice_failing_three_times_takes_four_attempts_all_recorded() {
     let (h, trade) = ready(Kind::Alipay, fast_jobs()).await;
     let no = start(&h, &sink.url).await;
     h.settle(&trade, &no, &[]).await;
-    h.ok("/unipay/sync/allocation", json!({"allocationNo": no}))
-        .await;
+    h.sync(json!({"allocationNo": no})).await;
     h.run_until(LIMIT, || async {
-        h.query(&no).await["notices"][0]["delivered"] == true
+        h.notices(&no).await["notices"][0]["delivered"] == true
     })
     .await;
     // a few more rounds change nothing
@@ -231,7 +230,7 @@ async fn a_notice_failing_three_times_takes_four_attempts_all_recorded() {
         h.round().await;
     }
     assert_eq!(sink.bodies().len(), 4);
-    let attempts = h.query(&no).await["notices"][0]["attempts"].clone();
+    let attempts = h.notices(&no).await["notices"][0]["attempts"].clone();
     let delivered: Vec<bool> = attempts
         .as_array()
         .map(|a| a.iter().map(|x| x["delivered"] == true).collect())
@@ -247,10 +246,9 @@ async fn a_notice_never_answered_success_stops_after_sixteen() {
     let (h, trade) = ready(Kind::Alipay, fast_jobs()).await;
     let no = start(&h, &sink.url).await;
     h.settle(&trade, &no, &[]).await;
-    h.ok("/unipay/sync/allocation", json!({"allocationNo": no}))
-        .await;
+    h.sync(json!({"allocationNo": no})).await;
     h.run_until(Duration::from_secs(90), || async {
-        h.query(&no).await["notices"][0]["attempts"]
+        h.notices(&no).await["notices"][0]["attempts"]
             .as_array()
             .map(Vec::len)
             == Some(16)
@@ -266,7 +264,7 @@ async fn a_notice_never_answered_success_stops_after_sixteen() {
         Ok(0)
     );
     assert_eq!(sink.bodies().len(), 16);
-    assert_eq!(h.query(&no).await["notices"][0]["delivered"], false);
+    assert_eq!(h.notices(&no).await["notices"][0]["delivered"], false);
 }
 
 #[tokio::test]
@@ -486,7 +484,7 @@ async fn an_order_processing_past_its_maximum_age_is_flagged_not_polled() {
     let (h, _) = ready(Kind::Alipay, jobs).await;
     let no = start(&h, "").await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    h.run_until(LIMIT, || async { h.query(&no).await["flagged"] == true })
+    h.run_until(LIMIT, || async { h.notices(&no).await["flagged"] == true })
         .await;
     assert_eq!(status(&h, &no).await, "allocation_processing");
     assert_eq!(
@@ -558,11 +556,130 @@ async fn an_ambiguous_finish_is_retried_by_the_scheduler() {
         panic!("wechat")
     };
     sim.inject(wechat_sim::Op::Unfreeze, wechat_sim::Fault::Timeout);
-    h.ok("/unipay/sync/allocation", json!({"allocationNo": no}))
-        .await;
+    h.sync(json!({"allocationNo": no})).await;
     h.run_until(LIMIT, || async { status(&h, &no).await == "finish" })
         .await;
     // the first unfreeze never landed; the retry (same number) did, once
     assert_eq!(h.split_calls(&format!("{no}F")), 2);
     assert_eq!(h.frozen(&trade), Some(0));
+}
+
+#[tokio::test]
+async fn not_notify_sends_no_notice_for_that_order() {
+    let sink = Sink::start(0).await;
+    let (h, trade) = ready(Kind::Alipay, fast_jobs()).await;
+    // DaxPay 2.0.7's AllocationParam.notNotify
+    let d = h
+        .ok(
+            START,
+            json!({"bizAllocationNo": "A1", "orderNo": "P1", "notifyUrl": sink.url,
+            "notNotify": true, "receivers": [{"receiverNo": "r1", "amount": 6000}]}),
+        )
+        .await;
+    let no = text(&d["allocationNo"]);
+    h.settle(&trade, &no, &[]).await;
+    h.sync(json!({"allocationNo": no})).await;
+    assert_eq!(status(&h, &no).await, "allocation_end");
+    h.run_until(LIMIT, || async { h.drain_once().await == 0 })
+        .await;
+    assert!(sink.bodies().is_empty(), "{:?}", sink.bodies());
+    assert_eq!(h.notices(&no).await["notices"], json!([]));
+}
+
+#[tokio::test]
+async fn a_merchant_can_have_a_notice_sent_again() {
+    let sink = Sink::start(0).await;
+    let (h, trade) = ready(Kind::Wechat, fast_jobs()).await;
+    let no = start(&h, &sink.url).await;
+    h.settle(&trade, &no, &[]).await;
+    h.sync(json!({"allocationNo": no})).await;
+    h.run_until(LIMIT, || async { sink.bodies().len() == 1 })
+        .await;
+    // delivered once; the merchant lost it and asks again (2.0.8 names)
+    let again = h
+        .ok(
+            "/unipay/allocation/notice/resend",
+            json!({"bizAllocNo": "A1"}),
+        )
+        .await;
+    assert_eq!(again["status"], "allocation_end");
+    assert_eq!(again["allocNo"], no.as_str());
+    h.run_until(LIMIT, || async { sink.bodies().len() == 2 })
+        .await;
+    assert_eq!(sink.bodies()[0], sink.bodies()[1], "the same signed notice");
+    let n = h.notices(&no).await;
+    let attempts = n["notices"][0]["attempts"].as_array().map(Vec::len);
+    assert_eq!(attempts, Some(2), "{n}");
+    // a status with no notice is refused by name
+    let refused = h
+        .refused(
+            "/unipay/allocation/notice/resend",
+            json!({"allocationNo": no, "status": "finish"}),
+        )
+        .await;
+    assert!(refused.starts_with("通知不存在"), "{refused}");
+}
+
+#[tokio::test]
+async fn a_notice_keeps_the_schedule_it_was_written_with() {
+    let sink = Sink::start(1).await;
+    let (mut h, trade) = ready(Kind::Alipay, fast_jobs()).await;
+    let no = start(&h, &sink.url).await;
+    h.settle(&trade, &no, &[]).await;
+    h.sync(json!({"allocationNo": no})).await;
+    // the setting changes while the notice is in flight: it keeps its 1 s retries
+    h.app.jobs.notify_delays_secs = vec![3600; 15];
+    h.run_until(LIMIT, || async { sink.bodies().len() == 2 })
+        .await;
+    let n = h.notices(&no).await;
+    let attempts = &n["notices"][0]["attempts"];
+    let gap = attempts[1]["at"].as_i64().unwrap_or(0) - attempts[0]["at"].as_i64().unwrap_or(0);
+    assert!((1..=30).contains(&gap), "retried after {gap} s: {n}");
+    assert_eq!(n["notices"][0]["delivered"], true);
+}
+
+#[tokio::test]
+async fn auto_allocated_orders_notify_in_the_configured_field_names() {
+    let sink = Sink::start(0).await;
+    let mut jobs = fast_jobs();
+    jobs.default_notify_url = Some(sink.url.clone());
+    jobs.default_spelling = shared::daxpay::Spelling::V208;
+    let (h, _) = ready(Kind::Wechat, jobs).await;
+    for (path, body) in [
+        (
+            "/unipay/allocation/group/create",
+            json!({"groupNo": "g", "name": "n", "channel": "wechat_pay"}),
+        ),
+        (
+            "/unipay/allocation/group/bind",
+            json!({"groupNo": "g", "receivers": [{"receiverNo": "r1", "rate": 3000}]}),
+        ),
+        (
+            "/unipay/allocation/group/setDefault",
+            json!({"groupNo": "g"}),
+        ),
+    ] {
+        h.ok(path, body).await;
+    }
+    let trade = h.pay_notice_auto("PB", 10000).await;
+    h.run_until(LIMIT, || async {
+        h.ok("/unipay/query/payOrder", json!({"orderNo": "PB"}))
+            .await["allocStatus"]
+            == "allocation"
+    })
+    .await;
+    let q = h
+        .ok(
+            "/unipay/query/allocationOrder",
+            json!({"bizAllocationNo": "AUTOPB"}),
+        )
+        .await;
+    let no = text(&q["allocationNo"]);
+    h.settle(&trade, &no, &[]).await;
+    h.run_until(LIMIT, || async { !sink.bodies().is_empty() })
+        .await;
+    let body = &sink.bodies()[0];
+    assert_eq!(body["allocNo"], no.as_str(), "{body}");
+    assert_eq!(body["bizAllocNo"], "AUTOPB");
+    assert!(body.get("allocationNo").is_none(), "{body}");
 }

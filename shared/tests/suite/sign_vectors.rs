@@ -4,10 +4,19 @@
 use serde_json::{Map, Value};
 use shared::sign::{Secret, SignType, Signer, sign_string};
 
-fn vectors() -> Vec<Value> {
-    let text = include_str!("../fixtures/sign.json");
+fn vectors_of(text: &str) -> Vec<Value> {
     let doc: Value = serde_json::from_str(text).unwrap_or(Value::Null);
     doc["vectors"].as_array().cloned().unwrap_or_default()
+}
+
+fn vectors() -> Vec<Value> {
+    vectors_of(include_str!("../fixtures/sign.json"))
+}
+
+/// Hutool's escaping of nested JSON text, one vector per escaped range and per boundary that
+/// stays literal, computed by `fixtures/hutool-escape/make_vectors.py` from the rule alone.
+fn hutool_vectors() -> Vec<Value> {
+    vectors_of(include_str!("../fixtures/hutool-escape/vectors.json"))
 }
 
 fn object(v: &Value) -> Map<String, Value> {
@@ -31,8 +40,26 @@ fn fixture_holds_all_vectors() {
 }
 
 #[test]
+fn hutool_escape_vectors_cover_every_range() {
+    let names: Vec<String> = hutool_vectors()
+        .iter()
+        .filter_map(|v| v["name"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(names.len(), 25, "{names:?}");
+    for range in [
+        "range1-00a0-nbsp",
+        "range2-2010",
+        "range3-2028",
+        "range4-206f",
+        "control-001f",
+    ] {
+        assert!(names.iter().any(|n| n == range), "missing {range}");
+    }
+}
+
+#[test]
 fn every_vector_reproduces_string_and_digests() {
-    for v in vectors() {
+    for v in vectors().into_iter().chain(hutool_vectors()) {
         let name = v["name"].as_str().unwrap_or("?");
         let secret = Secret::new(v["secret"].as_str().unwrap_or_default());
         let obj = object(&v);

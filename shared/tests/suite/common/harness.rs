@@ -377,6 +377,28 @@ impl Harness {
         .await
     }
 
+    /// Syncs the order `body` names and returns the query of it afterwards: the sync's own
+    /// answer (`AllocSyncModel`) carries the common members only, as seed 000 shows.
+    pub async fn sync(&self, body: Value) -> Value {
+        let d = self.ok("/unipay/sync/allocation", body.clone()).await;
+        let mut members: Vec<&str> = d
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        members.sort_unstable();
+        assert_eq!(members, ["code", "resTime", "sign"], "sync answer: {d}");
+        self.ok("/unipay/query/allocationOrder", body).await
+    }
+
+    /// Our notice endpoint: the order's notices with their attempts, and its flag.
+    pub async fn notices(&self, allocation_no: &str) -> Value {
+        self.ok(
+            "/unipay/query/allocationNotice",
+            json!({"allocationNo": allocation_no}),
+        )
+        .await
+    }
+
     /// How many items the table holds, for "nothing was written" checks.
     pub async fn items(&self) -> usize {
         all_items(&self.app.store).await.len()
@@ -816,5 +838,6 @@ pub fn fast_jobs() -> shared::config::JobSettings {
         default_notify_url: None,
         allow_private_notify_urls: true,
         notify_delays_secs: vec![1; 15],
+        ..Default::default()
     }
 }
