@@ -144,21 +144,21 @@ fn sign(args: &[String]) -> Result<(), CliError> {
         .map_err(|_| CliError::Failed("SIGN_SECRET is not set".into()))?;
     let sign_type = match std::env::var("SIGN_TYPE") {
         Ok(t) => t.parse().map_err(CliError::Failed)?,
-        Err(_) => shared::sign::SignType::HmacSha256,
+        Err(_) => shared::daxpay::sign::SignType::HmacSha256,
     };
-    let mut object = shared::json::parse_object(json.as_bytes())
+    let mut object = shared::daxpay::json::parse_object(json.as_bytes())
         .map_err(|e| CliError::Usage(format!("JSON: {e}")))?;
     if !notice {
         use rand::Rng;
         object
             .entry("reqTime")
-            .or_insert_with(|| shared::api::now_secs().into());
+            .or_insert_with(|| shared::app::now_secs().into());
         object.entry("nonceStr").or_insert_with(|| {
             let n: u64 = rand::rng().random();
             format!("{n:016x}").into()
         });
     }
-    shared::sign::Signer::new(sign_type, shared::sign::Secret::new(secret))
+    shared::daxpay::sign::Signer::new(sign_type, shared::daxpay::sign::Secret::new(secret))
         .sign_in_place(&mut object);
     println!("{}", serde_json::Value::Object(object));
     Ok(())
@@ -181,7 +181,7 @@ async fn setup_table(args: &[String]) -> Result<(), CliError> {
         println!("table {table} exists");
         return Ok(());
     }
-    shared::schema::create_table(&client, table)
+    shared::store::schema::create_table(&client, table)
         .await
         .map_err(failed)?;
     println!("table {table} created");

@@ -1,14 +1,14 @@
-//! SQS entry point (batch failures reported). All behaviour lives in `shared::worker`.
+//! SQS entry point (batch failures reported). All behaviour lives in `shared::jobs::worker`.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let app = shared::api::App::for_lambda().await?;
+    let app = shared::app::App::for_lambda().await?;
     let app = &app;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, Error>(shared::worker::handle_batch(app, event.payload).await)
+        Ok::<SqsBatchResponse, Error>(shared::jobs::worker::handle_batch(app, event.payload).await)
     }))
     .await
 }

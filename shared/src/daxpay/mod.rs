@@ -1,7 +1,17 @@
-//! DaxPay's wire format as merchants' SDKs see it: the two generations of field names and one
-//! typed view per answer (SPEC §2.1, §2.4).
+//! DaxPay's wire format as merchants, their SDKs and DaxPay gateways see it: strict JSON, the
+//! signature, request verification and parameters, the two generations of field names, one
+//! typed view per answer, the envelope and the pay notice.
 
+pub mod envelope;
+pub mod json;
+pub mod our_views;
+pub mod params;
+pub mod pay_notice;
+pub mod receiver_params;
+pub mod request;
+pub mod sign;
 pub mod spelling;
 pub mod views;
 
+pub use envelope::{ApiError, ValidationError};
 pub use spelling::Spelling;

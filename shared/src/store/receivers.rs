@@ -5,34 +5,13 @@
 //! list it; a receiver is removed only while that count is 0, and group membership changes
 //! update the counts in the same transaction.
 
-use super::{Item, Store, StoreError, db_err, get_n, get_s, key, n, need, s};
-use crate::model::{Channel, Group, GroupMember, Receiver, ReceiverType, RelationType};
-use crate::schema::{GSI1, GSI1_PK, GSI1_SK};
+use super::item::{Item, get_n, get_s, n, need, s};
+use super::keys::{default_group_key, group_key, groups_of, receiver_key, receivers_of};
+use super::schema::{GSI1, GSI1_PK, GSI1_SK};
+use super::{Store, StoreError, db_err};
+use crate::domain::{Channel, Group, GroupMember, Receiver, ReceiverType, RelationType};
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem, Update};
 use serde_json::{Value, json};
-
-pub fn receiver_pk(receiver_no: &str) -> String {
-    format!("RECEIVER#{receiver_no}")
-}
-const RECEIVER_SK: &str = "RECEIVER";
-pub fn group_pk(group_no: &str) -> String {
-    format!("GROUP#{group_no}")
-}
-const GROUP_SK: &str = "GROUP";
-pub fn default_group_pk(channel: Channel) -> String {
-    format!("DEFAULTGROUP#{channel}")
-}
-const DEFAULT_GROUP_SK: &str = "DEFAULTGROUP";
-
-pub(crate) fn receiver_key(receiver_no: &str) -> Item {
-    key(receiver_pk(receiver_no), RECEIVER_SK)
-}
-pub(crate) fn group_key(group_no: &str) -> Item {
-    key(group_pk(group_no), GROUP_SK)
-}
-pub(crate) fn default_group_key(channel: Channel) -> Item {
-    key(default_group_pk(channel), DEFAULT_GROUP_SK)
-}
 
 fn receiver_to_item(r: &Receiver) -> Item {
     let mut item = receiver_key(&r.receiver_no);
@@ -49,12 +28,12 @@ fn receiver_to_item(r: &Receiver) -> Item {
         item.insert("relationName".into(), s(v));
     }
     item.insert("groupCount".into(), n(r.group_count));
-    item.insert(GSI1_PK.into(), s(format!("RECEIVERS#{}", r.channel)));
+    item.insert(GSI1_PK.into(), s(receivers_of(r.channel)));
     item.insert(GSI1_SK.into(), s(&r.receiver_no));
     item
 }
 
-pub(crate) fn receiver_from_item(item: &Item) -> Result<Receiver, StoreError> {
+pub(super) fn receiver_from_item(item: &Item) -> Result<Receiver, StoreError> {
     let code = |name: &str| need(get_s(item, name), name);
     Ok(Receiver {
         receiver_no: code("receiverNo")?,
@@ -117,12 +96,12 @@ fn group_to_item(g: &Group, version: i64) -> Item {
     }
     item.insert("members".into(), s(members_json(&g.members)));
     item.insert("ver".into(), n(version));
-    item.insert(GSI1_PK.into(), s(format!("GROUPS#{}", g.channel)));
+    item.insert(GSI1_PK.into(), s(groups_of(g.channel)));
     item.insert(GSI1_SK.into(), s(&g.group_no));
     item
 }
 
-pub(crate) fn group_from_item(item: &Item) -> Result<(Group, i64), StoreError> {
+pub(super) fn group_from_item(item: &Item) -> Result<(Group, i64), StoreError> {
     let code = |name: &str| need(get_s(item, name), name);
     let group = Group {
         group_no: code("groupNo")?,
@@ -193,7 +172,7 @@ impl Store {
 
     /// Receivers of a channel, by receiverNo (paged through the `gsi1` index).
     pub async fn receivers_of(&self, channel: Channel) -> Result<Vec<Receiver>, StoreError> {
-        self.query_gsi1(&format!("RECEIVERS#{channel}"))
+        self.query_gsi1(&receivers_of(channel))
             .await?
             .iter()
             .map(receiver_from_item)
@@ -223,7 +202,7 @@ impl Store {
     }
 
     pub async fn groups_of(&self, channel: Channel) -> Result<Vec<Group>, StoreError> {
-        self.query_gsi1(&format!("GROUPS#{channel}"))
+        self.query_gsi1(&groups_of(channel))
             .await?
             .iter()
             .map(|i| group_from_item(i).map(|(g, _)| g))

@@ -2,8 +2,8 @@
 //! independent implementation (pyca/cryptography, `tests/fixtures/alipay-cert/make_vectors.py`).
 
 use serde_json::Value;
-use shared::channel::alipay_cert::{CertError, cert_mode, pem_cert_sn, root_cert_sn};
-use shared::crypto::RsaSigner;
+use shared::channel::alipay::cert::{CertError, cert_mode, pem_cert_sn, root_cert_sn};
+use shared::infra::crypto::RsaSigner;
 
 const APP_CERT: &str = include_str!("../fixtures/alipay-cert/app-cert.TEST-ONLY.pem");
 const ALIPAY_CERT: &str = include_str!("../fixtures/alipay-cert/alipay-cert.TEST-ONLY.pem");
@@ -133,29 +133,31 @@ async fn answers_signed_under_another_certificate_are_not_acted_on() {
 /// setting; the three together select certificate mode.
 #[test]
 fn certificate_settings_are_all_or_nothing() {
-    let config = shared::config::Config::from_lookup(|k| match k {
+    let config = shared::infra::config::Config::from_lookup(|k| match k {
         "TABLE_NAME" => Some("t-cert".into()),
         "SIGN_SECRET" => Some("s".into()),
         "ALIPAY_APP_ID" => Some("2021000000000001".into()),
         _ => None,
     })
     .unwrap_or_else(|e| panic!("{e}"));
-    let secrets = |app: bool, alipay: bool, root: bool, public: bool| shared::config::Secrets {
-        sign_secret: shared::sign::Secret::new("s"),
-        alipay_private_key: Some(
-            include_str!("../fixtures/alipay-cert/app-private.TEST-ONLY.pem").to_owned(),
-        ),
-        alipay_public_key: public
-            .then(|| include_str!("../fixtures/alipay-cert/app-public.TEST-ONLY.pem").to_owned()),
-        alipay_app_cert: app.then(|| APP_CERT.to_owned()),
-        alipay_cert: alipay.then(|| ALIPAY_CERT.to_owned()),
-        alipay_root_cert: root.then(|| ROOT_BUNDLE.to_owned()),
-        wechat_private_key: None,
-        wechat_public_key: None,
-        wechat_apiv3_key: None,
-    };
+    let secrets =
+        |app: bool, alipay: bool, root: bool, public: bool| shared::infra::config::Secrets {
+            sign_secret: shared::daxpay::sign::Secret::new("s"),
+            alipay_private_key: Some(
+                include_str!("../fixtures/alipay-cert/app-private.TEST-ONLY.pem").to_owned(),
+            ),
+            alipay_public_key: public.then(|| {
+                include_str!("../fixtures/alipay-cert/app-public.TEST-ONLY.pem").to_owned()
+            }),
+            alipay_app_cert: app.then(|| APP_CERT.to_owned()),
+            alipay_cert: alipay.then(|| ALIPAY_CERT.to_owned()),
+            alipay_root_cert: root.then(|| ROOT_BUNDLE.to_owned()),
+            wechat_private_key: None,
+            wechat_public_key: None,
+            wechat_apiv3_key: None,
+        };
     let setting = |s| {
-        shared::api::channels_from(&config, &s)
+        shared::app::channels_from(&config, &s)
             .err()
             .map(|e| e.setting)
     };

@@ -12,7 +12,7 @@ fn pay_notice(order_no: &str, status: &str) -> Value {
     }))
 }
 
-async fn feed(app: &shared::api::App, notice: &Value) -> (u16, String) {
+async fn feed(app: &shared::app::App, notice: &Value) -> (u16, String) {
     let r = call(app, "/feed/pay-order", &notice.to_string()).await;
     (r.status().as_u16(), body_text(&r))
 }
@@ -48,7 +48,7 @@ async fn feed_is_idempotent_and_never_regresses_a_paid_order() {
         Some(s) => s,
         None => panic!("pay order missing"),
     };
-    assert_eq!(order.status, shared::model::PayStatus::Success);
+    assert_eq!(order.status, shared::domain::PayStatus::Success);
     assert_eq!(version, 1, "a repeated or stale notice writes nothing");
 
     // visible through the signed pay-order query, by either number
@@ -82,7 +82,7 @@ async fn feed_progress_then_success_updates() {
         .ok()
         .flatten()
         .map(|(o, v)| (o.status, v));
-    assert_eq!(order, Some((shared::model::PayStatus::Success, 2)));
+    assert_eq!(order, Some((shared::domain::PayStatus::Success, 2)));
 }
 
 #[tokio::test]
@@ -142,7 +142,7 @@ async fn concurrent_identical_notices_make_one_order() {
 }
 
 /// A request the verifier refuses: answered with the documented envelope, nothing written.
-async fn assert_refused(app: &shared::api::App, body: &str, code: i64, msg_part: &str) {
+async fn assert_refused(app: &shared::app::App, body: &str, code: i64, msg_part: &str) {
     let env = envelope(&call(app, "/unipay/query/payOrder", body).await);
     assert_eq!(env["code"], code, "{body} -> {env}");
     assert!(
@@ -166,9 +166,9 @@ async fn unverifiable_requests_are_refused_and_write_nothing() {
     let wrong_secret = {
         let mut m = json!({"orderNo": "P1", "reqTime": t, "nonceStr": "abc"});
         if let Some(o) = m.as_object_mut() {
-            shared::sign::Signer::new(
-                shared::sign::SignType::HmacSha256,
-                shared::sign::Secret::new("nope"),
+            shared::daxpay::sign::Signer::new(
+                shared::daxpay::sign::SignType::HmacSha256,
+                shared::daxpay::sign::Secret::new("nope"),
             )
             .sign_in_place(o);
         }
@@ -267,7 +267,7 @@ async fn unknown_paths_and_methods_get_a_clear_envelope() {
             .contains("POST /unipay/allocation/nothing"),
         "{env}"
     );
-    let r = shared::api::handle(&app, apigw_request("GET", "/unipay/query/payOrder", "")).await;
+    let r = shared::http::handle(&app, apigw_request("GET", "/unipay/query/payOrder", "")).await;
     let env = envelope(&r);
     assert_eq!(env["code"], 10010);
     assert!(
@@ -313,8 +313,8 @@ async fn sign_secret_loads_from_secrets_manager() {
         .send()
         .await;
     assert!(created.is_ok(), "{created:?}");
-    let source = shared::config::SecretSource::SecretsManager(name);
-    let secrets = shared::config::load_secrets(&source, &sdk).await;
+    let source = shared::infra::config::SecretSource::SecretsManager(name);
+    let secrets = shared::infra::config::load_secrets(&source, &sdk).await;
     let secrets = match secrets {
         Ok(s) => s,
         Err(e) => panic!("{e}"),
@@ -323,16 +323,19 @@ async fn sign_secret_loads_from_secrets_manager() {
     assert_eq!(secrets.alipay_public_key.as_deref(), Some("cHVi"));
     let secret = secrets.sign_secret;
     // the loaded secret signs like the same secret given inline
-    let obj = shared::json::parse_object(br#"{"a":"1","reqTime":1}"#).unwrap_or_default();
-    let from_sm = shared::sign::Signer::new(shared::sign::SignType::Md5, secret).sign(&obj);
-    let inline = shared::sign::Signer::new(
-        shared::sign::SignType::Md5,
-        shared::sign::Secret::new("from-secrets-manager"),
+    let obj = shared::daxpay::json::parse_object(br#"{"a":"1","reqTime":1}"#).unwrap_or_default();
+    let from_sm =
+        shared::daxpay::sign::Signer::new(shared::daxpay::sign::SignType::Md5, secret).sign(&obj);
+    let inline = shared::daxpay::sign::Signer::new(
+        shared::daxpay::sign::SignType::Md5,
+        shared::daxpay::sign::Secret::new("from-secrets-manager"),
     )
     .sign(&obj);
     assert_eq!(from_sm, inline);
     // a missing secret fails with the setting's name
-    let missing = shared::config::SecretSource::SecretsManager(unique("absent"));
-    let err = shared::config::load_secrets(&missing, &sdk).await.err();
+    let missing = shared::infra::config::SecretSource::SecretsManager(unique("absent"));
+    let err = shared::infra::config::load_secrets(&missing, &sdk)
+        .await
+        .err();
     assert_eq!(err.map(|e| e.setting), Some("SECRETS_ID"));
 }

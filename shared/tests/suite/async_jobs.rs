@@ -5,8 +5,8 @@
 use crate::common::body_text;
 use crate::common::harness::{Fault, Harness, Kind, Sim, Sink, fast_jobs};
 use serde_json::{Value, json};
-use shared::jobs::Job;
-use shared::model::AllocationStatus;
+use shared::domain::AllocationStatus;
+use shared::infra::Job;
 use std::time::Duration;
 
 const START: &str = "/unipay/allocation/start";
@@ -17,13 +17,13 @@ fn text(v: &Value) -> String {
 }
 
 /// A harness with a queue, two receivers and a paid order; returns the trade number.
-async fn ready(kind: Kind, jobs: shared::config::JobSettings) -> (Harness, String) {
+async fn ready(kind: Kind, jobs: shared::infra::config::JobSettings) -> (Harness, String) {
     ready_with(kind, jobs, Duration::from_secs(5)).await
 }
 
 async fn ready_with(
     kind: Kind,
-    jobs: shared::config::JobSettings,
+    jobs: shared::infra::config::JobSettings,
     timeout: Duration,
 ) -> (Harness, String) {
     let mut h = Harness::new(kind, timeout).await;
@@ -53,7 +53,7 @@ async fn concurrently(h: &Harness, job: &Job, n: usize) {
     for _ in 0..n {
         let (app, job) = (h.app.clone(), job.clone());
         set.spawn(async move {
-            shared::worker::run(&app, &job)
+            shared::jobs::worker::run(&app, &job)
                 .await
                 .map_err(|e| e.to_string())
         });
@@ -155,7 +155,7 @@ async fn auto_allocation_twice_makes_one_order_and_no_default_group_is_recorded(
         "{pay}"
     );
     assert_eq!(
-        shared::scheduler::tick(&h.app, crate::common::now() + 3600, 100)
+        shared::service::due::tick(&h.app, crate::common::now() + 3600, 100)
             .await
             .map(|t| t.found),
         Ok(0)
@@ -258,7 +258,7 @@ async fn a_notice_never_answered_success_stops_after_sixteen() {
     h.run_until(LIMIT, || async { h.drain_once().await == 0 })
         .await;
     assert_eq!(
-        shared::scheduler::tick(&h.app, crate::common::now() + 86_400, 100)
+        shared::service::due::tick(&h.app, crate::common::now() + 86_400, 100)
             .await
             .map(|t| t.found),
         Ok(0)
@@ -334,7 +334,7 @@ async fn call_form(h: &Harness, body: &str) -> lambda_http::Response<lambda_http
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
     );
-    shared::api::handle(&h.app, req).await
+    shared::http::handle(&h.app, req).await
 }
 
 #[tokio::test]
@@ -412,7 +412,7 @@ async fn call_wechat(
             req.headers_mut().insert(k, v);
         }
     }
-    shared::api::handle(&h.app, req).await
+    shared::http::handle(&h.app, req).await
 }
 
 #[tokio::test]
@@ -455,9 +455,9 @@ async fn a_notification_applied_after_its_freshness_window_still_counts() {
         .finish();
     assert_eq!(body_text(&call_form(&h, &body).await), "success");
     // the worker runs 26 hours later, past Alipay's 25-hour window
-    h.app.clock = shared::api::Clock::Fixed(crate::common::now() + 26 * 3600);
+    h.app.clock = shared::infra::Clock::Fixed(crate::common::now() + 26 * 3600);
     assert_eq!(h.drain_once().await, 1);
-    h.app.clock = shared::api::Clock::System;
+    h.app.clock = shared::infra::Clock::System;
     assert_eq!(status(&h, &no).await, "allocation_end");
 }
 
@@ -488,7 +488,7 @@ async fn an_order_processing_past_its_maximum_age_is_flagged_not_polled() {
         .await;
     assert_eq!(status(&h, &no).await, "allocation_processing");
     assert_eq!(
-        shared::scheduler::tick(&h.app, crate::common::now() + 86_400, 100)
+        shared::service::due::tick(&h.app, crate::common::now() + 86_400, 100)
             .await
             .map(|t| t.found),
         Ok(0)

@@ -13,7 +13,7 @@ use crate::common::{call, envelope, now};
 use hmac::{Hmac, Mac};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
-use shared::sign::{Secret, SignType, Signer};
+use shared::daxpay::sign::{Secret, SignType, Signer};
 use std::time::Duration;
 
 /// Which SDK a merchant runs.

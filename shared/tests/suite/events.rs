@@ -2,9 +2,10 @@
 //! The samples are signed with the local run's secret (`local-dev-secret`).
 
 use crate::common::*;
-use shared::api::{App, Clock};
-use shared::request::Verifier;
-use shared::sign::{Secret, SignType, Signer};
+use shared::app::App;
+use shared::daxpay::request::Verifier;
+use shared::daxpay::sign::{Secret, SignType, Signer};
+use shared::infra::Clock;
 
 fn event(name: &str) -> lambda_http::Request {
     let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -60,12 +61,12 @@ async fn api_events_reach_the_handler() {
         queue: None,
         jobs: Default::default(),
     };
-    let r = shared::api::handle(&app, event("api-feed-pay-order.json")).await;
+    let r = shared::http::handle(&app, event("api-feed-pay-order.json")).await;
     assert_eq!(
         (r.status().as_u16(), body_text(&r)),
         (200, "SUCCESS".to_owned())
     );
-    let r = shared::api::handle(&app, event("api-query-pay-order.json")).await;
+    let r = shared::http::handle(&app, event("api-query-pay-order.json")).await;
     let env = envelope(&r);
     assert_eq!(env["traceId"], "queryReqId01");
     assert_eq!(env["data"]["orderNo"], "P-DEMO-1");
@@ -105,7 +106,7 @@ async fn sqs_events_reach_the_worker() {
         let event: aws_lambda_events::event::sqs::SqsEvent =
             serde_json::from_value(json_event(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(event.records.len(), 1, "{name}");
-        let r = shared::worker::handle_batch(&app, event).await;
+        let r = shared::jobs::worker::handle_batch(&app, event).await;
         assert!(r.batch_item_failures.is_empty(), "{name}: {r:?}");
     }
     assert!(
@@ -116,7 +117,7 @@ async fn sqs_events_reach_the_worker() {
     let event: aws_lambda_events::event::sqs::SqsEvent =
         serde_json::from_value(json_event("sqs-poison.json")).unwrap_or_else(|e| panic!("{e}"));
     let poison_id = event.records[0].message_id.clone().unwrap_or_default();
-    let r = shared::worker::handle_batch(&app, event).await;
+    let r = shared::jobs::worker::handle_batch(&app, event).await;
     let failed: Vec<String> = r
         .batch_item_failures
         .iter()
@@ -131,13 +132,13 @@ async fn the_schedule_event_runs_a_scheduler_tick() {
     let event = json_event("schedule.json");
     assert_eq!(event["detail-type"], "Scheduled Event");
     // the scheduler ignores the event's content; a run over an empty table finds nothing
-    let tick = shared::scheduler::tick(&app, crate::common::now(), 100).await;
-    assert_eq!(tick, Ok(shared::scheduler::Tick::default()));
+    let tick = shared::service::due::tick(&app, crate::common::now(), 100).await;
+    assert_eq!(tick, Ok(shared::service::due::Tick::default()));
 }
 
 #[tokio::test]
 async fn a_callback_event_that_does_not_verify_is_refused() {
     let app = app_with_queue().await;
-    let r = shared::api::handle(&app, event("api-callback-alipay.json")).await;
+    let r = shared::http::handle(&app, event("api-callback-alipay.json")).await;
     assert_eq!(body_text(&r), "fail");
 }

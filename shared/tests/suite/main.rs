@@ -9,6 +9,7 @@ mod alipay_cert_mode;
 mod allocation_e2e;
 mod api;
 mod async_jobs;
+mod bands;
 mod daxpay_contract;
 mod events;
 mod sign_vectors;

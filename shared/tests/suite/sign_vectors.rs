@@ -2,7 +2,7 @@
 //! from the seed documents' HTTP examples) must reproduce its sign string and both digests.
 
 use serde_json::{Map, Value};
-use shared::sign::{Secret, SignType, Signer, sign_string};
+use shared::daxpay::sign::{Secret, SignType, Signer, sign_string};
 
 fn vectors_of(text: &str) -> Vec<Value> {
     let doc: Value = serde_json::from_str(text).unwrap_or(Value::Null);
@@ -102,7 +102,7 @@ fn seed_http_examples_verify_as_sent() {
     ];
     let signer = Signer::new(SignType::HmacSha256, Secret::new("123456"));
     for body in bodies {
-        let obj = shared::json::parse_object(body.as_bytes()).unwrap_or_default();
+        let obj = shared::daxpay::json::parse_object(body.as_bytes()).unwrap_or_default();
         assert!(signer.verify(&obj), "{body}");
         let wrong = Signer::new(SignType::HmacSha256, Secret::new("1234567"));
         assert!(!wrong.verify(&obj), "wrong secret must fail: {body}");

@@ -1,8 +1,8 @@
-//! The table has one definition (`shared::schema::TABLE`). The SAM template must declare the
+//! The table has one definition (`shared::store::schema::TABLE`). The SAM template must declare the
 //! same keys, attributes, indexes and TTL, and the table the code creates locally must too.
 
 use serde_yaml::Value as Yaml;
-use shared::schema::TABLE;
+use shared::store::schema::TABLE;
 use std::collections::BTreeSet;
 
 fn template_table() -> Yaml {

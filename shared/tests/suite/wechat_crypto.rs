@@ -5,7 +5,7 @@
 use crate::common::harness::{APIV3_KEY, Harness, Kind, Sim, WX_KEY_ID};
 use serde_json::{Value, json};
 use shared::channel::wechat::{ApiV3Key, SignatureHeaders, open_notification, verify_signed};
-use shared::crypto::{RsaSigner, RsaVerifier, aes256gcm_open};
+use shared::infra::crypto::{RsaSigner, RsaVerifier, aes256gcm_open};
 use std::time::Duration;
 
 fn vectors() -> Value {
@@ -143,17 +143,19 @@ async fn notifications_verify_and_decrypt_and_tampering_is_refused() {
         }
     }
     let sig = SignatureHeaders::from_headers(&headers);
-    let Some(wechat) = h.app.channels.wechat.as_ref() else {
-        panic!("no client")
+    let Some(key) = h.wechat_key.as_ref() else {
+        panic!("no WeChat Pay key")
     };
-    let key = &wechat.config().wechat_key;
     let apiv3 = ApiV3Key::new(APIV3_KEY).unwrap_or_else(|e| panic!("{e}"));
     let now = crate::common::now();
     let opened = open_notification(&sig, n.body.as_bytes(), key, WX_KEY_ID, &apiv3, now);
     let resource = opened.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(resource["out_order_no"], no);
-    assert_eq!(resource["transaction_id"], trade);
-    assert_eq!(resource["receiver"]["account"], "1900000110");
+    assert_eq!(resource.out_order_no, no);
+    assert_eq!(resource.transaction_id.as_deref(), Some(trade.as_str()));
+    assert_eq!(
+        resource.receiver.map(|r| r.account).as_deref(),
+        Some("1900000110")
+    );
 
     let tampered = n.body.replacen("分账", "分帐", 1);
     assert!(open_notification(&sig, tampered.as_bytes(), key, WX_KEY_ID, &apiv3, now).is_err());

@@ -10,11 +10,12 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use shared::api::{App, Clock};
+use shared::app::App;
 use shared::channel::Channels;
 use shared::channel::alipay::{AlipayClient, AlipayConfig};
 use shared::channel::wechat::{ApiV3Key, WechatClient, WechatConfig};
-use shared::crypto::{RsaSigner, RsaVerifier, generate_rsa_keypair};
+use shared::infra::Clock;
+use shared::infra::crypto::{RsaSigner, RsaVerifier, generate_rsa_keypair};
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
@@ -78,6 +79,8 @@ pub struct Harness {
     pub app: App,
     pub sim: Sim,
     pub trips: RoundTrips,
+    /// WeChat Pay's public key (WeChat harnesses), to open its notifications in tests.
+    pub wechat_key: Option<RsaVerifier>,
 }
 
 pub const APP_ID: &str = "2021000000000001";
@@ -134,7 +137,7 @@ impl Harness {
         };
         let b64 =
             |pem: String| -> String { pem.lines().filter(|l| !l.starts_with("-----")).collect() };
-        let (sns, alipay_key) = shared::channel::alipay_cert::cert_mode(
+        let (sns, alipay_key) = shared::channel::alipay::cert::cert_mode(
             &read("app-cert.TEST-ONLY.pem"),
             &read("alipay-cert.TEST-ONLY.pem"),
             &read("root-bundle.TEST-ONLY.pem"),
@@ -158,7 +161,7 @@ impl Harness {
         timeout: Duration,
         (app_private, app_public, ali_private): (String, String, String),
         alipay_key: RsaVerifier,
-        cert: Option<(alipay_sim::SimCert, shared::channel::alipay_cert::CertSns)>,
+        cert: Option<(alipay_sim::SimCert, shared::channel::alipay::cert::CertSns)>,
     ) -> Harness {
         let (sim_cert, client_cert) = cert.unzip();
         let sim = AlipaySim::start(
@@ -184,10 +187,7 @@ impl Harness {
             cert: client_cert,
         })
         .unwrap_or_else(|e| panic!("{e}"));
-        let channels = Channels {
-            alipay: Some(client),
-            wechat: None,
-        };
+        let channels = Channels::new(vec![Box::new(client)]);
         Self::around(Kind::Alipay, Sim::Alipay(sim), channels).await
     }
 
@@ -221,11 +221,10 @@ impl Harness {
             timeout,
         })
         .unwrap_or_else(|e| panic!("{e}"));
-        let channels = Channels {
-            alipay: None,
-            wechat: Some(client),
-        };
-        Self::around(Kind::Wechat, Sim::Wechat(sim), channels).await
+        let channels = Channels::new(vec![Box::new(client)]);
+        let mut h = Self::around(Kind::Wechat, Sim::Wechat(sim), channels).await;
+        h.wechat_key = RsaVerifier::from_spki_base64("wechat", &wx_public).ok();
+        h
     }
 
     /// The app, a fresh table and the round-trip counter around the given channels.
@@ -234,7 +233,7 @@ impl Harness {
         let sdk = sdk().await;
         let table = unique("e2e");
         let plain = aws_sdk_dynamodb::Client::new(&sdk);
-        shared::schema::create_table(&plain, &table)
+        shared::store::schema::create_table(&plain, &table)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let counted = aws_sdk_dynamodb::Client::from_conf(
@@ -243,7 +242,7 @@ impl Harness {
                 .build(),
         );
         let app = App {
-            verifier: shared::request::Verifier {
+            verifier: shared::daxpay::request::Verifier {
                 signer: signer(),
                 require_sign: true,
                 req_timeout_secs: 300,
@@ -253,7 +252,7 @@ impl Harness {
             channels: Arc::new(channels),
             allocation_no_prefix: "T".into(),
             queue: None,
-            jobs: shared::config::JobSettings {
+            jobs: shared::infra::config::JobSettings {
                 auto_finish: false,
                 ..Default::default()
             },
@@ -263,6 +262,7 @@ impl Harness {
             app,
             sim,
             trips,
+            wechat_key: None,
         }
     }
 
@@ -692,7 +692,7 @@ impl Harness {
     /// these job settings. Returns the DLQ url.
     pub async fn with_queue(
         &mut self,
-        jobs: shared::config::JobSettings,
+        jobs: shared::infra::config::JobSettings,
         max_receives: u32,
     ) -> String {
         let sqs = aws_sdk_sqs::Client::new(&sdk().await);
@@ -732,7 +732,7 @@ impl Harness {
             .send()
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
-        self.app.queue = Some(shared::queue::Queue::new(
+        self.app.queue = Some(shared::infra::queue::Queue::new(
             sqs,
             q.queue_url().unwrap_or_default(),
         ));
@@ -777,7 +777,7 @@ impl Harness {
             .collect();
         let event: aws_lambda_events::event::sqs::SqsEvent =
             serde_json::from_value(json!({"Records": records})).unwrap_or_else(|e| panic!("{e}"));
-        let response = shared::worker::handle_batch(&self.app, event).await;
+        let response = shared::jobs::worker::handle_batch(&self.app, event).await;
         let failed: Vec<String> = response
             .batch_item_failures
             .iter()
@@ -820,15 +820,15 @@ impl Harness {
     /// One round of the asynchronous side: a scheduler tick, then one drain of the queue.
     /// Returns how many messages were handled.
     pub async fn round(&self) -> usize {
-        let tick = shared::scheduler::tick(&self.app, now(), 100).await;
+        let tick = shared::service::due::tick(&self.app, now(), 100).await;
         assert!(tick.is_ok(), "{tick:?}");
         self.drain_once().await
     }
 }
 
 /// Job settings for tests: everything immediate, notices to loopback allowed, 1 s retries.
-pub fn fast_jobs() -> shared::config::JobSettings {
-    shared::config::JobSettings {
+pub fn fast_jobs() -> shared::infra::config::JobSettings {
+    shared::infra::config::JobSettings {
         auto_finish: false,
         auto_finish_delay_secs: 0,
         auto_allocation_delay_secs: 0,

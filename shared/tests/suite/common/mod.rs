@@ -7,9 +7,9 @@ pub mod harness;
 use aws_sdk_dynamodb::Client;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value, json};
-use shared::api::App;
-use shared::request::Verifier;
-use shared::sign::{Secret, SignType, Signer};
+use shared::app::App;
+use shared::daxpay::request::Verifier;
+use shared::daxpay::sign::{Secret, SignType, Signer};
 use shared::store::Store;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -41,7 +41,7 @@ pub async fn fresh_store() -> Store {
     let sdk = sdk().await;
     let client = Client::new(&sdk);
     let table = unique("t");
-    if let Err(e) = shared::schema::create_table(&client, &table).await {
+    if let Err(e) = shared::store::schema::create_table(&client, &table).await {
         panic!("{e}");
     }
     Store::new(client, table)
@@ -71,7 +71,7 @@ pub async fn app() -> App {
             req_timeout_secs: 300,
         },
         store: fresh_store().await,
-        clock: shared::api::Clock::Fixed(now()),
+        clock: shared::infra::Clock::Fixed(now()),
         channels: Default::default(),
         allocation_no_prefix: String::new(),
         queue: None,
@@ -90,7 +90,7 @@ pub async fn all_items(store: &Store) -> Vec<shared::store::Item> {
 }
 
 pub fn now() -> i64 {
-    shared::api::now_secs()
+    shared::app::now_secs()
 }
 
 /// Signs `body` with the test secret (adds `sign`).
@@ -133,7 +133,7 @@ pub fn apigw_request(method: &str, path: &str, body: &str) -> Request {
 }
 
 pub async fn call(app: &App, path: &str, body: &str) -> Response<Body> {
-    shared::api::handle(app, apigw_request("POST", path, body)).await
+    shared::http::handle(app, apigw_request("POST", path, body)).await
 }
 
 pub fn body_text(r: &Response<Body>) -> String {

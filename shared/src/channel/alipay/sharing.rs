@@ -1,0 +1,86 @@
+//! Alipay as one of our [`SharingChannel`]s: its calls, what its notifications say, and how we
+//! answer them.
+
+use super::{AlipayClient, notify};
+use crate::channel::{Call, Inbound, Reply, SharingChannel, Taken};
+use crate::domain::{Accepted, Account, Channel, ChannelNotice, Relation, Share, ShareResult};
+
+impl SharingChannel for AlipayClient {
+    fn channel(&self) -> Channel {
+        Channel::AliPay
+    }
+
+    fn callback_name(&self) -> &'static str {
+        "alipay"
+    }
+
+    fn allocate<'a>(
+        &'a self,
+        trade_no: &'a str,
+        allocation_no: &'a str,
+        shares: &'a [Share],
+        now: i64,
+    ) -> Call<'a, Accepted> {
+        Box::pin(self.settle(trade_no, allocation_no, shares, now))
+    }
+
+    fn query<'a>(
+        &'a self,
+        trade_no: &'a str,
+        allocation_no: &'a str,
+        now: i64,
+    ) -> Call<'a, Option<Vec<ShareResult>>> {
+        Box::pin(self.settle_query(trade_no, allocation_no, now))
+    }
+
+    fn finish<'a>(&'a self, trade_no: &'a str, request_no: &'a str, now: i64) -> Call<'a, ()> {
+        Box::pin(AlipayClient::finish(self, trade_no, request_no, now))
+    }
+
+    fn bind<'a>(
+        &'a self,
+        account: &'a Account,
+        _relation: &'a Relation,
+        request_no: &'a str,
+        now: i64,
+    ) -> Call<'a, ()> {
+        Box::pin(AlipayClient::bind(self, account, request_no, now))
+    }
+
+    fn unbind<'a>(&'a self, account: &'a Account, request_no: &'a str, now: i64) -> Call<'a, ()> {
+        Box::pin(AlipayClient::unbind(self, account, request_no, now))
+    }
+
+    /// A settle notification speaks for the whole split: its rows are applied as they are. A
+    /// notification of a finish (`allocationNo` + `F`) finds no open order and changes nothing.
+    fn verify_notification(
+        &self,
+        inbound: &Inbound<'_>,
+        now: i64,
+    ) -> Result<Option<ChannelNotice>, String> {
+        let pairs: Vec<(String, String)> =
+            form_urlencoded::parse(inbound.body).into_owned().collect();
+        let details =
+            notify::verify_notification(&pairs, &self.config.alipay_key, &self.config.app_id, now)?;
+        Ok(details
+            .out_request_no
+            .clone()
+            .map(|allocation_no| ChannelNotice {
+                allocation_no,
+                rows: Some(details.results()),
+            }))
+    }
+
+    /// Alipay stops sending a notification once it gets the plain text `success`.
+    fn reply(&self, taken: Taken) -> Reply {
+        let body = match taken {
+            Taken::Queued => "success",
+            Taken::Refused | Taken::NotQueued => "fail",
+        };
+        Reply {
+            status: 200,
+            content_type: "text/plain; charset=utf-8",
+            body: body.into(),
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! WeChat Pay API v3 client (direct merchant) for profit sharing (SPEC §6.1).
+//!
+//! Requests carry `Authorization: WECHATPAY2-SHA256-RSA2048 ...`, a SHA256withRSA signature of
+//! `METHOD\nPATH?QUERY\nTIMESTAMP\nNONCE\nBODY\n` over exactly the bytes sent. Every 2xx answer
+//! is verified with the WeChat Pay public key ([`notify::verify_signed`]) before anything in it
+//! is read; `WECHATPAY/SIGNTEST/` probes fail that check like any other bad signature. A
+//! non-2xx answer is not signed-checked: 429 and 5xx are unknown outcomes (retry with the same
+//! number), other 4xx are refusals.
+
+pub mod notify;
+mod sharing;
+pub mod wire;
+
+pub use notify::{ApiV3Key, SignatureHeaders, open_notification, verify_signed};
+
+use crate::domain::{Accepted, Account, ChannelError, RelationType, Share, ShareResult};
+use crate::infra::config::{ConfigError, Secrets, WechatSettings};
+use crate::infra::crypto::{RsaSigner, RsaVerifier};
+use crate::infra::http::transport;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+use wire::{
+    AddReceiver, CreateOrder, DeleteReceiver, ErrorBody, OrderEntity, OrderReceiverRow, Unfreeze,
+    receiver_kind,
+};
+
+const USER_AGENT: &str = concat!("allocation-service/", env!("CARGO_PKG_VERSION"));
+const ORDERS: &str = "/v3/profitsharing/orders";
+const UNFREEZE: &str = "/v3/profitsharing/orders/unfreeze";
+const ADD_RECEIVER: &str = "/v3/profitsharing/receivers/add";
+const DELETE_RECEIVER: &str = "/v3/profitsharing/receivers/delete";
+
+/// The WeChat Pay merchant of this deployment.
+#[derive(Debug)]
+pub struct WechatConfig {
+    pub base_url: String,
+    pub mchid: String,
+    pub appid: String,
+    /// The merchant API private key (signs requests) and its certificate serial.
+    pub merchant_key: RsaSigner,
+    pub merchant_serial: String,
+    /// The WeChat Pay public key (verifies answers, encrypts names) and its id.
+    pub wechat_key: RsaVerifier,
+    pub wechat_key_id: String,
+    pub apiv3_key: ApiV3Key,
+    pub timeout: Duration,
+}
+
+#[derive(Debug)]
+pub struct WechatClient {
+    config: WechatConfig,
+    http: reqwest::Client,
+}
+
+/// What a 2xx answer holds.
+enum Answer {
+    Empty,
+    Body(Vec<u8>),
+}
+
+impl Answer {
+    fn parse<T: DeserializeOwned>(self, what: &str) -> Result<T, ChannelError> {
+        match self {
+            Answer::Body(bytes) => serde_json::from_slice(&bytes).map_err(|_| {
+                ChannelError::Ambiguous(format!("{what}: answer of an unexpected shape"))
+            }),
+            Answer::Empty => Err(ChannelError::Ambiguous(format!("{what}: empty answer"))),
+        }
+    }
+}
+
+impl WechatClient {
+    pub fn new(config: WechatConfig) -> Result<Self, ChannelError> {
+        let http = crate::infra::http::builder(config.timeout)
+            .build()
+            .map_err(|e| ChannelError::Ambiguous(format!("http client: {e}")))?;
+        Ok(Self { config, http })
+    }
+
+    /// The client the settings and secrets describe; a key that cannot be read fails init,
+    /// naming its setting.
+    pub fn from_settings(w: &WechatSettings, secrets: &Secrets) -> Result<Self, ConfigError> {
+        let need = |setting: &'static str, v: &Option<String>| {
+            v.clone()
+                .ok_or_else(|| ConfigError::new(setting, "is required when WECHAT_MCHID is set"))
+        };
+        let bad = |setting: &'static str| move |e: String| ConfigError::new(setting, e);
+        let private = need("WECHAT_PRIVATE_KEY", &secrets.wechat_private_key)?;
+        let public = need("WECHAT_PUBLIC_KEY", &secrets.wechat_public_key)?;
+        let apiv3 = need("WECHAT_APIV3_KEY", &secrets.wechat_apiv3_key)?;
+        Self::new(WechatConfig {
+            base_url: w.base_url.clone(),
+            mchid: w.mchid.clone(),
+            appid: w.appid.clone(),
+            merchant_key: RsaSigner::from_pkcs8_base64("WECHAT_PRIVATE_KEY", &private)
+                .map_err(|e| bad("WECHAT_PRIVATE_KEY")(e.to_string()))?,
+            merchant_serial: w.merchant_serial.clone(),
+            wechat_key: RsaVerifier::from_spki_base64("WECHAT_PUBLIC_KEY", &public)
+                .map_err(|e| bad("WECHAT_PUBLIC_KEY")(e.to_string()))?,
+            wechat_key_id: w.public_key_id.clone(),
+            apiv3_key: ApiV3Key::new(apiv3).map_err(|e| bad("WECHAT_APIV3_KEY")(e.into()))?,
+            timeout: Duration::from_millis(w.timeout_ms),
+        })
+        .map_err(|e| ConfigError::new("WECHAT_MCHID", e.to_string()))
+    }
+
+    pub fn config(&self) -> &WechatConfig {
+        &self.config
+    }
+
+    /// Sends one signed request and returns the verified body of a 2xx answer.
+    async fn request<B: Serialize>(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: Option<&B>,
+        now: i64,
+    ) -> Result<Answer, ChannelError> {
+        let what = format!(
+            "{method} {}",
+            path_and_query.split('?').next().unwrap_or("")
+        );
+        let body_text = match body {
+            Some(b) => serde_json::to_string(b)
+                .map_err(|e| ChannelError::Ambiguous(format!("{what}: {e}")))?,
+            None => String::new(),
+        };
+        let nonce = crate::infra::crypto::random_alnum(32);
+        let message = format!("{method}\n{path_and_query}\n{now}\n{nonce}\n{body_text}\n");
+        let signature = self
+            .config
+            .merchant_key
+            .sign_base64(message.as_bytes())
+            .map_err(|e| ChannelError::Ambiguous(format!("{what}: {e}")))?;
+        let authorization = format!(
+            "WECHATPAY2-SHA256-RSA2048 mchid=\"{}\",nonce_str=\"{nonce}\",timestamp=\"{now}\",serial_no=\"{}\",signature=\"{signature}\"",
+            self.config.mchid, self.config.merchant_serial
+        );
+        let url = format!(
+            "{}{path_and_query}",
+            self.config.base_url.trim_end_matches('/')
+        );
+        let mut req = self
+            .http
+            .request(method, url)
+            .header(reqwest::header::AUTHORIZATION, authorization)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::USER_AGENT, USER_AGENT)
+            .header("Wechatpay-Serial", &self.config.wechat_key_id);
+        if body.is_some() {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body_text);
+        }
+        let response = req
+            .send()
+            .await
+            .map_err(|e| ChannelError::Ambiguous(format!("{what}: {}", transport(&e))))?;
+        let status = response.status();
+        let headers = SignatureHeaders::from_headers(response.headers());
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ChannelError::Ambiguous(format!("{what}: {}", transport(&e))))?;
+        if !status.is_success() {
+            let error: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+            if status.as_u16() == 429 || status.is_server_error() || error.code.is_empty() {
+                return Err(ChannelError::Ambiguous(format!(
+                    "{what}: HTTP {status} {}",
+                    error.code
+                )));
+            }
+            return Err(ChannelError::Rejected {
+                code: error.code,
+                msg: error.message,
+            });
+        }
+        verify_signed(
+            &headers,
+            &bytes,
+            &self.config.wechat_key,
+            &self.config.wechat_key_id,
+            now,
+        )
+        .map_err(|why| ChannelError::Ambiguous(format!("{what}: answer {why}")))?;
+        Ok(if bytes.is_empty() {
+            Answer::Empty
+        } else {
+            Answer::Body(bytes.to_vec())
+        })
+    }
+
+    /// `POST /v3/profitsharing/orders` with `unfreeze_unsplit=false`; `out_order_no` is our
+    /// allocationNo, so a retry is idempotent.
+    pub async fn create_order(
+        &self,
+        transaction_id: &str,
+        out_order_no: &str,
+        shares: &[Share],
+        now: i64,
+    ) -> Result<Accepted, ChannelError> {
+        let mut receivers = Vec::new();
+        for share in shares.iter().filter(|s| s.amount > 0) {
+            receivers.push(OrderReceiverRow {
+                kind: receiver_kind(share.account.receiver_type)?,
+                account: &share.account.account,
+                amount: share.amount,
+                // WeChat requires a description of at most 80 characters
+                description: share
+                    .description
+                    .as_deref()
+                    .unwrap_or("分账")
+                    .chars()
+                    .take(80)
+                    .collect(),
+            });
+        }
+        let body = CreateOrder {
+            appid: &self.config.appid,
+            transaction_id,
+            out_order_no,
+            receivers,
+            unfreeze_unsplit: false,
+        };
+        let order: OrderEntity = self
+            .request(reqwest::Method::POST, ORDERS, Some(&body), now)
+            .await?
+            .parse(ORDERS)?;
+        Ok(Accepted {
+            out_allocation_no: order.order_id,
+        })
+    }
+
+    /// `GET /v3/profitsharing/orders/{out_order_no}?transaction_id=`; `None` when WeChat has no
+    /// such order (404 `RESOURCE_NOT_EXISTS`).
+    pub async fn query_order(
+        &self,
+        transaction_id: &str,
+        out_order_no: &str,
+        now: i64,
+    ) -> Result<Option<Vec<ShareResult>>, ChannelError> {
+        let path = format!(
+            "{ORDERS}/{}?transaction_id={}",
+            form_urlencoded::byte_serialize(out_order_no.as_bytes()).collect::<String>(),
+            form_urlencoded::byte_serialize(transaction_id.as_bytes()).collect::<String>()
+        );
+        match self
+            .request::<()>(reqwest::Method::GET, &path, None, now)
+            .await
+        {
+            Ok(answer) => Ok(Some(answer.parse::<OrderEntity>(ORDERS)?.results())),
+            Err(ChannelError::Rejected { code, .. })
+                if code == "RESOURCE_NOT_EXISTS" || code == "ORDER_NOT_EXIST" =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST /v3/profitsharing/orders/unfreeze` under its own number (`allocationNo + "F"`).
+    pub async fn unfreeze(
+        &self,
+        transaction_id: &str,
+        out_order_no: &str,
+        now: i64,
+    ) -> Result<(), ChannelError> {
+        let body = Unfreeze {
+            transaction_id,
+            out_order_no,
+            description: "分账已完成",
+        };
+        self.request(reqwest::Method::POST, UNFREEZE, Some(&body), now)
+            .await
+            .map(|_| ())
+    }
+
+    /// `POST /v3/profitsharing/receivers/add`; the name is RSA-OAEP encrypted with the WeChat
+    /// Pay public key (whose id goes in `Wechatpay-Serial`).
+    pub async fn add_receiver(
+        &self,
+        account: &Account,
+        relation: RelationType,
+        custom_relation: Option<&str>,
+        now: i64,
+    ) -> Result<(), ChannelError> {
+        let name = match &account.name {
+            Some(name) => Some(
+                self.config
+                    .wechat_key
+                    .oaep_sha1_encrypt_base64(name.as_bytes())
+                    .map_err(|e| ChannelError::Ambiguous(format!("encrypting the name: {e}")))?,
+            ),
+            None => None,
+        };
+        let body = AddReceiver {
+            appid: &self.config.appid,
+            kind: receiver_kind(account.receiver_type)?,
+            account: &account.account,
+            name,
+            relation_type: relation.code(),
+            custom_relation: (relation == RelationType::Custom)
+                .then(|| custom_relation.unwrap_or_default()),
+        };
+        self.request(reqwest::Method::POST, ADD_RECEIVER, Some(&body), now)
+            .await
+            .map(|_| ())
+    }
+
+    /// `POST /v3/profitsharing/receivers/delete`.
+    pub async fn delete_receiver(&self, account: &Account, now: i64) -> Result<(), ChannelError> {
+        let body = DeleteReceiver {
+            appid: &self.config.appid,
+            kind: receiver_kind(account.receiver_type)?,
+            account: &account.account,
+        };
+        self.request(reqwest::Method::POST, DELETE_RECEIVER, Some(&body), now)
+            .await
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,110 @@
+//! WeChat Pay as one of our [`SharingChannel`]s: its calls, what its notifications say, and how we
+//! answer them.
+
+use super::{SignatureHeaders, WechatClient, notify, open_notification};
+use crate::channel::{Call, Inbound, Reply, SharingChannel, Taken};
+use crate::domain::{Accepted, Account, Channel, ChannelNotice, Relation, Share, ShareResult};
+
+impl SharingChannel for WechatClient {
+    fn channel(&self) -> Channel {
+        Channel::WechatPay
+    }
+
+    fn callback_name(&self) -> &'static str {
+        "wechat"
+    }
+
+    fn allocate<'a>(
+        &'a self,
+        trade_no: &'a str,
+        allocation_no: &'a str,
+        shares: &'a [Share],
+        now: i64,
+    ) -> Call<'a, Accepted> {
+        Box::pin(self.create_order(trade_no, allocation_no, shares, now))
+    }
+
+    fn query<'a>(
+        &'a self,
+        trade_no: &'a str,
+        allocation_no: &'a str,
+        now: i64,
+    ) -> Call<'a, Option<Vec<ShareResult>>> {
+        Box::pin(self.query_order(trade_no, allocation_no, now))
+    }
+
+    fn finish<'a>(&'a self, trade_no: &'a str, request_no: &'a str, now: i64) -> Call<'a, ()> {
+        Box::pin(self.unfreeze(trade_no, request_no, now))
+    }
+
+    fn bind<'a>(
+        &'a self,
+        account: &'a Account,
+        relation: &'a Relation,
+        _request_no: &'a str,
+        now: i64,
+    ) -> Call<'a, ()> {
+        Box::pin(self.add_receiver(
+            account,
+            relation.relation_type,
+            relation.custom.as_deref(),
+            now,
+        ))
+    }
+
+    fn unbind<'a>(&'a self, account: &'a Account, _request_no: &'a str, now: i64) -> Call<'a, ()> {
+        Box::pin(self.delete_receiver(account, now))
+    }
+
+    /// WeChat's notification speaks for one merchant receiver: the order is synced by a query,
+    /// which gives them all.
+    fn verify_notification(
+        &self,
+        inbound: &Inbound<'_>,
+        now: i64,
+    ) -> Result<Option<ChannelNotice>, String> {
+        let c = &self.config;
+        let headers = SignatureHeaders::from_pairs(
+            inbound
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        let notice = open_notification(
+            &headers,
+            inbound.body,
+            &c.wechat_key,
+            &c.wechat_key_id,
+            &c.apiv3_key,
+            now,
+        )?;
+        Ok(Some(ChannelNotice {
+            allocation_no: notice.out_order_no,
+            rows: None,
+        }))
+    }
+
+    fn signed_headers(&self) -> &'static [&'static str] {
+        &notify::SIGNATURE_HEADERS
+    }
+
+    /// 204 once queued; a JSON failure otherwise, so WeChat Pay sends it again.
+    fn reply(&self, taken: Taken) -> Reply {
+        let (status, message) = match taken {
+            Taken::Queued => {
+                return Reply {
+                    status: 204,
+                    content_type: "text/plain; charset=utf-8",
+                    body: String::new(),
+                };
+            }
+            Taken::Refused => (401, "verification failed"),
+            Taken::NotQueued => (500, "not queued"),
+        };
+        Reply {
+            status,
+            content_type: "application/json; charset=utf-8",
+            body: serde_json::json!({"code": "FAIL", "message": message}).to_string(),
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! Business parameters of every merchant endpoint (SPEC §2), with their lengths and ranges.
+//! Both field spellings are accepted (`allocationNo`/`allocNo`, ...); giving both is refused.
+//! Common members (`clientIp`, `nonceStr`, `sign`, `reqTime`) are checked in [`super::request`].
+//! Receivers and groups have theirs in [`super::receiver_params`].
+
+use super::envelope::ValidationError;
+use super::request::{Params, check_opt_len, check_required};
+use crate::domain::money::{Fen, MAX_RECEIVERS};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+
+/// `POST /unipay/allocation/start` (seed 001).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StartParams {
+    #[serde(alias = "bizAllocNo")]
+    pub biz_allocation_no: String,
+    pub order_no: Option<String>,
+    pub biz_order_no: Option<String>,
+    pub description: Option<String>,
+    pub group_no: Option<String>,
+    pub receivers: Option<Vec<ReceiverAmount>>,
+    pub notify_url: Option<String>,
+    pub attach: Option<String>,
+    /// DaxPay 2.0.7's `notNotify`: `true` sends no merchant notice for this order. (Absent from
+    /// the digest text when not given, so orders started before it existed keep their digest.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_notify: Option<bool>,
+}
+
+/// One explicit receiver of a start request.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReceiverAmount {
+    pub receiver_no: String,
+    pub amount: Fen,
+}
+
+impl Params for StartParams {
+    fn validate(&self) -> Result<(), ValidationError> {
+        check_required("bizAllocationNo", &self.biz_allocation_no, 100)?;
+        check_opt_len("orderNo", &self.order_no, 32)?;
+        check_opt_len("bizOrderNo", &self.biz_order_no, 100)?;
+        if self.order_no.is_none() && self.biz_order_no.is_none() {
+            return Err(ValidationError::new(
+                "orderNo",
+                "orderNo or bizOrderNo is required",
+            ));
+        }
+        check_opt_len("description", &self.description, 150)?;
+        check_opt_len("groupNo", &self.group_no, 20)?;
+        check_opt_len("notifyUrl", &self.notify_url, 200)?;
+        if let Some(url) = self.notify_url.as_deref().filter(|u| !u.is_empty()) {
+            check_http_url("notifyUrl", url)?;
+        }
+        check_opt_len("attach", &self.attach, 500)?;
+        if self
+            .receivers
+            .as_ref()
+            .is_some_and(|r| r.len() > MAX_RECEIVERS)
+        {
+            return Err(ValidationError::new(
+                "receivers",
+                format!("at most {MAX_RECEIVERS} receivers per allocation"),
+            ));
+        }
+        let mut seen = HashSet::new();
+        for (i, r) in self.receivers.iter().flatten().enumerate() {
+            let field = format!("receivers[{i}].receiverNo");
+            check_required(&field, &r.receiver_no, 32)?;
+            if !seen.insert(r.receiver_no.as_str()) {
+                return Err(ValidationError::new(field, "is listed more than once"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StartParams {
+    /// The explicit receivers, if any were given (`[]` counts as none, as it is not signed).
+    pub fn explicit_receivers(&self) -> Option<&[ReceiverAmount]> {
+        self.receivers.as_deref().filter(|r| !r.is_empty())
+    }
+
+    /// Hex SHA-256 of the business fields (everything but `sign`, `nonceStr`, `reqTime` and
+    /// `clientIp`, which are not part of `StartParams`), spelling-independent: a repeated
+    /// bizAllocationNo is the same start only when this matches (SPEC §4.2 step 2).
+    pub fn digest(&self) -> String {
+        let text = serde_json::to_string(self).unwrap_or_default();
+        hex::encode(Sha256::digest(text.as_bytes()))
+    }
+}
+
+/// An allocation order named by our number or the merchant's: finish (seed 002), sync (seed
+/// 000), the order and notice queries.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AllocationRef {
+    #[serde(alias = "allocNo")]
+    pub allocation_no: Option<String>,
+    #[serde(alias = "bizAllocNo")]
+    pub biz_allocation_no: Option<String>,
+}
+
+impl Params for AllocationRef {
+    fn validate(&self) -> Result<(), ValidationError> {
+        check_opt_len("allocationNo", &self.allocation_no, 32)?;
+        check_opt_len("bizAllocationNo", &self.biz_allocation_no, 100)?;
+        if self.allocation_no.as_deref().is_none_or(str::is_empty)
+            && self.biz_allocation_no.as_deref().is_none_or(str::is_empty)
+        {
+            return Err(ValidationError::new(
+                "allocationNo",
+                "分账号与商户分账号不可以同时为空 (allocationNo or bizAllocationNo is required)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `POST /unipay/allocation/notice/resend`: the order, and which of its notices (default:
+/// the notice of its current status).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NoticeResendParams {
+    #[serde(alias = "allocNo")]
+    pub allocation_no: Option<String>,
+    #[serde(alias = "bizAllocNo")]
+    pub biz_allocation_no: Option<String>,
+    pub status: Option<crate::domain::AllocationStatus>,
+}
+
+impl NoticeResendParams {
+    pub fn order(&self) -> AllocationRef {
+        AllocationRef {
+            allocation_no: self.allocation_no.clone(),
+            biz_allocation_no: self.biz_allocation_no.clone(),
+        }
+    }
+}
+
+impl Params for NoticeResendParams {
+    fn validate(&self) -> Result<(), ValidationError> {
+        self.order().validate()
+    }
+}
+
+/// `POST /unipay/query/payOrder`: a pay order as the feed stored it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct QueryPayOrderParams {
+    pub order_no: Option<String>,
+    pub biz_order_no: Option<String>,
+}
+
+impl Params for QueryPayOrderParams {
+    fn validate(&self) -> Result<(), ValidationError> {
+        check_opt_len("orderNo", &self.order_no, 32)?;
+        check_opt_len("bizOrderNo", &self.biz_order_no, 100)?;
+        if self.order_no.as_deref().is_none_or(str::is_empty)
+            && self.biz_order_no.as_deref().is_none_or(str::is_empty)
+        {
+            return Err(ValidationError::new(
+                "orderNo",
+                "orderNo or bizOrderNo is required",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Only absolute `http`/`https` URLs with a host. (Address checks happen when sending.)
+pub fn check_http_url(field: &str, url: &str) -> Result<(), ValidationError> {
+    crate::domain::notice::check_http_url(url).map_err(|rule| ValidationError::new(field, rule))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daxpay::request::Verifier;
+    use crate::daxpay::sign::{Secret, SignType, Signer};
+    use serde_json::{Value, json};
+
+    const NOW: i64 = 1_719_475_200;
+
+    fn verifier() -> Verifier {
+        Verifier {
+            signer: Signer::new(SignType::HmacSha256, Secret::new("123456")),
+            require_sign: true,
+            req_timeout_secs: 300,
+        }
+    }
+
+    fn signed(mut v: Value) -> Vec<u8> {
+        if let Value::Object(m) = &mut v {
+            verifier().signer.sign_in_place(m);
+        }
+        v.to_string().into_bytes()
+    }
+
+    fn error_of<T: Params + std::fmt::Debug>(v: Value) -> String {
+        match verifier().verify::<T>(&signed(v), NOW) {
+            Ok(ok) => format!("accepted: {:?}", ok.params),
+            Err(e) => format!("{} {}", e.code(), e),
+        }
+    }
+
+    #[test]
+    fn start_accepts_both_spellings() {
+        for key in ["bizAllocationNo", "bizAllocNo"] {
+            let body = signed(json!({key: "A1", "orderNo": "P1", "reqTime": NOW}));
+            let v = verifier().verify::<StartParams>(&body, NOW);
+            assert_eq!(
+                v.map(|v| v.params.biz_allocation_no).ok(),
+                Some("A1".into())
+            );
+        }
+        assert_eq!(
+            error_of::<StartParams>(
+                json!({"bizAllocationNo": "A1", "bizAllocNo": "A1", "orderNo": "P1", "reqTime": NOW})
+            ),
+            "10006 验证参数错误: bizAllocationNo: is given twice (under both spellings)"
+        );
+    }
+
+    #[test]
+    fn start_validation_messages_name_field_and_rule() {
+        let cases = [
+            (
+                json!({"orderNo": "P1", "reqTime": NOW}),
+                "bizAllocationNo: is required",
+            ),
+            (
+                json!({"bizAllocationNo": "A", "orderNo": "P1", "reqTime": NOW, "foo": 1}),
+                "foo: is not a known field",
+            ),
+            (
+                json!({"bizAllocationNo": "x".repeat(101), "orderNo": "P1", "reqTime": NOW}),
+                "bizAllocationNo: must be at most 100 characters",
+            ),
+            (
+                json!({"bizAllocationNo": "A", "orderNo": "P".repeat(33), "reqTime": NOW}),
+                "orderNo: must be at most 32 characters",
+            ),
+            (
+                json!({"bizAllocationNo": "A", "reqTime": NOW}),
+                "orderNo: orderNo or bizOrderNo is required",
+            ),
+            (
+                json!({"bizAllocationNo": "A", "orderNo": "P", "reqTime": NOW,
+                       "receivers": [{"receiverNo": "r", "amount": 0}]}),
+                "receivers[0].amount: must be an integer amount in fen from 1 to 100000000000",
+            ),
+            (
+                json!({"bizAllocationNo": "A", "orderNo": "P", "reqTime": NOW,
+                       "receivers": [{"receiverNo": "r", "amount": -5}]}),
+                "receivers[0].amount: must be an integer amount in fen",
+            ),
+            (
+                json!({"bizAllocationNo": "A", "orderNo": "P", "reqTime": NOW,
+                       "receivers": [{"receiverNo": "r", "amount": "5"}]}),
+                "receivers[0].amount: must be an integer",
+            ),
+            (
+                json!({"bizAllocationNo": "A", "orderNo": "P", "reqTime": NOW,
+                       "receivers": [{"receiverNo": "r", "amount": 1.5}]}),
+                "receivers[0].amount: must be an integer",
+            ),
+            (
+                json!({"bizAllocationNo": "A", "orderNo": "P", "reqTime": NOW,
+                       "receivers": [{"receiverNo": "r", "amount": 1}, {"receiverNo": "r", "amount": 2}]}),
+                "receivers[1].receiverNo: is listed more than once",
+            ),
+            (
+                json!({"bizAllocationNo": "A", "orderNo": "P", "reqTime": NOW,
+                       "receivers": [{"receiverNo": "r", "amount": 1, "rate": 2}]}),
+                "receivers[0].rate: is not a known field",
+            ),
+            (
+                json!({"bizAllocationNo": 7, "orderNo": "P", "reqTime": NOW}),
+                "bizAllocationNo: must be a string",
+            ),
+            (
+                json!({"bizAllocationNo": "A", "orderNo": "P", "reqTime": "1719475200"}),
+                "reqTime: must be a positive integer",
+            ),
+            (
+                json!({"bizAllocationNo": "A", "orderNo": "P"}),
+                "reqTime: 请求时间必填",
+            ),
+            (
+                json!({"bizAllocationNo": "A", "orderNo": "P", "reqTime": NOW, "clientIp": "1.2.3"}),
+                "clientIp: IP地址不合法",
+            ),
+            (
+                json!({"bizAllocationNo": "A", "orderNo": "P", "reqTime": NOW, "nonceStr": "n".repeat(33)}),
+                "nonceStr: must be at most 32 characters",
+            ),
+            (
+                json!({"bizAllocationNo": "A", "orderNo": "P", "reqTime": NOW, "notifyUrl": "ftp://x"}),
+                "notifyUrl: must be an absolute http:// or https:// URL",
+            ),
+            (
+                json!({"bizAllocationNo": "A", "orderNo": "P", "reqTime": NOW, "receivers": {"a": 1}}),
+                "receivers: must be an array",
+            ),
+        ];
+        for (body, expected) in cases {
+            let got = error_of::<StartParams>(body.clone());
+            assert!(
+                got.starts_with("10006 验证参数错误: ") && got.contains(expected),
+                "{body}: got `{got}`, expected `{expected}`"
+            );
+        }
+    }
+
+    #[test]
+    fn seed_start_request_parses() {
+        let body = r#"{"bizAllocationNo":"A29729","orderNo":"DEVP24060123574963000003","description":"测试分账","receivers":[{"receiverNo":"123","amount":6000}],"attach":"88899","clientIp":"127.0.0.1","sign":"fbe24cb131ee86ff76b66b8d7909169b26b805ac2195969caf18d0079ba4beea","reqTime":1717261696}"#;
+        let v = verifier().verify::<StartParams>(body.as_bytes(), 1_717_261_700);
+        let v = match v {
+            Ok(v) => v,
+            Err(e) => panic!("seed request refused: {e}"),
+        };
+        assert_eq!(
+            v.params.explicit_receivers(),
+            Some(
+                &[ReceiverAmount {
+                    receiver_no: "123".into(),
+                    amount: Fen::new(6000).unwrap_or_else(|e| panic!("{e}"))
+                }][..]
+            )
+        );
+        assert_eq!(v.common.client_ip.as_deref(), Some("127.0.0.1"));
+    }
+
+    #[test]
+    fn refs_need_one_number() {
+        assert!(
+            error_of::<AllocationRef>(json!({"reqTime": NOW}))
+                .contains("allocationNo: 分账号与商户分账号不可以同时为空")
+        );
+        assert!(
+            error_of::<AllocationRef>(json!({"allocNo": "A1", "reqTime": NOW}))
+                .starts_with("accepted")
+        );
+    }
+}
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+    use crate::daxpay::request::Verifier;
+    use crate::daxpay::sign::{Secret, SignType, Signer};
+
+    /// Every truncation and many byte corruptions of a valid start request are answered with an
+    /// error or a value, never a panic.
+    #[test]
+    fn mangled_bodies_never_panic() {
+        let v = Verifier {
+            signer: Signer::new(SignType::Md5, Secret::new("k")),
+            require_sign: true,
+            req_timeout_secs: 300,
+        };
+        let body = r#"{"bizAllocationNo":"A1","orderNo":"P1","receivers":[{"receiverNo":"r","amount":6000}],"description":"测试","reqTime":1719475200,"sign":"00"}"#.as_bytes();
+        let mut state: u32 = 12345;
+        for cut in 0..=body.len() {
+            let _ = v.verify::<StartParams>(&body[..cut], 1_719_475_200);
+        }
+        for _ in 0..5000 {
+            let mut mangled = body.to_vec();
+            for _ in 0..3 {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                let pos = (state >> 8) as usize % mangled.len();
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                mangled[pos] = (state >> 16) as u8;
+            }
+            let _ = v.verify::<StartParams>(&mangled, 1_719_475_200);
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! Work due later on an item (SPEC §5): found by the scheduler through the sparse `due` index.
+
+/// Kinds of due work, one partition of the `due` index each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DueKind {
+    Sync,
+    Finish,
+    AutoAllocate,
+    Notify,
+}
+
+impl DueKind {
+    pub const ALL: [DueKind; 4] = [Self::Sync, Self::Finish, Self::AutoAllocate, Self::Notify];
+
+    /// The `duePk` value.
+    pub fn partition(self) -> &'static str {
+        match self {
+            Self::Sync => "DUE#sync",
+            Self::Finish => "DUE#finish",
+            Self::AutoAllocate => "DUE#auto_allocate",
+            Self::Notify => "DUE#notify",
+        }
+    }
+
+    pub fn from_partition(p: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.partition() == p)
+    }
+}
+
+/// Work of some kind due at an instant (epoch seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Due {
+    pub kind: DueKind,
+    pub at: i64,
+}

@@ -1,0 +1,123 @@
+//! Merchant notices (SPEC §4.7): the outbox item, its attempts and its retry schedule.
+
+use super::codes::AllocationStatus;
+use super::due::Due;
+
+/// One attempt to deliver a merchant notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeAttempt {
+    pub number: i64,
+    pub at: i64,
+    pub delivered: bool,
+    /// The HTTP status, if an answer came.
+    pub status: Option<u16>,
+    /// Why it failed: a transport error or the first 100 characters of the answer.
+    pub error: Option<String>,
+}
+
+/// The merchant notice of one order status (outbox item, SPEC §4.7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub allocation_no: String,
+    pub status: AllocationStatus,
+    pub url: String,
+    /// The signed JSON body, built once when the status changed; every attempt sends it.
+    pub body: String,
+    pub delivered: bool,
+    pub attempts: Vec<NoticeAttempt>,
+    /// When the next attempt may be made (the schedule); `due` may run later than this while
+    /// the scheduler leases the item.
+    pub next_at: Option<i64>,
+    pub due: Option<Due>,
+    /// The retry schedule, fixed when the notice is written (a later change of the setting
+    /// does not re-time notices in flight).
+    pub schedule: Schedule,
+}
+
+/// A notice (or setting) URL: absolute `http`/`https` with a host. Where it may point is
+/// decided when sending (the address guard).
+pub fn check_http_url(url: &str) -> Result<(), &'static str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
+    match host {
+        Some(h) if !h.is_empty() && !h.contains(char::is_whitespace) => Ok(()),
+        _ => Err("must be an absolute http:// or https:// URL"),
+    }
+}
+
+/// DaxPay's retry delays after each failed attempt: 15 s, 15 s, 30 s, 3 m, 10 m, 20 m, 30 m,
+/// 30 m, 30 m, 60 m, 3 h, 3 h, 3 h, 6 h, 6 h (16 attempts, about 24 h).
+pub const DAXPAY_NOTIFY_DELAYS: [i64; 15] = [
+    15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600,
+];
+
+/// When a notice is tried again, and how often at most.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    /// The delay after each failed attempt.
+    pub delays: Vec<i64>,
+    /// One more than the delays, plus one for every time the merchant asked for it again.
+    pub max_attempts: i64,
+}
+
+impl Schedule {
+    /// A schedule of `delays`: as many attempts as delays, plus the first.
+    pub fn new(delays: Vec<i64>) -> Self {
+        let max_attempts = delays.len() as i64 + 1;
+        Self {
+            delays,
+            max_attempts,
+        }
+    }
+
+    /// DaxPay's schedule (and that of notices stored before schedules were).
+    pub fn daxpay() -> Self {
+        Self::new(DAXPAY_NOTIFY_DELAYS.to_vec())
+    }
+
+    /// No attempt is left after `made` attempts.
+    pub fn exhausted(&self, made: i64) -> bool {
+        made >= self.max_attempts
+    }
+
+    /// When to try again after attempt number `made` failed at `now`; `None`: the attempts are
+    /// used up. The delay after attempt `made` is entry `made - 1`; an attempt the merchant
+    /// asked for past the end of the schedule waits as long as its last step.
+    pub fn next_at(&self, made: i64, now: i64) -> Option<i64> {
+        if self.exhausted(made) {
+            return None;
+        }
+        let index = usize::try_from(made.saturating_sub(1)).unwrap_or(0);
+        let delay = self
+            .delays
+            .get(index)
+            .or(self.delays.last())
+            .copied()
+            .unwrap_or(0);
+        Some(now + delay)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daxpay_schedule_takes_sixteen_attempts() {
+        let s = Schedule::daxpay();
+        assert_eq!(s.next_at(1, 0), Some(15));
+        assert_eq!(s.next_at(3, 0), Some(30));
+        assert_eq!(s.next_at(15, 100), Some(100 + 21600));
+        assert_eq!(s.next_at(16, 0), None);
+        assert!(!s.exhausted(15) && s.exhausted(16));
+        // one more attempt asked for after the last: tried, then given up
+        let resent = Schedule {
+            max_attempts: 17,
+            ..Schedule::daxpay()
+        };
+        assert_eq!(resent.next_at(16, 0), Some(21600));
+        assert_eq!(resent.next_at(17, 0), None);
+    }
+}

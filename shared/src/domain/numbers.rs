@@ -1,0 +1,87 @@
+//! Numbers we make up (allocation numbers, channel request numbers) and the Beijing clock
+//! they, DaxPay and Alipay write times in.
+
+use time::OffsetDateTime;
+use time::macros::{format_description, offset};
+
+const BEIJING_TIME: &[time::format_description::FormatItem<'static>] =
+    format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+
+/// `yyyy-MM-dd HH:mm:ss` in Beijing time (DaxPay's `LocalDateTime` text, Alipay's timestamps).
+pub fn beijing_timestamp(epoch_secs: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(epoch_secs)
+        .map(|t| t.to_offset(offset!(+8)))
+        .ok()
+        .and_then(|t| t.format(BEIJING_TIME).ok())
+        .unwrap_or_default()
+}
+
+/// Parses a Beijing-time `yyyy-MM-dd HH:mm:ss` into epoch seconds.
+pub fn parse_beijing_timestamp(text: &str) -> Option<i64> {
+    time::PrimitiveDateTime::parse(text, BEIJING_TIME)
+        .ok()
+        .map(|t| t.assume_offset(offset!(+8)).unix_timestamp())
+}
+
+/// `yyMMddHHmmss` in Beijing time.
+fn beijing_digits(now: i64) -> String {
+    let stamp = beijing_timestamp(now);
+    stamp.chars().filter(char::is_ascii_digit).skip(2).collect()
+}
+
+/// The longest allocation number (it is the channel's request number; Alipay allows 32).
+pub const MAX_ALLOCATION_NO: usize = 32;
+
+/// A fresh allocation number (SPEC §5): prefix + `A` + `yyMMddHHmmss` (Beijing time) + 8 random
+/// digits. Its uniqueness is enforced by the conditional write that stores the order.
+pub fn new_allocation_no(prefix: &str, now: i64) -> String {
+    use rand::Rng;
+    let n: u32 = rand::rng().random_range(0..100_000_000);
+    format!("{prefix}A{}{n:08}", beijing_digits(now))
+}
+
+/// A fresh request number for a receiver bind/unbind at the channel (≤ 32 of `[A-Za-z0-9]`).
+pub fn new_request_no(kind: char, now: i64) -> String {
+    use rand::Rng;
+    let n: u64 = rand::rng().random();
+    format!("{kind}{}{n:016x}", beijing_digits(now))
+}
+
+/// The channel request number of an order's finish (SPEC §4.4).
+pub fn finish_request_no(allocation_no: &str) -> String {
+    format!("{allocation_no}F")
+}
+
+/// The bizAllocationNo of a pay order's auto allocation (SPEC §4.6): a repeated job finds the
+/// same order.
+pub fn auto_biz_allocation_no(order_no: &str) -> String {
+    format!("AUTO{order_no}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_have_the_daxpay_shape() {
+        let no = new_allocation_no("DEV", 1_719_475_200);
+        assert!(no.starts_with("DEVA240627160000"), "{no}");
+        assert_eq!(no.len(), 3 + 1 + 12 + 8);
+        assert!(no.len() <= MAX_ALLOCATION_NO && no.chars().all(|c| c.is_ascii_alphanumeric()));
+        let r = new_request_no('B', 1_719_475_200);
+        assert!(
+            r.len() <= 32 && r.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{r}"
+        );
+        assert_eq!(finish_request_no("A1"), "A1F");
+    }
+
+    #[test]
+    fn beijing_time_round_trip() {
+        assert_eq!(beijing_timestamp(1_719_475_200), "2024-06-27 16:00:00");
+        assert_eq!(
+            parse_beijing_timestamp("2024-06-27 16:00:00"),
+            Some(1_719_475_200)
+        );
+    }
+}

@@ -1,0 +1,197 @@
+//! Every business refusal (SPEC §2.3: envelope `code` 0, `data.code` 1), each text written once.
+//! DaxPay's Chinese wording is kept where DaxPay had the same check; the English in brackets
+//! says what exactly was wrong.
+
+use super::codes::{AllocationStatus, Channel, PayStatus};
+use super::money::{FULL_RATE, MAX_RECEIVERS};
+use std::fmt;
+
+/// Why a verified request was not carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    PayOrderNotFound,
+    PayOrderNotPaid(PayStatus),
+    NotForAllocation,
+    SharingUnsupported(Channel),
+    AlreadyAllocated,
+    ChannelNotConfigured(Channel),
+    NoTradeNo,
+    BizAllocationNoReused,
+    OrderNotFound,
+    /// Finish from a status other than `allocation_end` / `finish_failed`.
+    WrongStatus(AllocationStatus),
+    AmountOverPaid {
+        total: i64,
+        paid: i64,
+    },
+    ReceiverNotFound(String),
+    ReceiverOfOtherChannel {
+        receiver_no: String,
+        channel: Channel,
+        belongs_to: Channel,
+    },
+    ReceiverExists(String),
+    ReceiverInGroups {
+        receiver_no: String,
+        groups: i64,
+    },
+    ReceiverJoinedGroup(String),
+    GroupNotFound(String),
+    NoDefaultGroup(Channel),
+    GroupOfOtherChannel {
+        group_no: String,
+        channel: Channel,
+        belongs_to: Channel,
+    },
+    GroupEmpty(String),
+    GroupExists(String),
+    GroupChannelFixed {
+        group_no: String,
+        channel: Channel,
+    },
+    GroupTooLarge,
+    RatesOverFull(i64),
+    NotAMember {
+        receiver_no: String,
+        group_no: String,
+    },
+    DefaultGroupUndeletable {
+        group_no: String,
+        channel: Channel,
+    },
+    NotTheDefault(String),
+    NoticeNotFound(AllocationStatus),
+    /// The channel refused a receiver bind/unbind (`action` says which).
+    ChannelRefused {
+        action: &'static str,
+        code: String,
+        msg: String,
+    },
+    /// The channel did not answer clearly; the merchant may retry.
+    ChannelUnclear(&'static str),
+}
+
+/// Receiver bind / unbind, as the refusals name them.
+pub const BIND: &str = "绑定分账接收方";
+pub const UNBIND: &str = "解绑分账接收方";
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Refusal::*;
+        match self {
+            PayOrderNotFound => f.write_str("支付订单不存在"),
+            PayOrderNotPaid(s) => {
+                write!(f, "支付订单未支付成功，不可分账 (pay order status is {s})")
+            }
+            NotForAllocation => f.write_str(
+                "该订单不允许分账 (the pay order was not paid with funds frozen for allocation)",
+            ),
+            SharingUnsupported(c) => f.write_str(c.sharing_refusal().unwrap_or("不支持分账")),
+            AlreadyAllocated => {
+                f.write_str("该订单已分账完成 (the pay order has an allocation already)")
+            }
+            ChannelNotConfigured(c) => {
+                write!(f, "支付通道 {c} 未配置分账 (channel not configured)")
+            }
+            NoTradeNo => f.write_str("支付订单缺少通道交易号 (the pay order has no outOrderNo)"),
+            BizAllocationNoReused => f.write_str(
+                "商户分账单号已被使用 (bizAllocationNo is already used with other parameters)",
+            ),
+            OrderNotFound => f.write_str("分账单不存在"),
+            WrongStatus(s) => write!(
+                f,
+                "分账单状态错误 (status is {s}; finish needs allocation_end or finish_failed)"
+            ),
+            AmountOverPaid { total, paid } => write!(
+                f,
+                "分账金额超过支付金额 (receivers total {total} fen, more than the paid {paid} fen)"
+            ),
+            ReceiverNotFound(no) => write!(f, "分账接收方不存在 (receiver {no} not found)"),
+            ReceiverOfOtherChannel {
+                receiver_no,
+                channel,
+                belongs_to,
+            } => write!(
+                f,
+                "分账接收方 {receiver_no} 不属于支付通道 {channel} (it belongs to {belongs_to})"
+            ),
+            ReceiverExists(no) => write!(f, "分账接收方编号已存在 (receiver {no} exists)"),
+            ReceiverInGroups {
+                receiver_no,
+                groups,
+            } => write!(
+                f,
+                "分账接收方已被分账组使用，不可删除 (receiver {receiver_no} is in {groups} group(s))"
+            ),
+            ReceiverJoinedGroup(no) => write!(
+                f,
+                "分账接收方已被分账组使用，不可删除 (receiver {no} joined a group meanwhile)"
+            ),
+            GroupNotFound(g) => write!(f, "分账组不存在 (group {g} not found)"),
+            NoDefaultGroup(c) => write!(f, "未配置默认分账组 (no default group for channel {c})"),
+            GroupOfOtherChannel {
+                group_no,
+                channel,
+                belongs_to,
+            } => write!(
+                f,
+                "分账组 {group_no} 不属于支付通道 {channel} (it belongs to {belongs_to})"
+            ),
+            GroupEmpty(g) => write!(f, "分账组 {g} 没有分账接收方 (the group has no receivers)"),
+            GroupExists(g) => write!(f, "分账组编号已存在 (group {g} exists)"),
+            GroupChannelFixed { group_no, channel } => {
+                write!(
+                    f,
+                    "分账组通道不可修改 (group {group_no} belongs to {channel})"
+                )
+            }
+            GroupTooLarge => write!(
+                f,
+                "分账组最多 {MAX_RECEIVERS} 个接收方 (at most {MAX_RECEIVERS} receivers per group)"
+            ),
+            RatesOverFull(total) => write!(
+                f,
+                "分账比例合计超过 {FULL_RATE} (group rates would add up to {total})"
+            ),
+            NotAMember {
+                receiver_no,
+                group_no,
+            } => write!(f, "分账接收方 {receiver_no} 不在分账组 {group_no} 中"),
+            DefaultGroupUndeletable { group_no, channel } => write!(
+                f,
+                "默认分账组不可删除，请先取消默认 (group {group_no} is the default of {channel})"
+            ),
+            NotTheDefault(g) => write!(f, "分账组 {g} 不是默认分账组 (not the default group)"),
+            NoticeNotFound(s) => write!(f, "通知不存在 (no notice of status {s} for this order)"),
+            ChannelRefused { action, code, msg } => write!(f, "{action}失败: {code} {msg}"),
+            ChannelUnclear(action) => write!(
+                f,
+                "{action}失败: 通道暂时不可用，请重试 (channel did not answer clearly; retry)"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daxpay_texts_lead_the_messages() {
+        assert_eq!(Refusal::PayOrderNotFound.to_string(), "支付订单不存在");
+        assert!(
+            Refusal::AlreadyAllocated
+                .to_string()
+                .starts_with("该订单已分账完成")
+        );
+        assert!(
+            Refusal::WrongStatus(AllocationStatus::Finish)
+                .to_string()
+                .starts_with("分账单状态错误")
+        );
+        assert_eq!(
+            Refusal::SharingUnsupported(Channel::UnionPay).to_string(),
+            "云闪付不支持分账 (union_pay does not support allocation)"
+        );
+    }
+}

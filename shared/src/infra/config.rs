@@ -1,0 +1,325 @@
+//! Configuration from environment variables (SPEC §7). A missing or malformed setting fails at
+//! init with a message naming it. The sign secret comes from AWS Secrets Manager in AWS
+//! (`SECRETS_ID`, a JSON secret with a `signSecret` member) and from `SIGN_SECRET` locally.
+//! Secret values are never logged or shown.
+
+pub use super::job_settings::JobSettings;
+pub use super::secrets::{Secrets, load_secrets, secret_from_json, secrets_from_json};
+use crate::infra::crypto::{Secret, SignType};
+
+/// A setting that is missing or malformed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration error: {setting}: {problem}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(setting: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            setting,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Where the sign secret comes from.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    /// `SIGN_SECRET` (local runs and tests).
+    Inline(Secret),
+    /// `SECRETS_ID`: the id or ARN of a Secrets Manager secret.
+    SecretsManager(String),
+}
+
+/// Settings of the api function.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TABLE_NAME`: the DynamoDB table.
+    pub table_name: String,
+    /// `SIGN_TYPE`: `HMAC_SHA256` (default) or `MD5`.
+    pub sign_type: SignType,
+    /// `REQ_SIGN`: `true` (default) or `false`; false accepts unsigned requests (DaxPay's reqSign).
+    pub require_sign: bool,
+    /// `REQ_TIMEOUT_SECS`: how old a `reqTime` may be (default 300, 1..=86400).
+    pub req_timeout_secs: i64,
+    pub secret: SecretSource,
+    /// `ALLOCATION_NO_PREFIX`: optional environment prefix of allocation numbers (≤ 8 letters
+    /// or digits, e.g. `DEV`).
+    pub allocation_no_prefix: String,
+    /// `ALIPAY_APP_ID`: enables Alipay. With it: `ALIPAY_GATEWAY_URL` (default Alipay's
+    /// production gateway), `ALIPAY_TIMEOUT_MS` (default 8000), optional `ALIPAY_NOTIFY_URL`;
+    /// keys `alipayPrivateKey` / `alipayPublicKey` from the secret (locally `ALIPAY_PRIVATE_KEY`
+    /// / `ALIPAY_PUBLIC_KEY`), or for certificate mode `alipayAppCert`, `alipayCert` and
+    /// `alipayRootCert` instead of the public key (locally `ALIPAY_APP_CERT`, `ALIPAY_CERT`,
+    /// `ALIPAY_ROOT_CERT`).
+    pub alipay: Option<AlipaySettings>,
+    /// `WECHAT_MCHID`: enables WeChat Pay. With it: `WECHAT_APPID`, `WECHAT_MERCHANT_SERIAL`
+    /// (the merchant API certificate serial), `WECHAT_PUBLIC_KEY_ID` (`PUB_KEY_ID_...`),
+    /// `WECHAT_BASE_URL` (default WeChat's API host), `WECHAT_TIMEOUT_MS` (default 8000); keys
+    /// `wechatPrivateKey`, `wechatPublicKey`, `wechatApiV3Key` from the secret (locally
+    /// `WECHAT_PRIVATE_KEY`, `WECHAT_PUBLIC_KEY`, `WECHAT_APIV3_KEY`).
+    pub wechat: Option<WechatSettings>,
+    /// `QUEUE_URL`: the SQS job queue (required by the worker and scheduler; the api needs it
+    /// for channel callbacks and to deliver notices at once).
+    pub queue_url: Option<String>,
+    pub jobs: JobSettings,
+}
+
+pub(super) fn secs_setting(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: i64,
+    max: i64,
+) -> Result<i64, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|t| (0..=max).contains(t))
+            .ok_or_else(|| {
+                ConfigError::new(name, format!("must be whole seconds from 0 to {max}"))
+            }),
+    }
+}
+
+pub(super) fn bool_setting(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(name).as_deref() {
+        None => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(_) => Err(ConfigError::new(name, "must be true or false")),
+    }
+}
+
+/// WeChat Pay settings that are not secret.
+#[derive(Debug, Clone)]
+pub struct WechatSettings {
+    pub mchid: String,
+    pub appid: String,
+    pub merchant_serial: String,
+    pub public_key_id: String,
+    pub base_url: String,
+    pub timeout_ms: u64,
+}
+
+/// Alipay settings that are not secret.
+#[derive(Debug, Clone)]
+pub struct AlipaySettings {
+    pub app_id: String,
+    pub gateway_url: String,
+    pub notify_url: Option<String>,
+    pub timeout_ms: u64,
+}
+
+pub const DEFAULT_REQ_TIMEOUT_SECS: i64 = 300;
+/// Alipay's production gateway.
+pub const DEFAULT_ALIPAY_GATEWAY: &str = "https://openapi.alipay.com/gateway.do";
+/// WeChat Pay's API host.
+pub const DEFAULT_WECHAT_BASE_URL: &str = "https://api.mch.weixin.qq.com";
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `get` (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let table_name = get("TABLE_NAME")
+            .ok_or_else(|| ConfigError::new("TABLE_NAME", "is required (the DynamoDB table)"))?;
+        if !(3..=255).contains(&table_name.len())
+            || !table_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        {
+            return Err(ConfigError::new(
+                "TABLE_NAME",
+                "must be 3-255 characters of A-Z a-z 0-9 _ . -",
+            ));
+        }
+        let sign_type = match get("SIGN_TYPE") {
+            None => SignType::HmacSha256,
+            Some(v) => v
+                .parse()
+                .map_err(|e: String| ConfigError::new("SIGN_TYPE", e))?,
+        };
+        let require_sign = bool_setting(&get, "REQ_SIGN", true)?;
+        let req_timeout_secs = match get("REQ_TIMEOUT_SECS") {
+            None => DEFAULT_REQ_TIMEOUT_SECS,
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|t| (1..=86_400).contains(t))
+                .ok_or_else(|| {
+                    ConfigError::new("REQ_TIMEOUT_SECS", "must be whole seconds from 1 to 86400")
+                })?,
+        };
+        let secret = match (get("SECRETS_ID"), get("SIGN_SECRET")) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    "SIGN_SECRET",
+                    "must not be set together with SECRETS_ID (choose one source)",
+                ));
+            }
+            (Some(id), None) => SecretSource::SecretsManager(id),
+            (None, Some(value)) => SecretSource::Inline(Secret::new(value)),
+            (None, None) => {
+                return Err(ConfigError::new(
+                    "SECRETS_ID",
+                    "is required (or SIGN_SECRET for local runs)",
+                ));
+            }
+        };
+        let allocation_no_prefix = get("ALLOCATION_NO_PREFIX").unwrap_or_default();
+        if allocation_no_prefix.len() > 8
+            || !allocation_no_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err(ConfigError::new(
+                "ALLOCATION_NO_PREFIX",
+                "must be at most 8 letters or digits",
+            ));
+        }
+        let alipay = match get("ALIPAY_APP_ID") {
+            None => None,
+            Some(app_id) => {
+                let gateway_url =
+                    get("ALIPAY_GATEWAY_URL").unwrap_or_else(|| DEFAULT_ALIPAY_GATEWAY.to_owned());
+                url_setting("ALIPAY_GATEWAY_URL", &gateway_url)?;
+                Some(AlipaySettings {
+                    app_id,
+                    gateway_url,
+                    notify_url: get("ALIPAY_NOTIFY_URL"),
+                    timeout_ms: timeout_setting(&get, "ALIPAY_TIMEOUT_MS")?,
+                })
+            }
+        };
+        let wechat = match get("WECHAT_MCHID") {
+            None => None,
+            Some(mchid) => {
+                let need = |name: &'static str| {
+                    get(name).ok_or_else(|| {
+                        ConfigError::new(name, "is required when WECHAT_MCHID is set")
+                    })
+                };
+                let base_url =
+                    get("WECHAT_BASE_URL").unwrap_or_else(|| DEFAULT_WECHAT_BASE_URL.to_owned());
+                url_setting("WECHAT_BASE_URL", &base_url)?;
+                Some(WechatSettings {
+                    mchid,
+                    appid: need("WECHAT_APPID")?,
+                    merchant_serial: need("WECHAT_MERCHANT_SERIAL")?,
+                    public_key_id: need("WECHAT_PUBLIC_KEY_ID")?,
+                    base_url,
+                    timeout_ms: timeout_setting(&get, "WECHAT_TIMEOUT_MS")?,
+                })
+            }
+        };
+        Ok(Self {
+            table_name,
+            sign_type,
+            require_sign,
+            req_timeout_secs,
+            secret,
+            allocation_no_prefix,
+            alipay,
+            wechat,
+            queue_url: get("QUEUE_URL"),
+            jobs: JobSettings::from_lookup(&get)?,
+        })
+    }
+}
+
+/// A URL setting: absolute http(s) with a host (the rule merchant URLs follow too).
+pub(super) fn url_setting(name: &'static str, url: &str) -> Result<(), ConfigError> {
+    crate::domain::notice::check_http_url(url).map_err(|rule| ConfigError::new(name, rule))
+}
+
+/// A channel call timeout in milliseconds (default 8000, 100..=30000).
+fn timeout_setting(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<u64, ConfigError> {
+    match get(name) {
+        None => Ok(8000),
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|t| (100..=30_000).contains(t))
+            .ok_or_else(|| ConfigError::new(name, "must be milliseconds from 100 to 30000")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    fn setting_of(r: Result<Config, ConfigError>) -> &'static str {
+        match r {
+            Ok(_) => "accepted",
+            Err(e) => e.setting,
+        }
+    }
+
+    #[test]
+    fn defaults_and_required_settings() {
+        let c = cfg(&[("TABLE_NAME", "allocation"), ("SIGN_SECRET", "123456")]);
+        let c = match c {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(c.sign_type, SignType::HmacSha256);
+        assert!(c.require_sign);
+        assert_eq!(c.req_timeout_secs, 300);
+        assert_eq!(setting_of(cfg(&[("SIGN_SECRET", "1")])), "TABLE_NAME");
+        assert_eq!(setting_of(cfg(&[("TABLE_NAME", "tbl")])), "SECRETS_ID");
+    }
+
+    #[test]
+    fn malformed_settings_are_named() {
+        let base = [("TABLE_NAME", "tbl"), ("SIGN_SECRET", "s")];
+        let with = |k: &'static str, v: &'static str| {
+            let mut v2 = base.to_vec();
+            v2.push((k, v));
+            setting_of(cfg(&v2))
+        };
+        assert_eq!(with("SIGN_TYPE", "SHA1"), "SIGN_TYPE");
+        assert_eq!(with("REQ_SIGN", "yes"), "REQ_SIGN");
+        assert_eq!(with("REQ_TIMEOUT_SECS", "0"), "REQ_TIMEOUT_SECS");
+        assert_eq!(with("REQ_TIMEOUT_SECS", "ten"), "REQ_TIMEOUT_SECS");
+        assert_eq!(with("SECRETS_ID", "arn:x"), "SIGN_SECRET");
+        assert_eq!(with("SIGN_TYPE", "MD5"), "accepted");
+        assert_eq!(with("AUTO_FINISH", "yes"), "AUTO_FINISH");
+        assert_eq!(with("NOTIFY_DELAYS_SECS", "1,2,3"), "NOTIFY_DELAYS_SECS");
+        assert_eq!(with("SYNC_MAX_AGE_SECS", "-1"), "SYNC_MAX_AGE_SECS");
+        assert_eq!(with("DEFAULT_NOTIFY_URL", "ftp://x"), "DEFAULT_NOTIFY_URL");
+        assert_eq!(with("DEFAULT_FIELD_NAMES", "2.0.9"), "DEFAULT_FIELD_NAMES");
+        assert_eq!(with("DEFAULT_FIELD_NAMES", "2.0.8"), "accepted");
+        assert_eq!(
+            with("NOTIFY_DELAYS_SECS", "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1"),
+            "accepted"
+        );
+        assert_eq!(
+            setting_of(cfg(&[("TABLE_NAME", "a b"), ("SIGN_SECRET", "s")])),
+            "TABLE_NAME"
+        );
+    }
+}

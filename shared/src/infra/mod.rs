@@ -1,0 +1,17 @@
+//! Infrastructure the services use: configuration, crypto primitives, the clock, logging, the
+//! job queue and the notice sender.
+
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod http;
+pub mod job;
+pub mod job_settings;
+pub mod queue;
+pub mod secrets;
+pub mod sender;
+pub mod telemetry;
+
+pub use clock::{Clock, now_secs};
+pub use job::Job;
+pub use queue::Queue;

@@ -1,0 +1,87 @@
+//! The SQS queue of jobs. Messages stay within AWS limits: ≤ 256 KB each, ≤ 10 per batch,
+//! a delay of at most 15 minutes.
+
+use super::job::Job;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::DisplayErrorContext;
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+
+/// SQS's largest message delay.
+pub const MAX_DELAY_SECS: i64 = 900;
+const MAX_BATCH: usize = 10;
+const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("sqs: {0}")]
+    Sqs(String),
+    #[error("job too large for one message ({0} bytes)")]
+    TooLarge(usize),
+}
+
+/// The job queue. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    sqs: Client,
+    url: String,
+}
+
+impl Queue {
+    pub fn new(sqs: Client, url: impl Into<String>) -> Self {
+        Self {
+            sqs,
+            url: url.into(),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn body(job: &Job) -> Result<String, QueueError> {
+        let body = serde_json::to_string(job).map_err(|e| QueueError::Sqs(e.to_string()))?;
+        if body.len() > MAX_MESSAGE_BYTES {
+            return Err(QueueError::TooLarge(body.len()));
+        }
+        Ok(body)
+    }
+
+    /// Sends one job, visible after `delay_secs` (clamped to 0..=900).
+    pub async fn send(&self, job: &Job, delay_secs: i64) -> Result<(), QueueError> {
+        let delay = i32::try_from(delay_secs.clamp(0, MAX_DELAY_SECS)).unwrap_or(0);
+        self.sqs
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(Self::body(job)?)
+            .delay_seconds(delay)
+            .send()
+            .await
+            .map_err(|e| QueueError::Sqs(DisplayErrorContext(e).to_string()))?;
+        Ok(())
+    }
+
+    /// Sends many jobs, ten per request. Returns how many were sent; the rest failed.
+    pub async fn send_all(&self, jobs: &[Job]) -> Result<usize, QueueError> {
+        let mut sent = 0;
+        for chunk in jobs.chunks(MAX_BATCH) {
+            let mut req = self.sqs.send_message_batch().queue_url(&self.url);
+            for (i, job) in chunk.iter().enumerate() {
+                let entry = SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(Self::body(job)?)
+                    .build()
+                    .map_err(|e| QueueError::Sqs(e.to_string()))?;
+                req = req.entries(entry);
+            }
+            let out = req
+                .send()
+                .await
+                .map_err(|e| QueueError::Sqs(DisplayErrorContext(e).to_string()))?;
+            sent += out.successful().len();
+            for failed in out.failed() {
+                tracing::warn!(code = failed.code(), "a job was not enqueued");
+            }
+        }
+        Ok(sent)
+    }
+}

@@ -1,0 +1,177 @@
+//! Merchant notices (SPEC §4.7): the signed `AllocNoticeModel` written with each status change
+//! (outbox), its delivery attempts on the schedule stored with it, and the merchant's own
+//! view of them (query, resend).
+
+use super::{Outcome, find};
+use crate::app::App;
+use crate::daxpay::params::{AllocationRef, NoticeResendParams};
+use crate::daxpay::request::Verified;
+use crate::daxpay::{ApiError, our_views, views};
+use crate::domain::{Allocation, AllocationStatus, Due, DueKind, Notice, NoticeAttempt, Refusal};
+use crate::infra::{Job, queue, sender};
+use serde_json::{Value, json};
+
+/// How long a claimed notice attempt is leased (the attempt itself takes at most 5 s).
+const NOTICE_LEASE_SECS: i64 = 60;
+
+/// The notice of the order's current status, if it has somewhere to go: the order's
+/// `notifyUrl`, else the default one, and none when the start said `notNotify`. The body is
+/// signed once, in the field names of the start that created the order, and keeps the retry
+/// schedule in force now.
+pub fn notice_for(app: &App, a: &Allocation, now: i64) -> Option<Notice> {
+    let o = &a.order;
+    if o.not_notify {
+        return None;
+    }
+    let url = o
+        .notify_url
+        .clone()
+        .filter(|u| !u.is_empty())
+        .or_else(|| app.jobs.default_notify_url.clone())?;
+    let mut body = views::data(&views::AllocNoticeView::new(o, &a.details), o.spelling);
+    body.insert("code".into(), json!(0));
+    body.insert("resTime".into(), json!(now));
+    app.verifier.signer.sign_in_place(&mut body);
+    Some(Notice {
+        allocation_no: o.allocation_no.clone(),
+        status: o.status,
+        url,
+        body: Value::Object(body).to_string(),
+        delivered: false,
+        attempts: Vec::new(),
+        next_at: Some(now),
+        due: Some(Due {
+            kind: DueKind::Notify,
+            at: now,
+        }),
+        schedule: app.jobs.notice_schedule(),
+    })
+}
+
+/// One delivery attempt of a notice, on its schedule. Idempotent: an attempt is claimed by a
+/// conditional write first, so two jobs never send the same attempt.
+pub async fn deliver(
+    app: &App,
+    allocation_no: &str,
+    status: AllocationStatus,
+) -> Result<(), ApiError> {
+    let now = app.clock.now();
+    let Some(notice) = app.store.notice(allocation_no, status).await? else {
+        return Ok(());
+    };
+    let attempts = notice.attempts.len() as i64;
+    if notice.delivered || notice.schedule.exhausted(attempts) {
+        return Ok(());
+    }
+    // Not due yet on the schedule (an early duplicate): the delayed message or the scheduler
+    // brings it back in time.
+    if notice.next_at.is_none_or(|t| t > now) {
+        return Ok(());
+    }
+    if !app
+        .store
+        .start_notice_attempt(
+            allocation_no,
+            status,
+            attempts,
+            now,
+            now + NOTICE_LEASE_SECS,
+        )
+        .await?
+    {
+        return Ok(());
+    }
+    let number = attempts + 1;
+    let delivery = sender::deliver(
+        &notice.url,
+        &notice.body,
+        app.jobs.allow_private_notify_urls,
+    )
+    .await;
+    let next = if delivery.delivered {
+        None
+    } else {
+        notice.schedule.next_at(number, now)
+    };
+    let attempt = NoticeAttempt {
+        number,
+        at: now,
+        delivered: delivery.delivered,
+        status: delivery.status,
+        error: delivery.error.clone(),
+    };
+    app.store
+        .record_notice_attempt(allocation_no, status, &attempt, next)
+        .await?;
+    match (delivery.delivered, next) {
+        (true, _) => tracing::info!(attempt = number, "notice delivered"),
+        (false, Some(at)) => {
+            tracing::info!(attempt = number, error = ?delivery.error, next_in = at - now, "notice not delivered; will retry");
+            if at - now <= queue::MAX_DELAY_SECS
+                && let Some(queue) = &app.queue
+            {
+                let job = Job::Notify {
+                    allocation_no: allocation_no.to_owned(),
+                    status,
+                };
+                if let Err(e) = queue.send(&job, at - now).await {
+                    tracing::warn!(error = %e, "retry not queued; the scheduler will find it");
+                }
+            }
+        }
+        (false, None) => tracing::warn!(
+            attempt = number,
+            "notice not delivered; giving up after the last attempt"
+        ),
+    }
+    Ok(())
+}
+
+/// `POST /unipay/query/allocationNotice` (ours): the order's notices and every attempt.
+pub async fn query_notices(app: App, req: Verified<AllocationRef>) -> Result<Outcome, ApiError> {
+    Ok(match find(&app, &req.params).await? {
+        Some(s) => Outcome::Ok(views::data(
+            &our_views::NoticesView::new(s.order(), &s.notices),
+            req.common.spelling,
+        )),
+        None => Refusal::OrderNotFound.into(),
+    })
+}
+
+/// `POST /unipay/allocation/notice/resend` (ours): sends a notice again (default: the one of
+/// the order's current status), with one more attempt on its schedule.
+pub async fn resend_notice(
+    app: App,
+    req: Verified<NoticeResendParams>,
+) -> Result<Outcome, ApiError> {
+    let Some(stored) = find(&app, &req.params.order()).await? else {
+        return Ok(Refusal::OrderNotFound.into());
+    };
+    let o = stored.order();
+    let status = req.params.status.unwrap_or(o.status);
+    let now = app.clock.now();
+    if !app
+        .store
+        .resend_notice(&o.allocation_no, status, now)
+        .await?
+    {
+        return Ok(Refusal::NoticeNotFound(status).into());
+    }
+    if let Some(queue) = &app.queue {
+        let job = Job::Notify {
+            allocation_no: o.allocation_no.clone(),
+            status,
+        };
+        if let Err(e) = queue.send(&job, 0).await {
+            tracing::warn!(error = %e, "resent notice not queued; the scheduler will find it");
+        }
+    }
+    tracing::info!(notice = %status, "notice sent again on request");
+    let view = our_views::ResendView {
+        allocation_no: &o.allocation_no,
+        biz_allocation_no: &o.biz_allocation_no,
+        status,
+        next_at: now,
+    };
+    Ok(Outcome::Ok(views::data(&view, req.common.spelling)))
+}

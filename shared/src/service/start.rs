@@ -1,0 +1,225 @@
+//! Starting an allocation (SPEC §4.2), for a merchant's request or an auto allocation (§4.6):
+//! a repeated bizAllocationNo is answered from its order; the pay order and receivers are
+//! checked; the order, its details, the claim and the pay order's mark are written in one
+//! transaction before the channel is called.
+
+use super::lifecycle::allocate;
+use super::{Outcome, record_numbers};
+use crate::app::App;
+use crate::daxpay::params::StartParams;
+use crate::daxpay::request::Verified;
+use crate::daxpay::{ApiError, views};
+use crate::domain::numbers::{auto_biz_allocation_no, new_allocation_no};
+use crate::domain::plan::{OrderRequest, Planned, new_allocation, plan_explicit, plan_group};
+use crate::domain::receivers::check_receivers;
+use crate::domain::{AllocationOrder, AllocationStatus, RACES, Refusal, Spelling};
+use crate::store::{
+    Claim, CreateConflict, PayOrderRef, ReceiversRef, StartLookup, StartSnapshot, StoredAllocation,
+};
+
+/// `POST /unipay/allocation/start`: `AllocationModel`.
+pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiError> {
+    let spelling = req.common.spelling;
+    Ok(match run(&app, &req.params, spelling).await? {
+        Ok(order) => Outcome::Ok(views::data(&views::AllocationView::from(&order), spelling)),
+        Err(refusal) => refusal.into(),
+    })
+}
+
+/// A start: the order as it stands afterwards, or why there is none. `spelling`: the field
+/// names its notices use.
+pub async fn run(
+    app: &App,
+    p: &StartParams,
+    spelling: Spelling,
+) -> Result<Result<AllocationOrder, Refusal>, ApiError> {
+    record_numbers(None, Some(&p.biz_allocation_no));
+    let digest = p.digest();
+    let listed: Vec<String> = p
+        .explicit_receivers()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r.receiver_no.clone())
+        .collect();
+    let group_no = p.group_no.as_deref().filter(|g| !g.is_empty());
+    let pay_order = match (
+        p.order_no.as_deref().filter(|o| !o.is_empty()),
+        p.biz_order_no.as_deref(),
+    ) {
+        (Some(o), _) => PayOrderRef::OrderNo(o),
+        (None, Some(b)) => PayOrderRef::BizOrderNo(b),
+        (None, None) => return Ok(Err(Refusal::PayOrderNotFound)),
+    };
+    let receivers = match (listed.is_empty(), group_no) {
+        (false, _) => ReceiversRef::Listed(&listed),
+        (true, Some(g)) => ReceiversRef::Group(g),
+        (true, None) => ReceiversRef::DefaultGroup,
+    };
+    let lookup = StartLookup {
+        biz_allocation_no: &p.biz_allocation_no,
+        pay_order,
+        receivers,
+    };
+    // round trips 1 and (only when needed) 2
+    let snapshot = app.store.load_start(&lookup).await?;
+    if let Some(claim) = &snapshot.claim {
+        return repeated(app, claim, &digest).await;
+    }
+    let Some(pay) = &snapshot.pay_order else {
+        return Ok(Err(Refusal::PayOrderNotFound));
+    };
+    let checked = pay.check_allocatable().and_then(|()| {
+        if app.channels.is_configured(pay.channel) {
+            pay.trade_no()
+        } else {
+            Err(Refusal::ChannelNotConfigured(pay.channel))
+        }
+    });
+    let trade_no = match checked {
+        Ok(t) => t.to_owned(),
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let planned = match plan(p, &lookup, &snapshot, pay.amount, pay.channel) {
+        Ok(planned) => planned,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let now = app.clock.now();
+    let request = OrderRequest {
+        biz_allocation_no: p.biz_allocation_no.clone(),
+        description: p.description.clone(),
+        notify_url: p.notify_url.clone(),
+        attach: p.attach.clone(),
+        digest: digest.clone(),
+        spelling,
+        not_notify: p.not_notify == Some(true),
+    };
+    let mut allocation = new_allocation(pay, &trade_no, planned, request, now, &app.jobs.timing());
+
+    // round trip 3: order, details, claim and pay-order mark, atomically, before the channel
+    let mut created = false;
+    for _ in 0..RACES {
+        allocation.order.allocation_no = new_allocation_no(&app.allocation_no_prefix, now);
+        match app.store.create_allocation(&allocation).await? {
+            Ok(()) => {
+                created = true;
+                break;
+            }
+            Err(CreateConflict::AllocationNoTaken) => continue,
+            Err(CreateConflict::BizAllocationNoTaken) => {
+                return match app.store.claim(&p.biz_allocation_no).await? {
+                    Some(c) => repeated(app, &c, &digest).await,
+                    None => Err(ApiError::System("claim vanished".into())),
+                };
+            }
+            Err(CreateConflict::PayOrderTaken) => return Ok(Err(Refusal::AlreadyAllocated)),
+        }
+    }
+    if !created {
+        return Err(ApiError::System(
+            "could not find a free allocationNo".into(),
+        ));
+    }
+    let o = &allocation.order;
+    record_numbers(Some(&o.allocation_no), None);
+    tracing::info!(status = %o.status, amount = o.amount, "allocation order created");
+    if o.status == AllocationStatus::Ignore {
+        return Ok(Ok(allocation.order));
+    }
+    let stored = StoredAllocation {
+        allocation,
+        version: 1,
+        notices: Vec::new(),
+    };
+    // round trip 4: what the channel said
+    Ok(Ok(allocate(app, stored).await?.allocation.order))
+}
+
+/// Who gets how much: the listed receivers with their amounts, else the named group, else the
+/// default group of the pay order's channel.
+fn plan(
+    p: &StartParams,
+    lookup: &StartLookup<'_>,
+    snapshot: &StartSnapshot,
+    amount: i64,
+    channel: crate::domain::Channel,
+) -> Result<Vec<Planned>, Refusal> {
+    let group = match lookup.receivers {
+        ReceiversRef::Listed(nos) => {
+            let chosen =
+                check_receivers(channel, nos.iter().map(String::as_str), &snapshot.receivers)?;
+            let amounts = p.explicit_receivers().unwrap_or_default();
+            return plan_explicit(
+                amount,
+                amounts
+                    .iter()
+                    .zip(chosen)
+                    .map(|(r, found)| (r.receiver_no.clone(), r.amount.get(), found.account())),
+            );
+        }
+        ReceiversRef::Group(g) => snapshot
+            .group
+            .as_ref()
+            .ok_or_else(|| Refusal::GroupNotFound(g.to_owned()))?,
+        ReceiversRef::DefaultGroup => snapshot
+            .default_group(channel)
+            .ok_or(Refusal::NoDefaultGroup(channel))?,
+    };
+    group.usable_for(channel)?;
+    Ok(plan_group(amount, &group.members))
+}
+
+/// A start whose bizAllocationNo is taken: the stored order if the parameters are the same,
+/// else a refusal. Nothing is sent to the channel.
+async fn repeated(
+    app: &App,
+    claim: &Claim,
+    digest: &str,
+) -> Result<Result<AllocationOrder, Refusal>, ApiError> {
+    if claim.digest != digest {
+        return Ok(Err(Refusal::BizAllocationNoReused));
+    }
+    let stored = app
+        .store
+        .allocation(&claim.allocation_no)
+        .await?
+        .ok_or_else(|| ApiError::System(format!("claim without order {}", claim.allocation_no)))?;
+    record_numbers(Some(&stored.order().allocation_no), None);
+    tracing::info!(status = %stored.order().status, "duplicate start answered from the stored order");
+    Ok(Ok(stored.allocation.order))
+}
+
+/// Allocates a pay order with its channel's default group (SPEC §4.6), under the
+/// bizAllocationNo `AUTO<orderNo>` so that a repeated job finds the same order. A pay order
+/// that cannot be allocated gets the reason recorded and is no longer due.
+pub async fn auto_allocate(app: &App, order_no: &str) -> Result<(), ApiError> {
+    let Some((pay, version)) = app.store.pay_order(order_no).await? else {
+        return Ok(());
+    };
+    if !pay.wants_auto_allocation() {
+        app.store.clear_pay_order_due(order_no, version).await?;
+        return Ok(());
+    }
+    let params = StartParams {
+        biz_allocation_no: auto_biz_allocation_no(order_no),
+        order_no: Some(order_no.to_owned()),
+        biz_order_no: None,
+        description: Some("自动分账".into()),
+        group_no: None,
+        receivers: None,
+        notify_url: None,
+        attach: None,
+        not_notify: None,
+    };
+    // no merchant request chose the field names: its notices use the configured ones
+    match run(app, &params, app.jobs.default_spelling).await? {
+        Ok(order) => {
+            tracing::info!(allocationNo = %order.allocation_no, "auto allocation started");
+        }
+        Err(refusal) => {
+            let reason = refusal.to_string();
+            tracing::warn!(reason = %reason, "auto allocation not possible; recorded on the pay order");
+            app.store.fail_auto_allocation(order_no, &reason).await?;
+        }
+    }
+    Ok(())
+}

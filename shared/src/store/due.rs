@@ -1,0 +1,139 @@
+//! Due work through the sparse `due` index (SPEC §5, §7): a page of what is due, each item
+//! told in domain terms with an opaque lease, and the lease itself (its due time moved on, so
+//! the next scheduler run does not queue it again while its job waits).
+
+use super::item::{Item, get_n, get_s, key, n, s};
+use super::keys::{allocation_no_of, notice_status_of, order_no_of};
+use super::schema::{DUE_AT, DUE_INDEX, DUE_PK, PK, SK};
+use super::{Store, StoreError, conditional, db_err};
+use crate::domain::{AllocationStatus, DueKind};
+
+/// What a due item is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DueSubject {
+    /// An allocation order (a sync or a finish).
+    Allocation(String),
+    /// A pay order (its auto allocation).
+    PayOrder(String),
+    /// A merchant notice of an order's status.
+    Notice(String, AllocationStatus),
+}
+
+/// The right to move one due item's time: only the store reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pk: String,
+    sk: String,
+    at: i64,
+}
+
+/// A due item: its kind, what it is about (`None`: an item of a shape we do not know) and its
+/// lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueItem {
+    pub kind: DueKind,
+    pub subject: Option<DueSubject>,
+    pub lease: Lease,
+}
+
+/// Where the next page starts: the index itself is the cursor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor(Item);
+
+/// What a due item of `kind` with these keys is about.
+fn subject_of(kind: DueKind, pk: &str, sk: &str) -> Option<DueSubject> {
+    match kind {
+        DueKind::Sync | DueKind::Finish => {
+            Some(DueSubject::Allocation(allocation_no_of(pk)?.to_owned()))
+        }
+        DueKind::AutoAllocate => Some(DueSubject::PayOrder(order_no_of(pk)?.to_owned())),
+        DueKind::Notify => Some(DueSubject::Notice(
+            allocation_no_of(pk)?.to_owned(),
+            notice_status_of(sk)?,
+        )),
+    }
+}
+
+impl Store {
+    /// Items whose `kind` work is due at `now`, oldest first, one page of at most `limit`.
+    pub async fn due_page(
+        &self,
+        kind: DueKind,
+        now: i64,
+        limit: i32,
+        cursor: Option<Cursor>,
+    ) -> Result<(Vec<DueItem>, Option<Cursor>), StoreError> {
+        let out = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name(DUE_INDEX)
+            .key_condition_expression("#p = :p AND #a <= :now")
+            .expression_attribute_names("#p", DUE_PK)
+            .expression_attribute_names("#a", DUE_AT)
+            .expression_attribute_values(":p", s(kind.partition()))
+            .expression_attribute_values(":now", n(now))
+            .limit(limit)
+            .set_exclusive_start_key(cursor.map(|c| c.0))
+            .send()
+            .await
+            .map_err(db_err)?;
+        let items = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|i| {
+                let (pk, sk, at) = (get_s(i, PK)?, get_s(i, SK)?, get_n(i, DUE_AT)?);
+                Some(DueItem {
+                    kind,
+                    subject: subject_of(kind, &pk, &sk),
+                    lease: Lease { pk, sk, at },
+                })
+            })
+            .collect();
+        let next = out.last_evaluated_key.filter(|k| !k.is_empty()).map(Cursor);
+        Ok((items, next))
+    }
+
+    /// Leases a due item until `until`. `false`: it changed meanwhile (done, or leased by
+    /// someone else).
+    pub async fn lease(&self, lease: &Lease, until: i64) -> Result<bool, StoreError> {
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(lease.pk.clone(), &lease.sk)))
+            .update_expression("SET dueAt = :until")
+            .condition_expression("dueAt = :at")
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":at", n(lease.at))
+            .send()
+            .await;
+        conditional(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::keys::{alloc_pk, notice_sk, pay_pk};
+
+    /// The keys the store writes lead back to what they are about.
+    #[test]
+    fn due_items_name_their_subjects() {
+        let a = alloc_pk("A1");
+        let order = Some(DueSubject::Allocation("A1".into()));
+        assert_eq!(subject_of(DueKind::Sync, &a, "ORDER"), order);
+        assert_eq!(subject_of(DueKind::Finish, &a, "ORDER"), order);
+        assert_eq!(
+            subject_of(DueKind::AutoAllocate, &pay_pk("P1"), "PAY"),
+            Some(DueSubject::PayOrder("P1".into()))
+        );
+        assert_eq!(
+            subject_of(DueKind::Notify, &a, &notice_sk(AllocationStatus::End)),
+            Some(DueSubject::Notice("A1".into(), AllocationStatus::End))
+        );
+        assert_eq!(subject_of(DueKind::Sync, &pay_pk("P1"), "PAY"), None);
+        assert_eq!(subject_of(DueKind::Notify, &a, "NOTICE#nonsense"), None);
+    }
+}

@@ -1,0 +1,149 @@
+//! What a start needs to read (SPEC §4.2 steps 2-4), in at most two round trips: the claim of
+//! its bizAllocationNo, the pay order (through its bizOrderNo pointer when named that way), and
+//! its receivers: the listed ones, the named group, or the default groups of every channel
+//! that shares (the pay order's channel is not known before it is read).
+
+use super::allocations::{Claim, claim_from_item};
+use super::item::{Item, get_s, need};
+use super::keys::{
+    claim_key, claim_pk, default_group_key, default_group_pk, group_key, group_pk, pay_biz_key,
+    pay_biz_pk, pay_key, pay_pk, receiver_key, receiver_pk,
+};
+use super::pay_orders::pay_order_from_item;
+use super::receivers::{group_from_item, receiver_from_item};
+use super::{Store, StoreError};
+use crate::domain::{Channel, Group, PayOrder, Receiver};
+use std::collections::HashMap;
+
+/// How the start names its pay order.
+#[derive(Debug, Clone, Copy)]
+pub enum PayOrderRef<'a> {
+    OrderNo(&'a str),
+    BizOrderNo(&'a str),
+}
+
+/// Where the start's receivers come from (SPEC §4.2 step 4).
+#[derive(Debug, Clone, Copy)]
+pub enum ReceiversRef<'a> {
+    Listed(&'a [String]),
+    Group(&'a str),
+    DefaultGroup,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct StartLookup<'a> {
+    pub biz_allocation_no: &'a str,
+    pub pay_order: PayOrderRef<'a>,
+    pub receivers: ReceiversRef<'a>,
+}
+
+/// What was found. With a claim, nothing else was read (the start is a repeat).
+#[derive(Debug, Clone, Default)]
+pub struct StartSnapshot {
+    pub claim: Option<Claim>,
+    pub pay_order: Option<PayOrder>,
+    /// The listed receivers that exist.
+    pub receivers: Vec<Receiver>,
+    /// The named group.
+    pub group: Option<Group>,
+    /// The default group of each sharing channel that has one.
+    pub default_groups: Vec<Group>,
+}
+
+impl StartSnapshot {
+    pub fn default_group(&self, channel: Channel) -> Option<&Group> {
+        self.default_groups.iter().find(|g| g.channel == channel)
+    }
+}
+
+fn sharing_channels() -> impl Iterator<Item = Channel> {
+    Channel::ALL
+        .iter()
+        .copied()
+        .filter(|c| c.supports_sharing())
+}
+
+impl Store {
+    /// Reads everything a start decides on: one batch read, and a second only for a pay order
+    /// behind a bizOrderNo pointer or a default group behind its pointer.
+    pub async fn load_start(&self, q: &StartLookup<'_>) -> Result<StartSnapshot, StoreError> {
+        let mut keys = vec![claim_key(q.biz_allocation_no)];
+        match q.pay_order {
+            PayOrderRef::OrderNo(o) => keys.push(pay_key(o)),
+            PayOrderRef::BizOrderNo(b) => keys.push(pay_biz_key(b)),
+        }
+        match q.receivers {
+            ReceiversRef::Listed(nos) => keys.extend(nos.iter().map(|no| receiver_key(no))),
+            ReceiversRef::Group(g) => keys.push(group_key(g)),
+            ReceiversRef::DefaultGroup => keys.extend(sharing_channels().map(default_group_key)),
+        }
+        let first = self.get_many(keys).await?;
+        let mut snapshot = StartSnapshot::default();
+        if let Some(item) = first.get(&claim_pk(q.biz_allocation_no)) {
+            snapshot.claim = Some(claim_from_item(item)?);
+            return Ok(snapshot);
+        }
+
+        let mut second = Vec::new();
+        let pointed = match q.pay_order {
+            PayOrderRef::BizOrderNo(b) => first.get(&pay_biz_pk(b)).map(order_no_in).transpose()?,
+            PayOrderRef::OrderNo(_) => None,
+        };
+        if let Some(o) = &pointed {
+            second.push(pay_key(o));
+        }
+        let mut default_nos = Vec::new();
+        if let ReceiversRef::DefaultGroup = q.receivers {
+            for channel in sharing_channels() {
+                if let Some(g) = first
+                    .get(&default_group_pk(channel))
+                    .and_then(|i| get_s(i, "groupNo"))
+                {
+                    second.push(group_key(&g));
+                    default_nos.push(g);
+                }
+            }
+        }
+        let second: HashMap<String, Item> = if second.is_empty() {
+            HashMap::new()
+        } else {
+            self.get_many(second).await?
+        };
+
+        let pay_item = match (q.pay_order, &pointed) {
+            (PayOrderRef::OrderNo(o), _) => first.get(&pay_pk(o)),
+            (PayOrderRef::BizOrderNo(_), Some(o)) => second.get(&pay_pk(o)),
+            (PayOrderRef::BizOrderNo(_), None) => None,
+        };
+        snapshot.pay_order = pay_item
+            .map(|i| pay_order_from_item(i).map(|(p, _)| p))
+            .transpose()?;
+        match q.receivers {
+            ReceiversRef::Listed(nos) => {
+                snapshot.receivers = nos
+                    .iter()
+                    .filter_map(|no| first.get(&receiver_pk(no)))
+                    .map(receiver_from_item)
+                    .collect::<Result<_, _>>()?;
+            }
+            ReceiversRef::Group(g) => {
+                snapshot.group = first
+                    .get(&group_pk(g))
+                    .map(|i| group_from_item(i).map(|(g, _)| g))
+                    .transpose()?;
+            }
+            ReceiversRef::DefaultGroup => {
+                for no in default_nos {
+                    if let Some(item) = second.get(&group_pk(&no)) {
+                        snapshot.default_groups.push(group_from_item(item)?.0);
+                    }
+                }
+            }
+        }
+        Ok(snapshot)
+    }
+}
+
+fn order_no_in(pointer: &Item) -> Result<String, StoreError> {
+    need(get_s(pointer, "orderNo"), "orderNo")
+}
