@@ -19,7 +19,7 @@ usage:
       print JSON signed with $SIGN_SECRET ($SIGN_TYPE, default HMAC_SHA256); unless --notice,
       reqTime (now) and a random nonceStr are added when absent
   local setup-table --table NAME
-      create the DynamoDB table (schema of shared::schema) at $AWS_ENDPOINT_URL if missing
+      create the DynamoDB table (schema of shared::store::schema) at $AWS_ENDPOINT_URL if missing
   local sqs-worker --queue-url URL --bin PATH [--name worker] [--batch 10] [--env K=V ...]
       run PATH as an SQS-triggered function: Lambda's event source mapping with partial batch
       responses (batchItemFailures) on the queue at $AWS_ENDPOINT_URL

@@ -3,35 +3,13 @@
 //! (`SECRETS_ID`, a JSON secret with a `signSecret` member) and from `SIGN_SECRET` locally.
 //! Secret values are never logged or shown.
 
+use super::crypto::{Secret, SignType};
 pub use super::job_settings::JobSettings;
-pub use super::secrets::{Secrets, load_secrets, secret_from_json, secrets_from_json};
-use crate::infra::crypto::{Secret, SignType};
-
-/// A setting that is missing or malformed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("configuration error: {setting}: {problem}")]
-pub struct ConfigError {
-    pub setting: &'static str,
-    pub problem: String,
-}
-
-impl ConfigError {
-    pub fn new(setting: &'static str, problem: impl Into<String>) -> Self {
-        Self {
-            setting,
-            problem: problem.into(),
-        }
-    }
-}
-
-/// Where the sign secret comes from.
-#[derive(Debug, Clone)]
-pub enum SecretSource {
-    /// `SIGN_SECRET` (local runs and tests).
-    Inline(Secret),
-    /// `SECRETS_ID`: the id or ARN of a Secrets Manager secret.
-    SecretsManager(String),
-}
+pub use super::secrets::{
+    SecretSource, Secrets, load_secrets, secret_from_json, secrets_from_json,
+};
+pub use super::setting::ConfigError;
+use super::setting::{bool_setting, timeout_setting, url_setting};
 
 /// Settings of the api function.
 #[derive(Debug, Clone)]
@@ -65,37 +43,6 @@ pub struct Config {
     /// for channel callbacks and to deliver notices at once).
     pub queue_url: Option<String>,
     pub jobs: JobSettings,
-}
-
-pub(super) fn secs_setting(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: i64,
-    max: i64,
-) -> Result<i64, ConfigError> {
-    match get(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse()
-            .ok()
-            .filter(|t| (0..=max).contains(t))
-            .ok_or_else(|| {
-                ConfigError::new(name, format!("must be whole seconds from 0 to {max}"))
-            }),
-    }
-}
-
-pub(super) fn bool_setting(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: bool,
-) -> Result<bool, ConfigError> {
-    match get(name).as_deref() {
-        None => Ok(default),
-        Some("true") => Ok(true),
-        Some("false") => Ok(false),
-        Some(_) => Err(ConfigError::new(name, "must be true or false")),
-    }
 }
 
 /// WeChat Pay settings that are not secret.
@@ -236,26 +183,6 @@ impl Config {
             queue_url: get("QUEUE_URL"),
             jobs: JobSettings::from_lookup(&get)?,
         })
-    }
-}
-
-/// A URL setting: absolute http(s) with a host (the rule merchant URLs follow too).
-pub(super) fn url_setting(name: &'static str, url: &str) -> Result<(), ConfigError> {
-    crate::domain::notice::check_http_url(url).map_err(|rule| ConfigError::new(name, rule))
-}
-
-/// A channel call timeout in milliseconds (default 8000, 100..=30000).
-fn timeout_setting(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-) -> Result<u64, ConfigError> {
-    match get(name) {
-        None => Ok(8000),
-        Some(v) => v
-            .parse()
-            .ok()
-            .filter(|t| (100..=30_000).contains(t))
-            .ok_or_else(|| ConfigError::new(name, "must be milliseconds from 100 to 30000")),
     }
 }
 

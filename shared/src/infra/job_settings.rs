@@ -1,7 +1,7 @@
 //! Timing of the asynchronous side (SPEC §4.4, §4.6, §4.7, §7): auto finish, auto
 //! allocation, sync backoff, notices.
 
-use super::config::{ConfigError, bool_setting, secs_setting, url_setting};
+use super::setting::{ConfigError, bool_setting, secs_setting, url_setting};
 use crate::domain::Spelling;
 use crate::domain::lifecycle::Timing;
 use crate::domain::notice::{DAXPAY_NOTIFY_DELAYS, Schedule};

@@ -10,6 +10,7 @@ pub mod job_settings;
 pub mod queue;
 pub mod secrets;
 pub mod sender;
+pub mod setting;
 pub mod telemetry;
 
 pub use clock::{Clock, now_secs};

@@ -1,8 +1,17 @@
 //! Secret values (SPEC §7): the sign secret and the channel keys, from one JSON secret in AWS
 //! Secrets Manager (`SECRETS_ID`), or locally from the environment. Never logged or shown.
 
-use super::config::{ConfigError, SecretSource};
 use super::crypto::Secret;
+use super::setting::ConfigError;
+
+/// Where the sign secret comes from.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    /// `SIGN_SECRET` (local runs and tests).
+    Inline(Secret),
+    /// `SECRETS_ID`: the id or ARN of a Secrets Manager secret.
+    SecretsManager(String),
+}
 
 /// Secret values, from Secrets Manager (one JSON secret) or, locally, the environment.
 #[derive(Clone)]
