@@ -1,4 +1,4 @@
-//! API Gateway HTTP API (payload format 2.0) in front of a [`FunctionHost`]: HTTP request →
+//! API Gateway HTTP API (payload format 2.0) in front of a [`HostPool`]: HTTP request →
 //! Lambda event, Lambda response → HTTP response.
 //!
 //! Field names follow `aws_lambda_events` 1.x `ApiGatewayV2httpRequest` / `ApiGatewayV2httpResponse`.
@@ -26,7 +26,8 @@ use rand::Rng;
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 
-use crate::runtime::{ACCOUNT_ID, FunctionHost, Invocation};
+use crate::pool::HostPool;
+use crate::runtime::{ACCOUNT_ID, Invocation};
 
 /// Status given to the client when the function fails, times out or answers garbage: 500 with
 /// API Gateway's body, as an HTTP API answers a failed Lambda integration. (A real integration
@@ -220,7 +221,7 @@ pub fn event_response_to_http(bytes: &[u8]) -> Result<http::Response<Vec<u8>>, R
 }
 
 /// Serves HTTP/1.1 on `listen` until Ctrl-C or SIGTERM, then kills the function.
-pub async fn serve(listen: SocketAddr, host: Arc<FunctionHost>) -> std::io::Result<()> {
+pub async fn serve(listen: SocketAddr, host: Arc<HostPool>) -> std::io::Result<()> {
     let listener = TcpListener::bind(listen).await?;
     serve_listener(listener, host, shutdown_signal()).await;
     Ok(())
@@ -230,7 +231,7 @@ pub async fn serve(listen: SocketAddr, host: Arc<FunctionHost>) -> std::io::Resu
 /// accepting, lets requests in progress finish (at most 5 s) and kills the function.
 pub async fn serve_listener(
     listener: TcpListener,
-    host: Arc<FunctionHost>,
+    host: Arc<HostPool>,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -293,7 +294,7 @@ pub fn shutdown_signal() -> impl Future<Output = ()> {
 }
 
 async fn handle(
-    host: Arc<FunctionHost>,
+    host: Arc<HostPool>,
     source_ip: IpAddr,
     req: http::Request<Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, Infallible> {

@@ -2,12 +2,13 @@
 //!
 //! - [`runtime`]: a Lambda Runtime API emulator that runs one function binary as a child
 //!   process, exactly as Lambda runs a custom runtime (`provided.al2023`).
-//! - [`apigw`]: API Gateway HTTP API (payload format 2.0) in front of it.
+//! - [`apigw`]: API Gateway HTTP API (payload format 2.0) in front of a [`pool`] of sandboxes.
 //! - [`sqs`]: Lambda's SQS event source mapping (batches, partial batch failures) in front of it.
 //! - [`schedule`]: an EventBridge schedule that invokes it every N seconds.
 //! - [`sink`]: a stand-in for a merchant's notifyUrl that records what it is sent.
 
 pub mod apigw;
+pub mod pool;
 pub mod runtime;
 pub mod schedule;
 pub mod sink;

@@ -6,13 +6,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use local::pool::HostPool;
 use local::runtime::{FunctionHost, FunctionSpec};
 use local::{apigw, schedule, sink, sqs};
 
 const USAGE: &str = "\
 usage:
-  local serve-http [--listen 127.0.0.1:9000] [--name NAME] --bin PATH [--env K=V ...]
-      run PATH as a Lambda function behind an emulated API Gateway HTTP API (payload 2.0)
+  local serve-http [--listen 127.0.0.1:9000] [--name NAME] [--concurrency 4] --bin PATH [--env K=V ...]
+      run PATH as a Lambda function behind an emulated API Gateway HTTP API (payload 2.0), in
+      N sandboxes each serving one request at a time (default $LOCAL_API_CONCURRENCY or 4)
   local cold-start --bin PATH [--runs 20] [--env K=V ...]
       measure process start to first Runtime API poll, N times
   local sign [--notice] JSON
@@ -20,9 +22,10 @@ usage:
       reqTime (now) and a random nonceStr are added when absent
   local setup-table --table NAME
       create the DynamoDB table (schema of shared::store::schema) at $AWS_ENDPOINT_URL if missing
-  local sqs-worker --queue-url URL --bin PATH [--name worker] [--batch 10] [--env K=V ...]
+  local sqs-worker --queue-url URL --bin PATH [--name worker] [--batch 10] [--concurrency 2] [--env K=V ...]
       run PATH as an SQS-triggered function: Lambda's event source mapping with partial batch
-      responses (batchItemFailures) on the queue at $AWS_ENDPOINT_URL
+      responses (batchItemFailures) on the queue at $AWS_ENDPOINT_URL, N batches in flight
+      (default $LOCAL_WORKER_CONCURRENCY or 2)
   local schedule --every SECS --bin PATH [--name scheduler] [--env K=V ...]
       invoke PATH with an EventBridge Scheduled Event every SECS seconds, the first at once
   local notice-sink --listen 127.0.0.1:PORT [--fail-first N]
@@ -74,8 +77,46 @@ async fn main() -> ExitCode {
     }
 }
 
+/// How many sandboxes serve at once: `--concurrency`, else `LOCAL_API_CONCURRENCY`, else 4
+/// (api) or 2 (worker pollers).
+fn concurrency(flags: &Flags, env: &str, default: usize) -> Result<usize, CliError> {
+    let given = flags
+        .get("--concurrency")
+        .map(str::to_owned)
+        .or_else(|| std::env::var(env).ok());
+    match given {
+        None => Ok(default),
+        Some(n) => n
+            .parse()
+            .ok()
+            .filter(|n| (1..=64).contains(n))
+            .ok_or_else(|| CliError::Usage(format!("concurrency: `{n}` is not 1 to 64"))),
+    }
+}
+
+/// Starts `count` sandboxes of `spec`; `None` when a stop came first.
+async fn start_hosts(
+    spec: &FunctionSpec,
+    count: usize,
+    stop: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+) -> Result<Option<Vec<FunctionHost>>, CliError> {
+    let mut hosts = Vec::with_capacity(count);
+    for _ in 0..count {
+        match start_host(spec.clone(), stop).await? {
+            Some(host) => hosts.push(host),
+            None => {
+                for host in hosts {
+                    host.shutdown().await;
+                }
+                return Ok(None);
+            }
+        }
+    }
+    Ok(Some(hosts))
+}
+
 async fn serve_http(args: &[String]) -> Result<(), CliError> {
-    let flags = Flags::parse(args, &["--listen", "--name", "--bin"])?;
+    let flags = Flags::parse(args, &["--listen", "--name", "--bin", "--concurrency"])?;
     let listen: SocketAddr = flags
         .get("--listen")
         .unwrap_or("127.0.0.1:9000")
@@ -86,16 +127,17 @@ async fn serve_http(args: &[String]) -> Result<(), CliError> {
         spec.name = name.to_owned();
     }
     // Installed now so that a signal is never missed; Ctrl-C while starting stops too.
+    let sandboxes = concurrency(&flags, "LOCAL_API_CONCURRENCY", 4)?;
     let mut stop = std::pin::pin!(apigw::shutdown_signal());
-    let Some(host) = start_host(spec, &mut stop).await? else {
+    let Some(hosts) = start_hosts(&spec, sandboxes, &mut stop).await? else {
         return Ok(());
     };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| CliError::Failed(format!("cannot listen on {listen}: {e}")))?;
     let bound = listener.local_addr().map_err(failed)?;
-    println!("listening on http://{bound}");
-    apigw::serve_listener(listener, Arc::new(host), &mut stop).await;
+    println!("listening on http://{bound} ({sandboxes} sandboxes)");
+    apigw::serve_listener(listener, Arc::new(HostPool::new(hosts)), &mut stop).await;
     Ok(())
 }
 
@@ -189,7 +231,10 @@ async fn setup_table(args: &[String]) -> Result<(), CliError> {
 }
 
 async fn sqs_worker(args: &[String]) -> Result<(), CliError> {
-    let flags = Flags::parse(args, &["--queue-url", "--bin", "--name", "--batch"])?;
+    let flags = Flags::parse(
+        args,
+        &["--queue-url", "--bin", "--name", "--batch", "--concurrency"],
+    )?;
     let queue_url = flags
         .get("--queue-url")
         .ok_or_else(|| CliError::Usage("--queue-url is required".into()))?
@@ -204,15 +249,42 @@ async fn sqs_worker(args: &[String]) -> Result<(), CliError> {
     };
     let mut spec = flags.spec()?;
     spec.name = flags.get("--name").unwrap_or("worker").to_owned();
+    // Lambda's poller keeps several batches in flight, each in a sandbox of its own.
+    let pollers = concurrency(&flags, "LOCAL_WORKER_CONCURRENCY", 2)?;
     let mut stop = std::pin::pin!(apigw::shutdown_signal());
-    let Some(host) = start_host(spec, &mut stop).await? else {
+    let Some(hosts) = start_hosts(&spec, pollers, &mut stop).await? else {
         return Ok(());
     };
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let client = aws_sdk_sqs::Client::new(&sdk);
-    sqs::run_sqs_worker(Arc::new(host), client, queue_url, batch, stop)
-        .await
-        .map_err(failed)
+    let (stopped, watch) = tokio::sync::watch::channel(false);
+    let mut running = tokio::task::JoinSet::new();
+    for host in hosts {
+        let (client, queue_url, mut watch) = (client.clone(), queue_url.clone(), watch.clone());
+        running.spawn(async move {
+            let stop = async move {
+                let _ = watch.wait_for(|s| *s).await;
+            };
+            sqs::run_sqs_worker(Arc::new(host), client, queue_url, batch, stop).await
+        });
+    }
+    drop(watch);
+    let mut result = Ok(());
+    tokio::select! {
+        () = stop.as_mut() => {}
+        Some(first) = running.join_next() => {
+            result = first.map_err(failed).and_then(|r| r.map_err(failed));
+        }
+    }
+    let _ = stopped.send(true);
+    while let Some(done) = running.join_next().await {
+        if let Ok(Err(e)) = done
+            && result.is_ok()
+        {
+            result = Err(failed(e));
+        }
+    }
+    result
 }
 
 async fn schedule(args: &[String]) -> Result<(), CliError> {

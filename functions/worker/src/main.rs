@@ -2,13 +2,15 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use shared::jobs::worker::{deadline_of, handle_batch_until};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let app = shared::app::App::for_lambda().await?;
     let app = &app;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, Error>(shared::jobs::worker::handle_batch(app, event.payload).await)
+        let deadline = deadline_of(event.context.deadline());
+        Ok::<SqsBatchResponse, Error>(handle_batch_until(app, event.payload, Some(deadline)).await)
     }))
     .await
 }

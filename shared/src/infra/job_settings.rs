@@ -1,7 +1,7 @@
 //! Timing of the asynchronous side (SPEC §4.4, §4.6, §4.7, §7): auto finish, auto
 //! allocation, sync backoff, notices.
 
-use super::setting::{ConfigError, bool_setting, secs_setting, url_setting};
+use super::setting::{ConfigError, bool_setting, count_setting, secs_setting, url_setting};
 use crate::domain::Spelling;
 use crate::domain::lifecycle::Timing;
 use crate::domain::notice::{DAXPAY_NOTIFY_DELAYS, Schedule};
@@ -30,6 +30,13 @@ pub struct JobSettings {
     /// 15 s, 15 s, 30 s, 3 m, 10 m, 20 m, 30 m, 30 m, 30 m, 60 m, 3 h, 3 h, 3 h, 6 h, 6 h).
     /// Each notice keeps the schedule in force when it was written.
     pub notify_delays_secs: Vec<i64>,
+    /// `WORKER_CONCURRENCY` (default 10, the SQS batch size): jobs of one batch run at once.
+    pub worker_concurrency: usize,
+    /// `JOB_BUDGET_SECS` (default 20): the longest one job may take (a sync may query the
+    /// channel and send the split again: two channel timeouts, plus DynamoDB). A job still
+    /// running then is cut and reported failed (every job is idempotent); no job starts when
+    /// less than this is left before the invocation's deadline.
+    pub job_budget_secs: i64,
     /// `DEFAULT_FIELD_NAMES` (`2.0.7` default, or `2.0.8`): the DaxPay field names of notices
     /// of orders no merchant request created (auto allocation).
     pub default_spelling: Spelling,
@@ -48,6 +55,8 @@ impl Default for JobSettings {
             allow_private_notify_urls: false,
             notify_delays_secs: DAXPAY_NOTIFY_DELAYS.to_vec(),
             default_spelling: Spelling::V207,
+            worker_concurrency: 10,
+            job_budget_secs: 20,
         }
     }
 }
@@ -136,6 +145,13 @@ impl JobSettings {
             allow_private_notify_urls: bool_setting(get, "ALLOW_PRIVATE_NOTIFY_URLS", false)?,
             notify_delays_secs,
             default_spelling,
+            worker_concurrency: count_setting(
+                get,
+                "WORKER_CONCURRENCY",
+                d.worker_concurrency,
+                (1, 100),
+            )?,
+            job_budget_secs: secs_setting(get, "JOB_BUDGET_SECS", d.job_budget_secs, 900)?.max(1),
         })
     }
 }

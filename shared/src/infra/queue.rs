@@ -5,10 +5,13 @@ use super::job::Job;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use futures_util::stream::{self, StreamExt};
 
 /// SQS's largest message delay.
 pub const MAX_DELAY_SECS: i64 = 900;
 const MAX_BATCH: usize = 10;
+/// SendMessageBatch requests in flight at once.
+const BATCHES_IN_FLIGHT: usize = 8;
 const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
@@ -60,28 +63,38 @@ impl Queue {
         Ok(())
     }
 
-    /// Sends many jobs, ten per request. Returns how many were sent; the rest failed.
+    /// Sends many jobs, ten per request, a few requests at once. Returns how many were sent;
+    /// the rest failed (logged).
     pub async fn send_all(&self, jobs: &[Job]) -> Result<usize, QueueError> {
+        let batches: Vec<Result<usize, QueueError>> = stream::iter(jobs.chunks(MAX_BATCH))
+            .map(|chunk| self.send_batch(chunk))
+            .buffer_unordered(BATCHES_IN_FLIGHT)
+            .collect()
+            .await;
         let mut sent = 0;
-        for chunk in jobs.chunks(MAX_BATCH) {
-            let mut req = self.sqs.send_message_batch().queue_url(&self.url);
-            for (i, job) in chunk.iter().enumerate() {
-                let entry = SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(Self::body(job)?)
-                    .build()
-                    .map_err(|e| QueueError::Sqs(e.to_string()))?;
-                req = req.entries(entry);
-            }
-            let out = req
-                .send()
-                .await
-                .map_err(|e| QueueError::Sqs(DisplayErrorContext(e).to_string()))?;
-            sent += out.successful().len();
-            for failed in out.failed() {
-                tracing::warn!(code = failed.code(), "a job was not enqueued");
-            }
+        for batch in batches {
+            sent += batch?;
         }
         Ok(sent)
+    }
+
+    async fn send_batch(&self, chunk: &[Job]) -> Result<usize, QueueError> {
+        let mut req = self.sqs.send_message_batch().queue_url(&self.url);
+        for (i, job) in chunk.iter().enumerate() {
+            let entry = SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(Self::body(job)?)
+                .build()
+                .map_err(|e| QueueError::Sqs(e.to_string()))?;
+            req = req.entries(entry);
+        }
+        let out = req
+            .send()
+            .await
+            .map_err(|e| QueueError::Sqs(DisplayErrorContext(e).to_string()))?;
+        for failed in out.failed() {
+            tracing::warn!(code = failed.code(), "a job was not enqueued");
+        }
+        Ok(out.successful().len())
     }
 }

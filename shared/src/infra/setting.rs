@@ -35,6 +35,25 @@ pub(super) fn secs_setting(
     }
 }
 
+/// A count from `min` to `max`.
+pub(super) fn count_setting(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: usize,
+    (min, max): (usize, usize),
+) -> Result<usize, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| {
+                ConfigError::new(name, format!("must be a whole number from {min} to {max}"))
+            }),
+    }
+}
+
 pub(super) fn bool_setting(
     get: &impl Fn(&str) -> Option<String>,
     name: &'static str,

@@ -3,13 +3,16 @@
 use crate::app::App;
 use crate::service::due;
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
-/// How many items of each kind one run queues at most.
-pub const MAX_PER_KIND: usize = 500;
+/// How many items of each kind one run takes up at most (the deadline usually ends it first).
+pub const MAX_PER_KIND: usize = 20_000;
 
-/// One scheduled run; the event's content does not matter. Answers what it found and queued.
-pub async fn handle(app: &App) -> Result<Value, String> {
-    let report = due::tick(app, app.clock.now(), MAX_PER_KIND)
+/// One scheduled run, until shortly before `deadline` (the invocation's); the event's content
+/// does not matter. Answers what it found and queued.
+pub async fn handle(app: &App, deadline: Option<Instant>) -> Result<Value, String> {
+    let now = app.clock.now();
+    let report = due::tick_until(app, now, MAX_PER_KIND, deadline)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "scheduler run failed");

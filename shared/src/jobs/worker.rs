@@ -11,6 +11,9 @@ use crate::infra::Job;
 use crate::service::callbacks::{self, CallbackError};
 use crate::service::{lifecycle, notices, start};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use futures_util::stream::{self, StreamExt};
+use std::time::Duration;
+use tokio::time::Instant;
 use tracing::Instrument;
 
 /// Why a job did not complete.
@@ -40,30 +43,77 @@ impl From<crate::store::StoreError> for JobError {
     }
 }
 
-/// Runs an SQS batch and reports the messages that failed (`ReportBatchItemFailures`): the
-/// others are deleted by Lambda, these come back after the visibility timeout.
+/// Time kept back at the end of an invocation: answering Lambda and its deleting the finished
+/// messages must still fit.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
+
+/// The invocation's deadline (Lambda gives it as a wall-clock time) on the monotonic clock.
+pub fn deadline_of(at: std::time::SystemTime) -> Instant {
+    let left = at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    Instant::now() + left
+}
+
+/// Runs an SQS batch with no deadline (tests, local tools). See [`handle_batch_until`].
 pub async fn handle_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    for record in event.records {
-        let id = record.message_id.clone().unwrap_or_default();
-        let receives = record
-            .attributes
-            .get("ApproximateReceiveCount")
-            .cloned()
-            .unwrap_or_default();
-        if let Err(e) = run_message(app, record.body.as_deref().unwrap_or("")).await {
-            match &e {
-                JobError::Poison(_) => {
-                    tracing::error!(messageId = %id, receives = %receives, error = %e, "poison message")
+    handle_batch_until(app, event, None).await
+}
+
+/// Runs an SQS batch and reports the messages that failed (`ReportBatchItemFailures`): the
+/// others are deleted by Lambda, these come back after the visibility timeout. Up to
+/// `WORKER_CONCURRENCY` jobs run at once, each in its own span and cut after `JOB_BUDGET_SECS`;
+/// a job is not started when less than its budget is left before `deadline` (the invocation's),
+/// and is reported failed instead, so the batch always ends in time and one slow channel
+/// cannot make SQS deliver the finished jobs again.
+pub async fn handle_batch_until(
+    app: &App,
+    event: SqsEvent,
+    deadline: Option<Instant>,
+) -> SqsBatchResponse {
+    let budget = Duration::from_secs(u64::try_from(app.jobs.job_budget_secs).unwrap_or(1));
+    let failed: Vec<String> = stream::iter(event.records)
+        .map(|record| async move {
+            let id = record.message_id.clone().unwrap_or_default();
+            let receives = record
+                .attributes
+                .get("ApproximateReceiveCount")
+                .cloned()
+                .unwrap_or_default();
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let outcome = if left.is_some_and(|left| left < budget + DEADLINE_MARGIN) {
+                Err(JobError::Retry("not started: the invocation's time is nearly up".into()))
+            } else {
+                let body = record.body.as_deref().unwrap_or("");
+                match tokio::time::timeout(budget, run_message(app, body)).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(JobError::Retry(format!(
+                        "cut after its budget of {} s",
+                        budget.as_secs()
+                    ))),
                 }
-                JobError::Retry(_) => {
-                    tracing::warn!(messageId = %id, receives = %receives, error = %e, "job failed; SQS retries it")
+            };
+            match &outcome {
+                Ok(()) => None,
+                Err(e @ JobError::Poison(_)) => {
+                    tracing::error!(messageId = %id, receives = %receives, error = %e, "poison message");
+                    Some(id)
+                }
+                Err(e @ JobError::Retry(_)) => {
+                    tracing::warn!(messageId = %id, receives = %receives, error = %e, "job failed; SQS retries it");
+                    Some(id)
                 }
             }
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            response.batch_item_failures.push(failure);
-        }
+        })
+        .buffer_unordered(app.jobs.worker_concurrency.max(1))
+        .filter_map(|failed| async move { failed })
+        .collect()
+        .await;
+    let mut response = SqsBatchResponse::default();
+    for id in failed {
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = id;
+        response.batch_item_failures.push(failure);
     }
     response
 }

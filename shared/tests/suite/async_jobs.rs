@@ -683,3 +683,113 @@ async fn auto_allocated_orders_notify_in_the_configured_field_names() {
     assert_eq!(body["bizAllocNo"], "AUTOPB");
     assert!(body.get("allocationNo").is_none(), "{body}");
 }
+
+/// A batch whose jobs each meet a channel timeout ends before the invocation's deadline: jobs
+/// run two at a time, none starts when less than its budget is left, and each message is
+/// reported on its own, so the finished ones are deleted and never run again while the
+/// unstarted ones come back and run once.
+#[tokio::test]
+async fn a_slow_batch_ends_before_its_deadline_and_finished_jobs_are_not_run_again() {
+    let mut jobs = fast_jobs();
+    jobs.worker_concurrency = 2;
+    jobs.job_budget_secs = 3;
+    let (h, _) = ready_with(Kind::Wechat, jobs, Duration::from_secs(2)).await;
+    let Sim::Wechat(sim) = &h.sim else {
+        panic!("WeChat harness")
+    };
+    let mut orders = Vec::new();
+    for i in 0..9 {
+        h.paid(&format!("Q{i}"), 10000).await;
+        let d = h
+            .ok(
+                START,
+                json!({"bizAllocationNo": format!("A{i}"), "orderNo": format!("Q{i}"),
+                "receivers": [{"receiverNo": "r1", "amount": 100}]}),
+            )
+            .await;
+        orders.push(text(&d["allocationNo"]));
+    }
+    for _ in 0..9 {
+        sim.inject(wechat_sim::Op::QueryOrder, wechat_sim::Fault::Timeout);
+    }
+    let Some(queue) = &h.app.queue else {
+        panic!("no queue")
+    };
+    let sqs = aws_sdk_sqs::Client::new(&crate::common::sdk().await);
+    sqs.send_message()
+        .queue_url(queue.url())
+        .message_body("not a job")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    for no in &orders {
+        let job = Job::Sync {
+            allocation_no: no.clone(),
+        };
+        queue.send(&job, 0).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let queries = |no: &str| {
+        sim.calls()
+            .iter()
+            .filter(|c| {
+                c.op == Some(wechat_sim::Op::QueryOrder) && c.out_order_no.as_deref() == Some(no)
+            })
+            .count()
+    };
+
+    let started = tokio::time::Instant::now();
+    let deadline = started + Duration::from_secs(8);
+    let (handled, failed) = h.drain_once_until(Some(deadline)).await;
+    assert!(
+        tokio::time::Instant::now() < deadline,
+        "the batch overran its deadline"
+    );
+    assert_eq!(handled, 10);
+    let ran: Vec<&String> = orders.iter().filter(|no| queries(no) == 1).collect();
+    assert!(
+        (2..=6).contains(&ran.len()) && failed.len() == 10 - ran.len(),
+        "{} jobs ran, {} reported failed",
+        ran.len(),
+        failed.len()
+    );
+
+    // the unstarted come back and run; the finished were deleted and never run again
+    for _ in 0..60 {
+        if orders.iter().all(|no| queries(no) >= 1) {
+            break;
+        }
+        if h.drain_once().await == 0 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+    for no in &orders {
+        assert_eq!(queries(no), 1, "{no} was synced once");
+    }
+}
+
+/// A job that outlives its budget is cut and reported failed, not left to hold the batch.
+#[tokio::test]
+async fn a_job_over_its_budget_is_cut_and_reported() {
+    let mut jobs = fast_jobs();
+    jobs.job_budget_secs = 1;
+    let (h, _) = ready_with(Kind::Wechat, jobs, Duration::from_secs(5)).await;
+    let Sim::Wechat(sim) = &h.sim else {
+        panic!("WeChat harness")
+    };
+    let no = start(&h, "").await;
+    sim.inject(wechat_sim::Op::QueryOrder, wechat_sim::Fault::Timeout);
+    let Some(queue) = &h.app.queue else {
+        panic!("no queue")
+    };
+    let job = Job::Sync {
+        allocation_no: no.clone(),
+    };
+    queue.send(&job, 0).await.unwrap_or_else(|e| panic!("{e}"));
+    let started = tokio::time::Instant::now();
+    let (handled, failed) = h.drain_once_until(None).await;
+    assert_eq!((handled, failed.len()), (1, 1));
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "cut after its 1 s budget, not after the 5 s channel timeout"
+    );
+}

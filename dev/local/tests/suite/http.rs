@@ -1,6 +1,7 @@
 //! The API Gateway emulator end to end: a real HTTP client → `serve_listener` → `local-echo`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::{LIMIT, bounded, send};
 use local::runtime::{FunctionHost, FunctionSpec, HostError};
@@ -13,7 +14,7 @@ async fn http_api_round_trip_errors_and_shutdown() {
     spec.quiet = true;
     let host = FunctionHost::start(spec).await.expect("host starts");
     bounded(host.wait_ready(LIMIT)).await.expect("ready");
-    let host = Arc::new(host);
+    let host = Arc::new(local::pool::HostPool::one(host));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -77,7 +78,7 @@ async fn process_exit_gives_500_then_clear_errors() {
     spec.quiet = true;
     let host = FunctionHost::start(spec).await.expect("host starts");
     bounded(host.wait_ready(LIMIT)).await.expect("ready");
-    let host = Arc::new(host);
+    let host = Arc::new(local::pool::HostPool::one(host));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
     let server = tokio::spawn(local::apigw::serve_listener(
@@ -90,4 +91,38 @@ async fn process_exit_gives_500_then_clear_errors() {
     let reply = send(addr, "GET / HTTP/1.1", b"").await;
     assert_eq!(reply.status, 500);
     server.abort();
+}
+
+/// With two sandboxes, a request that takes long does not hold up the next one: it is served
+/// by the idle sandbox, as Lambda serves concurrent requests in sandboxes of their own.
+#[tokio::test]
+async fn a_slow_request_does_not_block_the_others() {
+    let mut hosts = Vec::new();
+    for _ in 0..2 {
+        let mut spec = FunctionSpec::new("echo", env!("CARGO_BIN_EXE_local-echo"));
+        spec.quiet = true;
+        let host = FunctionHost::start(spec).await.expect("host starts");
+        bounded(host.wait_ready(LIMIT)).await.expect("ready");
+        hosts.push(host);
+    }
+    let pool = Arc::new(local::pool::HostPool::new(hosts));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let server = tokio::spawn(local::apigw::serve_listener(
+        listener,
+        Arc::clone(&pool),
+        std::future::pending(),
+    ));
+    let slow = tokio::spawn(async move { send(addr, "GET /sleep?ms=3000 HTTP/1.1", b"").await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let quick = bounded(send(addr, "GET /quick HTTP/1.1", b"")).await;
+    assert_eq!(quick.status, 201);
+    assert!(
+        !slow.is_finished(),
+        "the quick request was served while the slow one ran"
+    );
+    let slow = bounded(slow).await.expect("slow request");
+    assert_eq!(slow.status, 200);
+    server.abort();
+    pool.stop().await;
 }

@@ -743,6 +743,14 @@ impl Harness {
     /// Plays Lambda's SQS event source once: receives what is visible, hands it to the worker
     /// as an SQS event, deletes what did not fail. Returns how many messages were handled.
     pub async fn drain_once(&self) -> usize {
+        self.drain_once_until(None).await.0
+    }
+
+    /// One drain with an invocation deadline; also returns the ids reported failed.
+    pub async fn drain_once_until(
+        &self,
+        deadline: Option<tokio::time::Instant>,
+    ) -> (usize, Vec<String>) {
         let Some(queue) = &self.app.queue else {
             panic!("no queue")
         };
@@ -757,7 +765,7 @@ impl Harness {
             .unwrap_or_else(|e| panic!("{e:?}"));
         let messages = out.messages.unwrap_or_default();
         if messages.is_empty() {
-            return 0;
+            return (0, Vec::new());
         }
         let records: Vec<Value> = messages
             .iter()
@@ -777,7 +785,7 @@ impl Harness {
             .collect();
         let event: aws_lambda_events::event::sqs::SqsEvent =
             serde_json::from_value(json!({"Records": records})).unwrap_or_else(|e| panic!("{e}"));
-        let response = shared::jobs::worker::handle_batch(&self.app, event).await;
+        let response = shared::jobs::worker::handle_batch_until(&self.app, event, deadline).await;
         let failed: Vec<String> = response
             .batch_item_failures
             .iter()
@@ -793,7 +801,7 @@ impl Harness {
                     .await;
             }
         }
-        messages.len()
+        (messages.len(), failed)
     }
 
     /// Drains until `done()` holds, running the scheduler every round; fails after `limit`.
