@@ -116,7 +116,7 @@ target/debug/local schedule --every 10 --bin target/debug/scheduler "${ENV_ARGS[
 SCHED_PID=$!
 
 URL="http://127.0.0.1:$PORT"
-printf 'URL=%s\nSIM_URL=%s\nWX_URL=%s\nSINK_URL=%s\nSIGN_SECRET=%s\n' "$URL" "$SIM_URL" "$WX_URL" "$SINK_URL" "$SIGN_SECRET" > "$LOCAL_DIR/run.env"
+printf 'URL=%s\nSIM_URL=%s\nWX_URL=%s\nSINK_URL=%s\nSIGN_SECRET=%s\nEMULATOR_PID=%s\n' "$URL" "$SIM_URL" "$WX_URL" "$SINK_URL" "$SIGN_SECRET" "$MOTO_PID" > "$LOCAL_DIR/run.env"
 cat <<MSG
 
 The allocation service runs on $URL
