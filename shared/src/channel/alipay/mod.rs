@@ -9,6 +9,7 @@
 
 pub mod cert;
 pub mod notify;
+pub mod royalty;
 mod sharing;
 pub mod wire;
 
@@ -19,12 +20,13 @@ use crate::infra::config::{AlipaySettings, ConfigError, Secrets};
 use crate::infra::crypto::{RsaSigner, RsaVerifier};
 use crate::infra::http::transport;
 use cert::CertSns;
+use royalty::RoyaltyDetails;
 use serde::Serialize;
 use std::time::Duration;
 use wire::{
-    BIND, ExtendParams, Node, RelationBiz, RelationRow, RoyaltyDetails, RoyaltyRow, SETTLE,
-    SETTLE_QUERY, SettleAnswer, SettleBiz, SettleQueryBiz, UNBIND, classify, sign_content,
-    trans_in_type, verify_answer,
+    BIND, ExtendParams, Node, RelationBiz, RelationRow, RoyaltyRow, SETTLE, SETTLE_QUERY,
+    SettleAnswer, SettleBiz, SettleQueryBiz, UNBIND, classify, sign_content, trans_in_type,
+    verify_answer,
 };
 
 /// The Alipay app of this deployment.

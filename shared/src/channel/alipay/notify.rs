@@ -1,7 +1,8 @@
 //! `alipay.trade.order.settle.notify` (SPEC §6.3): a form POSTed to our application gateway,
 //! RSA2 over the sorted parameters without `sign` and `sign_type`, for our app, and recent.
 
-use super::wire::{RoyaltyDetails, sign_content};
+use super::royalty::RoyaltyDetails;
+use super::wire::sign_content;
 use crate::infra::crypto::RsaVerifier;
 
 /// How far a notification's `utc_timestamp` may lie in the past (Alipay retries for about a
