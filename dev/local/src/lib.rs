@@ -8,6 +8,7 @@
 //! - [`sink`]: a stand-in for a merchant's notifyUrl that records what it is sent.
 
 pub mod apigw;
+pub mod bench;
 pub mod pool;
 pub mod runtime;
 pub mod schedule;

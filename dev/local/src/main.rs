@@ -28,6 +28,9 @@ usage:
       (default $LOCAL_WORKER_CONCURRENCY or 2)
   local schedule --every SECS --bin PATH [--name scheduler] [--env K=V ...]
       invoke PATH with an EventBridge Scheduled Event every SECS seconds, the first at once
+  local bench-scheduler [--items 2000]
+      seed N due items into a fresh table at $AWS_ENDPOINT_URL, dispatch them in one scheduler
+      run, print items/s and the run time as a ratio of the sum of its round trips
   local notice-sink --listen 127.0.0.1:PORT [--fail-first N]
       stand in for a merchant's notifyUrl: log each POST, answer SUCCESS (the first N: FAIL,
       HTTP 500); GET /received lists every body received as JSON";
@@ -57,6 +60,7 @@ async fn main() -> ExitCode {
         "sqs-worker" => sqs_worker(rest).await,
         "schedule" => schedule(rest).await,
         "notice-sink" => notice_sink(rest).await,
+        "bench-scheduler" => bench_scheduler(rest).await,
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -113,6 +117,24 @@ async fn start_hosts(
         }
     }
     Ok(Some(hosts))
+}
+
+async fn bench_scheduler(args: &[String]) -> Result<(), CliError> {
+    let flags = Flags::parse(args, &["--items"])?;
+    let items: usize = flags
+        .get("--items")
+        .unwrap_or("2000")
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| CliError::Usage("--items: a positive number".into()))?;
+    println!(
+        "{}",
+        local::bench::scheduler(items)
+            .await
+            .map_err(CliError::Failed)?
+    );
+    Ok(())
 }
 
 async fn serve_http(args: &[String]) -> Result<(), CliError> {
