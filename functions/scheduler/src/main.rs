@@ -2,7 +2,7 @@
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
-use shared::jobs::worker::deadline_of;
+use shared::jobs::deadline_of;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

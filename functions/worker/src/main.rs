@@ -2,7 +2,8 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use shared::jobs::worker::{deadline_of, handle_batch_until};
+use shared::jobs::deadline_of;
+use shared::jobs::worker::handle_batch_until;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -3,3 +3,11 @@
 
 pub mod schedule;
 pub mod worker;
+
+/// The invocation's deadline (Lambda gives it as a wall-clock time) on the monotonic clock.
+pub fn deadline_of(at: std::time::SystemTime) -> tokio::time::Instant {
+    let left = at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    tokio::time::Instant::now() + left
+}

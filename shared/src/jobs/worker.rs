@@ -47,14 +47,6 @@ impl From<crate::store::StoreError> for JobError {
 /// messages must still fit.
 const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 
-/// The invocation's deadline (Lambda gives it as a wall-clock time) on the monotonic clock.
-pub fn deadline_of(at: std::time::SystemTime) -> Instant {
-    let left = at
-        .duration_since(std::time::SystemTime::now())
-        .unwrap_or_default();
-    Instant::now() + left
-}
-
 /// Runs an SQS batch with no deadline (tests, local tools). See [`handle_batch_until`].
 pub async fn handle_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
     handle_batch_until(app, event, None).await
