@@ -31,14 +31,6 @@ impl HostPool {
         Self::new(vec![host])
     }
 
-    pub fn len(&self) -> usize {
-        self.hosts.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.hosts.is_empty()
-    }
-
     /// Runs `event` on an idle sandbox, waiting for one when all are busy.
     pub async fn invoke(&self, event: serde_json::Value) -> Result<Invocation, HostError> {
         let Ok(_permit) = self.available.acquire().await else {

@@ -52,11 +52,18 @@ pub struct AlipayClient {
     http: reqwest::Client,
 }
 
-fn relation_row(account: &Account) -> Result<RelationRow<'_>, ChannelError> {
-    Ok(RelationRow {
-        kind: trans_in_type(account.receiver_type)?,
-        account: &account.account,
-        name: account.name.as_deref(),
+/// The one-receiver relation a bind or unbind sends.
+fn relation_biz<'a>(
+    account: &'a Account,
+    out_request_no: &'a str,
+) -> Result<RelationBiz<'a>, ChannelError> {
+    Ok(RelationBiz {
+        out_request_no,
+        receiver_list: vec![RelationRow {
+            kind: trans_in_type(account.receiver_type)?,
+            account: &account.account,
+            name: account.name.as_deref(),
+        }],
     })
 }
 
@@ -245,10 +252,7 @@ impl AlipayClient {
         out_request_no: &str,
         now: i64,
     ) -> Result<(), ChannelError> {
-        let biz = RelationBiz {
-            out_request_no,
-            receiver_list: vec![relation_row(account)?],
-        };
+        let biz = relation_biz(account, out_request_no)?;
         self.call(BIND, &biz, now).await.map(|_| ())
     }
 
@@ -259,10 +263,7 @@ impl AlipayClient {
         out_request_no: &str,
         now: i64,
     ) -> Result<(), ChannelError> {
-        let biz = RelationBiz {
-            out_request_no,
-            receiver_list: vec![relation_row(account)?],
-        };
+        let biz = relation_biz(account, out_request_no)?;
         match self.call(UNBIND, &biz, now).await {
             Ok(_) => Ok(()),
             Err(ChannelError::Rejected { code, .. }) if code == "USER_NOT_EXIST" => Ok(()),
