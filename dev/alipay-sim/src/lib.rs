@@ -102,6 +102,35 @@ pub struct CallRecord {
     pub fault: Option<Fault>,
 }
 
+/// One `refund_royalty_parameters` row of a refund: `amount_fen` taken back from the receiver
+/// `trans_out` (of type `trans_out_type`: userId | loginName | openId) to the seller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoyaltyRefund {
+    #[serde(default = "default_account_type")]
+    pub trans_out_type: String,
+    pub trans_out: String,
+    pub amount_fen: i64,
+}
+
+fn default_account_type() -> String {
+    "userId".into()
+}
+
+/// An accepted refund: the trade's refunded total so far and this refund's amount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refunded {
+    pub refund_fee_fen: i64,
+    pub send_back_fee_fen: i64,
+}
+
+/// A refund refused with `40004 Business Failed` and these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{sub_code}: {sub_msg}")]
+pub struct Refusal {
+    pub sub_code: String,
+    pub sub_msg: String,
+}
+
 /// What happened to a notification POST.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
@@ -134,6 +163,8 @@ pub enum SimError {
     NotPending,
     #[error("receiver {0} is not part of the settle")]
     UnknownReceiver(String),
+    #[error("no such trade")]
+    UnknownTrade,
 }
 
 impl From<sim_kit::Error> for SimError {
@@ -219,9 +250,57 @@ impl AlipaySim {
         format!("http://{}/gateway.do", self.local_addr())
     }
 
-    /// Adds (or resets) a paid trade whose whole amount is frozen for settling.
+    /// Adds (or resets) a paid trade whose whole amount is frozen for settling. Its
+    /// `out_trade_no` is `M` + `trade_no`.
     pub fn seed_trade(&self, trade_no: &str, amount_fen: i64) {
-        self.inner.state().seed_trade(trade_no, amount_fen);
+        self.seed_trade_with(trade_no, &format!("M{trade_no}"), amount_fen);
+    }
+
+    /// `seed_trade` with the merchant's own `out_trade_no`. Reseeding resets the trade's
+    /// funds, holdings, refunds and flags.
+    pub fn seed_trade_with(&self, trade_no: &str, out_trade_no: &str, amount_fen: i64) {
+        self.inner
+            .state()
+            .seed_trade(trade_no, out_trade_no, amount_fen);
+    }
+
+    /// What `trans_out` (of `account_type`) still holds from the trade: its successful
+    /// settle details minus what refunds took back. None for an unknown trade.
+    pub fn holding_fen(&self, trade_no: &str, account_type: &str, account: &str) -> Option<i64> {
+        self.inner
+            .state()
+            .holding_fen(trade_no, account_type, account)
+    }
+
+    /// The trade's refunded total; None for an unknown trade.
+    pub fn refunded_fen(&self, trade_no: &str) -> Option<i64> {
+        self.inner.state().refunded_fen(trade_no)
+    }
+
+    /// While set, `alipay.trade.order.onsettle.query` of the trade answers 40004
+    /// `ACQ.SYSTEM_ERROR` "订单处理中".
+    pub fn set_settling(&self, trade_no: &str, settling: bool) -> Result<(), SimError> {
+        self.inner.state().set_settling(trade_no, settling)
+    }
+
+    /// Refunds the trade as the payment gateway would (`alipay.trade.refund` without
+    /// signing), with `royalty` as its `refund_royalty_parameters`.
+    pub fn refund(
+        &self,
+        trade_no: &str,
+        out_request_no: &str,
+        refund_amount_fen: i64,
+        royalty: &[RoyaltyRefund],
+    ) -> Result<Refunded, Refusal> {
+        let request = state::RefundRequest {
+            trade: (trade_no, true),
+            out_request_no,
+            refund_fen: refund_amount_fen,
+            rows: royalty.to_vec(),
+        };
+        let now = format_dt(beijing_now());
+        let mut state = self.inner.state();
+        state.refund_control(&request, &now).map(|(_, r)| r)
     }
 
     pub fn unsettled_fen(&self, trade_no: &str) -> Option<i64> {
@@ -348,7 +427,24 @@ async fn route(sim: AlipaySim, req: Request<Incoming>) -> Result<Reply, Dropped>
 #[derive(Deserialize)]
 struct SeedTrade {
     trade_no: String,
+    #[serde(default)]
+    out_trade_no: Option<String>,
     amount_fen: i64,
+}
+
+#[derive(Deserialize)]
+struct SettlingRequest {
+    trade_no: String,
+    settling: bool,
+}
+
+#[derive(Deserialize)]
+struct RefundRequest {
+    trade_no: String,
+    out_request_no: String,
+    refund_amount_fen: i64,
+    #[serde(default)]
+    royalty: Vec<RoyaltyRefund>,
 }
 
 #[derive(Deserialize)]
@@ -363,6 +459,24 @@ struct CompleteRequest {
 struct InjectRequest {
     method: String,
     fault: Fault,
+}
+
+/// `trades/<trade_no>/refunded` or `trades/<trade_no>/holdings/<type>/<account>`.
+fn trade_detail(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("trades/") else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    matches!(parts.as_slice(), [_, "refunded"] | [_, "holdings", _, _])
+}
+
+/// A path segment with its `%XX` escapes decoded (`+` stays a plus).
+fn decode_segment(segment: &str) -> String {
+    let query = format!("x={}", segment.replace('+', "%2B"));
+    form_urlencoded::parse(query.as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
 }
 
 /// The test-control API under `/__sim/`.
@@ -383,8 +497,55 @@ async fn control_json(
     Ok(match (method, path) {
         (&Method::POST, "trades") => {
             let t: SeedTrade = serde_json::from_slice(body)?;
-            sim.seed_trade(&t.trade_no, t.amount_fen);
+            match &t.out_trade_no {
+                Some(out) => sim.seed_trade_with(&t.trade_no, out, t.amount_fen),
+                None => sim.seed_trade(&t.trade_no, t.amount_fen),
+            }
             ok()
+        }
+        (&Method::GET, p) if trade_detail(p) => {
+            let parts: Vec<String> = p["trades/".len()..]
+                .split('/')
+                .map(decode_segment)
+                .collect();
+            match parts.as_slice() {
+                [trade_no, what] if what == "refunded" => match sim.refunded_fen(trade_no) {
+                    Some(fen) => json_reply(StatusCode::OK, &json!({ "refunded_fen": fen })),
+                    None => error_reply(StatusCode::NOT_FOUND, SimError::UnknownTrade),
+                },
+                [trade_no, what, kind, account] if what == "holdings" => {
+                    match sim.holding_fen(trade_no, kind, account) {
+                        Some(fen) => json_reply(StatusCode::OK, &json!({ "holding_fen": fen })),
+                        None => error_reply(StatusCode::NOT_FOUND, SimError::UnknownTrade),
+                    }
+                }
+                _ => error_reply(StatusCode::NOT_FOUND, "unknown control endpoint"),
+            }
+        }
+        (&Method::POST, "settling") => {
+            let s: SettlingRequest = serde_json::from_slice(body)?;
+            match sim.set_settling(&s.trade_no, s.settling) {
+                Ok(()) => ok(),
+                Err(e) => error_reply(StatusCode::NOT_FOUND, e),
+            }
+        }
+        (&Method::POST, "refund") => {
+            let r: RefundRequest = serde_json::from_slice(body)?;
+            let request = state::RefundRequest {
+                trade: (&r.trade_no, true),
+                out_request_no: &r.out_request_no,
+                refund_fen: r.refund_amount_fen,
+                rows: r.royalty,
+            };
+            let now = format_dt(beijing_now());
+            let result = sim.inner.state().refund_control(&request, &now);
+            match result {
+                Ok((node, _)) => json_reply(StatusCode::OK, &node),
+                Err(e) => json_reply(
+                    StatusCode::CONFLICT,
+                    &state::business_failed(&e.sub_code, &e.sub_msg),
+                ),
+            }
         }
         (&Method::GET, p) if p.starts_with("trades/") => {
             let trade_no = &p["trades/".len()..];

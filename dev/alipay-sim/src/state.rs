@@ -6,19 +6,32 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde_json::{Map, Value, json};
 
-use crate::{CallRecord, Fault, Outcome, SimError};
+use crate::{CallRecord, Fault, Outcome, Refunded, Refusal, RoyaltyRefund, SimError};
 
 /// The seller account every detail is paid out of (`trans_out`).
 pub(crate) const TRANS_OUT: &str = "2088000000000001";
 
 /// The gateway methods this simulator implements.
-pub(crate) const METHODS: [&str; 5] = [
+pub(crate) const METHODS: [&str; 6] = [
     "alipay.trade.order.settle",
     "alipay.trade.order.settle.query",
     "alipay.trade.order.onsettle.query",
     "alipay.trade.royalty.relation.bind",
     "alipay.trade.royalty.relation.unbind",
+    "alipay.trade.refund",
 ];
+
+/// The masked buyer account every refund answer names.
+const BUYER_LOGON_ID: &str = "159****5620";
+
+// Business errors of the refund and onsettle.query methods. Found in public pages (docs/pages
+// corpora): `ACQ.TRADE_NOT_EXIST` (交易不存在), `ACQ.REASON_TRADE_REFUND_FEE_ERR` (退款金额无效:
+// the refund is above what is still refundable), `ACQ.SYSTEM_ERROR` (系统错误, "retry").
+// Not found, so named here: the two below.
+/// A `refund_royalty_parameters` row above what `trans_out` still holds from the trade.
+const REFUND_ROYALTY_EXCEEDED: &str = "ACQ.REFUND_ROYALTY_AMOUNT_EXCEED";
+/// The part of a refund not covered by rows is above the unsettled (frozen) funds.
+const UNSETTLED_NOT_ENOUGH: &str = "ACQ.UNSETTLED_AMOUNT_NOT_ENOUGH";
 
 /// A business failure: answered as code 40004 "Business Failed" with this sub_code/sub_msg.
 pub(crate) struct BizErr(pub &'static str, pub String);
@@ -45,10 +58,36 @@ pub(crate) fn business_failed(sub_code: &str, sub_msg: &str) -> Value {
 }
 
 struct Trade {
+    out_trade_no: String,
+    paid_fen: i64,
     unsettled_fen: i64,
+    refunded_fen: i64,
     /// A settle with `royalty_finish="true"` was accepted: no further settles.
     finished: bool,
     settles: usize,
+    /// `onsettle.query` answers "订单处理中" while set.
+    settling: bool,
+    /// What each `(account type, account)` holds from this trade: successful settle details
+    /// minus what refunds took back.
+    holdings: HashMap<(String, String), i64>,
+    /// Accepted refunds by `out_request_no`.
+    refunds: HashMap<String, RefundRecord>,
+}
+
+#[derive(Clone)]
+struct RefundRecord {
+    /// The original success node, replayed for a repeated out_request_no.
+    answer: Value,
+    result: Refunded,
+}
+
+/// A refund request, from `biz_content` or the control API.
+pub(crate) struct RefundRequest<'a> {
+    /// `trade_no` (true) or `out_trade_no` (false).
+    pub trade: (&'a str, bool),
+    pub out_request_no: &'a str,
+    pub refund_fen: i64,
+    pub rows: Vec<RoyaltyRefund>,
 }
 
 pub(crate) struct Detail {
@@ -208,17 +247,48 @@ impl State {
         format!("{today}{:06}{:0width$}", self.instance, self.seq)
     }
 
-    pub(crate) fn seed_trade(&mut self, trade_no: &str, amount_fen: i64) {
+    pub(crate) fn seed_trade(&mut self, trade_no: &str, out_trade_no: &str, amount_fen: i64) {
         let trade = Trade {
+            out_trade_no: out_trade_no.to_string(),
+            paid_fen: amount_fen,
             unsettled_fen: amount_fen,
+            refunded_fen: 0,
             finished: false,
             settles: 0,
+            settling: false,
+            holdings: HashMap::new(),
+            refunds: HashMap::new(),
         };
         self.trades.insert(trade_no.to_string(), trade);
     }
 
     pub(crate) fn unsettled_fen(&self, trade_no: &str) -> Option<i64> {
         self.trades.get(trade_no).map(|t| t.unsettled_fen)
+    }
+
+    pub(crate) fn refunded_fen(&self, trade_no: &str) -> Option<i64> {
+        self.trades.get(trade_no).map(|t| t.refunded_fen)
+    }
+
+    pub(crate) fn holding_fen(
+        &self,
+        trade_no: &str,
+        account_type: &str,
+        account: &str,
+    ) -> Option<i64> {
+        let key = (account_type.to_string(), account.to_string());
+        self.trades
+            .get(trade_no)
+            .map(|t| t.holdings.get(&key).copied().unwrap_or(0))
+    }
+
+    pub(crate) fn set_settling(&mut self, trade_no: &str, settling: bool) -> Result<(), SimError> {
+        let trade = self
+            .trades
+            .get_mut(trade_no)
+            .ok_or(SimError::UnknownTrade)?;
+        trade.settling = settling;
+        Ok(())
     }
 
     pub(crate) fn settle_count(&self, trade_no: &str) -> usize {
@@ -252,6 +322,9 @@ impl State {
             "alipay.trade.order.onsettle.query" => self.onsettle_query(biz),
             "alipay.trade.royalty.relation.bind" => self.relation(biz, true),
             "alipay.trade.royalty.relation.unbind" => self.relation(biz, false),
+            "alipay.trade.refund" => parse_refund(biz)
+                .and_then(|request| self.refund(&request, now))
+                .map(|(answer, _)| answer),
             _ => return None,
         };
         Some(result.unwrap_or_else(|BizErr(code, msg)| business_failed(code, &msg)))
@@ -350,6 +423,10 @@ impl State {
         if let Some(trade) = self.trades.get_mut(trade_no) {
             trade.unsettled_fen -= total;
             trade.settles += 1;
+            for d in details.iter().filter(|d| d.state == "SUCCESS") {
+                let key = (d.trans_in_type.clone(), d.trans_in.clone());
+                *trade.holdings.entry(key).or_default() += d.fen;
+            }
             if finish {
                 trade.finished = true;
                 if !is_async {
@@ -396,10 +473,140 @@ impl State {
 
     fn onsettle_query(&self, biz: &Map<String, Value>) -> Biz<Value> {
         let trade_no = req_str(biz, "trade_no")?;
-        let fen = self
-            .unsettled_fen(trade_no)
+        opt_str(biz, "out_request_no")?;
+        let trade = self
+            .trades
+            .get(trade_no)
             .ok_or_else(|| BizErr("ACQ.TRADE_NOT_EXIST", "交易不存在".into()))?;
-        Ok(success(json!({"unsettled_amount": format_yuan(fen)})))
+        if trade.settling {
+            // No onsettle-specific code was found in the docs: ACQ.SYSTEM_ERROR is the
+            // documented "system error, call again" answer, which is how a client must treat it.
+            return Err(BizErr("ACQ.SYSTEM_ERROR", "订单处理中".into()));
+        }
+        Ok(success(
+            json!({"unsettled_amount": format_yuan(trade.unsettled_fen)}),
+        ))
+    }
+
+    /// `alipay.trade.refund` (also the control API's refund). Rows take their amount back from
+    /// `trans_out` (what it received from this trade, minus earlier refunds); the rest comes
+    /// from the unsettled (frozen) funds, and after a `royalty_finish` from the seller's own
+    /// balance once those are used up. Idempotent per (trade, out_request_no): a repeat answers
+    /// the first result without applying anything.
+    pub(crate) fn refund(&mut self, request: &RefundRequest, now: &str) -> Biz<(Value, Refunded)> {
+        let not_exist = || BizErr("ACQ.TRADE_NOT_EXIST", "交易不存在".into());
+        let trade_no = match request.trade {
+            (no, true) => self.trades.contains_key(no).then(|| no.to_string()),
+            (out, false) => self
+                .trades
+                .iter()
+                .find(|(_, t)| t.out_trade_no == out)
+                .map(|(no, _)| no.clone()),
+        }
+        .ok_or_else(not_exist)?;
+        let trade = self.trades.get_mut(&trade_no).ok_or_else(not_exist)?;
+        if let Some(done) = trade.refunds.get(request.out_request_no) {
+            return Ok((done.answer.clone(), done.result.clone()));
+        }
+        if request.refund_fen < 1 {
+            return Err(invalid("refund_amount 须大于 0"));
+        }
+        if request.refund_fen > trade.paid_fen - trade.refunded_fen {
+            return Err(BizErr(
+                "ACQ.REASON_TRADE_REFUND_FEE_ERR",
+                "退款金额无效: 超过交易剩余可退金额".into(),
+            ));
+        }
+        let mut taken: Vec<((String, String), i64)> = Vec::new();
+        for row in &request.rows {
+            let key = (row.trans_out_type.clone(), row.trans_out.clone());
+            match taken.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, fen)) => *fen = fen.saturating_add(row.amount_fen),
+                None => taken.push((key, row.amount_fen)),
+            }
+        }
+        let from_rows = taken
+            .iter()
+            .fold(0_i64, |sum, (_, fen)| sum.saturating_add(*fen));
+        if from_rows > request.refund_fen {
+            return Err(invalid("退分账金额之和不能大于退款金额"));
+        }
+        for ((kind, account), fen) in &taken {
+            let holding = trade
+                .holdings
+                .get(&(kind.clone(), account.clone()))
+                .copied()
+                .unwrap_or(0);
+            if *fen > holding {
+                return Err(BizErr(
+                    REFUND_ROYALTY_EXCEEDED,
+                    format!(
+                        "退分账金额 {} 超过分账收入方 {account} 从本交易所得的可退金额 {}",
+                        format_yuan(*fen),
+                        format_yuan(holding)
+                    ),
+                ));
+            }
+        }
+        let from_frozen = request.refund_fen - from_rows;
+        if !trade.finished && from_frozen > trade.unsettled_fen {
+            return Err(BizErr(
+                UNSETTLED_NOT_ENOUGH,
+                "申请退款金额大于剩余未分账金额".into(),
+            ));
+        }
+
+        for (key, fen) in taken {
+            *trade.holdings.entry(key).or_default() -= fen;
+        }
+        trade.unsettled_fen -= from_frozen.min(trade.unsettled_fen);
+        trade.refunded_fen += request.refund_fen;
+        let result = Refunded {
+            refund_fee_fen: trade.refunded_fen,
+            send_back_fee_fen: request.refund_fen,
+        };
+        let answer = success(json!({
+            "trade_no": trade_no,
+            "out_trade_no": trade.out_trade_no,
+            "buyer_logon_id": BUYER_LOGON_ID,
+            "fund_change": "Y",
+            "refund_fee": format_yuan(result.refund_fee_fen),
+            "send_back_fee": format_yuan(result.send_back_fee_fen),
+            "gmt_refund_pay": now,
+        }));
+        let record = RefundRecord {
+            answer: answer.clone(),
+            result: result.clone(),
+        };
+        trade
+            .refunds
+            .insert(request.out_request_no.to_string(), record);
+        Ok((answer, result))
+    }
+
+    /// The control API's refund: a business refusal comes back as its sub_code and sub_msg.
+    pub(crate) fn refund_control(
+        &mut self,
+        request: &RefundRequest,
+        now: &str,
+    ) -> Result<(Value, Refunded), Refusal> {
+        check_refund_request_no(request.out_request_no)
+            .and_then(|()| {
+                for row in &request.rows {
+                    if !ACCOUNT_TYPES.contains(&row.trans_out_type.as_str()) {
+                        let kind = &row.trans_out_type;
+                        return Err(invalid(format!("trans_out_type 不支持 {kind}")));
+                    }
+                    if row.trans_out.is_empty() || row.amount_fen < 1 {
+                        return Err(invalid("退分账明细须有 trans_out 与大于 0 的金额"));
+                    }
+                }
+                self.refund(request, now)
+            })
+            .map_err(|BizErr(sub_code, sub_msg)| Refusal {
+                sub_code: sub_code.to_string(),
+                sub_msg,
+            })
     }
 
     fn relation(&mut self, biz: &Map<String, Value>, bind: bool) -> Biz<Value> {
@@ -495,7 +702,16 @@ impl State {
         }
         settle.pending = false;
         let finish = settle.finish;
+        let received: Vec<((String, String), i64)> = settle
+            .details
+            .iter()
+            .filter(|d| d.state == "SUCCESS")
+            .map(|d| ((d.trans_in_type.clone(), d.trans_in.clone()), d.fen))
+            .collect();
         if let Some(trade) = self.trades.get_mut(trade_no) {
+            for (key, fen) in received {
+                *trade.holdings.entry(key).or_default() += fen;
+            }
             if finish {
                 trade.unsettled_fen = 0;
             } else if !trade.finished {
@@ -505,6 +721,68 @@ impl State {
         }
         Ok(())
     }
+}
+
+/// `out_request_no` of a refund: 1 to 64 characters.
+fn check_refund_request_no(no: &str) -> Biz<()> {
+    if no.is_empty() || no.chars().count() > 64 {
+        return Err(invalid("out_request_no 须为 1 到 64 个字符"));
+    }
+    Ok(())
+}
+
+/// A yuan amount field (a string with at most two decimals, above 0) in fen.
+fn yuan_field(obj: &Map<String, Value>, key: &str) -> Biz<i64> {
+    let text = req_str(obj, key)?;
+    parse_yuan(text)
+        .filter(|&fen| fen > 0)
+        .ok_or_else(|| invalid(format!("{key} {text} 不是大于 0 且至多两位小数的金额")))
+}
+
+/// The `biz_content` of `alipay.trade.refund`.
+fn parse_refund(biz: &Map<String, Value>) -> Biz<RefundRequest<'_>> {
+    let trade = match (opt_str(biz, "trade_no")?, opt_str(biz, "out_trade_no")?) {
+        (Some(no), _) => (no, true),
+        (None, Some(out)) => (out, false),
+        (None, None) => return Err(invalid("trade_no 与 out_trade_no 不能同时为空")),
+    };
+    let refund_fen = yuan_field(biz, "refund_amount")?;
+    let out_request_no = req_str(biz, "out_request_no")?;
+    check_refund_request_no(out_request_no)?;
+    opt_str(biz, "refund_reason")?;
+    let mut rows = Vec::new();
+    for row in array(biz, "refund_royalty_parameters")? {
+        let Value::Object(row) = row else {
+            return Err(invalid("refund_royalty_parameters 的元素须为对象"));
+        };
+        match opt_str(row, "royalty_type")? {
+            None | Some("transfer") => {}
+            Some(other) => return Err(invalid(format!("royalty_type 不支持 {other}"))),
+        }
+        let trans_out_type = opt_str(row, "trans_out_type")?.unwrap_or("userId");
+        if !ACCOUNT_TYPES.contains(&trans_out_type) {
+            return Err(invalid(format!("trans_out_type 不支持 {trans_out_type}")));
+        }
+        let trans_out = req_str(row, "trans_out")?;
+        if let Some(kind) = opt_str(row, "trans_in_type")?
+            && !ACCOUNT_TYPES.contains(&kind)
+        {
+            return Err(invalid(format!("trans_in_type 不支持 {kind}")));
+        }
+        opt_str(row, "trans_in")?;
+        opt_str(row, "desc")?;
+        rows.push(RoyaltyRefund {
+            trans_out_type: trans_out_type.to_string(),
+            trans_out: trans_out.to_string(),
+            amount_fen: yuan_field(row, "amount")?,
+        });
+    }
+    Ok(RefundRequest {
+        trade,
+        out_request_no,
+        refund_fen,
+        rows,
+    })
 }
 
 fn amount_error(msg: &str) -> BizErr {

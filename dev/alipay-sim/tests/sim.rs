@@ -1121,3 +1121,539 @@ async fn binary_keygen_and_listen() {
     );
     child.kill().await.expect("kill");
 }
+
+// ---------------------------------------------------------------- refunds and onsettle
+
+const REFUND: &str = "alipay.trade.refund";
+
+fn refund_biz(request_no: &str, amount: &str, rows: &[(&str, &str)]) -> Value {
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|(from, amount)| {
+            json!({"royalty_type": "transfer", "trans_out_type": "userId", "trans_out": from,
+                "amount": amount, "desc": "退分账"})
+        })
+        .collect();
+    let mut biz = json!({"trade_no": "T1", "out_request_no": request_no,
+        "refund_amount": amount, "refund_reason": "用户退款"});
+    if !rows.is_empty() {
+        biz["refund_royalty_parameters"] = Value::Array(rows);
+    }
+    biz
+}
+
+/// Yuan text ("12.34") of a fen amount, the simulator-independent way.
+fn yuan(fen: i64) -> String {
+    format!("{}.{:02}", fen / 100, fen % 100)
+}
+
+async fn unsettled_amount(client: &Client) -> String {
+    let o = client.call(ONSETTLE_QUERY, json!({"trade_no": "T1"})).await;
+    assert_eq!(o.assert_verified().code(), "10000", "{}", o.body);
+    o.node["unsettled_amount"]
+        .as_str()
+        .expect("unsettled_amount")
+        .to_string()
+}
+
+fn holding(sim: &AlipaySim, account: &str) -> i64 {
+    sim.holding_fen("T1", "userId", account)
+        .expect("known trade")
+}
+
+#[tokio::test]
+async fn onsettle_after_settle_and_refund() {
+    let (sim, client) = ready("B1").await;
+    let paid = 10_000;
+    assert_eq!(unsettled_amount(&client).await, yuan(paid));
+    let settle = client
+        .call(SETTLE, settle_biz("T1", "S1", &[(ALICE, "12.34")]))
+        .await;
+    assert_eq!(settle.code(), "10000");
+    let settled = 1_234;
+    assert_eq!(unsettled_amount(&client).await, yuan(paid - settled));
+
+    let r = client.call(REFUND, refund_biz("RF1", "7.66", &[])).await;
+    assert_eq!(r.assert_verified().code(), "10000", "{}", r.body);
+    assert_eq!(r.node_name, "alipay_trade_refund_response");
+    let refunded = 766;
+    assert_eq!(
+        unsettled_amount(&client).await,
+        yuan(paid - settled - refunded)
+    );
+    // A processing (async) settle counts as settled until it fails.
+    let mut biz = settle_biz("T1", "S2", &[(BOB, "10.00")]);
+    biz["royalty_mode"] = "async".into();
+    assert_eq!(client.call(SETTLE, biz).await.code(), "10000");
+    assert_eq!(
+        unsettled_amount(&client).await,
+        yuan(paid - settled - refunded - 1_000)
+    );
+    let fail = [(
+        BOB.to_string(),
+        Outcome::Fail {
+            code: "E".into(),
+            desc: "d".into(),
+        },
+    )];
+    sim.complete("T1", "S2", &fail).await.expect("complete");
+    assert_eq!(
+        unsettled_amount(&client).await,
+        yuan(paid - settled - refunded)
+    );
+    // out_request_no is accepted; an unknown trade is ACQ.TRADE_NOT_EXIST.
+    let with_no = client
+        .call(
+            ONSETTLE_QUERY,
+            json!({"trade_no": "T1", "out_request_no": "S1"}),
+        )
+        .await;
+    assert_eq!(
+        with_no.node["unsettled_amount"],
+        yuan(paid - settled - refunded)
+    );
+    let unknown = client
+        .call(ONSETTLE_QUERY, json!({"trade_no": "T404"}))
+        .await;
+    assert_eq!(
+        (unknown.code(), unknown.sub_code()),
+        ("40004", "ACQ.TRADE_NOT_EXIST")
+    );
+    // royalty_finish releases the rest.
+    let finish = json!({"out_request_no": "F1", "trade_no": "T1", "extend_params": {"royalty_finish": "true"}});
+    assert_eq!(client.call(SETTLE, finish).await.code(), "10000");
+    assert_eq!(unsettled_amount(&client).await, "0.00");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn refund_with_royalty_rows_reduces_holdings() {
+    let (sim, client) = ready("B1").await;
+    let s = client
+        .call(
+            SETTLE,
+            settle_biz("T1", "S1", &[(ALICE, "30.00"), (BOB, "20.00")]),
+        )
+        .await;
+    assert_eq!(s.code(), "10000");
+    assert_eq!((holding(&sim, ALICE), holding(&sim, BOB)), (3_000, 2_000));
+    let unsettled = sim.unsettled_fen("T1").expect("known");
+
+    let r = client
+        .call(
+            REFUND,
+            refund_biz("RF1", "40.00", &[(ALICE, "25.00"), (BOB, "5.00")]),
+        )
+        .await;
+    r.assert_verified();
+    assert_eq!(
+        (r.code(), r.node["msg"].as_str()),
+        ("10000", Some("Success"))
+    );
+    assert_eq!(
+        (
+            &r.node["trade_no"],
+            &r.node["out_trade_no"],
+            &r.node["fund_change"],
+            &r.node["buyer_logon_id"]
+        ),
+        (
+            &json!("T1"),
+            &json!("MT1"),
+            &json!("Y"),
+            &json!("159****5620")
+        )
+    );
+    assert_eq!(
+        (&r.node["refund_fee"], &r.node["send_back_fee"]),
+        (&json!("40.00"), &json!("40.00"))
+    );
+    assert_eq!((holding(&sim, ALICE), holding(&sim, BOB)), (500, 1_500));
+    // 30.00 came back from the receivers, the other 10.00 from the frozen funds.
+    assert_eq!(sim.unsettled_fen("T1"), Some(unsettled - 1_000));
+    assert_eq!(sim.refunded_fen("T1"), Some(4_000));
+
+    // By out_trade_no; refund_fee is the running total.
+    let mut biz = refund_biz("RF2", "5.00", &[(ALICE, "5.00")]);
+    biz["trade_no"] = Value::Null;
+    biz["out_trade_no"] = "MT1".into();
+    let r = client.call(REFUND, biz).await;
+    assert_eq!(
+        (r.code(), &r.node["refund_fee"], &r.node["send_back_fee"]),
+        ("10000", &json!("45.00"), &json!("5.00"))
+    );
+    assert_eq!(holding(&sim, ALICE), 0);
+    assert_eq!(sim.unsettled_fen("T1"), Some(unsettled - 1_000));
+
+    // A settle still PROCESSING is not held yet.
+    let mut biz = settle_biz("T1", "S2", &[(BOB, "10.00")]);
+    biz["royalty_mode"] = "async".into();
+    assert_eq!(client.call(SETTLE, biz).await.code(), "10000");
+    assert_eq!(holding(&sim, BOB), 1_500);
+    let over = client
+        .call(REFUND, refund_biz("RF3", "16.00", &[(BOB, "16.00")]))
+        .await;
+    assert_eq!(over.sub_code(), "ACQ.REFUND_ROYALTY_AMOUNT_EXCEED");
+    sim.complete("T1", "S2", &[]).await.expect("complete");
+    assert_eq!(holding(&sim, BOB), 2_500);
+    let ok = client
+        .call(REFUND, refund_biz("RF3", "16.00", &[(BOB, "16.00")]))
+        .await;
+    assert_eq!(ok.code(), "10000", "{}", ok.body);
+    assert_eq!(holding(&sim, BOB), 900);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn royalty_row_above_the_holding_is_refused() {
+    let (sim, client) = ready("B1").await;
+    let s = client
+        .call(SETTLE, settle_biz("T1", "S1", &[(ALICE, "10.00")]))
+        .await;
+    assert_eq!(s.code(), "10000");
+    let held = holding(&sim, ALICE);
+    let above = yuan(held + 1);
+    let login = json!({"out_request_no": "RF5", "trade_no": "T1", "refund_amount": "1.00",
+        "refund_royalty_parameters": [{"trans_out_type": "loginName", "trans_out": ALICE, "amount": "1.00"}]});
+    let cases = [
+        refund_biz("RF1", &above, &[(ALICE, &above)]),
+        refund_biz("RF2", "12.00", &[(ALICE, "6.00"), (ALICE, "6.00")]),
+        refund_biz("RF3", "1.00", &[(BOB, "1.00")]),
+        refund_biz("RF4", "1.00", &[("2088000000009999", "1.00")]),
+        login,
+    ];
+    for biz in cases {
+        let a = client.call(REFUND, biz.clone()).await;
+        a.assert_verified();
+        assert_eq!(
+            (a.code(), a.node["msg"].as_str(), a.sub_code()),
+            (
+                "40004",
+                Some("Business Failed"),
+                "ACQ.REFUND_ROYALTY_AMOUNT_EXCEED"
+            ),
+            "{biz}"
+        );
+    }
+    let rows_above_refund = client
+        .call(REFUND, refund_biz("RF6", "1.00", &[(ALICE, "2.00")]))
+        .await;
+    assert_eq!(rows_above_refund.sub_code(), "ACQ.INVALID_PARAMETER");
+    assert_eq!(holding(&sim, ALICE), held, "nothing taken back");
+    assert_eq!(sim.refunded_fen("T1"), Some(0));
+    // Exactly the holding is fine.
+    let exact = client
+        .call(
+            REFUND,
+            refund_biz("RF1", &yuan(held), &[(ALICE, &yuan(held))]),
+        )
+        .await;
+    assert_eq!(exact.code(), "10000", "{}", exact.body);
+    assert_eq!(holding(&sim, ALICE), 0);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn refund_above_unsettled_without_rows_is_refused() {
+    let (sim, client) = ready("B1").await;
+    let s = client
+        .call(SETTLE, settle_biz("T1", "S1", &[(ALICE, "90.00")]))
+        .await;
+    assert_eq!(s.code(), "10000");
+    let unsettled = sim.unsettled_fen("T1").expect("known");
+    let a = client
+        .call(REFUND, refund_biz("RF1", &yuan(unsettled + 1), &[]))
+        .await;
+    a.assert_verified();
+    assert_eq!(
+        (a.code(), a.sub_code(), a.node["sub_msg"].as_str()),
+        (
+            "40004",
+            "ACQ.UNSETTLED_AMOUNT_NOT_ENOUGH",
+            Some("申请退款金额大于剩余未分账金额")
+        )
+    );
+    assert_eq!(sim.unsettled_fen("T1"), Some(unsettled));
+    assert_eq!(sim.refunded_fen("T1"), Some(0));
+    // Rows can cover what the frozen funds cannot.
+    let covered = client
+        .call(
+            REFUND,
+            refund_biz("RF1", &yuan(unsettled + 1), &[(ALICE, "0.01")]),
+        )
+        .await;
+    assert_eq!(covered.code(), "10000", "{}", covered.body);
+    assert_eq!(sim.unsettled_fen("T1"), Some(0));
+    let none_left = client.call(REFUND, refund_biz("RF2", "0.01", &[])).await;
+    assert_eq!(none_left.sub_code(), "ACQ.UNSETTLED_AMOUNT_NOT_ENOUGH");
+
+    // Above what is still refundable; unknown trade; bad parameters.
+    let refundable = 10_000 - sim.refunded_fen("T1").expect("known");
+    let too_much = client
+        .call(
+            REFUND,
+            refund_biz("RF3", &yuan(refundable + 1), &[(ALICE, "1.00")]),
+        )
+        .await;
+    assert_eq!(too_much.sub_code(), "ACQ.REASON_TRADE_REFUND_FEE_ERR");
+    let mut unknown = refund_biz("RF3", "1.00", &[]);
+    unknown["trade_no"] = "T404".into();
+    assert_eq!(
+        client.call(REFUND, unknown).await.sub_code(),
+        "ACQ.TRADE_NOT_EXIST"
+    );
+    let mut no_trade = refund_biz("RF3", "1.00", &[]);
+    no_trade["trade_no"] = Value::Null;
+    let mut no_request_no = refund_biz("RF3", "1.00", &[]);
+    no_request_no["out_request_no"] = Value::Null;
+    let mut number = refund_biz("RF3", "1.00", &[]);
+    number["refund_amount"] = json!(1.0);
+    for biz in [
+        refund_biz("RF3", "0.00", &[]),
+        refund_biz("RF3", "1.001", &[]),
+        refund_biz("RF3", "1.00", &[(ALICE, "-1")]),
+        no_trade,
+        no_request_no,
+        number,
+    ] {
+        assert_eq!(
+            client.call(REFUND, biz.clone()).await.sub_code(),
+            "ACQ.INVALID_PARAMETER",
+            "{biz}"
+        );
+    }
+
+    // After royalty_finish the part not covered by rows comes from the seller's balance.
+    let finish = json!({"out_request_no": "F1", "trade_no": "T1", "extend_params": {"royalty_finish": "true"}});
+    assert_eq!(client.call(SETTLE, finish).await.code(), "10000");
+    let after_finish = client.call(REFUND, refund_biz("RF4", "1.00", &[])).await;
+    assert_eq!(after_finish.code(), "10000", "{}", after_finish.body);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn refund_is_idempotent_per_out_request_no() {
+    let (sim, client) = ready("B1").await;
+    let s = client
+        .call(SETTLE, settle_biz("T1", "S1", &[(ALICE, "10.00")]))
+        .await;
+    assert_eq!(s.code(), "10000");
+    let first = client
+        .call(REFUND, refund_biz("RF1", "5.00", &[(ALICE, "2.00")]))
+        .await;
+    assert_eq!(first.assert_verified().code(), "10000");
+    let state = (
+        sim.refunded_fen("T1"),
+        sim.unsettled_fen("T1"),
+        holding(&sim, ALICE),
+    );
+    // The same number answers the first result, whatever else is sent, and applies nothing.
+    let again = client
+        .call(REFUND, refund_biz("RF1", "9.00", &[(ALICE, "8.00")]))
+        .await;
+    assert_eq!(again.assert_verified().node, first.node);
+    let replay = sim.refund("T1", "RF1", 100, &[]).expect("replayed");
+    assert_eq!(
+        (replay.refund_fee_fen, replay.send_back_fee_fen),
+        (500, 500)
+    );
+    let (status, body) = http_post(
+        sim.local_addr(),
+        "/__sim/refund",
+        "application/json",
+        &json!({"trade_no": "T1", "out_request_no": "RF1", "refund_amount_fen": 700}).to_string(),
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("post");
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).expect("json"),
+        first.node
+    );
+    assert_eq!(
+        (
+            sim.refunded_fen("T1"),
+            sim.unsettled_fen("T1"),
+            holding(&sim, ALICE)
+        ),
+        state
+    );
+    // A refused number is not remembered: it can be retried.
+    let refused = client.call(REFUND, refund_biz("RF2", "500.00", &[])).await;
+    assert_eq!(refused.sub_code(), "ACQ.REASON_TRADE_REFUND_FEE_ERR");
+    let retried = client.call(REFUND, refund_biz("RF2", "1.00", &[])).await;
+    assert_eq!(
+        (retried.code(), &retried.node["refund_fee"]),
+        ("10000", &json!("6.00"))
+    );
+    // The same out_request_no on another trade is another refund.
+    sim.seed_trade("T2", 1_000);
+    let mut other = refund_biz("RF1", "1.00", &[]);
+    other["trade_no"] = "T2".into();
+    let other = client.call(REFUND, other).await;
+    assert_eq!(
+        (other.code(), &other.node["refund_fee"]),
+        ("10000", &json!("1.00"))
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn settling_trade_answers_system_error() {
+    let (sim, client) = ready("B1").await;
+    sim.set_settling("T1", true).expect("known");
+    let a = client.call(ONSETTLE_QUERY, json!({"trade_no": "T1"})).await;
+    a.assert_verified();
+    assert_eq!(
+        (a.code(), a.sub_code(), a.node["sub_msg"].as_str()),
+        ("40004", "ACQ.SYSTEM_ERROR", Some("订单处理中"))
+    );
+    assert!(a.node.get("unsettled_amount").is_none());
+    let (status, _) = http_post(
+        sim.local_addr(),
+        "/__sim/settling",
+        "application/json",
+        &json!({"trade_no": "T1", "settling": false}).to_string(),
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("post");
+    assert_eq!(status, 200);
+    assert_eq!(unsettled_amount(&client).await, "100.00");
+    assert!(matches!(
+        sim.set_settling("T404", true),
+        Err(alipay_sim::SimError::UnknownTrade)
+    ));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn refund_control_api_and_faults() {
+    let (sim, mut client) = ready("B1").await;
+    let addr = sim.local_addr();
+    let post = |path: &'static str, body: Value| async move {
+        let (status, text) = http_post(
+            addr,
+            path,
+            "application/json",
+            &body.to_string(),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("post");
+        (
+            status,
+            serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+        )
+    };
+    let seeded = json!({"trade_no": "T5", "out_trade_no": "ORDER_5", "amount_fen": 1_000});
+    assert_eq!(post("/__sim/trades", seeded).await.0, 200);
+    let s = client
+        .call(SETTLE, settle_biz("T1", "S1", &[(ALICE, "10.00")]))
+        .await;
+    assert_eq!(s.code(), "10000");
+    assert_eq!(
+        http_get(addr, &format!("/__sim/trades/T1/holdings/userId/{ALICE}")).await,
+        (200, json!({"holding_fen": 1_000}))
+    );
+    let refund = json!({"trade_no": "T1", "out_request_no": "RF1", "refund_amount_fen": 600,
+        "royalty": [{"trans_out_type": "userId", "trans_out": ALICE, "amount_fen": 400}]});
+    let (status, node) = post("/__sim/refund", refund).await;
+    assert_eq!(
+        (status, &node["code"], &node["send_back_fee"]),
+        (200, &json!("10000"), &json!("6.00"))
+    );
+    assert_eq!(
+        http_get(addr, "/__sim/trades/T1/refunded").await,
+        (200, json!({"refunded_fen": 600}))
+    );
+    assert_eq!(
+        http_get(addr, &format!("/__sim/trades/T1/holdings/userId/{ALICE}")).await,
+        (200, json!({"holding_fen": 600}))
+    );
+    assert_eq!(
+        http_get(addr, "/__sim/trades/T1").await,
+        (200, json!({"unsettled_fen": 8_800, "settles": 1}))
+    );
+    assert_eq!(http_get(addr, "/__sim/trades/T404/refunded").await.0, 404);
+    let over = json!({"trade_no": "T1", "out_request_no": "RF2", "refund_amount_fen": 601,
+        "royalty": [{"trans_out": ALICE, "amount_fen": 601}]});
+    let (status, node) = post("/__sim/refund", over).await;
+    assert_eq!(
+        (status, &node["sub_code"]),
+        (409, &json!("ACQ.REFUND_ROYALTY_AMOUNT_EXCEED"))
+    );
+    let zero = json!({"trade_no": "T1", "out_request_no": "RF2", "refund_amount_fen": 0});
+    assert_eq!(
+        post("/__sim/refund", zero).await.1["sub_code"],
+        "ACQ.INVALID_PARAMETER"
+    );
+    let rows = [alipay_sim::RoyaltyRefund {
+        trans_out_type: "userId".into(),
+        trans_out: ALICE.into(),
+        amount_fen: 601,
+    }];
+    let refusal = sim.refund("T1", "RF2", 601, &rows).expect_err("refused");
+    assert_eq!(refusal.sub_code, "ACQ.REFUND_ROYALTY_AMOUNT_EXCEED");
+    let by_out = client
+        .call(
+            REFUND,
+            json!({"out_trade_no": "ORDER_5", "out_request_no": "RF1", "refund_amount": "1.00"}),
+        )
+        .await;
+    assert_eq!(
+        (by_out.code(), &by_out.node["trade_no"]),
+        ("10000", &json!("T5"))
+    );
+
+    // Faults on the new methods, like on the others.
+    client.timeout = Duration::from_millis(500);
+    sim.inject(REFUND, Fault::Timeout);
+    let params = client.signed_params(REFUND, &refund_biz("RF3", "1.00", &[]));
+    assert!(client.post(REFUND, &params).await.is_err());
+    assert_eq!(sim.refunded_fen("T1"), Some(600), "nothing applied");
+    sim.inject(REFUND, Fault::TimeoutAfterApply);
+    let params = client.signed_params(REFUND, &refund_biz("RF3", "1.00", &[]));
+    assert!(client.post(REFUND, &params).await.is_err());
+    assert_eq!(
+        sim.refunded_fen("T1"),
+        Some(700),
+        "applied although unanswered"
+    );
+    client.timeout = Duration::from_secs(5);
+    let retried = client.call(REFUND, refund_biz("RF3", "1.00", &[])).await;
+    assert_eq!(retried.assert_verified().node["refund_fee"], "7.00");
+    assert_eq!(sim.refunded_fen("T1"), Some(700));
+    sim.inject(
+        REFUND,
+        Fault::Business {
+            sub_code: "ACQ.SYSTEM_ERROR".into(),
+            sub_msg: "系统错误".into(),
+        },
+    );
+    let a = client.call(REFUND, refund_biz("RF4", "1.00", &[])).await;
+    assert_eq!(a.sub_code(), "ACQ.SYSTEM_ERROR");
+    assert_eq!(sim.refunded_fen("T1"), Some(700));
+    sim.inject(REFUND, Fault::BadSignature);
+    let a = client.call(REFUND, refund_biz("RF4", "1.00", &[])).await;
+    assert_eq!((a.code(), a.signature_valid), ("10000", Some(false)));
+    sim.inject(ONSETTLE_QUERY, Fault::Unsigned20000);
+    let a = client.call(ONSETTLE_QUERY, json!({"trade_no": "T1"})).await;
+    assert_eq!((a.code(), a.signature_valid), ("20000", None));
+    let inject = json!({"method": REFUND, "fault": {"http_status": 502}});
+    assert_eq!(post("/__sim/inject", inject).await.0, 200);
+    assert_eq!(
+        client
+            .call(REFUND, refund_biz("RF5", "1.00", &[]))
+            .await
+            .status,
+        502
+    );
+    let last = sim.calls().pop().expect("call");
+    assert_eq!(
+        (last.method.as_str(), last.out_request_no.as_deref()),
+        (REFUND, Some("RF5"))
+    );
+    sim.shutdown().await;
+}

@@ -22,8 +22,12 @@ const MAX_SKEW: i64 = 300;
 /// How old `Fault::StaleTimestamp` makes an answer, in seconds.
 const STALE_BY: i64 = 600;
 
-/// Maps a request to its operation and path parameter (out_order_no or transaction_id).
+/// Maps a request to its operation and path parameter (out_order_no, out_return_no or
+/// transaction_id).
 fn route(method: &Method, path: &str) -> Option<(Op, String)> {
+    if method == Method::POST && path == "/v3/refund/domestic/refunds" {
+        return Some((Op::Refund, String::new()));
+    }
     let rest = path.strip_prefix("/v3/profitsharing/")?;
     let segment = |s: &str| (!s.is_empty() && !s.contains('/')).then(|| percent_decode(s));
     let op = match (method, rest) {
@@ -31,9 +35,13 @@ fn route(method: &Method, path: &str) -> Option<(Op, String)> {
         (&Method::POST, "orders/unfreeze") => Op::Unfreeze,
         (&Method::POST, "receivers/add") => Op::AddReceiver,
         (&Method::POST, "receivers/delete") => Op::DeleteReceiver,
+        (&Method::POST, "return-orders") => Op::CreateReturn,
         (&Method::GET, _) => {
             if let Some(no) = rest.strip_prefix("orders/").and_then(segment) {
                 return Some((Op::QueryOrder, no));
+            }
+            if let Some(no) = rest.strip_prefix("return-orders/").and_then(segment) {
+                return Some((Op::QueryReturn, no));
             }
             let id = rest
                 .strip_prefix("transactions/")
@@ -47,7 +55,7 @@ fn route(method: &Method, path: &str) -> Option<(Op, String)> {
 }
 
 /// `%XX` escapes decoded; anything else (including an invalid escape) kept as is.
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -220,6 +228,7 @@ fn process(
             .get("wechatpay-serial")
             .and_then(|v| v.to_str().ok()),
         now: beijing_now(),
+        now_unix: unix_now(),
     };
     let mut state = inner.state();
     match op {
@@ -232,6 +241,12 @@ fn process(
         Op::AddReceiver => state.add_receiver(&ctx, &json),
         Op::DeleteReceiver => state.delete_receiver(&ctx, &json),
         Op::Amounts => state.amounts(param),
+        Op::CreateReturn => state.create_return(&ctx, &json),
+        Op::QueryReturn => {
+            let out_order_no = query_param(parts.uri.query(), "out_order_no");
+            state.query_return(param, out_order_no.as_deref())
+        }
+        Op::Refund => state.refund_api(&ctx, &json),
     }
 }
 
@@ -324,9 +339,12 @@ pub(crate) async fn handle(inner: &Inner, parts: &Parts, body: &Bytes) -> Result
     let auth = check_authorization(inner, &parts.method, &target, &parts.headers, body);
     let out_order_no = match &route {
         Some((Op::QueryOrder, no)) => Some(no.clone()),
-        Some((Op::CreateOrder | Op::Unfreeze, _)) => serde_json::from_slice::<Value>(body)
-            .ok()
-            .and_then(|v| v["out_order_no"].as_str().map(str::to_string)),
+        Some((Op::CreateOrder | Op::Unfreeze | Op::CreateReturn, _)) => {
+            serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|v| v["out_order_no"].as_str().map(str::to_string))
+        }
+        Some((Op::QueryReturn, _)) => query_param(parts.uri.query(), "out_order_no"),
         _ => None,
     };
     let (index, fault) = {
@@ -396,6 +414,20 @@ mod tests {
         assert_eq!(post("/v3/profitsharing/orders/A1"), None);
         assert_eq!(get("/v3/profitsharing/transactions//amounts"), None);
         assert_eq!(post("/v3/profitsharing/receivers/remove"), None);
+        assert_eq!(
+            post("/v3/profitsharing/return-orders").map(|r| r.0),
+            Some(Op::CreateReturn)
+        );
+        assert_eq!(
+            get("/v3/profitsharing/return-orders/R%401"),
+            Some((Op::QueryReturn, "R@1".into()))
+        );
+        assert_eq!(
+            post("/v3/refund/domestic/refunds").map(|r| r.0),
+            Some(Op::Refund)
+        );
+        assert_eq!(get("/v3/refund/domestic/refunds"), None);
+        assert_eq!(get("/v3/profitsharing/return-orders"), None);
     }
 
     #[test]

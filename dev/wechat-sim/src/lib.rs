@@ -15,6 +15,7 @@ mod state;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, StatusCode};
@@ -64,6 +65,12 @@ pub enum Op {
     DeleteReceiver,
     /// `GET /v3/profitsharing/transactions/{transaction_id}/amounts`
     Amounts,
+    /// `POST /v3/profitsharing/return-orders`
+    CreateReturn,
+    /// `GET /v3/profitsharing/return-orders/{out_return_no}`
+    QueryReturn,
+    /// `POST /v3/refund/domestic/refunds`
+    Refund,
 }
 
 /// The result of one receiver of a split order. JSON: `"success"` or
@@ -76,6 +83,53 @@ pub enum Outcome {
     Closed {
         fail_reason: String,
     },
+}
+
+/// How a PROCESSING return ends (`WechatSim::complete_return`). Control JSON:
+/// `{"result":"SUCCESS"}` or `{"result":"FAILED","fail_reason":".."}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnOutcome {
+    Success,
+    /// `fail_reason`: `ACCOUNT_ABNORMAL`, `BALANCE_NOT_ENOUGH` or `TIME_OUT_CLOSED`.
+    Failed {
+        fail_reason: String,
+    },
+}
+
+/// A return as the simulator holds it, for assertions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReturnInfo {
+    pub out_order_no: String,
+    pub order_id: String,
+    pub return_id: String,
+    pub return_mchid: String,
+    pub amount: i64,
+    /// `PROCESSING`, `SUCCESS` or `FAILED`.
+    pub result: String,
+    pub fail_reason: Option<String>,
+    /// How many create requests with this `out_return_no` were accepted (the first included).
+    pub sends: u32,
+}
+
+/// An accepted refund of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refund {
+    pub refund_id: String,
+    pub out_refund_no: String,
+    pub transaction_id: String,
+    pub refund_fen: i64,
+    /// The transaction's paid amount.
+    pub total_fen: i64,
+    pub create_time: String,
+}
+
+/// A refused call: the HTTP status and `{"code","message"}` WeChat would answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{status} {code}: {message}")]
+pub struct Refusal {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
 }
 
 /// A fault for the next call of one operation. JSON (control API): `"timeout"`,
@@ -113,7 +167,8 @@ pub struct CallRecord {
     pub path: String,
     /// None for an unknown path.
     pub op: Option<Op>,
-    /// From the body (create, unfreeze) or the path (query).
+    /// From the body (create, unfreeze, create return) or the path (query) or the query
+    /// string (query return).
     pub out_order_no: Option<String>,
     /// The `Authorization` header passed every check (scheme, mchid, serial, time, signature).
     pub verified: bool,
@@ -154,6 +209,14 @@ pub enum SimError {
     UnknownReceiver(String),
     #[error("account {0} is not a MERCHANT_ID receiver (only those are notified)")]
     NotMerchantReceiver(String),
+    #[error("no such transaction")]
+    UnknownTransaction,
+    #[error("no return with that out_return_no")]
+    UnknownReturn,
+    #[error("the return is not PROCESSING")]
+    ReturnNotProcessing,
+    #[error("fail_reason {0} is not ACCOUNT_ABNORMAL, BALANCE_NOT_ENOUGH or TIME_OUT_CLOSED")]
+    InvalidFailReason(String),
 }
 
 impl From<sim_kit::Error> for SimError {
@@ -260,10 +323,86 @@ impl WechatSim {
         self.inner.server.local_addr()
     }
 
-    /// A paid transaction created with profit sharing: `amount_fen` frozen and splittable.
-    /// Seeding an existing id again resets its funds (orders already made stay queryable).
+    /// A paid transaction created with profit sharing: `amount_fen` frozen and splittable,
+    /// paid now, not settling. Seeding an existing id again resets its funds, refunds, paid-at
+    /// time and flags (orders and returns already made stay queryable).
     pub fn seed_transaction(&self, transaction_id: &str, amount_fen: i64) {
-        self.inner.state().seed(transaction_id, amount_fen);
+        self.inner
+            .state()
+            .seed(transaction_id, amount_fen, unix_now());
+    }
+
+    /// Moves a transaction's paid-at time to `age` before now (returns are refused once it
+    /// is more than 180 days old).
+    pub fn set_paid_age(&self, transaction_id: &str, age: Duration) -> Result<(), SimError> {
+        let age = i64::try_from(age.as_secs()).unwrap_or(i64::MAX);
+        let paid_at = unix_now().saturating_sub(age);
+        self.inner.state().set_paid_at(transaction_id, paid_at)
+    }
+
+    /// While set, `amounts` of the transaction answers 400 `INVALID_REQUEST`
+    /// "订单处理中，请稍后再试".
+    pub fn set_settling(&self, transaction_id: &str, settling: bool) -> Result<(), SimError> {
+        self.inner.state().set_settling(transaction_id, settling)
+    }
+
+    /// Refunds `amount_fen` of a transaction, as the payment gateway would
+    /// (`POST /v3/refund/domestic/refunds` without signing). Idempotent on `out_refund_no`.
+    pub fn refund(
+        &self,
+        transaction_id: &str,
+        out_refund_no: &str,
+        amount_fen: i64,
+    ) -> Result<Refund, Refusal> {
+        let now = beijing_now();
+        self.inner
+            .state()
+            .refund(transaction_id, out_refund_no, amount_fen, None, &now)
+            .map_err(|e| Refusal {
+                status: e.status,
+                code: e.code,
+                message: e.message,
+            })
+    }
+
+    /// The refunded total of a transaction; None for an unknown one.
+    pub fn refunded_fen(&self, transaction_id: &str) -> Option<i64> {
+        self.inner.state().refunded(transaction_id)
+    }
+
+    /// Sets the balance returns from the MERCHANT_ID receiver `return_mchid` are paid out of;
+    /// None (the default) is unlimited. A return above the balance stays PROCESSING.
+    pub fn set_balance(&self, return_mchid: &str, balance_fen: Option<i64>) {
+        self.inner.state().set_balance(return_mchid, balance_fen);
+    }
+
+    /// The receiver's balance; None when unlimited.
+    pub fn balance_fen(&self, return_mchid: &str) -> Option<i64> {
+        self.inner.state().balance(return_mchid)
+    }
+
+    /// Ends a PROCESSING return. FAILED is final; SUCCESS takes the amount from the balance
+    /// (if one is set; not below 0). Errors: `UnknownReturn`, `ReturnNotProcessing`,
+    /// `InvalidFailReason`.
+    pub fn complete_return(
+        &self,
+        out_return_no: &str,
+        outcome: ReturnOutcome,
+    ) -> Result<(), SimError> {
+        let now = beijing_now();
+        self.inner
+            .state()
+            .complete_return(out_return_no, &outcome, &now)
+    }
+
+    /// A return by its `out_return_no`.
+    pub fn return_order(&self, out_return_no: &str) -> Option<ReturnInfo> {
+        self.inner.state().return_info(out_return_no)
+    }
+
+    /// Returns accepted for a split order (`out_order_no`) and receiver, whatever their result.
+    pub fn return_count(&self, out_order_no: &str, return_mchid: &str) -> usize {
+        self.inner.state().return_count(out_order_no, return_mchid)
     }
 
     /// The frozen amount not yet split or released; None for an unknown transaction.
@@ -367,6 +506,50 @@ struct InjectRequest {
     fault: Fault,
 }
 
+#[derive(Deserialize)]
+struct BalanceRequest {
+    return_mchid: String,
+    #[serde(default)]
+    balance_fen: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct CompleteReturnRequest {
+    out_return_no: String,
+    result: String,
+    #[serde(default)]
+    fail_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PaidAtRequest {
+    transaction_id: String,
+    #[serde(default)]
+    age_days: u64,
+    #[serde(default)]
+    age_seconds: u64,
+}
+
+#[derive(Deserialize)]
+struct SettlingRequest {
+    transaction_id: String,
+    settling: bool,
+}
+
+#[derive(Deserialize)]
+struct RefundRequest {
+    transaction_id: String,
+    out_refund_no: String,
+    amount_fen: i64,
+}
+
+fn unknown_transaction(result: Result<(), SimError>) -> Reply {
+    match result {
+        Ok(()) => json_reply(StatusCode::OK, &json!({})),
+        Err(e) => error_reply(StatusCode::NOT_FOUND, e),
+    }
+}
+
 /// The test-control API under `/__sim/` (unauthenticated; loopback only).
 fn control(sim: &WechatSim, method: &Method, path: &str, body: &[u8]) -> Reply {
     control_json(sim, method, path, body)
@@ -410,6 +593,74 @@ fn control_json(
             let i: InjectRequest = serde_json::from_slice(body)?;
             sim.inject(i.op, i.fault);
             ok()
+        }
+        (&Method::POST, "balance") => {
+            let b: BalanceRequest = serde_json::from_slice(body)?;
+            sim.set_balance(&b.return_mchid, b.balance_fen);
+            ok()
+        }
+        (&Method::POST, "complete-return") => {
+            let c: CompleteReturnRequest = serde_json::from_slice(body)?;
+            let outcome = match (c.result.as_str(), c.fail_reason) {
+                ("SUCCESS", _) => ReturnOutcome::Success,
+                ("FAILED", Some(fail_reason)) => ReturnOutcome::Failed { fail_reason },
+                ("FAILED", None) => {
+                    return Ok(error_reply(
+                        StatusCode::BAD_REQUEST,
+                        "FAILED needs a fail_reason",
+                    ));
+                }
+                (other, _) => {
+                    let message = format!("result must be SUCCESS or FAILED, not {other}");
+                    return Ok(error_reply(StatusCode::BAD_REQUEST, message));
+                }
+            };
+            match sim.complete_return(&c.out_return_no, outcome) {
+                Ok(()) => ok(),
+                Err(e @ SimError::UnknownReturn) => error_reply(StatusCode::NOT_FOUND, e),
+                Err(e @ SimError::InvalidFailReason(_)) => error_reply(StatusCode::BAD_REQUEST, e),
+                Err(e) => error_reply(StatusCode::CONFLICT, e),
+            }
+        }
+        (&Method::GET, p) if p.starts_with("returns/") => {
+            let no = api::percent_decode(&p["returns/".len()..]);
+            match sim.return_order(&no) {
+                Some(info) => json_reply(StatusCode::OK, &info),
+                None => error_reply(StatusCode::NOT_FOUND, SimError::UnknownReturn),
+            }
+        }
+        (&Method::GET, p) if p.starts_with("orders/") => {
+            let rest = &p["orders/".len()..];
+            match rest.split_once("/returns/") {
+                Some((order, mchid)) => {
+                    let (order, mchid) = (api::percent_decode(order), api::percent_decode(mchid));
+                    let count = sim.return_count(&order, &mchid);
+                    json_reply(StatusCode::OK, &json!({ "count": count }))
+                }
+                None => error_reply(StatusCode::NOT_FOUND, "unknown control endpoint"),
+            }
+        }
+        (&Method::POST, "paid-at") => {
+            let p: PaidAtRequest = serde_json::from_slice(body)?;
+            let secs = p
+                .age_days
+                .saturating_mul(86_400)
+                .saturating_add(p.age_seconds);
+            unknown_transaction(sim.set_paid_age(&p.transaction_id, Duration::from_secs(secs)))
+        }
+        (&Method::POST, "settling") => {
+            let s: SettlingRequest = serde_json::from_slice(body)?;
+            unknown_transaction(sim.set_settling(&s.transaction_id, s.settling))
+        }
+        (&Method::POST, "refund") => {
+            let r: RefundRequest = serde_json::from_slice(body)?;
+            match sim.refund(&r.transaction_id, &r.out_refund_no, r.amount_fen) {
+                Ok(refund) => json_reply(StatusCode::OK, &state::refund_json(&refund)),
+                Err(e) => {
+                    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+                    json_reply(status, &json!({"code": e.code, "message": e.message}))
+                }
+            }
         }
         (&Method::GET, "calls") => json_reply(StatusCode::OK, &sim.calls()),
         _ => error_reply(StatusCode::NOT_FOUND, "unknown control endpoint"),

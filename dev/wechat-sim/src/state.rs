@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use serde_json::{Map, Value, json};
 
 use crate::crypto::{DIGITS, WechatKey, random_text};
-use crate::{CallRecord, Fault, Op, Outcome, SimError};
+use crate::{CallRecord, Fault, Op, Outcome, Refund, ReturnInfo, ReturnOutcome, SimError};
 
 /// A non-2xx answer: `{"code","message"}` (plus `detail.issue` when set).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +60,8 @@ pub(crate) struct Ctx<'a> {
     /// The request's `Wechatpay-Serial` header.
     pub serial_header: Option<&'a str>,
     pub now: String,
+    /// Now in Unix seconds (the return window is measured against it).
+    pub now_unix: i64,
 }
 
 impl Ctx<'_> {
@@ -94,11 +96,26 @@ const RELATION_TYPES: [&str; 11] = [
 ];
 const MAX_RECEIVERS: usize = 50;
 const MAX_DESCRIPTION: usize = 80;
+/// Returns per (split order, return_mchid).
+const MAX_RETURNS: usize = 20;
+/// How old a transaction may be for a return, in seconds (180 days).
+const RETURN_WINDOW: i64 = 180 * 86_400;
+/// The `fail_reason`s of a FAILED return.
+pub(crate) const RETURN_FAIL_REASONS: [&str; 3] =
+    ["ACCOUNT_ABNORMAL", "BALANCE_NOT_ENOUGH", "TIME_OUT_CLOSED"];
 
 struct Transaction {
+    /// What the payer paid (`amount.total` of a refund).
+    amount: i64,
     unsplit: i64,
+    /// Refunded so far (the refundable amount is `amount - refunded`).
+    refunded: i64,
     /// An unfreeze order or an order with `unfreeze_unsplit=true` was accepted.
     finished: bool,
+    /// When it was paid, Unix seconds.
+    paid_at: i64,
+    /// `amounts` answers "订单处理中" while set.
+    settling: bool,
 }
 
 pub(crate) struct Receiver {
@@ -158,12 +175,100 @@ impl Order {
     }
 }
 
+/// A return (分账回退) from a MERCHANT_ID receiver of a split order.
+pub(crate) struct ReturnOrder {
+    out_order_no: String,
+    order_id: String,
+    out_return_no: String,
+    return_id: String,
+    return_mchid: String,
+    amount: i64,
+    description: String,
+    result: &'static str,
+    fail_reason: Option<String>,
+    create_time: String,
+    finish_time: Option<String>,
+    /// Accepted create requests with this out_return_no (the first one included).
+    sends: u32,
+}
+
+impl ReturnOrder {
+    fn to_json(&self) -> Value {
+        let mut v = json!({
+            "order_id": self.order_id,
+            "out_order_no": self.out_order_no,
+            "out_return_no": self.out_return_no,
+            "return_id": self.return_id,
+            "return_mchid": self.return_mchid,
+            "amount": self.amount,
+            "description": self.description,
+            "result": self.result,
+            "create_time": self.create_time,
+        });
+        if let Some(reason) = &self.fail_reason {
+            v["fail_reason"] = reason.as_str().into();
+        }
+        if let Some(t) = &self.finish_time {
+            v["finish_time"] = t.as_str().into();
+        }
+        v
+    }
+
+    fn info(&self) -> ReturnInfo {
+        ReturnInfo {
+            out_order_no: self.out_order_no.clone(),
+            order_id: self.order_id.clone(),
+            return_id: self.return_id.clone(),
+            return_mchid: self.return_mchid.clone(),
+            amount: self.amount,
+            result: self.result.to_string(),
+            fail_reason: self.fail_reason.clone(),
+            sends: self.sends,
+        }
+    }
+
+    /// SUCCESS and PROCESSING returns hold their amount; FAILED ones gave it back.
+    fn holds(&self) -> bool {
+        self.result != "FAILED"
+    }
+}
+
+pub(crate) fn refund_json(r: &Refund) -> Value {
+    json!({
+        "refund_id": r.refund_id,
+        "out_refund_no": r.out_refund_no,
+        "transaction_id": r.transaction_id,
+        "status": "SUCCESS",
+        "create_time": r.create_time,
+        "success_time": r.create_time,
+        "amount": {"refund": r.refund_fen, "total": r.total_fen, "currency": "CNY"},
+    })
+}
+
+/// Takes `amount` from a receiver's balance (absent: unlimited); false if it is short.
+fn take_balance(balances: &mut HashMap<String, i64>, mchid: &str, amount: i64) -> bool {
+    match balances.get_mut(mchid) {
+        None => true,
+        Some(balance) if *balance >= amount => {
+            *balance -= amount;
+            true
+        }
+        Some(_) => false,
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct State {
     transactions: HashMap<String, Transaction>,
     /// By `out_order_no` (unique per merchant, split and unfreeze orders alike).
     orders: HashMap<String, Order>,
     receivers: HashMap<(String, String), Receiver>,
+    /// By `out_return_no` (unique per merchant).
+    returns: HashMap<String, ReturnOrder>,
+    /// By `out_refund_no` (unique per merchant).
+    refunds: HashMap<String, Refund>,
+    /// Balances of MERCHANT_ID receivers (returns take from them); absent means unlimited.
+    balances: HashMap<String, i64>,
     pub faults: HashMap<Op, VecDeque<Fault>>,
     pub calls: Vec<CallRecord>,
     seq: u64,
@@ -190,6 +295,12 @@ fn opt_str<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>
 
 /// `out_order_no`: 1 to 64 characters from `[0-9A-Za-z_-|*@]`.
 fn check_out_order_no(no: &str) -> Result<(), ApiError> {
+    check_request_no("out_order_no", no)
+}
+
+/// A merchant request number (`out_order_no`, `out_return_no`, `out_refund_no`): 1 to 64
+/// characters from `[0-9A-Za-z_-|*@]`.
+fn check_request_no(field: &str, no: &str) -> Result<(), ApiError> {
     let ok = no.len() <= 64
         && no
             .bytes()
@@ -197,9 +308,20 @@ fn check_out_order_no(no: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(param_error(
-            "out_order_no 须为 64 位以内的数字、大小写字母或 _-|*@",
-        ))
+        Err(param_error(format!(
+            "{field} 须为 64 位以内的数字、大小写字母或 _-|*@"
+        )))
+    }
+}
+
+/// An integer field; `what` names it in the message.
+fn req_int(obj: &Map<String, Value>, key: &str, what: &str) -> Result<i64, ApiError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Err(param_error(format!("缺少参数 {what}"))),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .ok_or_else(|| param_error(format!("{what} 须为整数(分)"))),
+        Some(_) => Err(param_error(format!("{what} 须为整数(分)"))),
     }
 }
 
@@ -259,10 +381,14 @@ fn parse_receiver(entry: &Value) -> Result<NewReceiver<'_>, ApiError> {
 }
 
 impl State {
-    pub(crate) fn seed(&mut self, transaction_id: &str, amount_fen: i64) {
+    pub(crate) fn seed(&mut self, transaction_id: &str, amount_fen: i64, now_unix: i64) {
         let transaction = Transaction {
+            amount: amount_fen,
             unsplit: amount_fen,
+            refunded: 0,
             finished: false,
+            paid_at: now_unix,
+            settling: false,
         };
         self.transactions
             .insert(transaction_id.to_string(), transaction);
@@ -270,6 +396,58 @@ impl State {
 
     pub(crate) fn unsplit(&self, transaction_id: &str) -> Option<i64> {
         self.transactions.get(transaction_id).map(|t| t.unsplit)
+    }
+
+    pub(crate) fn refunded(&self, transaction_id: &str) -> Option<i64> {
+        self.transactions.get(transaction_id).map(|t| t.refunded)
+    }
+
+    pub(crate) fn set_paid_at(
+        &mut self,
+        transaction_id: &str,
+        paid_at: i64,
+    ) -> Result<(), SimError> {
+        let t = self
+            .transactions
+            .get_mut(transaction_id)
+            .ok_or(SimError::UnknownTransaction)?;
+        t.paid_at = paid_at;
+        Ok(())
+    }
+
+    pub(crate) fn set_settling(
+        &mut self,
+        transaction_id: &str,
+        settling: bool,
+    ) -> Result<(), SimError> {
+        let t = self
+            .transactions
+            .get_mut(transaction_id)
+            .ok_or(SimError::UnknownTransaction)?;
+        t.settling = settling;
+        Ok(())
+    }
+
+    pub(crate) fn set_balance(&mut self, mchid: &str, balance_fen: Option<i64>) {
+        match balance_fen {
+            Some(fen) => self.balances.insert(mchid.to_string(), fen),
+            None => self.balances.remove(mchid),
+        };
+    }
+
+    pub(crate) fn balance(&self, mchid: &str) -> Option<i64> {
+        self.balances.get(mchid).copied()
+    }
+
+    pub(crate) fn return_info(&self, out_return_no: &str) -> Option<ReturnInfo> {
+        self.returns.get(out_return_no).map(ReturnOrder::info)
+    }
+
+    pub(crate) fn return_count(&self, out_order_no: &str, return_mchid: &str) -> usize {
+        self.returns
+            .values()
+            .filter(|r| r.out_order_no == out_order_no && r.return_mchid == return_mchid)
+            .count()
     }
 
     pub(crate) fn receiver(&self, kind: &str, account: &str) -> Option<&Receiver> {
@@ -453,10 +631,251 @@ impl State {
 
     /// `GET /v3/profitsharing/transactions/{transaction_id}/amounts`.
     pub(crate) fn amounts(&self, transaction_id: &str) -> ApiResult {
-        let unsplit = self
-            .unsplit(transaction_id)
+        let transaction = self
+            .transactions
+            .get(transaction_id)
             .ok_or_else(|| not_exists("记录不存在"))?;
+        if transaction.settling {
+            return Err(invalid_request("订单处理中，请稍后再试"));
+        }
+        let unsplit = transaction.unsplit;
         Ok(json!({"transaction_id": transaction_id, "unsplit_amount": unsplit}))
+    }
+
+    /// `POST /v3/profitsharing/return-orders`.
+    pub(crate) fn create_return(&mut self, ctx: &Ctx, body: &Value) -> ApiResult {
+        let obj = object(body)?;
+        let out_return_no = req_str(obj, "out_return_no")?;
+        check_request_no("out_return_no", out_return_no)?;
+        let out_order_no = opt_str(obj, "out_order_no")?;
+        let order_id = opt_str(obj, "order_id")?;
+        match out_order_no {
+            Some(no) => check_out_order_no(no)?,
+            None if order_id.is_none() => {
+                return Err(param_error("out_order_no 与 order_id 须二选一填写"));
+            }
+            None => {}
+        }
+        let return_mchid = req_str(obj, "return_mchid")?;
+        let amount = req_int(obj, "amount", "amount")?;
+        let description = req_str(obj, "description")?;
+        check_description(description)?;
+
+        if let Some(existing) = self.returns.get_mut(out_return_no) {
+            let same = out_order_no.is_none_or(|no| no == existing.out_order_no)
+                && order_id.is_none_or(|id| id == existing.order_id)
+                && existing.return_mchid == return_mchid
+                && existing.amount == amount;
+            if !same {
+                return Err(invalid_request(
+                    "商户回退单号已存在, 且分账单、回退商户号或回退金额与原请求不一致",
+                ));
+            }
+            existing.sends += 1;
+            if existing.result == "PROCESSING"
+                && take_balance(&mut self.balances, return_mchid, amount)
+            {
+                existing.result = "SUCCESS";
+                existing.finish_time = Some(ctx.now.clone());
+            }
+            return Ok(existing.to_json());
+        }
+
+        let order = match (out_order_no, order_id) {
+            (Some(no), _) => self.orders.get(no),
+            (None, Some(id)) => self.orders.values().find(|o| o.order_id == id),
+            (None, None) => None,
+        }
+        .filter(|o| order_id.is_none_or(|id| o.order_id == id))
+        .ok_or_else(|| not_exists("分账单不存在"))?;
+        let received = order
+            .receivers
+            .iter()
+            .find(|r| {
+                r.kind == MERCHANT_ID
+                    && r.account == return_mchid
+                    && r.result == "SUCCESS"
+                    && r.account != ctx.mchid
+            })
+            .map(|r| r.amount)
+            .ok_or_else(|| {
+                invalid_request("回退商户号不是该分账单中分账成功的商户类型(MERCHANT_ID)接收方")
+            })?;
+        let (out_order_no, order_id) = (order.out_order_no.clone(), order.order_id.clone());
+        let paid_at = self
+            .transactions
+            .get(&order.transaction_id)
+            .map_or(ctx.now_unix, |t| t.paid_at);
+        if ctx.now_unix.saturating_sub(paid_at) > RETURN_WINDOW {
+            return Err(invalid_request("订单支付已超过 180 天, 不能再分账回退"));
+        }
+        let earlier: Vec<&ReturnOrder> = self
+            .returns
+            .values()
+            .filter(|r| r.out_order_no == out_order_no && r.return_mchid == return_mchid)
+            .collect();
+        if earlier.len() >= MAX_RETURNS {
+            return Err(invalid_request(
+                "对同一分账单的同一接收方最多能发起 20 次分账回退",
+            ));
+        }
+        if amount < 1 {
+            return Err(invalid_request("回退金额须不小于 1 分"));
+        }
+        let held: i64 = earlier.iter().filter(|r| r.holds()).map(|r| r.amount).sum();
+        if amount > received - held {
+            return Err(invalid_request("回退金额超过可回退金额"));
+        }
+
+        let done = take_balance(&mut self.balances, return_mchid, amount);
+        let record = ReturnOrder {
+            out_order_no,
+            order_id,
+            out_return_no: out_return_no.to_string(),
+            return_id: self.next_id("30", &ctx.now, 28),
+            return_mchid: return_mchid.to_string(),
+            amount,
+            description: description.to_string(),
+            result: if done { "SUCCESS" } else { "PROCESSING" },
+            fail_reason: None,
+            create_time: ctx.now.clone(),
+            finish_time: done.then(|| ctx.now.clone()),
+            sends: 1,
+        };
+        let answer = record.to_json();
+        self.returns.insert(out_return_no.to_string(), record);
+        Ok(answer)
+    }
+
+    /// `GET /v3/profitsharing/return-orders/{out_return_no}?out_order_no=`.
+    pub(crate) fn query_return(
+        &self,
+        out_return_no: &str,
+        out_order_no: Option<&str>,
+    ) -> ApiResult {
+        let out_order_no = out_order_no
+            .filter(|no| !no.is_empty())
+            .ok_or_else(|| param_error("缺少参数 out_order_no"))?;
+        let record = self
+            .returns
+            .get(out_return_no)
+            .ok_or_else(|| not_exists("记录不存在"))?;
+        if record.out_order_no != out_order_no {
+            return Err(param_error("out_order_no 与该回退单的商户分账单号不一致"));
+        }
+        Ok(record.to_json())
+    }
+
+    /// Settles a PROCESSING return: SUCCESS (the receiver's balance, if set, goes down, not
+    /// below 0) or FAILED with one of `RETURN_FAIL_REASONS`.
+    pub(crate) fn complete_return(
+        &mut self,
+        out_return_no: &str,
+        outcome: &ReturnOutcome,
+        now: &str,
+    ) -> Result<(), SimError> {
+        let record = self
+            .returns
+            .get_mut(out_return_no)
+            .ok_or(SimError::UnknownReturn)?;
+        if record.result != "PROCESSING" {
+            return Err(SimError::ReturnNotProcessing);
+        }
+        match outcome {
+            ReturnOutcome::Success => {
+                if let Some(balance) = self.balances.get_mut(&record.return_mchid) {
+                    *balance = balance.saturating_sub(record.amount).max(0);
+                }
+                record.result = "SUCCESS";
+            }
+            ReturnOutcome::Failed { fail_reason } => {
+                if !RETURN_FAIL_REASONS.contains(&fail_reason.as_str()) {
+                    return Err(SimError::InvalidFailReason(fail_reason.clone()));
+                }
+                record.result = "FAILED";
+                record.fail_reason = Some(fail_reason.clone());
+            }
+        }
+        record.finish_time = Some(now.to_string());
+        Ok(())
+    }
+
+    /// `POST /v3/refund/domestic/refunds`, as a payment gateway calls it.
+    pub(crate) fn refund_api(&mut self, ctx: &Ctx, body: &Value) -> ApiResult {
+        let obj = object(body)?;
+        let transaction_id = req_str(obj, "transaction_id")?;
+        let out_refund_no = req_str(obj, "out_refund_no")?;
+        let amount = match obj.get("amount") {
+            Some(Value::Object(a)) => a,
+            None | Some(Value::Null) => return Err(param_error("缺少参数 amount")),
+            Some(_) => return Err(param_error("amount 须为对象")),
+        };
+        let refund = req_int(amount, "refund", "amount.refund")?;
+        let total = req_int(amount, "total", "amount.total")?;
+        match req_str(amount, "currency")? {
+            "CNY" => {}
+            other => return Err(param_error(format!("amount.currency 不支持 {other}"))),
+        }
+        self.refund(transaction_id, out_refund_no, refund, Some(total), &ctx.now)
+            .map(|r| refund_json(&r))
+    }
+
+    /// A refund of a transaction. While the transaction is not finished its money comes from
+    /// the unsplit (frozen) funds; after an unfreeze, from the unsplit funds left and then the
+    /// merchant's own account. Idempotent on `out_refund_no`.
+    pub(crate) fn refund(
+        &mut self,
+        transaction_id: &str,
+        out_refund_no: &str,
+        refund: i64,
+        total: Option<i64>,
+        now: &str,
+    ) -> Result<Refund, ApiError> {
+        check_request_no("out_refund_no", out_refund_no)?;
+        if refund < 1 {
+            return Err(param_error("amount.refund 须为不小于 1 的整数(分)"));
+        }
+        if let Some(done) = self.refunds.get(out_refund_no) {
+            if done.transaction_id != transaction_id {
+                return Err(invalid_request("退款单号已用于另一笔订单"));
+            }
+            return Ok(done.clone());
+        }
+        let t = self
+            .transactions
+            .get(transaction_id)
+            .ok_or_else(|| not_exists("订单不存在"))?;
+        if total.is_some_and(|total| total != t.amount) {
+            return Err(param_error("amount.total 与原订单金额不一致"));
+        }
+        if refund > t.amount - t.refunded {
+            return Err(invalid_request("申请退款金额超过订单可退金额"));
+        }
+        if !t.finished && refund > t.unsplit {
+            return Err(ApiError::new(
+                403,
+                "NOT_ENOUGH",
+                "申请退款金额大于剩余未分账金额",
+            ));
+        }
+        let record = Refund {
+            refund_id: self.next_id("50", now, 29),
+            out_refund_no: out_refund_no.to_string(),
+            transaction_id: transaction_id.to_string(),
+            refund_fen: refund,
+            total_fen: self
+                .transactions
+                .get(transaction_id)
+                .map_or(0, |t| t.amount),
+            create_time: now.to_string(),
+        };
+        if let Some(t) = self.transactions.get_mut(transaction_id) {
+            t.unsplit -= refund.min(t.unsplit);
+            t.refunded += refund;
+        }
+        self.refunds
+            .insert(out_refund_no.to_string(), record.clone());
+        Ok(record)
     }
 
     /// `POST /v3/profitsharing/receivers/add` (adding again overwrites, and succeeds).

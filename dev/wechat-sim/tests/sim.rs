@@ -19,7 +19,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use sim_kit::testing::{self, RawAnswer};
-use wechat_sim::{Fault, Op, Outcome, SimConfig, SimError, WechatSim, generate_keypair};
+use wechat_sim::{
+    Fault, Op, Outcome, ReturnOutcome, SimConfig, SimError, WechatSim, generate_keypair,
+};
 
 const MCHID: &str = "1900000109";
 const APPID: &str = "wx8888888888888888";
@@ -1397,7 +1399,7 @@ async fn control_api() {
         let inject = json!({"op": "amounts", "fault": fault});
         assert_eq!(call("POST", "/__sim/inject".into(), inject).await.0, 200);
     }
-    let bad = json!({"op": "refund", "fault": "timeout"});
+    let bad = json!({"op": "explode", "fault": "timeout"});
     assert_eq!(call("POST", "/__sim/inject".into(), bad).await.0, 400);
     assert_eq!(
         call("GET", "/__sim/nothing".into(), Value::Null).await.0,
@@ -1511,4 +1513,737 @@ async fn binary_keygen_and_listen() {
     .expect("in time")
     .expect("run");
     assert_eq!(bad.status.code(), Some(2));
+}
+
+// ---------------------------------------------------------------- returns and refunds
+
+const RETURNS: &str = "/v3/profitsharing/return-orders";
+const REFUNDS: &str = "/v3/refund/domestic/refunds";
+const AMOUNTS_T1: &str = "/v3/profitsharing/transactions/T1/amounts";
+
+fn return_body(out_order_no: &str, out_return_no: &str, mchid: &str, amount: i64) -> Value {
+    json!({"out_order_no": out_order_no, "out_return_no": out_return_no,
+        "return_mchid": mchid, "amount": amount, "description": "用户退款"})
+}
+
+fn return_target(out_return_no: &str, out_order_no: &str) -> String {
+    format!("{RETURNS}/{out_return_no}?out_order_no={out_order_no}")
+}
+
+fn refund_body(out_refund_no: &str, refund: i64, total: i64) -> Value {
+    json!({"transaction_id": "T1", "out_refund_no": out_refund_no,
+        "amount": {"refund": refund, "total": total, "currency": "CNY"}})
+}
+
+/// `ready()` plus split `no` on T1 (SHOP 100, ALICE 200), completed with every receiver SUCCESS.
+async fn split_done(no: &str) -> (WechatSim, Client) {
+    let (sim, client) = ready().await;
+    client.post(ORDERS, split(no)).await.assert_ok();
+    sim.complete("T1", no, &[]).expect("complete");
+    (sim, client)
+}
+
+/// What SHOP got in a split minus what its holding returns (SUCCESS or PROCESSING) took.
+fn shop_remainder(sim: &WechatSim, numbers: &[&str], received: i64) -> i64 {
+    let held: i64 = numbers
+        .iter()
+        .filter_map(|no| sim.return_order(no))
+        .filter(|r| r.result != "FAILED")
+        .map(|r| r.amount)
+        .sum();
+    received - held
+}
+
+async fn control_call(sim: &WechatSim, method: &str, path: &str, body: Value) -> (u16, Value) {
+    let headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+    let text = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    let limit = Duration::from_secs(5);
+    let a: Answer = testing::http_exchange(sim.local_addr(), method, path, &headers, &text, limit)
+        .await
+        .expect("control call")
+        .into();
+    (a.status, a.json())
+}
+
+#[tokio::test]
+async fn return_succeeds_and_is_queryable() {
+    let (sim, client) = split_done("S1").await;
+    let unsplit = sim.unsplit_fen("T1");
+    let body = return_body("S1", "R1", SHOP, 40);
+    let r = client.post(RETURNS, body.clone()).await.assert_ok();
+    let order = client.get(&query_target("S1", "T1")).await.assert_ok();
+    assert_eq!(
+        (&r["result"], &r["amount"], &r["return_mchid"]),
+        (&json!("SUCCESS"), &json!(40), &json!(SHOP))
+    );
+    assert_eq!(
+        (&r["out_order_no"], &r["order_id"], &r["out_return_no"]),
+        (&json!("S1"), &order["order_id"], &json!("R1"))
+    );
+    assert_eq!(r["description"], "用户退款");
+    assert!(
+        r["return_id"]
+            .as_str()
+            .is_some_and(|id| id.len() >= 20 && id.bytes().all(|b| b.is_ascii_digit()))
+    );
+    assert!(is_beijing_rfc3339(&r["create_time"]) && is_beijing_rfc3339(&r["finish_time"]));
+    assert!(r.get("fail_reason").is_none());
+    assert_eq!(
+        sim.unsplit_fen("T1"),
+        unsplit,
+        "returns never refill frozen funds"
+    );
+
+    // Query: the same entity, no state change.
+    let queried = client.get(&return_target("R1", "S1")).await.assert_ok();
+    assert_eq!(queried, r);
+    assert_eq!(sim.return_order("R1").map(|i| i.sends), Some(1));
+    client
+        .get(&format!("{RETURNS}/R1"))
+        .await
+        .assert_error(400, "PARAM_ERROR");
+    client
+        .get(&return_target("R1", "S9"))
+        .await
+        .assert_error(400, "PARAM_ERROR");
+    client
+        .get(&return_target("R9", "S1"))
+        .await
+        .assert_error(404, "RESOURCE_NOT_EXISTS");
+
+    // Idempotent on out_return_no; another amount/mchid/order with it is refused.
+    let again = client.post(RETURNS, body).await.assert_ok();
+    assert_eq!(again, r);
+    assert_eq!(sim.return_order("R1").map(|i| i.sends), Some(2));
+    for changed in [
+        return_body("S1", "R1", SHOP, 41),
+        return_body("S1", "R1", "1900000300", 40),
+        return_body("S2", "R1", SHOP, 40),
+    ] {
+        client
+            .post(RETURNS, changed)
+            .await
+            .assert_error(400, "INVALID_REQUEST");
+    }
+    assert_eq!(sim.return_count("S1", SHOP), 1);
+
+    // By order_id alone.
+    let by_id = json!({"order_id": order["order_id"], "out_return_no": "R2",
+        "return_mchid": SHOP, "amount": 10, "description": "退款"});
+    let r2 = client.post(RETURNS, by_id).await.assert_ok();
+    assert_eq!(
+        (&r2["out_order_no"], &r2["result"]),
+        (&json!("S1"), &json!("SUCCESS"))
+    );
+    assert_eq!(sim.return_count("S1", SHOP), 2);
+
+    // Unknown order; parameter errors.
+    client
+        .post(RETURNS, return_body("S404", "R3", SHOP, 1))
+        .await
+        .assert_error(404, "RESOURCE_NOT_EXISTS");
+    let mut no_description = return_body("S1", "R3", SHOP, 1);
+    no_description["description"] = Value::Null;
+    let mut long_description = return_body("S1", "R3", SHOP, 1);
+    long_description["description"] = "退".repeat(81).into();
+    let mut neither = return_body("S1", "R3", SHOP, 1);
+    neither["out_order_no"] = Value::Null;
+    for bad in [
+        return_body("S1", "R 3", SHOP, 1),
+        return_body("S1", &"R".repeat(65), SHOP, 1),
+        no_description,
+        long_description,
+        neither,
+        json!({"out_order_no": "S1", "out_return_no": "R3", "return_mchid": SHOP,
+            "amount": "1", "description": "d"}),
+    ] {
+        client
+            .post(RETURNS, bad)
+            .await
+            .assert_error(400, "PARAM_ERROR");
+    }
+    let calls = sim.calls();
+    let first = calls
+        .iter()
+        .find(|c| c.op == Some(Op::CreateReturn))
+        .expect("create return call");
+    assert_eq!(first.out_order_no.as_deref(), Some("S1"));
+    let query = calls
+        .iter()
+        .find(|c| c.op == Some(Op::QueryReturn))
+        .expect("query return call");
+    assert_eq!(query.out_order_no.as_deref(), Some("S1"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn return_over_the_receivers_remainder_is_refused() {
+    let (sim, client) = split_done("S1").await;
+    let order = client.get(&query_target("S1", "T1")).await.assert_ok();
+    let received = receiver(&order, SHOP)["amount"].as_i64().expect("amount");
+    let numbers = ["R1", "R2", "R3", "R4"];
+
+    client
+        .post(RETURNS, return_body("S1", "R1", SHOP, received - 10))
+        .await
+        .assert_ok();
+    let left = shop_remainder(&sim, &numbers, received);
+    assert_eq!(left, 10);
+    let msg = client
+        .post(RETURNS, return_body("S1", "R2", SHOP, left + 1))
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    assert_eq!(msg, "回退金额超过可回退金额");
+    assert!(
+        sim.return_order("R2").is_none(),
+        "a refused return is not kept"
+    );
+    client
+        .post(RETURNS, return_body("S1", "R2", SHOP, 0))
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    client
+        .post(RETURNS, return_body("S1", "R2", SHOP, left))
+        .await
+        .assert_ok();
+    assert_eq!(shop_remainder(&sim, &numbers, received), 0);
+    let msg = client
+        .post(RETURNS, return_body("S1", "R3", SHOP, 1))
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    assert_eq!(msg, "回退金额超过可回退金额");
+
+    // The remainder is per split order: a second split to SHOP can be returned on its own.
+    client
+        .post(ORDERS, order_body("T1", "S2", &[("MERCHANT_ID", SHOP, 50)]))
+        .await
+        .assert_ok();
+    // Not yet SUCCESS (PENDING): refused.
+    client
+        .post(RETURNS, return_body("S2", "R3", SHOP, 1))
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    sim.complete("T1", "S2", &[]).expect("complete");
+    client
+        .post(RETURNS, return_body("S2", "R3", SHOP, 50))
+        .await
+        .assert_ok();
+    assert_eq!(sim.return_count("S1", SHOP), 2);
+    assert_eq!(sim.return_count("S2", SHOP), 1);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn twenty_first_return_is_refused() {
+    let (sim, client) = split_done("S1").await;
+    for i in 1..=20 {
+        let r = client
+            .post(RETURNS, return_body("S1", &format!("R{i}"), SHOP, 1))
+            .await
+            .assert_ok();
+        assert_eq!(r["result"], "SUCCESS");
+    }
+    assert_eq!(sim.return_count("S1", SHOP), 20);
+    let order = client.get(&query_target("S1", "T1")).await.assert_ok();
+    let received = receiver(&order, SHOP)["amount"].as_i64().expect("amount");
+    assert!(received > 20, "money is left, only the count refuses");
+    client
+        .post(RETURNS, return_body("S1", "R21", SHOP, 1))
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    assert_eq!(sim.return_count("S1", SHOP), 20);
+    assert!(sim.return_order("R21").is_none());
+    // A re-send of an accepted number is not a new return.
+    client
+        .post(RETURNS, return_body("S1", "R20", SHOP, 1))
+        .await
+        .assert_ok();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn only_successful_merchant_receivers_can_return() {
+    let (sim, client) = ready().await;
+    client.post(ORDERS, split("S1")).await.assert_ok();
+    let closed = [(
+        SHOP.to_string(),
+        Outcome::Closed {
+            fail_reason: "ACCOUNT_ABNORMAL".into(),
+        },
+    )];
+    sim.complete("T1", "S1", &closed).expect("complete");
+    let order = client.get(&query_target("S1", "T1")).await.assert_ok();
+    assert_eq!(receiver(&order, ALICE)["result"], "SUCCESS");
+    for (mchid, what) in [
+        (ALICE, "a PERSONAL_OPENID receiver"),
+        (SHOP, "a CLOSED merchant receiver"),
+        ("1900000300", "not a receiver of the order"),
+    ] {
+        let msg = client
+            .post(RETURNS, return_body("S1", "R1", mchid, 1))
+            .await
+            .assert_error(400, "INVALID_REQUEST");
+        assert!(msg.contains("MERCHANT_ID"), "{what}: {msg}");
+    }
+    // The merchant's own number in an unfreeze order is the initiator, not a receiver.
+    let unfreeze = json!({"transaction_id": "T1", "out_order_no": "U1", "description": "完结"});
+    client.post(UNFREEZE, unfreeze).await.assert_ok();
+    client
+        .post(RETURNS, return_body("U1", "R1", MCHID, 1))
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    assert_eq!(sim.return_count("S1", ALICE), 0);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn returns_are_limited_to_180_days() {
+    let (sim, client) = split_done("S1").await;
+    let day = Duration::from_secs(86_400);
+    sim.set_paid_age("T1", day * 181).expect("known");
+    client
+        .post(RETURNS, return_body("S1", "R1", SHOP, 1))
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    assert!(sim.return_order("R1").is_none());
+    sim.set_paid_age("T1", day * 179).expect("known");
+    client
+        .post(RETURNS, return_body("S1", "R1", SHOP, 1))
+        .await
+        .assert_ok();
+    assert!(matches!(
+        sim.set_paid_age("T404", day),
+        Err(SimError::UnknownTransaction)
+    ));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn processing_on_short_balance_then_resent_succeeds() {
+    let (sim, client) = split_done("S1").await;
+    sim.set_balance(SHOP, Some(30));
+    let body = return_body("S1", "R1", SHOP, 50);
+    let r = client.post(RETURNS, body.clone()).await.assert_ok();
+    assert_eq!(r["result"], "PROCESSING");
+    assert!(r.get("fail_reason").is_none() && r.get("finish_time").is_none());
+    assert_eq!(sim.balance_fen(SHOP), Some(30), "nothing taken");
+    let queried = client.get(&return_target("R1", "S1")).await.assert_ok();
+    assert_eq!(queried["result"], "PROCESSING");
+
+    // A processing return holds its amount against the remainder.
+    let order = client.get(&query_target("S1", "T1")).await.assert_ok();
+    let received = receiver(&order, SHOP)["amount"].as_i64().expect("amount");
+    let left = shop_remainder(&sim, &["R1"], received);
+    client
+        .post(RETURNS, return_body("S1", "R2", SHOP, left + 1))
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+
+    // Re-sent while still short: still PROCESSING.
+    let again = client.post(RETURNS, body.clone()).await.assert_ok();
+    assert_eq!(again["result"], "PROCESSING");
+    // Re-sent once the balance suffices: SUCCESS under the same number.
+    sim.set_balance(SHOP, Some(80));
+    let done = client.post(RETURNS, body).await.assert_ok();
+    assert_eq!(
+        (&done["result"], &done["out_return_no"], &done["return_id"]),
+        (&json!("SUCCESS"), &json!("R1"), &r["return_id"])
+    );
+    assert!(is_beijing_rfc3339(&done["finish_time"]));
+    assert_eq!(sim.balance_fen(SHOP), Some(30));
+    let info = sim.return_order("R1").expect("kept");
+    assert_eq!((info.result.as_str(), info.sends), ("SUCCESS", 3));
+    assert_eq!(
+        client.get(&return_target("R1", "S1")).await.assert_ok(),
+        done
+    );
+    assert_eq!(sim.return_count("S1", SHOP), 1);
+
+    // A processing return can also be completed by command.
+    sim.set_balance(SHOP, Some(0));
+    let r3 = client
+        .post(RETURNS, return_body("S1", "R3", SHOP, 5))
+        .await
+        .assert_ok();
+    assert_eq!(r3["result"], "PROCESSING");
+    sim.complete_return("R3", ReturnOutcome::Success)
+        .expect("complete");
+    let q = client.get(&return_target("R3", "S1")).await.assert_ok();
+    assert_eq!(q["result"], "SUCCESS");
+    assert!(is_beijing_rfc3339(&q["finish_time"]));
+    assert_eq!(sim.balance_fen(SHOP), Some(0));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn failed_return_stays_failed() {
+    let (sim, client) = split_done("S1").await;
+    sim.set_balance(SHOP, Some(0));
+    let body = return_body("S1", "R1", SHOP, 60);
+    assert_eq!(
+        client.post(RETURNS, body.clone()).await.assert_ok()["result"],
+        "PROCESSING"
+    );
+    let bad = ReturnOutcome::Failed {
+        fail_reason: "NO_RELATION".into(),
+    };
+    assert!(matches!(
+        sim.complete_return("R1", bad),
+        Err(SimError::InvalidFailReason(_))
+    ));
+    let failed =
+        json!({"out_return_no": "R1", "result": "FAILED", "fail_reason": "BALANCE_NOT_ENOUGH"});
+    assert_eq!(
+        control_call(&sim, "POST", "/__sim/complete-return", failed.clone()).await,
+        (200, json!({}))
+    );
+    let q = client.get(&return_target("R1", "S1")).await.assert_ok();
+    assert_eq!(
+        (&q["result"], &q["fail_reason"]),
+        (&json!("FAILED"), &json!("BALANCE_NOT_ENOUGH"))
+    );
+    assert!(is_beijing_rfc3339(&q["finish_time"]));
+
+    // Final: neither a re-send with money available nor another command changes it.
+    sim.set_balance(SHOP, None);
+    let again = client.post(RETURNS, body).await.assert_ok();
+    assert_eq!(again, q);
+    assert_eq!(
+        control_call(&sim, "POST", "/__sim/complete-return", failed)
+            .await
+            .0,
+        409
+    );
+    assert!(matches!(
+        sim.complete_return("R1", ReturnOutcome::Success),
+        Err(SimError::ReturnNotProcessing)
+    ));
+    assert_eq!(
+        sim.return_order("R1").map(|r| r.result),
+        Some("FAILED".to_string())
+    );
+    // A failed return no longer holds its amount.
+    let order = client.get(&query_target("S1", "T1")).await.assert_ok();
+    let received = receiver(&order, SHOP)["amount"].as_i64().expect("amount");
+    let left = shop_remainder(&sim, &["R1"], received);
+    assert_eq!(left, received);
+    assert_eq!(
+        client
+            .post(RETURNS, return_body("S1", "R2", SHOP, left))
+            .await
+            .assert_ok()["result"],
+        "SUCCESS"
+    );
+    assert!(matches!(
+        sim.complete_return("R9", ReturnOutcome::Success),
+        Err(SimError::UnknownReturn)
+    ));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn amounts_reflect_refunds_and_settling() {
+    let (sim, client) = ready().await;
+    client.post(ORDERS, split("S1")).await.assert_ok();
+    let unsplit = |a: &Value| a["unsplit_amount"].as_i64().expect("unsplit");
+    let before = unsplit(&client.get(AMOUNTS_T1).await.assert_ok());
+
+    let r = client
+        .post(REFUNDS, refund_body("RF1", 1_000, 10_000))
+        .await
+        .assert_ok();
+    assert_eq!(
+        (&r["status"], &r["out_refund_no"], &r["transaction_id"]),
+        (&json!("SUCCESS"), &json!("RF1"), &json!("T1"))
+    );
+    assert_eq!(
+        r["amount"],
+        json!({"refund": 1_000, "total": 10_000, "currency": "CNY"})
+    );
+    assert!(r["refund_id"].is_string());
+    let after = unsplit(&client.get(AMOUNTS_T1).await.assert_ok());
+    assert_eq!(after, before - 1_000);
+    assert_eq!(sim.refunded_fen("T1"), Some(1_000));
+
+    // Idempotent on out_refund_no.
+    let again = client
+        .post(REFUNDS, refund_body("RF1", 1_000, 10_000))
+        .await
+        .assert_ok();
+    assert_eq!(again, r);
+    assert_eq!(unsplit(&client.get(AMOUNTS_T1).await.assert_ok()), after);
+
+    // The control call and the handle act on the same state.
+    let (status, body) = control_call(
+        &sim,
+        "POST",
+        "/__sim/refund",
+        json!({"transaction_id": "T1", "out_refund_no": "RF2", "amount_fen": 500}),
+    )
+    .await;
+    assert_eq!((status, &body["status"]), (200, &json!("SUCCESS")));
+    let refund = sim.refund("T1", "RF3", 200).expect("refund");
+    assert_eq!((refund.refund_fen, refund.total_fen), (200, 10_000));
+    assert_eq!(
+        unsplit(&client.get(AMOUNTS_T1).await.assert_ok()),
+        after - 700
+    );
+    assert_eq!(sim.refunded_fen("T1"), Some(1_700));
+
+    client
+        .post(REFUNDS, refund_body("RF4", 1, 9_999))
+        .await
+        .assert_error(400, "PARAM_ERROR");
+    let mut usd = refund_body("RF4", 1, 10_000);
+    usd["amount"]["currency"] = "USD".into();
+    client
+        .post(REFUNDS, usd)
+        .await
+        .assert_error(400, "PARAM_ERROR");
+    let mut unknown = refund_body("RF4", 1, 10_000);
+    unknown["transaction_id"] = "T404".into();
+    client
+        .post(REFUNDS, unknown)
+        .await
+        .assert_error(404, "RESOURCE_NOT_EXISTS");
+
+    // Settling: an ambiguous 400 until cleared.
+    sim.set_settling("T1", true).expect("known");
+    let msg = client
+        .get(AMOUNTS_T1)
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    assert_eq!(msg, "订单处理中，请稍后再试");
+    let clear = json!({"transaction_id": "T1", "settling": false});
+    assert_eq!(
+        control_call(&sim, "POST", "/__sim/settling", clear).await.0,
+        200
+    );
+    client.get(AMOUNTS_T1).await.assert_ok();
+    assert!(matches!(
+        sim.set_settling("T404", true),
+        Err(SimError::UnknownTransaction)
+    ));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn refund_over_unsplit_is_refused() {
+    let (sim, client) = ready().await;
+    client
+        .post(
+            ORDERS,
+            order_body("T1", "S1", &[("MERCHANT_ID", SHOP, 9_000)]),
+        )
+        .await
+        .assert_ok();
+    let unsplit = sim.unsplit_fen("T1").expect("known");
+    let msg = client
+        .post(REFUNDS, refund_body("RF1", unsplit + 1, 10_000))
+        .await
+        .assert_error(403, "NOT_ENOUGH");
+    assert_eq!(msg, "申请退款金额大于剩余未分账金额");
+    let (status, body) = control_call(
+        &sim,
+        "POST",
+        "/__sim/refund",
+        json!({"transaction_id": "T1", "out_refund_no": "RF1", "amount_fen": unsplit + 1}),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (403, json!({"code": "NOT_ENOUGH", "message": msg}))
+    );
+    let refusal = sim.refund("T1", "RF1", unsplit + 1).expect_err("refused");
+    assert_eq!((refusal.status, refusal.code.as_str()), (403, "NOT_ENOUGH"));
+    assert_eq!(
+        (sim.unsplit_fen("T1"), sim.refunded_fen("T1")),
+        (Some(unsplit), Some(0)),
+        "nothing applied"
+    );
+    // The same number can be used once the amount fits.
+    sim.refund("T1", "RF1", unsplit).expect("fits");
+    assert_eq!(sim.unsplit_fen("T1"), Some(0));
+    client
+        .post(REFUNDS, refund_body("RF2", 1, 10_000))
+        .await
+        .assert_error(403, "NOT_ENOUGH");
+
+    // After an unfreeze the money comes from the merchant's account, up to what is refundable.
+    let unfreeze = json!({"transaction_id": "T1", "out_order_no": "U1", "description": "完结"});
+    client.post(UNFREEZE, unfreeze).await.assert_ok();
+    let refundable = 10_000 - unsplit;
+    client
+        .post(REFUNDS, refund_body("RF2", refundable + 1, 10_000))
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    client
+        .post(REFUNDS, refund_body("RF2", refundable, 10_000))
+        .await
+        .assert_ok();
+    assert_eq!(sim.refunded_fen("T1"), Some(10_000));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn faults_on_returns_and_refunds() {
+    let (sim, mut client) = split_done("S1").await;
+    let body = return_body("S1", "R1", SHOP, 10).to_string();
+    sim.inject(
+        Op::CreateReturn,
+        Fault::Status {
+            status: 500,
+            code: "SYSTEM_ERROR".into(),
+            message: "系统错误".into(),
+        },
+    );
+    let a = client.send("POST", RETURNS, &body).await.expect("answer");
+    a.assert_error(500, "SYSTEM_ERROR");
+    assert!(sim.return_order("R1").is_none(), "nothing applied");
+
+    client.timeout = Duration::from_millis(500);
+    sim.inject(Op::CreateReturn, Fault::TimeoutAfterApply);
+    assert!(client.send("POST", RETURNS, &body).await.is_err());
+    assert_eq!(sim.return_order("R1").map(|r| r.sends), Some(1), "applied");
+    sim.inject(Op::Refund, Fault::Timeout);
+    let refund = refund_body("RF1", 100, 10_000).to_string();
+    assert!(client.send("POST", REFUNDS, &refund).await.is_err());
+    assert_eq!(sim.refunded_fen("T1"), Some(0), "nothing applied");
+    client.timeout = Duration::from_secs(5);
+
+    let retried = client.send("POST", RETURNS, &body).await.expect("answer");
+    assert_eq!(retried.assert_ok()["result"], "SUCCESS");
+    assert_eq!(sim.return_count("S1", SHOP), 1);
+
+    sim.inject(Op::QueryReturn, Fault::BadSignature);
+    let a = client.get(&return_target("R1", "S1")).await;
+    assert_eq!((a.status, a.signature_ok()), (200, false));
+    sim.inject(Op::QueryReturn, Fault::WrongSerial);
+    let a = client.get(&return_target("R1", "S1")).await;
+    assert!(a.signature_ok() && a.header("Wechatpay-Serial") != Some(KEY_ID));
+    sim.inject(Op::Refund, Fault::StaleTimestamp);
+    let a = client.send("POST", REFUNDS, &refund).await.expect("answer");
+    assert!(a.status == 200 && a.timestamp_age() >= 590);
+    assert_eq!(sim.refunded_fen("T1"), Some(100));
+    sim.inject(Op::Amounts, Fault::SignTest);
+    assert!(!client.get(AMOUNTS_T1).await.signature_ok());
+    let faults: Vec<Option<Fault>> = sim
+        .calls()
+        .iter()
+        .filter(|c| matches!(c.op, Some(Op::CreateReturn | Op::QueryReturn | Op::Refund)))
+        .map(|c| c.fault.clone())
+        .collect();
+    assert_eq!(faults.iter().filter(|f| f.is_some()).count(), 6);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn control_api_for_returns_and_refunds() {
+    let (sim, client) = split_done("S1").await;
+    let post = |path: &'static str, body: Value| {
+        let sim = sim.clone();
+        async move { control_call(&sim, "POST", path, body).await }
+    };
+    assert_eq!(
+        post(
+            "/__sim/balance",
+            json!({"return_mchid": SHOP, "balance_fen": 5})
+        )
+        .await,
+        (200, json!({}))
+    );
+    assert_eq!(sim.balance_fen(SHOP), Some(5));
+    let r = client
+        .post(RETURNS, return_body("S1", "R@1", SHOP, 20))
+        .await
+        .assert_ok();
+    assert_eq!(r["result"], "PROCESSING");
+    let (status, info) = control_call(&sim, "GET", "/__sim/returns/R%401", Value::Null).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            &info["result"],
+            &info["amount"],
+            &info["sends"],
+            &info["return_mchid"]
+        ),
+        (&json!("PROCESSING"), &json!(20), &json!(1), &json!(SHOP))
+    );
+    assert_eq!(
+        control_call(
+            &sim,
+            "GET",
+            &format!("/__sim/orders/S1/returns/{SHOP}"),
+            Value::Null
+        )
+        .await,
+        (200, json!({"count": 1}))
+    );
+    assert_eq!(
+        control_call(&sim, "GET", "/__sim/returns/NOPE", Value::Null)
+            .await
+            .0,
+        404
+    );
+    let bad_result = json!({"out_return_no": "R@1", "result": "DONE"});
+    assert_eq!(post("/__sim/complete-return", bad_result).await.0, 400);
+    let unknown = json!({"out_return_no": "NOPE", "result": "SUCCESS"});
+    assert_eq!(post("/__sim/complete-return", unknown).await.0, 404);
+    let done = json!({"out_return_no": "R@1", "result": "SUCCESS"});
+    assert_eq!(post("/__sim/complete-return", done).await.0, 200);
+    assert_eq!(
+        sim.return_order("R@1").map(|r| r.result),
+        Some("SUCCESS".into())
+    );
+    assert_eq!(
+        post(
+            "/__sim/balance",
+            json!({"return_mchid": SHOP, "balance_fen": null})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(sim.balance_fen(SHOP), None);
+
+    let old = json!({"transaction_id": "T1", "age_days": 200});
+    assert_eq!(post("/__sim/paid-at", old).await.0, 200);
+    client
+        .post(RETURNS, return_body("S1", "R2", SHOP, 1))
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    let young = json!({"transaction_id": "T1", "age_seconds": 60});
+    assert_eq!(post("/__sim/paid-at", young).await.0, 200);
+    client
+        .post(RETURNS, return_body("S1", "R2", SHOP, 1))
+        .await
+        .assert_ok();
+    let nope = json!({"transaction_id": "T404", "age_days": 1});
+    assert_eq!(post("/__sim/paid-at", nope).await.0, 404);
+    let settling = json!({"transaction_id": "T1", "settling": true});
+    assert_eq!(post("/__sim/settling", settling).await.0, 200);
+    client
+        .get(AMOUNTS_T1)
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    let nope = json!({"transaction_id": "T404", "settling": true});
+    assert_eq!(post("/__sim/settling", nope).await.0, 404);
+    let unknown = json!({"transaction_id": "T404", "out_refund_no": "RF1", "amount_fen": 1});
+    let (status, body) = post("/__sim/refund", unknown).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (404, &json!("RESOURCE_NOT_EXISTS"))
+    );
+
+    for op in ["create_return", "query_return", "refund", "amounts"] {
+        let inject = json!({"op": op, "fault": "bad_signature"});
+        assert_eq!(post("/__sim/inject", inject).await.0, 200, "{op}");
+    }
+    let a = client.post(RETURNS, return_body("S1", "R2", SHOP, 1)).await;
+    assert!(a.status == 200 && !a.signature_ok());
+    sim.shutdown().await;
 }

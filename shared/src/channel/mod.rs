@@ -8,7 +8,8 @@ pub mod alipay;
 pub mod wechat;
 
 use crate::domain::{
-    Accepted, Account, Channel, ChannelError, ChannelNotice, Relation, Share, ShareResult,
+    Accepted, Account, Channel, ChannelError, ChannelNotice, ReceiverType, Relation, ReturnAnswer,
+    Share, ShareResult,
 };
 use std::future::Future;
 use std::pin::Pin;
@@ -69,6 +70,55 @@ pub trait SharingChannel: Send + Sync + std::fmt::Debug {
         now: i64,
     ) -> Call<'a, Option<Vec<ShareResult>>>;
 
+    /// What the channel holds frozen and still splittable on `trade_no`, in fen (SPEC §4.10).
+    /// An answer that the trade is still settling is an `Ambiguous` error, never a figure.
+    fn unsplit<'a>(&'a self, trade_no: &'a str, now: i64) -> Call<'a, i64>;
+
+    /// Whether money comes back from receivers only inside a refund (Alipay): a return is then
+    /// a refund plan ([`SharingChannel::refund_plan`]) rather than a call.
+    fn returns_in_refund(&self) -> bool {
+        false
+    }
+
+    /// Takes `amount` back from the receiver `account` of the split `allocation_no`, under
+    /// `return_no` (idempotent: sending the same number again asks again about a return still
+    /// processing).
+    fn return_split<'a>(
+        &'a self,
+        allocation_no: &'a str,
+        return_no: &'a str,
+        account: &'a Account,
+        amount: i64,
+        description: &'a str,
+        now: i64,
+    ) -> Call<'a, ReturnAnswer> {
+        let _ = (allocation_no, return_no, account, amount, description, now);
+        Box::pin(async move { Err(unsupported(self.channel())) })
+    }
+
+    /// The channel's view of a return; `None` when it has no such return (it never arrived).
+    fn query_return<'a>(
+        &'a self,
+        allocation_no: &'a str,
+        return_no: &'a str,
+        now: i64,
+    ) -> Call<'a, Option<ReturnAnswer>> {
+        let _ = (allocation_no, return_no, now);
+        Box::pin(async move { Err(unsupported(self.channel())) })
+    }
+
+    /// The row a refund must carry to take `amount` back from a receiver of type
+    /// `receiver_type` (shown as `account`), for channels that return inside a refund.
+    fn refund_plan(
+        &self,
+        receiver_type: ReceiverType,
+        account: &str,
+        amount: i64,
+    ) -> Option<serde_json::Value> {
+        let _ = (receiver_type, account, amount);
+        None
+    }
+
     /// Releases what is still frozen on `trade_no`, under its own request number.
     fn finish<'a>(&'a self, trade_no: &'a str, request_no: &'a str, now: i64) -> Call<'a, ()>;
 
@@ -98,6 +148,13 @@ pub trait SharingChannel: Send + Sync + std::fmt::Debug {
 
     /// Our answer to a notification.
     fn reply(&self, taken: Taken) -> Reply;
+}
+
+fn unsupported(channel: Channel) -> ChannelError {
+    ChannelError::Rejected {
+        code: "UNSUPPORTED".into(),
+        msg: format!("{channel} has no standalone return"),
+    }
 }
 
 /// The channels of this deployment; a channel without configuration is refused.

@@ -3,7 +3,7 @@
 
 use crate::domain::{
     AllocationOrder, AllocationStatus, Channel, Group, Notice, NoticeAttempt, PayOrder, PayStatus,
-    ReceiverType, mask_account,
+    ReceiverType, Topic, mask_account,
 };
 use serde::Serialize;
 
@@ -35,6 +35,36 @@ pub struct PayOrderView<'a> {
     pub pay_time: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_allocation_error: Option<&'a str>,
+    /// Fen refunded so far (the refund feed).
+    pub refunded: i64,
+}
+
+/// Ours: what a pay order can still split (`/unipay/query/allocatable`, SPEC §4.10). Fen;
+/// `freezeDeadline` in epoch seconds.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllocatableView<'a> {
+    pub order_no: &'a str,
+    pub biz_order_no: &'a str,
+    pub channel: Channel,
+    /// Paid.
+    pub amount: i64,
+    pub refunded: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allocation_no: Option<&'a str>,
+    /// Split or being split by its allocation.
+    pub allocated: i64,
+    /// Ours: still frozen and splittable (0 once finished: the rest went to the merchant).
+    pub allocatable: i64,
+    /// The channel's own figure, when it gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_allocatable: Option<i64>,
+    /// Why there is no channel figure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_error: Option<&'a str>,
+    /// When the channel releases the frozen funds to the merchant if nothing is split.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freeze_deadline: Option<i64>,
 }
 
 impl<'a> From<&'a PayOrder> for PayOrderView<'a> {
@@ -56,6 +86,7 @@ impl<'a> From<&'a PayOrder> for PayOrderView<'a> {
             attach: o.attach.as_deref(),
             pay_time: o.pay_time,
             auto_allocation_error: o.auto_allocation_error.as_deref(),
+            refunded: o.refunded,
         }
     }
 }
@@ -149,7 +180,10 @@ pub struct NoticesView<'a> {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NoticeView<'a> {
-    pub status: AllocationStatus,
+    /// The status the notice reports (an order's, or a return's).
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_no: Option<&'a str>,
     pub url: &'a str,
     pub delivered: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,7 +225,11 @@ impl<'a> NoticesView<'a> {
             notices: notices
                 .iter()
                 .map(|n| NoticeView {
-                    status: n.status,
+                    status: n.topic.status_code(),
+                    return_no: match &n.topic {
+                        Topic::Return { return_no, .. } => Some(return_no.as_str()),
+                        _ => None,
+                    },
                     url: &n.url,
                     delivered: n.delivered,
                     next_at: (!n.delivered).then_some(n.next_at).flatten(),
@@ -211,4 +249,88 @@ pub struct ResendView<'a> {
     /// The status whose notice is sent again.
     pub status: AllocationStatus,
     pub next_at: i64,
+}
+
+/// Ours: a return (`/unipay/allocation/return`, `/unipay/query/allocationReturn`, and the
+/// body of its notice). Fen; times in epoch seconds; the account masked. An Alipay return
+/// carries its refund plan: the `refund_royalty_parameters` row(s) the payment gateway's
+/// `alipay.trade.refund` must carry (`trans_out` is masked here as everywhere: it is the
+/// account of the receiver `receiverNo`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReturnView<'a> {
+    pub return_no: &'a str,
+    pub biz_return_no: &'a str,
+    pub allocation_no: &'a str,
+    pub biz_allocation_no: &'a str,
+    pub order_no: &'a str,
+    pub channel: Channel,
+    pub receiver_no: &'a str,
+    pub receiver_type: ReceiverType,
+    pub receiver_account: String,
+    pub amount: i64,
+    pub status: crate::domain::ReturnStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_msg: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finish_time: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biz_refund_no: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_no: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_royalty_parameters: Option<Vec<serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attach: Option<&'a str>,
+}
+
+impl<'a> ReturnView<'a> {
+    pub fn new(r: &'a crate::domain::ReturnOrder, plan: Option<serde_json::Value>) -> Self {
+        Self {
+            return_no: &r.return_no,
+            biz_return_no: &r.biz_return_no,
+            allocation_no: &r.allocation_no,
+            biz_allocation_no: &r.biz_allocation_no,
+            order_no: &r.order_no,
+            channel: r.channel,
+            receiver_no: &r.receiver_no,
+            receiver_type: r.receiver_type,
+            receiver_account: mask_account(&r.receiver_account),
+            amount: r.amount,
+            status: r.status,
+            description: r.description.as_deref(),
+            error_code: r.error_code.as_deref(),
+            error_msg: r.error_msg.as_deref(),
+            finish_time: r.finish_time,
+            biz_refund_no: r.biz_refund_no.as_deref(),
+            refund_no: r.refund_no.as_deref(),
+            refund_royalty_parameters: plan.map(|p| vec![p]),
+            attach: r.attach.as_deref(),
+        }
+    }
+}
+
+/// Ours: an order's returns, and what each receiver returned (`/unipay/query/allocationReturn`
+/// by order).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReturnsView<'a> {
+    pub allocation_no: &'a str,
+    pub biz_allocation_no: &'a str,
+    pub receivers: Vec<ReturnedView<'a>>,
+    pub returns: Vec<ReturnView<'a>>,
+}
+
+/// One receiver of an order: what it got and what it returned or is returning.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReturnedView<'a> {
+    pub receiver_no: &'a str,
+    pub amount: i64,
+    pub returned: i64,
+    pub return_count: i64,
 }

@@ -43,14 +43,21 @@ pub fn parse_pay_notice(
     Ok(order)
 }
 
-fn required(raw: &Map<String, Value>, field: &str, max: usize) -> Result<String, ValidationError> {
+pub(super) fn required(
+    raw: &Map<String, Value>,
+    field: &str,
+    max: usize,
+) -> Result<String, ValidationError> {
     match optional_string(raw, field, max)? {
         Some(s) if !s.trim().is_empty() => Ok(s),
         _ => Err(ValidationError::new(field, "is required")),
     }
 }
 
-fn integer(raw: &Map<String, Value>, field: &str) -> Result<Option<i64>, ValidationError> {
+pub(super) fn integer(
+    raw: &Map<String, Value>,
+    field: &str,
+) -> Result<Option<i64>, ValidationError> {
     let bad = || ValidationError::new(field, "must be an integer");
     match raw.get(field) {
         None | Some(Value::Null) => Ok(None),
@@ -70,7 +77,7 @@ fn boolean(raw: &Map<String, Value>, field: &str) -> Result<bool, ValidationErro
     }
 }
 
-fn code<T>(
+pub(super) fn code<T>(
     raw: &Map<String, Value>,
     field: &str,
     parse: fn(&str) -> Option<T>,
@@ -109,6 +116,7 @@ fn pay_order_from_notice(raw: &Map<String, Value>) -> Result<PayOrder, Validatio
         pay_time,
         allocation_no: None,
         auto_allocation_error: None,
+        refunded: 0,
     })
 }
 

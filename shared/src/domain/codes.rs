@@ -68,6 +68,41 @@ code_enum!(
 );
 
 code_enum!(
+    /// Status of a refund of a pay order, as DaxPay's refund notice reports it.
+    RefundStatus {
+        Progress = "progress",
+        Success = "success",
+        Close = "close",
+        Fail = "fail",
+    }
+);
+
+impl RefundStatus {
+    /// Success, close and fail are final: a later notice does not change them.
+    pub fn is_final(self) -> bool {
+        self != Self::Progress
+    }
+}
+
+code_enum!(
+    /// Status of a return (分账回退, SPEC §4.9). `return_planned`: Alipay's, a refund plan
+    /// waiting for the refund that carries it.
+    ReturnStatus {
+        Processing = "return_processing",
+        Planned = "return_planned",
+        Success = "return_success",
+        Failed = "return_failed",
+    }
+);
+
+impl ReturnStatus {
+    /// Success and failed are final.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Success | Self::Failed)
+    }
+}
+
+code_enum!(
     /// Allocation order status.
     AllocationStatus {
         Processing = "allocation_processing",

@@ -7,10 +7,21 @@ pub enum DueKind {
     Finish,
     AutoAllocate,
     Notify,
+    /// A return still processing at the channel (SPEC §4.9).
+    ReturnSync,
+    /// A frozen pay order nearing the channel's freeze deadline (SPEC §4.11).
+    Deadline,
 }
 
 impl DueKind {
-    pub const ALL: [DueKind; 4] = [Self::Sync, Self::Finish, Self::AutoAllocate, Self::Notify];
+    pub const ALL: [DueKind; 6] = [
+        Self::Sync,
+        Self::Finish,
+        Self::AutoAllocate,
+        Self::Notify,
+        Self::ReturnSync,
+        Self::Deadline,
+    ];
 
     /// The `duePk` value.
     pub fn partition(self) -> &'static str {
@@ -19,6 +30,8 @@ impl DueKind {
             Self::Finish => "DUE#finish",
             Self::AutoAllocate => "DUE#auto_allocate",
             Self::Notify => "DUE#notify",
+            Self::ReturnSync => "DUE#return_sync",
+            Self::Deadline => "DUE#deadline",
         }
     }
 

@@ -12,7 +12,9 @@ pub mod numbers;
 pub mod pay_order;
 pub mod plan;
 pub mod receivers;
+pub mod refund;
 pub mod refusal;
+pub mod returns;
 pub mod share;
 pub mod spelling;
 
@@ -20,13 +22,15 @@ pub use account::{Account, mask_account};
 pub use allocation::{Allocation, AllocationDetail, AllocationOrder};
 pub use codes::{
     AllocationResult, AllocationStatus, Channel, DetailResult, PayStatus, ReceiverType,
-    RelationType,
+    RefundStatus, RelationType, ReturnStatus,
 };
 pub use due::{Due, DueKind};
-pub use notice::{Notice, NoticeAttempt, Schedule};
+pub use notice::{Notice, NoticeAttempt, Schedule, Topic};
 pub use pay_order::PayOrder;
 pub use receivers::{Group, GroupMember, Receiver};
+pub use refund::{Refund, RefundChange};
 pub use refusal::Refusal;
+pub use returns::{ReturnAnswer, ReturnOrder, ReturnRefusal, ReturnState, Returned};
 pub use share::{Accepted, ChannelError, ChannelNotice, Relation, Share, ShareResult, ShareState};
 pub use spelling::Spelling;
 

@@ -89,9 +89,44 @@ pub fn fen_to_yuan(fen: i64) -> String {
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
+/// Reads a yuan string of at most two decimals as fen (`"60.1"` → `6010`); `None` for
+/// anything else (a sign, more decimals, no digits, too large).
+pub fn yuan_to_fen(yuan: &str) -> Option<i64> {
+    let (whole, frac) = yuan.split_once('.').unwrap_or((yuan, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || whole.len() > 15 || frac.len() > 2 || !digits(whole) || !digits(frac) {
+        return None;
+    }
+    let frac_fen = match frac.len() {
+        0 => 0,
+        1 => frac.parse::<i64>().ok()? * 10,
+        _ => frac.parse::<i64>().ok()?,
+    };
+    whole
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(frac_fen)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yuan_strings_read_as_fen() {
+        for (yuan, fen) in [
+            ("60.00", Some(6000)),
+            ("0.01", Some(1)),
+            ("60.1", Some(6010)),
+            ("7", Some(700)),
+        ] {
+            assert_eq!(yuan_to_fen(yuan), fen, "{yuan}");
+        }
+        for bad in ["", ".5", "1.234", "-1.00", "1e3", "1.-1", " 1.00"] {
+            assert_eq!(yuan_to_fen(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn amounts_and_rates_validate_at_the_edge() {

@@ -1,7 +1,60 @@
 //! Merchant notices (SPEC §4.7): the outbox item, its attempts and its retry schedule.
 
-use super::codes::AllocationStatus;
+use super::codes::{AllocationStatus, ReturnStatus};
 use super::due::Due;
+
+/// The topic of the notice sent when a pay order nears its freeze deadline (SPEC §4.11).
+pub const EXPIRING: &str = "allocation_expiring";
+
+/// What a notice is about. With its subject (an allocationNo; for [`Topic::Expiring`] the pay
+/// order's orderNo) it names the notice: at most one per subject and topic.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// The allocation order entered this status.
+    Status(AllocationStatus),
+    /// A return of the order ended.
+    Return {
+        return_no: String,
+        status: ReturnStatus,
+    },
+    /// The pay order nears the channel's freeze deadline unsplit.
+    Expiring,
+}
+
+impl Topic {
+    /// The status the notice reports (`allocation_end`, `return_success`,
+    /// `allocation_expiring`).
+    pub fn status_code(&self) -> &'static str {
+        match self {
+            Self::Status(s) => s.code(),
+            Self::Return { status, .. } => status.code(),
+            Self::Expiring => EXPIRING,
+        }
+    }
+
+    /// The notice's name within its subject: the status, and for a return its number.
+    pub fn code(&self) -> String {
+        match self {
+            Self::Return { return_no, status } => format!("{status}#{return_no}"),
+            other => other.status_code().to_owned(),
+        }
+    }
+
+    /// The topic a [`Topic::code`] names.
+    pub fn parse(code: &str) -> Option<Self> {
+        if code == EXPIRING {
+            return Some(Self::Expiring);
+        }
+        if let Some((status, return_no)) = code.split_once('#') {
+            let status = ReturnStatus::from_code(status)?;
+            return (!return_no.is_empty()).then(|| Self::Return {
+                return_no: return_no.to_owned(),
+                status,
+            });
+        }
+        AllocationStatus::from_code(code).map(Self::Status)
+    }
+}
 
 /// One attempt to deliver a merchant notice.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,11 +68,13 @@ pub struct NoticeAttempt {
     pub error: Option<String>,
 }
 
-/// The merchant notice of one order status (outbox item, SPEC §4.7).
+/// One merchant notice (outbox item, SPEC §4.7): of an order's status, a return's end, or a
+/// pay order's coming freeze deadline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
-    pub allocation_no: String,
-    pub status: AllocationStatus,
+    /// The allocationNo (the orderNo for [`Topic::Expiring`]).
+    pub subject: String,
+    pub topic: Topic,
     pub url: String,
     /// The signed JSON body, built once when the status changed; every attempt sends it.
     pub body: String,
@@ -32,6 +87,33 @@ pub struct Notice {
     /// The retry schedule, fixed when the notice is written (a later change of the setting
     /// does not re-time notices in flight).
     pub schedule: Schedule,
+}
+
+impl Notice {
+    /// A notice written now: due at once, with no attempt yet, keeping `schedule`.
+    pub fn new(
+        subject: String,
+        topic: Topic,
+        url: String,
+        body: String,
+        schedule: Schedule,
+        now: i64,
+    ) -> Self {
+        Self {
+            subject,
+            topic,
+            url,
+            body,
+            delivered: false,
+            attempts: Vec::new(),
+            next_at: Some(now),
+            due: Some(Due {
+                kind: super::due::DueKind::Notify,
+                at: now,
+            }),
+            schedule,
+        }
+    }
 }
 
 /// A notice (or setting) URL: absolute `http`/`https` with a host. Where it may point is
@@ -103,6 +185,24 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn topics_name_themselves() {
+        let topics = [
+            Topic::Status(AllocationStatus::End),
+            Topic::Return {
+                return_no: "R1".into(),
+                status: ReturnStatus::Success,
+            },
+            Topic::Expiring,
+        ];
+        for t in topics {
+            assert_eq!(Topic::parse(&t.code()), Some(t.clone()), "{}", t.code());
+        }
+        assert_eq!(Topic::parse("return_success#"), None);
+        assert_eq!(Topic::parse("allocation_end#R1"), None);
+        assert_eq!(Topic::parse("nonsense"), None);
+    }
 
     #[test]
     fn daxpay_schedule_takes_sixteen_attempts() {

@@ -40,6 +40,14 @@ pub fn new_allocation_no(prefix: &str, now: i64) -> String {
     format!("{prefix}A{}{n:08}", beijing_digits(now))
 }
 
+/// A fresh return number: prefix + `R` + `yyMMddHHmmss` (Beijing time) + 8 random digits; it is
+/// the channel's `out_return_no`. Unique by the conditional write that stores the return.
+pub fn new_return_no(prefix: &str, now: i64) -> String {
+    use rand::Rng;
+    let n: u32 = rand::rng().random_range(0..100_000_000);
+    format!("{prefix}R{}{n:08}", beijing_digits(now))
+}
+
 /// A fresh request number for a receiver bind/unbind at the channel (≤ 32 of `[A-Za-z0-9]`).
 pub fn new_request_no(kind: char, now: i64) -> String {
     use rand::Rng;

@@ -27,6 +27,8 @@ pub struct PayOrder {
     pub allocation_no: Option<String>,
     /// Why auto allocation could not run (it is not retried).
     pub auto_allocation_error: Option<String>,
+    /// Fen refunded so far (successful refunds from the refund feed, SPEC §4.9).
+    pub refunded: i64,
 }
 
 impl PayOrder {
@@ -55,6 +57,11 @@ impl PayOrder {
             return Err(Refusal::AlreadyAllocated);
         }
         Ok(())
+    }
+
+    /// What is left to split: the paid amount less what was refunded.
+    pub fn splittable(&self) -> i64 {
+        (self.amount - self.refunded).max(0)
     }
 
     /// The channel's trade number, which the split names.
@@ -144,6 +151,7 @@ pub fn merge_notice(existing: &PayOrder, notice: &PayOrder) -> Merge {
         pay_time: notice.pay_time.or(existing.pay_time),
         allocation_no: existing.allocation_no.clone(),
         auto_allocation_error: existing.auto_allocation_error.clone(),
+        refunded: existing.refunded,
     };
     if &merged == existing {
         Merge::Unchanged
@@ -173,6 +181,7 @@ mod tests {
             pay_time: Some(1_719_475_200),
             allocation_no: None,
             auto_allocation_error: None,
+            refunded: 0,
         }
     }
     #[test]

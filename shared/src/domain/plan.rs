@@ -43,6 +43,7 @@ impl Planned {
 /// `floor(amount × 10000 / payAmount)`.
 pub fn plan_explicit(
     pay_amount: i64,
+    refunded: i64,
     amounts: impl IntoIterator<Item = (String, i64, Account)>,
 ) -> Result<Vec<Planned>, Refusal> {
     let planned: Vec<Planned> = amounts
@@ -61,11 +62,19 @@ pub fn plan_explicit(
             paid: pay_amount,
         });
     }
+    if total > pay_amount - refunded {
+        return Err(Refusal::AmountOverSplittable {
+            total,
+            splittable: pay_amount - refunded,
+            refunded,
+        });
+    }
     Ok(planned)
 }
 
-/// Group rates: `floor(payAmount × rate / 10000)` per member; the remainder stays with the
-/// merchant and is released at finish.
+/// Group rates: `floor(base × rate / 10000)` per member, `base` being what is left to split
+/// (the pay amount less refunds); the remainder stays with the merchant and is released at
+/// finish.
 pub fn plan_group(pay_amount: i64, members: &[GroupMember]) -> Vec<Planned> {
     members
         .iter()
@@ -168,6 +177,7 @@ mod tests {
     fn explicit_amounts_and_rates() {
         let planned = plan_explicit(
             10000,
+            0,
             [("a".into(), 6000, account()), ("b".into(), 1, account())],
         );
         assert_eq!(
@@ -176,8 +186,13 @@ mod tests {
         );
         let over = plan_explicit(
             10000,
+            0,
             [("a".into(), 6000, account()), ("b".into(), 4001, account())],
         );
         assert!(over.is_err_and(|e| e.to_string().contains("10001")));
+        // after a refund of 2,000 fen only 8,000 can be split
+        let after_refund = plan_explicit(10000, 2000, [("a".into(), 8001, account())]);
+        assert!(after_refund.is_err_and(|e| e.to_string().contains("8000")));
+        assert!(plan_explicit(10000, 2000, [("a".into(), 8000, account())]).is_ok());
     }
 }

@@ -24,6 +24,14 @@ pub enum Refusal {
         total: i64,
         paid: i64,
     },
+    /// More than what refunds left to split (ours, or the channel's own figure).
+    AmountOverSplittable {
+        total: i64,
+        splittable: i64,
+        refunded: i64,
+    },
+    /// The pay order changed (a refund) while the start was deciding: nothing was written.
+    PayOrderChanged,
     ReceiverNotFound(String),
     ReceiverOfOtherChannel {
         receiver_no: String,
@@ -69,6 +77,12 @@ pub enum Refusal {
     },
     /// The channel did not answer clearly; the merchant may retry.
     ChannelUnclear(&'static str),
+    /// A return the rules do not allow (SPEC §4.9).
+    Return(super::returns::ReturnRefusal),
+    BizReturnNoReused,
+    /// The order has no share for this receiver.
+    ShareNotFound(String),
+    ReturnNotFound,
 }
 
 /// Receiver bind / unbind, as the refusals name them.
@@ -105,6 +119,19 @@ impl fmt::Display for Refusal {
             AmountOverPaid { total, paid } => write!(
                 f,
                 "分账金额超过支付金额 (receivers total {total} fen, more than the paid {paid} fen)"
+            ),
+            AmountOverSplittable {
+                total,
+                splittable,
+                refunded,
+            } => write!(
+                f,
+                "分账金额超过可分账金额 (receivers total {total} fen, more than the {splittable} fen \
+                 left to split after {refunded} fen of refunds)"
+            ),
+            PayOrderChanged => f.write_str(
+                "支付订单已变化，请重试 (the pay order changed meanwhile, e.g. a refund; nothing was \
+                 written, the same request may be sent again)",
             ),
             ReceiverNotFound(no) => write!(f, "分账接收方不存在 (receiver {no} not found)"),
             ReceiverOfOtherChannel {
@@ -164,6 +191,15 @@ impl fmt::Display for Refusal {
             NotTheDefault(g) => write!(f, "分账组 {g} 不是默认分账组 (not the default group)"),
             NoticeNotFound(s) => write!(f, "通知不存在 (no notice of status {s} for this order)"),
             ChannelRefused { action, code, msg } => write!(f, "{action}失败: {code} {msg}"),
+            Return(r) => write!(f, "{r}"),
+            BizReturnNoReused => f.write_str(
+                "商户回退单号已被使用 (bizReturnNo is already used with other parameters)",
+            ),
+            ShareNotFound(no) => write!(
+                f,
+                "分账单中没有该接收方 (receiver {no} has no share in this order)"
+            ),
+            ReturnNotFound => f.write_str("分账回退单不存在 (no such return)"),
             ChannelUnclear(action) => write!(
                 f,
                 "{action}失败: 通道暂时不可用，请重试 (channel did not answer clearly; retry)"

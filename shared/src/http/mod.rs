@@ -8,7 +8,7 @@ mod merchant;
 
 use crate::app::App;
 use crate::daxpay::ApiError;
-use crate::service::{groups, notices, orders, pay_orders, receivers, start};
+use crate::service::{groups, notices, orders, pay_orders, receivers, returns, start};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use merchant::merchant;
@@ -16,6 +16,8 @@ use tracing::Instrument;
 
 /// The route of the pay-order feed (DaxPay's signed payment notice).
 pub const FEED_PATH: &str = "/feed/pay-order";
+/// The route of the refund feed (DaxPay's signed refund notice).
+pub const REFUND_FEED_PATH: &str = "/feed/refund";
 /// Channel notifications arrive at `/callback/<channel>` (`alipay`, `wechat`).
 pub const CALLBACK_PREFIX: &str = "/callback/";
 
@@ -58,6 +60,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         let t = trace_id.as_str();
         let response = match (method.as_str(), route.trim_end_matches('/')) {
             ("POST", FEED_PATH) => feed::pay_order(app, body).await,
+            ("POST", REFUND_FEED_PATH) => feed::refund(app, body).await,
             ("POST", p) if p.starts_with(CALLBACK_PREFIX) => {
                 callbacks::take(app, &p[CALLBACK_PREFIX.len()..], req.headers(), body).await
             }
@@ -74,6 +77,13 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
                 merchant(app, body, t, notices::resend_notice).await
             }
             ("POST", "/unipay/query/payorder") => merchant(app, body, t, pay_orders::query).await,
+            ("POST", "/unipay/allocation/return") => merchant(app, body, t, returns::create).await,
+            ("POST", "/unipay/query/allocationreturn") => {
+                merchant(app, body, t, returns::query).await
+            }
+            ("POST", "/unipay/query/allocatable") => {
+                merchant(app, body, t, pay_orders::allocatable).await
+            }
             ("POST", "/unipay/allocation/receiver/add") => {
                 merchant(app, body, t, receivers::add).await
             }

@@ -1,7 +1,7 @@
 //! The job message that travels through SQS (SPEC §7): services enqueue it, the worker decodes
 //! it. Each is idempotent: delivering one twice, or two at once, ends in the same state.
 
-use crate::domain::{AllocationStatus, Channel};
+use crate::domain::{Channel, Topic};
 use serde::{Deserialize, Serialize};
 
 /// One unit of asynchronous work. JSON: `{"kind": "sync", "allocationNo": "..."}`.
@@ -31,25 +31,91 @@ pub enum Job {
         #[serde(rename = "orderNo")]
         order_no: String,
     },
+    /// Ask the channel again about a return still processing.
+    SyncReturn {
+        #[serde(rename = "allocationNo")]
+        allocation_no: String,
+        #[serde(rename = "returnNo")]
+        return_no: String,
+    },
+    /// A frozen pay order nears the channel's freeze deadline.
+    Deadline {
+        #[serde(rename = "orderNo")]
+        order_no: String,
+    },
     /// Finish an order that reached `allocation_end`.
     Finish {
         #[serde(rename = "allocationNo")]
         allocation_no: String,
     },
     /// Deliver the merchant notice of an order's status.
+    /// A merchant notice: of an order (`allocationNo`, the status and, for a return, its
+    /// `returnNo`), or of a pay order nearing its freeze deadline (`orderNo`).
     Notify {
-        #[serde(rename = "allocationNo")]
+        #[serde(
+            rename = "allocationNo",
+            default,
+            skip_serializing_if = "String::is_empty"
+        )]
         allocation_no: String,
-        status: AllocationStatus,
+        #[serde(rename = "orderNo", default, skip_serializing_if = "Option::is_none")]
+        order_no: Option<String>,
+        status: String,
+        #[serde(rename = "returnNo", default, skip_serializing_if = "Option::is_none")]
+        return_no: Option<String>,
     },
 }
 
 impl Job {
+    /// The job that delivers the notice of `subject` and `topic`.
+    pub fn notify(subject: &str, topic: &Topic) -> Job {
+        let (allocation_no, order_no) = match topic {
+            Topic::Expiring => (String::new(), Some(subject.to_owned())),
+            _ => (subject.to_owned(), None),
+        };
+        Job::Notify {
+            allocation_no,
+            order_no,
+            status: topic.status_code().to_owned(),
+            return_no: match topic {
+                Topic::Return { return_no, .. } => Some(return_no.clone()),
+                _ => None,
+            },
+        }
+    }
+
+    /// The notice a `Notify` job names: its subject and topic (`None`: not a notice, or one
+    /// of a shape we do not know).
+    pub fn notice(&self) -> Option<(&str, Topic)> {
+        let Job::Notify {
+            allocation_no,
+            order_no,
+            status,
+            return_no,
+        } = self
+        else {
+            return None;
+        };
+        let code = match return_no {
+            Some(r) => format!("{status}#{r}"),
+            None => status.clone(),
+        };
+        let topic = Topic::parse(&code)?;
+        let subject = match (&topic, order_no) {
+            (Topic::Expiring, Some(o)) => o.as_str(),
+            (Topic::Expiring, None) => return None,
+            _ => allocation_no.as_str(),
+        };
+        (!subject.is_empty()).then_some((subject, topic))
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Self::ChannelCallback { .. } => "channel_callback",
             Self::Sync { .. } => "sync",
             Self::AutoAllocate { .. } => "auto_allocate",
+            Self::SyncReturn { .. } => "sync_return",
+            Self::Deadline { .. } => "deadline",
             Self::Finish { .. } => "finish",
             Self::Notify { .. } => "notify",
         }
@@ -59,10 +125,15 @@ impl Job {
     pub fn subject(&self) -> &str {
         match self {
             Self::ChannelCallback { channel, .. } => channel.code(),
+            Self::Notify {
+                order_no: Some(order_no),
+                ..
+            } => order_no,
             Self::Sync { allocation_no }
             | Self::Finish { allocation_no }
             | Self::Notify { allocation_no, .. } => allocation_no,
-            Self::AutoAllocate { order_no } => order_no,
+            Self::AutoAllocate { order_no } | Self::Deadline { order_no } => order_no,
+            Self::SyncReturn { return_no, .. } => return_no,
         }
     }
 }
@@ -73,13 +144,41 @@ mod tests {
 
     #[test]
     fn wire_format() {
-        let j = Job::Notify {
-            allocation_no: "A1".into(),
-            status: AllocationStatus::End,
-        };
+        use crate::domain::{AllocationStatus, ReturnStatus};
+        let end = Topic::Status(AllocationStatus::End);
+        let j = Job::notify("A1", &end);
         assert_eq!(
             serde_json::to_string(&j).ok().as_deref(),
             Some(r#"{"kind":"notify","allocationNo":"A1","status":"allocation_end"}"#)
+        );
+        assert_eq!(j.notice(), Some(("A1", end)));
+        let returned = Topic::Return {
+            return_no: "R1".into(),
+            status: ReturnStatus::Success,
+        };
+        let j = Job::notify("A1", &returned);
+        assert_eq!(
+            serde_json::to_string(&j).ok().as_deref(),
+            Some(
+                r#"{"kind":"notify","allocationNo":"A1","status":"return_success","returnNo":"R1"}"#
+            )
+        );
+        assert_eq!(j.notice(), Some(("A1", returned)));
+        let j = Job::notify("P1", &Topic::Expiring);
+        assert_eq!(
+            serde_json::to_string(&j).ok().as_deref(),
+            Some(r#"{"kind":"notify","orderNo":"P1","status":"allocation_expiring"}"#)
+        );
+        assert_eq!(
+            (j.subject(), j.notice()),
+            ("P1", Some(("P1", Topic::Expiring)))
+        );
+        let odd: Result<Job, _> =
+            serde_json::from_str(r#"{"kind":"notify","allocationNo":"A1","status":"dancing"}"#);
+        assert_eq!(
+            odd.ok()
+                .and_then(|j| j.notice().map(|(s, t)| (s.to_owned(), t))),
+            None
         );
         let back: Result<Job, _> = serde_json::from_str(r#"{"kind":"sync","allocationNo":"A2"}"#);
         assert_eq!(

@@ -40,6 +40,16 @@ pub struct JobSettings {
     /// `DEFAULT_FIELD_NAMES` (`2.0.7` default, or `2.0.8`): the DaxPay field names of notices
     /// of orders no merchant request created (auto allocation).
     pub default_spelling: Spelling,
+    /// `FREEZE_DEADLINE_SECS` (default 30 days): how long a channel keeps a payment's funds
+    /// frozen for sharing before it releases them to the merchant (SPEC §4.11; WeChat direct
+    /// merchants and Alipay 30 days, WeChat service providers 180).
+    pub freeze_deadline_secs: i64,
+    /// `FREEZE_DEADLINE_MARGIN_SECS` (default 3 days): how long before that deadline an
+    /// unsplit pay order is acted on.
+    pub freeze_deadline_margin_secs: i64,
+    /// `FREEZE_DEADLINE_ACTION` (`notify`, default, or `allocate`): at the margin, send the
+    /// merchant an `allocation_expiring` notice, or allocate with the default group.
+    pub freeze_deadline_allocates: bool,
 }
 
 impl Default for JobSettings {
@@ -57,6 +67,9 @@ impl Default for JobSettings {
             default_spelling: Spelling::V207,
             worker_concurrency: 10,
             job_budget_secs: 20,
+            freeze_deadline_secs: 30 * 86_400,
+            freeze_deadline_margin_secs: 3 * 86_400,
+            freeze_deadline_allocates: false,
         }
     }
 }
@@ -71,6 +84,11 @@ impl JobSettings {
             sync_max_interval_secs: self.sync_max_interval_secs,
             sync_max_age_secs: self.sync_max_age_secs,
         }
+    }
+
+    /// When the channel releases the frozen funds of a payment made at `pay_time`.
+    pub fn freeze_deadline(&self, pay_time: i64) -> i64 {
+        pay_time + self.freeze_deadline_secs
     }
 
     /// The retry schedule a notice written now keeps.
@@ -152,6 +170,29 @@ impl JobSettings {
                 (1, 100),
             )?,
             job_budget_secs: secs_setting(get, "JOB_BUDGET_SECS", d.job_budget_secs, 900)?.max(1),
+            freeze_deadline_secs: secs_setting(
+                get,
+                "FREEZE_DEADLINE_SECS",
+                d.freeze_deadline_secs,
+                180 * 86_400,
+            )?,
+            freeze_deadline_margin_secs: secs_setting(
+                get,
+                "FREEZE_DEADLINE_MARGIN_SECS",
+                d.freeze_deadline_margin_secs,
+                30 * 86_400,
+            )?,
+            freeze_deadline_allocates: match get("FREEZE_DEADLINE_ACTION").as_deref().map(str::trim)
+            {
+                None | Some("notify") => false,
+                Some("allocate") => true,
+                Some(_) => {
+                    return Err(ConfigError::new(
+                        "FREEZE_DEADLINE_ACTION",
+                        "must be notify or allocate",
+                    ));
+                }
+            },
         })
     }
 }

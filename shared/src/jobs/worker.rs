@@ -9,7 +9,7 @@ use crate::daxpay::ApiError;
 use crate::domain::AllocationStatus;
 use crate::infra::Job;
 use crate::service::callbacks::{self, CallbackError};
-use crate::service::{lifecycle, notices, start};
+use crate::service::{deadline, lifecycle, notices, return_life, start};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use futures_util::stream::{self, StreamExt};
 use std::time::Duration;
@@ -144,10 +144,15 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
             }
         }
         Job::AutoAllocate { order_no } => start::auto_allocate(app, order_no).await?,
-        Job::Notify {
+        Job::SyncReturn {
             allocation_no,
-            status,
-        } => notices::deliver(app, allocation_no, *status).await?,
+            return_no,
+        } => return_life::sync(app, allocation_no, return_no).await?,
+        Job::Deadline { order_no } => deadline::watch(app, order_no).await?,
+        Job::Notify { .. } => match job.notice() {
+            Some((subject, topic)) => notices::deliver(app, subject, &topic).await?,
+            None => return Err(JobError::Poison("a notice job naming no notice".into())),
+        },
         Job::ChannelCallback {
             channel,
             body,

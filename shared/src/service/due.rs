@@ -28,10 +28,12 @@ pub fn job_for(item: &DueItem) -> Option<Job> {
         (DueKind::Sync, DueSubject::Allocation(allocation_no)) => Job::Sync { allocation_no },
         (DueKind::Finish, DueSubject::Allocation(allocation_no)) => Job::Finish { allocation_no },
         (DueKind::AutoAllocate, DueSubject::PayOrder(order_no)) => Job::AutoAllocate { order_no },
-        (DueKind::Notify, DueSubject::Notice(allocation_no, status)) => Job::Notify {
+        (DueKind::Deadline, DueSubject::PayOrder(order_no)) => Job::Deadline { order_no },
+        (DueKind::ReturnSync, DueSubject::Return(allocation_no, return_no)) => Job::SyncReturn {
             allocation_no,
-            status,
+            return_no,
         },
+        (DueKind::Notify, DueSubject::Notice(subject, topic)) => Job::notify(&subject, &topic),
         _ => return None,
     })
 }

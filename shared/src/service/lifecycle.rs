@@ -60,10 +60,7 @@ async fn save(app: &App, stored: &mut StoredAllocation, step: Step) -> Result<bo
         if let Some(queue) = &app.queue {
             let no = o.allocation_no.clone();
             if noticed {
-                let job = Job::Notify {
-                    allocation_no: no.clone(),
-                    status: o.status,
-                };
+                let job = Job::notify(&no, &crate::domain::Topic::Status(o.status));
                 if let Err(e) = queue.send(&job, 0).await {
                     tracing::warn!(error = %e, "notice not queued; the scheduler will find it");
                 }

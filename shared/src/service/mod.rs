@@ -3,6 +3,7 @@
 //! and saves with a conditional write (re-reading after a lost race).
 
 pub mod callbacks;
+pub mod deadline;
 pub mod due;
 pub mod groups;
 pub mod lifecycle;
@@ -10,6 +11,8 @@ pub mod notices;
 pub mod orders;
 pub mod pay_orders;
 pub mod receivers;
+pub mod return_life;
+pub mod returns;
 pub mod start;
 
 use crate::app::App;

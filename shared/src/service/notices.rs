@@ -7,7 +7,7 @@ use crate::app::App;
 use crate::daxpay::params::{AllocationRef, NoticeResendParams};
 use crate::daxpay::request::Verified;
 use crate::daxpay::{ApiError, our_views, views};
-use crate::domain::{Allocation, AllocationStatus, Due, DueKind, Notice, NoticeAttempt, Refusal};
+use crate::domain::{Allocation, Notice, NoticeAttempt, Refusal, Topic};
 use crate::infra::{Job, queue, sender};
 use serde_json::{Value, json};
 
@@ -32,31 +32,21 @@ pub fn notice_for(app: &App, a: &Allocation, now: i64) -> Option<Notice> {
     body.insert("code".into(), json!(0));
     body.insert("resTime".into(), json!(now));
     app.verifier.signer.sign_in_place(&mut body);
-    Some(Notice {
-        allocation_no: o.allocation_no.clone(),
-        status: o.status,
+    Some(Notice::new(
+        o.allocation_no.clone(),
+        Topic::Status(o.status),
         url,
-        body: Value::Object(body).to_string(),
-        delivered: false,
-        attempts: Vec::new(),
-        next_at: Some(now),
-        due: Some(Due {
-            kind: DueKind::Notify,
-            at: now,
-        }),
-        schedule: app.jobs.notice_schedule(),
-    })
+        Value::Object(body).to_string(),
+        app.jobs.notice_schedule(),
+        now,
+    ))
 }
 
 /// One delivery attempt of a notice, on its schedule. Idempotent: an attempt is claimed by a
 /// conditional write first, so two jobs never send the same attempt.
-pub async fn deliver(
-    app: &App,
-    allocation_no: &str,
-    status: AllocationStatus,
-) -> Result<(), ApiError> {
+pub async fn deliver(app: &App, subject: &str, topic: &Topic) -> Result<(), ApiError> {
     let now = app.clock.now();
-    let Some(notice) = app.store.notice(allocation_no, status).await? else {
+    let Some(notice) = app.store.notice(subject, topic).await? else {
         return Ok(());
     };
     let attempts = notice.attempts.len() as i64;
@@ -70,13 +60,7 @@ pub async fn deliver(
     }
     if !app
         .store
-        .start_notice_attempt(
-            allocation_no,
-            status,
-            attempts,
-            now,
-            now + NOTICE_LEASE_SECS,
-        )
+        .start_notice_attempt(subject, topic, attempts, now, now + NOTICE_LEASE_SECS)
         .await?
     {
         return Ok(());
@@ -101,7 +85,7 @@ pub async fn deliver(
         error: delivery.error.clone(),
     };
     app.store
-        .record_notice_attempt(allocation_no, status, &attempt, next)
+        .record_notice_attempt(subject, topic, &attempt, next)
         .await?;
     match (delivery.delivered, next) {
         (true, _) => tracing::info!(attempt = number, "notice delivered"),
@@ -110,10 +94,7 @@ pub async fn deliver(
             if at - now <= queue::MAX_DELAY_SECS
                 && let Some(queue) = &app.queue
             {
-                let job = Job::Notify {
-                    allocation_no: allocation_no.to_owned(),
-                    status,
-                };
+                let job = Job::notify(subject, topic);
                 if let Err(e) = queue.send(&job, at - now).await {
                     tracing::warn!(error = %e, "retry not queued; the scheduler will find it");
                 }
@@ -149,19 +130,17 @@ pub async fn resend_notice(
     };
     let o = stored.order();
     let status = req.params.status.unwrap_or(o.status);
+    let topic = Topic::Status(status);
     let now = app.clock.now();
     if !app
         .store
-        .resend_notice(&o.allocation_no, status, now)
+        .resend_notice(&o.allocation_no, &topic, now)
         .await?
     {
         return Ok(Refusal::NoticeNotFound(status).into());
     }
     if let Some(queue) = &app.queue {
-        let job = Job::Notify {
-            allocation_no: o.allocation_no.clone(),
-            status,
-        };
+        let job = Job::notify(&o.allocation_no, &topic);
         if let Err(e) = queue.send(&job, 0).await {
             tracing::warn!(error = %e, "resent notice not queued; the scheduler will find it");
         }

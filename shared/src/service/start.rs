@@ -12,7 +12,7 @@ use crate::daxpay::{ApiError, views};
 use crate::domain::numbers::{auto_biz_allocation_no, new_allocation_no};
 use crate::domain::plan::{OrderRequest, Planned, new_allocation, plan_explicit, plan_group};
 use crate::domain::receivers::check_receivers;
-use crate::domain::{AllocationOrder, AllocationStatus, RACES, Refusal, Spelling};
+use crate::domain::{AllocationOrder, AllocationStatus, PayOrder, RACES, Refusal, Spelling};
 use crate::store::{
     Claim, CreateConflict, PayOrderRef, ReceiversRef, StartLookup, StartSnapshot, StoredAllocation,
 };
@@ -79,11 +79,16 @@ pub async fn run(
         Ok(t) => t.to_owned(),
         Err(refusal) => return Ok(Err(refusal)),
     };
-    let planned = match plan(p, &lookup, &snapshot, pay.amount, pay.channel) {
+    let planned = match plan(p, &lookup, &snapshot, pay) {
         Ok(planned) => planned,
         Err(refusal) => return Ok(Err(refusal)),
     };
     let now = app.clock.now();
+    if pay.refunded > 0
+        && let Err(refusal) = check_channel_figure(app, pay, &trade_no, &planned, now).await
+    {
+        return Ok(Err(refusal));
+    }
     let request = OrderRequest {
         biz_allocation_no: p.biz_allocation_no.clone(),
         description: p.description.clone(),
@@ -99,7 +104,11 @@ pub async fn run(
     let mut created = false;
     for _ in 0..RACES {
         allocation.order.allocation_no = new_allocation_no(&app.allocation_no_prefix, now);
-        match app.store.create_allocation(&allocation).await? {
+        match app
+            .store
+            .create_allocation(&allocation, pay.refunded)
+            .await?
+        {
             Ok(()) => {
                 created = true;
                 break;
@@ -111,7 +120,18 @@ pub async fn run(
                     None => Err(ApiError::System("claim vanished".into())),
                 };
             }
-            Err(CreateConflict::PayOrderTaken) => return Ok(Err(Refusal::AlreadyAllocated)),
+            Err(CreateConflict::PayOrderTaken) => {
+                // allocated by another start, or refunded meanwhile: say which
+                let now_allocated = match app.store.pay_order(&pay.order_no).await? {
+                    Some((current, _)) => current.allocation_no.is_some(),
+                    None => false,
+                };
+                return Ok(Err(if now_allocated {
+                    Refusal::AlreadyAllocated
+                } else {
+                    Refusal::PayOrderChanged
+                }));
+            }
         }
     }
     if !created {
@@ -129,9 +149,41 @@ pub async fn run(
         allocation,
         version: 1,
         notices: Vec::new(),
+        returns: Vec::new(),
+        returned: Vec::new(),
     };
     // round trip 4: what the channel said
     Ok(Ok(allocate(app, stored).await?.allocation.order))
+}
+
+/// After a refund our figure may be behind the channel's (a refund it made that we have not
+/// heard of yet): the channel's own unsplit amount is asked, and a plan above it refused. No
+/// figure (the channel is still settling, or did not answer clearly) leaves the channel to
+/// judge the split itself.
+async fn check_channel_figure(
+    app: &App,
+    pay: &PayOrder,
+    trade_no: &str,
+    planned: &[Planned],
+    now: i64,
+) -> Result<(), Refusal> {
+    let total: i64 = planned.iter().map(|p| p.amount).sum();
+    let client = app
+        .channels
+        .get(pay.channel)
+        .map_err(|_| Refusal::ChannelNotConfigured(pay.channel))?;
+    match client.unsplit(trade_no, now).await {
+        Ok(unsplit) if total > unsplit => Err(Refusal::AmountOverSplittable {
+            total,
+            splittable: unsplit,
+            refunded: pay.refunded,
+        }),
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::info!(cause = %e, "no channel figure of what is unsplit; the split goes ahead");
+            Ok(())
+        }
+    }
 }
 
 /// Who gets how much: the listed receivers with their amounts, else the named group, else the
@@ -140,16 +192,17 @@ fn plan(
     p: &StartParams,
     lookup: &StartLookup<'_>,
     snapshot: &StartSnapshot,
-    amount: i64,
-    channel: crate::domain::Channel,
+    pay: &PayOrder,
 ) -> Result<Vec<Planned>, Refusal> {
+    let channel = pay.channel;
     let group = match lookup.receivers {
         ReceiversRef::Listed(nos) => {
             let chosen =
                 check_receivers(channel, nos.iter().map(String::as_str), &snapshot.receivers)?;
             let amounts = p.explicit_receivers().unwrap_or_default();
             return plan_explicit(
-                amount,
+                pay.amount,
+                pay.refunded,
                 amounts
                     .iter()
                     .zip(chosen)
@@ -165,7 +218,7 @@ fn plan(
             .ok_or(Refusal::NoDefaultGroup(channel))?,
     };
     group.usable_for(channel)?;
-    Ok(plan_group(amount, &group.members))
+    Ok(plan_group(pay.splittable(), &group.members))
 }
 
 /// A start whose bizAllocationNo is taken: the stored order if the parameters are the same,

@@ -4,12 +4,14 @@
 
 use super::item::{Item, due_of, get_n, get_s, insert_due, n, need, s};
 use super::keys::{DETAIL_PREFIX, ORDER_SK, alloc_pk, claim_key, detail_sk, is_notice_sk, pay_key};
+use super::keys::{RETURN_PREFIX, RETURNED_PREFIX};
 use super::notices::{notice_from_item, notice_to_item};
+use super::returns::{return_from_item, returned_from_item};
 use super::schema::{PK, SK};
 use super::{Store, StoreError, db_err};
 use crate::domain::{
     Allocation, AllocationDetail, AllocationOrder, AllocationResult, AllocationStatus, Channel,
-    DetailResult, Notice, ReceiverType, Spelling,
+    DetailResult, Notice, ReceiverType, ReturnOrder, Returned, Spelling,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
@@ -165,11 +167,23 @@ pub struct StoredAllocation {
     pub allocation: Allocation,
     pub version: i64,
     pub notices: Vec<Notice>,
+    /// Its returns (SPEC §4.9), each with its version, by returnNo.
+    pub returns: Vec<(ReturnOrder, i64)>,
+    /// What each receiver returned so far, by receiverNo.
+    pub returned: Vec<(String, Returned)>,
 }
 
 impl StoredAllocation {
     pub fn order(&self) -> &AllocationOrder {
         &self.allocation.order
+    }
+
+    /// What the receiver `receiver_no` returned so far.
+    pub fn returned_by(&self, receiver_no: &str) -> Option<Returned> {
+        self.returned
+            .iter()
+            .find(|(no, _)| no == receiver_no)
+            .map(|(_, r)| *r)
     }
 }
 
@@ -193,11 +207,17 @@ impl Store {
         let mut order = None;
         let mut details = Vec::new();
         let mut notices = Vec::new();
+        let mut returns = Vec::new();
+        let mut returned = Vec::new();
         for item in &items {
             match get_s(item, SK).as_deref() {
                 Some(ORDER_SK) => order = Some(order_from_item(item)?),
                 Some(sk) if sk.starts_with(DETAIL_PREFIX) => details.push(detail_from_item(item)?),
                 Some(sk) if is_notice_sk(sk) => notices.push(notice_from_item(item)?),
+                Some(sk) if sk.starts_with(RETURN_PREFIX) => returns.push(return_from_item(item)?),
+                Some(sk) if sk.starts_with(RETURNED_PREFIX) => {
+                    returned.push(returned_from_item(item)?)
+                }
                 _ => {}
             }
         }
@@ -205,14 +225,18 @@ impl Store {
             allocation: Allocation { order, details },
             version,
             notices,
+            returns,
+            returned,
         }))
     }
 
     /// Writes a new order, its details, the bizAllocationNo claim and the pay order's allocation
-    /// mark in one transaction (SPEC §4.2 step 6).
+    /// mark in one transaction (SPEC §4.2 step 6), if the pay order's refunds are still the
+    /// `refunded` fen the start planned with.
     pub async fn create_allocation(
         &self,
         allocation: &Allocation,
+        refunded: i64,
     ) -> Result<Result<(), CreateConflict>, StoreError> {
         let (order, details) = (&allocation.order, &allocation.details);
         let mut items = vec![
@@ -232,8 +256,10 @@ impl Store {
                     )
                     .condition_expression(
                         "attribute_exists(pk) AND attribute_not_exists(allocationNo) \
-                         AND #status = :success AND allocation = :yes",
+                         AND #status = :success AND allocation = :yes \
+                         AND (attribute_not_exists(refunded) OR refunded = :refunded)",
                     )
+                    .expression_attribute_values(":refunded", n(refunded))
                     .expression_attribute_names("#status", "status")
                     .expression_attribute_values(":a", s(&order.allocation_no))
                     .expression_attribute_values(":one", n(1))

@@ -3,10 +3,10 @@
 //! the next scheduler run does not queue it again while its job waits).
 
 use super::item::{Item, get_n, get_s, key, n, s};
-use super::keys::{allocation_no_of, notice_status_of, order_no_of};
+use super::keys::{allocation_no_of, notice_topic_of, order_no_of, return_no_of};
 use super::schema::{DUE_AT, DUE_INDEX, DUE_PK, PK, SK};
 use super::{Store, StoreError, conditional, db_err};
-use crate::domain::{AllocationStatus, DueKind};
+use crate::domain::{DueKind, Topic};
 
 /// What a due item is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,8 +15,10 @@ pub enum DueSubject {
     Allocation(String),
     /// A pay order (its auto allocation).
     PayOrder(String),
-    /// A merchant notice of an order's status.
-    Notice(String, AllocationStatus),
+    /// A merchant notice: its subject (allocationNo, or orderNo) and topic.
+    Notice(String, Topic),
+    /// A return (allocationNo, returnNo).
+    Return(String, String),
 }
 
 /// The right to move one due item's time: only the store reads it.
@@ -46,11 +48,21 @@ fn subject_of(kind: DueKind, pk: &str, sk: &str) -> Option<DueSubject> {
         DueKind::Sync | DueKind::Finish => {
             Some(DueSubject::Allocation(allocation_no_of(pk)?.to_owned()))
         }
-        DueKind::AutoAllocate => Some(DueSubject::PayOrder(order_no_of(pk)?.to_owned())),
-        DueKind::Notify => Some(DueSubject::Notice(
+        DueKind::AutoAllocate | DueKind::Deadline => {
+            Some(DueSubject::PayOrder(order_no_of(pk)?.to_owned()))
+        }
+        DueKind::ReturnSync => Some(DueSubject::Return(
             allocation_no_of(pk)?.to_owned(),
-            notice_status_of(sk)?,
+            return_no_of(sk)?.to_owned(),
         )),
+        DueKind::Notify => {
+            let topic = notice_topic_of(sk)?;
+            let subject = match topic {
+                Topic::Expiring => order_no_of(pk)?,
+                _ => allocation_no_of(pk)?,
+            };
+            Some(DueSubject::Notice(subject.to_owned(), topic))
+        }
     }
 }
 
@@ -116,7 +128,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::keys::{alloc_pk, notice_sk, pay_pk};
+    use crate::domain::{AllocationStatus, ReturnStatus};
+    use crate::store::item::get_s;
+    use crate::store::keys::{alloc_pk, notice_key, pay_pk};
 
     /// The keys the store writes lead back to what they are about.
     #[test]
@@ -129,10 +143,29 @@ mod tests {
             subject_of(DueKind::AutoAllocate, &pay_pk("P1"), "PAY"),
             Some(DueSubject::PayOrder("P1".into()))
         );
-        assert_eq!(
-            subject_of(DueKind::Notify, &a, &notice_sk(AllocationStatus::End)),
-            Some(DueSubject::Notice("A1".into(), AllocationStatus::End))
-        );
+        let topics = [
+            ("A1", Topic::Status(AllocationStatus::End)),
+            (
+                "A1",
+                Topic::Return {
+                    return_no: "R1".into(),
+                    status: ReturnStatus::Failed,
+                },
+            ),
+            ("P1", Topic::Expiring),
+        ];
+        for (subject, topic) in topics {
+            let key = notice_key(subject, &topic);
+            let (pk, sk) = (get_s(&key, PK), get_s(&key, SK));
+            assert_eq!(
+                subject_of(
+                    DueKind::Notify,
+                    &pk.unwrap_or_default(),
+                    &sk.unwrap_or_default()
+                ),
+                Some(DueSubject::Notice(subject.into(), topic))
+            );
+        }
         assert_eq!(subject_of(DueKind::Sync, &pay_pk("P1"), "PAY"), None);
         assert_eq!(subject_of(DueKind::Notify, &a, "NOTICE#nonsense"), None);
     }

@@ -2,7 +2,7 @@
 //! items in domain terms.
 
 use super::item::{Item, key};
-use crate::domain::{AllocationStatus, Channel};
+use crate::domain::{Channel, Topic};
 
 const PAY_PREFIX: &str = "PAY#";
 const ALLOC_PREFIX: &str = "ALLOC#";
@@ -27,6 +27,18 @@ pub(super) fn order_no_of(pk: &str) -> Option<&str> {
 pub(super) fn pay_key(order_no: &str) -> Item {
     key(pay_pk(order_no), PAY_SK)
 }
+pub(super) const REFUND_PREFIX: &str = "REFUND#";
+pub(super) fn refund_sk(refund_no: &str) -> String {
+    format!("{REFUND_PREFIX}{refund_no}")
+}
+pub(super) fn refund_key(order_no: &str, refund_no: &str) -> Item {
+    key(pay_pk(order_no), &refund_sk(refund_no))
+}
+/// The freeze-deadline watch of a frozen pay order (its own due item: the pay order's is
+/// its auto allocation's).
+pub(super) fn deadline_key(order_no: &str) -> Item {
+    key(pay_pk(order_no), "DEADLINE")
+}
 pub(super) fn pay_biz_pk(biz_order_no: &str) -> String {
     format!("PAYBIZ#{biz_order_no}")
 }
@@ -49,24 +61,53 @@ pub(super) fn order_key(allocation_no: &str) -> Item {
 pub(super) fn detail_sk(receiver_no: &str) -> String {
     format!("{DETAIL_PREFIX}{receiver_no}")
 }
+pub(super) const RETURN_PREFIX: &str = "RETURN#";
+pub(super) const RETURNED_PREFIX: &str = "RETURNED#";
+pub(super) fn return_key(allocation_no: &str, return_no: &str) -> Item {
+    key(
+        alloc_pk(allocation_no),
+        &format!("{RETURN_PREFIX}{return_no}"),
+    )
+}
+/// The return a return item's sort key names.
+pub(super) fn return_no_of(sk: &str) -> Option<&str> {
+    sk.strip_prefix(RETURN_PREFIX)
+}
+/// What one receiver of an order has returned (the tally every return is checked against).
+pub(super) fn returned_key(allocation_no: &str, receiver_no: &str) -> Item {
+    key(
+        alloc_pk(allocation_no),
+        &format!("{RETURNED_PREFIX}{receiver_no}"),
+    )
+}
+/// Points from a returnNo to its order (and makes the number unique).
+pub(super) fn return_no_key(return_no: &str) -> Item {
+    key(format!("RETURNNO#{return_no}"), "RETURNNO")
+}
+pub(super) fn return_claim_key(biz_return_no: &str) -> Item {
+    key(format!("BIZRETURN#{biz_return_no}"), "BIZRETURN")
+}
 pub(super) fn claim_pk(biz_allocation_no: &str) -> String {
     format!("BIZALLOC#{biz_allocation_no}")
 }
 pub(super) fn claim_key(biz_allocation_no: &str) -> Item {
     key(claim_pk(biz_allocation_no), CLAIM_SK)
 }
-pub(super) fn notice_sk(status: AllocationStatus) -> String {
-    format!("{NOTICE_PREFIX}{status}")
-}
 pub(super) fn is_notice_sk(sk: &str) -> bool {
     sk.starts_with(NOTICE_PREFIX)
 }
-/// The status a notice's sort key names.
-pub(super) fn notice_status_of(sk: &str) -> Option<AllocationStatus> {
-    AllocationStatus::from_code(sk.strip_prefix(NOTICE_PREFIX)?)
+/// The topic a notice's sort key names.
+pub(super) fn notice_topic_of(sk: &str) -> Option<Topic> {
+    Topic::parse(sk.strip_prefix(NOTICE_PREFIX)?)
 }
-pub(super) fn notice_key(allocation_no: &str, status: AllocationStatus) -> Item {
-    key(alloc_pk(allocation_no), &notice_sk(status))
+/// A notice lives with its subject: an order's in the order's partition, a pay order's in the
+/// pay order's.
+pub(super) fn notice_key(subject: &str, topic: &Topic) -> Item {
+    let pk = match topic {
+        Topic::Expiring => pay_pk(subject),
+        _ => alloc_pk(subject),
+    };
+    key(pk, &format!("{NOTICE_PREFIX}{}", topic.code()))
 }
 pub(super) fn receiver_pk(receiver_no: &str) -> String {
     format!("RECEIVER#{receiver_no}")

@@ -18,6 +18,8 @@ pub mod nonces;
 pub mod notices;
 pub mod pay_orders;
 pub mod receivers;
+pub mod refunds;
+pub mod returns;
 pub mod schema;
 pub mod start;
 
@@ -26,6 +28,7 @@ pub use due::{Cursor, DueItem, DueSubject, Lease};
 pub use item::Item;
 pub use pay_orders::FeedOutcome;
 pub use receivers::Written;
+pub use returns::{ReturnClaim, ReturnConflict};
 pub use start::{PayOrderRef, ReceiversRef, StartLookup, StartSnapshot};
 
 /// A storage failure.

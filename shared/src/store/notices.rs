@@ -4,7 +4,7 @@
 use super::item::{Item, due_of, get_n, get_s, insert_due, n, need, s};
 use super::keys::notice_key;
 use super::{Store, StoreError, conditional, db_err};
-use crate::domain::{AllocationStatus, DueKind, Notice, NoticeAttempt, Schedule};
+use crate::domain::{DueKind, Notice, NoticeAttempt, Schedule, Topic};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
@@ -35,9 +35,10 @@ fn attempt_from_value(v: &AttributeValue) -> Option<NoticeAttempt> {
 }
 
 pub(super) fn notice_to_item(notice: &Notice) -> Item {
-    let mut item = notice_key(&notice.allocation_no, notice.status);
-    item.insert("allocationNo".into(), s(&notice.allocation_no));
-    item.insert("status".into(), s(notice.status.code()));
+    let mut item = notice_key(&notice.subject, &notice.topic);
+    // `allocationNo`: the subject (an orderNo for a pay order's notice), as before topics
+    item.insert("allocationNo".into(), s(&notice.subject));
+    item.insert("status".into(), s(notice.topic.code()));
     item.insert("url".into(), s(&notice.url));
     item.insert("body".into(), s(&notice.body));
     item.insert("delivered".into(), AttributeValue::Bool(notice.delivered));
@@ -82,8 +83,8 @@ pub(super) fn notice_from_item(item: &Item) -> Result<Notice, StoreError> {
         _ => Vec::new(),
     };
     Ok(Notice {
-        allocation_no: code("allocationNo")?,
-        status: need(AllocationStatus::from_code(&code("status")?), "status")?,
+        subject: code("allocationNo")?,
+        topic: need(Topic::parse(&code("status")?), "status")?,
         url: code("url")?,
         body: code("body")?,
         delivered: matches!(item.get("delivered"), Some(AttributeValue::Bool(true))),
@@ -95,13 +96,9 @@ pub(super) fn notice_from_item(item: &Item) -> Result<Notice, StoreError> {
 }
 
 impl Store {
-    /// The notice of an order's status.
-    pub async fn notice(
-        &self,
-        allocation_no: &str,
-        status: AllocationStatus,
-    ) -> Result<Option<Notice>, StoreError> {
-        match self.get(notice_key(allocation_no, status)).await? {
+    /// The notice of `subject` and `topic`.
+    pub async fn notice(&self, subject: &str, topic: &Topic) -> Result<Option<Notice>, StoreError> {
+        match self.get(notice_key(subject, topic)).await? {
             Some(item) => notice_from_item(&item).map(Some),
             None => Ok(None),
         }
@@ -111,8 +108,8 @@ impl Store {
     /// attempts), leasing it until `lease_until`. `false`: someone else has it, or it is done.
     pub async fn start_notice_attempt(
         &self,
-        allocation_no: &str,
-        status: AllocationStatus,
+        subject: &str,
+        topic: &Topic,
         attempts: i64,
         now: i64,
         lease_until: i64,
@@ -121,7 +118,7 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(notice_key(allocation_no, status)))
+            .set_key(Some(notice_key(subject, topic)))
             .update_expression("SET attemptCount = :next, dueAt = :lease")
             .condition_expression("attemptCount = :n AND delivered = :no AND nextAt <= :now")
             .expression_attribute_values(":now", n(now))
@@ -138,15 +135,15 @@ impl Store {
     /// again). `Ok(false)`: there is no such notice.
     pub async fn resend_notice(
         &self,
-        allocation_no: &str,
-        status: AllocationStatus,
+        subject: &str,
+        topic: &Topic,
         now: i64,
     ) -> Result<bool, StoreError> {
         let result = self
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(notice_key(allocation_no, status)))
+            .set_key(Some(notice_key(subject, topic)))
             .update_expression(
                 "SET delivered = :no, nextAt = :now, duePk = :p, dueAt = :now, \
                  maxAttempts = if_not_exists(maxAttempts, :default) + :one",
@@ -165,8 +162,8 @@ impl Store {
     /// Records a claimed attempt; `next_due`: when to try again (none: delivered or given up).
     pub async fn record_notice_attempt(
         &self,
-        allocation_no: &str,
-        status: AllocationStatus,
+        subject: &str,
+        topic: &Topic,
         attempt: &NoticeAttempt,
         next_due: Option<i64>,
     ) -> Result<(), StoreError> {
@@ -177,7 +174,7 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(notice_key(allocation_no, status)))
+            .set_key(Some(notice_key(subject, topic)))
             .condition_expression("attemptCount = :n")
             .expression_attribute_values(":n", n(attempt.number))
             .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))

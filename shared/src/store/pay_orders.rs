@@ -2,12 +2,12 @@
 //! allocation mark belongs to the start transaction and is never written here otherwise.
 
 use super::item::{Item, get_bool, get_n, get_s, insert_due, n, need, opt_s, s};
-use super::keys::{pay_biz_key, pay_key};
+use super::keys::{deadline_key, pay_biz_key, pay_key};
 use super::{Store, StoreError, conditional, db_err};
 use crate::domain::RACES;
 use crate::domain::pay_order::{Merge, merge_notice};
-use crate::domain::{Channel, Due, DueKind, PayOrder, PayStatus};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use crate::domain::{Channel, Due, DueKind, Notice, PayOrder, PayStatus};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 /// What a pay notice did to the stored pay order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,11 +71,68 @@ pub(super) fn pay_order_from_item(item: &Item) -> Result<(PayOrder, i64), StoreE
         pay_time: get_n(item, "payTime"),
         allocation_no: get_s(item, "allocationNo"),
         auto_allocation_error: get_s(item, "autoAllocationError"),
+        refunded: get_n(item, "refunded").unwrap_or(0),
     };
     Ok((order, need(get_n(item, "ver"), "ver")?))
 }
 
 impl Store {
+    /// Makes a frozen pay order's freeze-deadline watch due at `at` (SPEC §4.11), once: a watch
+    /// already written (or done) is left as it is.
+    pub async fn watch_deadline(&self, order_no: &str, at: i64) -> Result<(), StoreError> {
+        let mut item = deadline_key(order_no);
+        item.insert("type".into(), s("deadline"));
+        item.insert("orderNo".into(), s(order_no));
+        insert_due(
+            &mut item,
+            Some(Due {
+                kind: DueKind::Deadline,
+                at,
+            }),
+        );
+        let result = self
+            .db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        conditional(result).map(|_| ())
+    }
+
+    /// The watch is done: it is no longer due. With `notice`, the pay order's expiring notice
+    /// is written in the same transaction (once).
+    pub async fn end_deadline_watch(
+        &self,
+        order_no: &str,
+        notice: Option<&Notice>,
+    ) -> Result<(), StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(deadline_key(order_no)))
+            .update_expression("REMOVE duePk, dueAt")
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(db_err)?;
+        let mut items = vec![TransactWriteItem::builder().update(update.clone()).build()];
+        if let Some(n) = notice {
+            items.push(self.put(
+                super::notices::notice_to_item(n),
+                Some("attribute_not_exists(pk)"),
+            )?);
+        }
+        match self.transact(items).await? {
+            // written before (a repeated job): the watch still ends
+            Some(1) => self
+                .transact(vec![TransactWriteItem::builder().update(update).build()])
+                .await
+                .map(|_| ()),
+            // done, or there is no watch to end
+            _ => Ok(()),
+        }
+    }
+
     /// Records why auto allocation could not run and stops it being due (unless the pay order
     /// was allocated meanwhile).
     pub async fn fail_auto_allocation(

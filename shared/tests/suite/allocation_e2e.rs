@@ -9,20 +9,7 @@ use std::time::Duration;
 const START: &str = "/unipay/allocation/start";
 const FINISH: &str = "/unipay/allocation/finish";
 
-macro_rules! on_both_channels {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test]
-            async fn alipay() {
-                super::$scenario(super::Kind::Alipay).await
-            }
-            #[tokio::test]
-            async fn wechat() {
-                super::$scenario(super::Kind::Wechat).await
-            }
-        }
-    )*};
-}
+use crate::common::on_both_channels;
 
 on_both_channels!(
     explicit_receivers_settle_sync_and_finish,

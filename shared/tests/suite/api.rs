@@ -37,8 +37,8 @@ async fn feed_is_idempotent_and_never_regresses_a_paid_order() {
         feed(&app, &pay_notice("P1", "success")).await,
         (200, "SUCCESS".into())
     );
-    // pay order + bizOrderNo pointer, nothing more
-    assert_eq!(all_items(&app.store).await.len(), 2);
+    // pay order, bizOrderNo pointer and freeze-deadline watch, nothing more
+    assert_eq!(all_items(&app.store).await.len(), 3);
     assert_eq!(
         feed(&app, &pay_notice("P1", "close")).await,
         (200, "SUCCESS".into())
@@ -122,7 +122,8 @@ async fn bad_notices_are_refused_and_write_nothing() {
     thief["bizOrderNo"] = json!("B-P3");
     let (status, text) = feed(&app, &sign(thief)).await;
     assert_eq!(status, 409, "{text}");
-    assert_eq!(all_items(&app.store).await.len(), 2);
+    // P3's pay order, pointer and freeze-deadline watch
+    assert_eq!(all_items(&app.store).await.len(), 3);
 }
 
 #[tokio::test]
@@ -138,7 +139,8 @@ async fn concurrent_identical_notices_make_one_order() {
     for t in tasks {
         assert_eq!(t.await.ok().map(|r| r.0), Some(200));
     }
-    assert_eq!(all_items(&app.store).await.len(), 2);
+    // one pay order, its pointer and one freeze-deadline watch
+    assert_eq!(all_items(&app.store).await.len(), 3);
 }
 
 /// A request the verifier refuses: answered with the documented envelope, nothing written.

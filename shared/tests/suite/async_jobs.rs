@@ -5,7 +5,7 @@
 use crate::common::body_text;
 use crate::common::harness::{Fault, Harness, Kind, Sim, Sink, fast_jobs};
 use serde_json::{Value, json};
-use shared::domain::AllocationStatus;
+use shared::domain::{AllocationStatus, Topic};
 use shared::infra::Job;
 use std::time::Duration;
 
@@ -87,10 +87,7 @@ async fn every_job_twice_and_concurrently_gives_one_state_and_one_notice_per_sta
         )
         .await;
         assert_eq!(status(&h, &no).await, "allocation_end", "{kind:?}");
-        let notify = Job::Notify {
-            allocation_no: no.clone(),
-            status: AllocationStatus::End,
-        };
+        let notify = Job::notify(&no, &Topic::Status(AllocationStatus::End));
         concurrently(&h, &notify, 4).await;
         concurrently(
             &h,
@@ -102,10 +99,7 @@ async fn every_job_twice_and_concurrently_gives_one_state_and_one_notice_per_sta
         .await;
         h.settle_finish(&trade, &no).await;
         assert_eq!(status(&h, &no).await, "finish");
-        let notify = Job::Notify {
-            allocation_no: no.clone(),
-            status: AllocationStatus::Finish,
-        };
+        let notify = Job::notify(&no, &Topic::Status(AllocationStatus::Finish));
         concurrently(&h, &notify, 3).await;
         // whatever is still queued (the fast-path copies) changes nothing
         h.run_until(LIMIT, || async { h.drain_once().await == 0 })

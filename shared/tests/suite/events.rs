@@ -37,9 +37,11 @@ fn every_event_file_is_covered() {
             "schedule.json",
             "sqs-auto-allocate.json",
             "sqs-channel-callback.json",
+            "sqs-deadline.json",
             "sqs-finish.json",
             "sqs-notify.json",
             "sqs-poison.json",
+            "sqs-sync-return.json",
             "sqs-sync.json",
         ]
     );
@@ -102,6 +104,8 @@ async fn sqs_events_reach_the_worker() {
         "sqs-notify.json",
         "sqs-auto-allocate.json",
         "sqs-channel-callback.json",
+        "sqs-sync-return.json",
+        "sqs-deadline.json",
     ] {
         let event: aws_lambda_events::event::sqs::SqsEvent =
             serde_json::from_value(json_event(name)).unwrap_or_else(|e| panic!("{name}: {e}"));

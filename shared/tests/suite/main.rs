@@ -5,6 +5,7 @@
 
 mod common;
 
+mod after_split;
 mod alipay_cert_mode;
 mod allocation_e2e;
 mod api;

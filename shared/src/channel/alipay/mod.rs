@@ -13,7 +13,7 @@ pub mod royalty;
 mod sharing;
 pub mod wire;
 
-use crate::domain::money::fen_to_yuan;
+use crate::domain::money::{fen_to_yuan, yuan_to_fen};
 use crate::domain::numbers::beijing_timestamp;
 use crate::domain::{Accepted, Account, ChannelError, Share, ShareResult};
 use crate::infra::config::{AlipaySettings, ConfigError, Secrets};
@@ -24,9 +24,9 @@ use royalty::RoyaltyDetails;
 use serde::Serialize;
 use std::time::Duration;
 use wire::{
-    BIND, ExtendParams, Node, RelationBiz, RelationRow, RoyaltyRow, SETTLE, SETTLE_QUERY,
-    SettleAnswer, SettleBiz, SettleQueryBiz, UNBIND, classify, sign_content, trans_in_type,
-    verify_answer,
+    BIND, ExtendParams, Node, ONSETTLE_QUERY, OnsettleAnswer, OnsettleQueryBiz, RelationBiz,
+    RelationRow, RoyaltyRow, SETTLE, SETTLE_QUERY, SettleAnswer, SettleBiz, SettleQueryBiz, UNBIND,
+    classify, sign_content, trans_in_type, verify_answer,
 };
 
 /// The Alipay app of this deployment.
@@ -228,6 +228,27 @@ impl AlipayClient {
 
     /// `alipay.trade.order.settle.query` by trade and request number; `None` when Alipay has
     /// no such settle (`ACQ.TRADE_NOT_EXIST`).
+    /// `alipay.trade.order.onsettle.query`: the trade's unsettled (still splittable) amount.
+    /// A refusal saying the trade is still being processed is ambiguous, not a figure.
+    pub async fn onsettle_query(&self, trade_no: &str, now: i64) -> Result<i64, ChannelError> {
+        let biz = OnsettleQueryBiz { trade_no };
+        match self.call(ONSETTLE_QUERY, &biz, now).await {
+            Ok(node) => {
+                let answer: OnsettleAnswer = node.parse(ONSETTLE_QUERY)?;
+                yuan_to_fen(&answer.unsettled_amount).ok_or_else(|| {
+                    ChannelError::Ambiguous(format!(
+                        "{ONSETTLE_QUERY}: unsettled_amount {:?} is not an amount",
+                        answer.unsettled_amount
+                    ))
+                })
+            }
+            Err(ChannelError::Rejected { code, msg }) if msg.contains("处理中") => Err(
+                ChannelError::Ambiguous(format!("{ONSETTLE_QUERY}: still settling ({code} {msg})")),
+            ),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn settle_query(
         &self,
         trade_no: &str,

@@ -3,7 +3,9 @@
 
 use super::{AlipayClient, notify};
 use crate::channel::{Call, Inbound, Reply, SharingChannel, Taken};
-use crate::domain::{Accepted, Account, Channel, ChannelNotice, Relation, Share, ShareResult};
+use crate::domain::{
+    Accepted, Account, Channel, ChannelNotice, ReceiverType, Relation, Share, ShareResult,
+};
 
 impl SharingChannel for AlipayClient {
     fn channel(&self) -> Channel {
@@ -35,6 +37,33 @@ impl SharingChannel for AlipayClient {
 
     fn finish<'a>(&'a self, trade_no: &'a str, request_no: &'a str, now: i64) -> Call<'a, ()> {
         Box::pin(AlipayClient::finish(self, trade_no, request_no, now))
+    }
+
+    fn unsplit<'a>(&'a self, trade_no: &'a str, now: i64) -> Call<'a, i64> {
+        Box::pin(self.onsettle_query(trade_no, now))
+    }
+
+    /// Alipay takes split money back only inside `alipay.trade.refund`, which the payment
+    /// gateway issues.
+    fn returns_in_refund(&self) -> bool {
+        true
+    }
+
+    /// One `refund_royalty_parameters` row: the money flows back from the receiver
+    /// (`trans_out`) to the seller.
+    fn refund_plan(
+        &self,
+        receiver_type: ReceiverType,
+        account: &str,
+        amount: i64,
+    ) -> Option<serde_json::Value> {
+        let kind = super::wire::trans_in_type(receiver_type).ok()?;
+        Some(serde_json::json!({
+            "royalty_type": "transfer",
+            "trans_out_type": kind,
+            "trans_out": account,
+            "amount": crate::domain::money::fen_to_yuan(amount),
+        }))
     }
 
     fn bind<'a>(

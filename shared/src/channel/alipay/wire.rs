@@ -11,6 +11,7 @@ use std::fmt;
 
 pub const SETTLE: &str = "alipay.trade.order.settle";
 pub const SETTLE_QUERY: &str = "alipay.trade.order.settle.query";
+pub const ONSETTLE_QUERY: &str = "alipay.trade.order.onsettle.query";
 pub const BIND: &str = "alipay.trade.royalty.relation.bind";
 pub const UNBIND: &str = "alipay.trade.royalty.relation.unbind";
 
@@ -57,6 +58,17 @@ pub struct ExtendParams {
 }
 
 /// `alipay.trade.order.settle.query`.
+/// `alipay.trade.order.onsettle.query`.
+#[derive(Debug, Serialize)]
+pub struct OnsettleQueryBiz<'a> {
+    pub trade_no: &'a str,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OnsettleAnswer {
+    pub unsettled_amount: String,
+}
+
 #[derive(Debug, Serialize)]
 pub struct SettleQueryBiz<'a> {
     pub trade_no: &'a str,

@@ -3,7 +3,9 @@
 
 use super::{SignatureHeaders, WechatClient, notify, open_notification};
 use crate::channel::{Call, Inbound, Reply, SharingChannel, Taken};
-use crate::domain::{Accepted, Account, Channel, ChannelNotice, Relation, Share, ShareResult};
+use crate::domain::{
+    Accepted, Account, Channel, ChannelNotice, Relation, ReturnAnswer, Share, ShareResult,
+};
 
 impl SharingChannel for WechatClient {
     fn channel(&self) -> Channel {
@@ -35,6 +37,36 @@ impl SharingChannel for WechatClient {
 
     fn finish<'a>(&'a self, trade_no: &'a str, request_no: &'a str, now: i64) -> Call<'a, ()> {
         Box::pin(self.unfreeze(trade_no, request_no, now))
+    }
+
+    fn unsplit<'a>(&'a self, trade_no: &'a str, now: i64) -> Call<'a, i64> {
+        Box::pin(self.amounts(trade_no, now))
+    }
+
+    fn return_split<'a>(
+        &'a self,
+        allocation_no: &'a str,
+        return_no: &'a str,
+        account: &'a Account,
+        amount: i64,
+        description: &'a str,
+        now: i64,
+    ) -> Call<'a, ReturnAnswer> {
+        Box::pin(self.create_return(allocation_no, return_no, account, amount, description, now))
+    }
+
+    fn query_return<'a>(
+        &'a self,
+        allocation_no: &'a str,
+        return_no: &'a str,
+        now: i64,
+    ) -> Call<'a, Option<ReturnAnswer>> {
+        Box::pin(WechatClient::query_return(
+            self,
+            allocation_no,
+            return_no,
+            now,
+        ))
     }
 
     fn bind<'a>(

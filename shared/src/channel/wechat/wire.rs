@@ -24,6 +24,58 @@ fn receiver_type_of(kind: &str) -> Option<ReceiverType> {
     }
 }
 
+/// `GET /v3/profitsharing/transactions/{transaction_id}/amounts`.
+#[derive(Debug, Deserialize)]
+pub struct Amounts {
+    pub unsplit_amount: i64,
+}
+
+/// `POST /v3/profitsharing/return-orders`.
+#[derive(Debug, Serialize)]
+pub struct CreateReturn<'a> {
+    pub out_order_no: &'a str,
+    pub out_return_no: &'a str,
+    pub return_mchid: &'a str,
+    pub amount: i64,
+    pub description: &'a str,
+}
+
+/// A return order as WeChat reports it.
+#[derive(Debug, Deserialize)]
+pub struct ReturnEntity {
+    pub result: String,
+    #[serde(default)]
+    pub fail_reason: Option<String>,
+    #[serde(default)]
+    pub return_id: Option<String>,
+    #[serde(default)]
+    pub finish_time: Option<String>,
+}
+
+impl ReturnEntity {
+    pub fn answer(self) -> Result<crate::domain::ReturnAnswer, ChannelError> {
+        use crate::domain::{ReturnAnswer, ReturnState};
+        let state = match self.result.as_str() {
+            "PROCESSING" => ReturnState::Processing,
+            "SUCCESS" => ReturnState::Success {
+                finish_time: self.finish_time.as_deref().and_then(rfc3339),
+            },
+            "FAILED" => ReturnState::Failed {
+                reason: self.fail_reason.unwrap_or_else(|| "FAILED".into()),
+            },
+            other => {
+                return Err(ChannelError::Ambiguous(format!(
+                    "return result {other:?} is not known"
+                )));
+            }
+        };
+        Ok(ReturnAnswer {
+            state,
+            return_id: self.return_id,
+        })
+    }
+}
+
 /// `POST /v3/profitsharing/orders`.
 #[derive(Debug, Serialize)]
 pub struct CreateOrder<'a> {

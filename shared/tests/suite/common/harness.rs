@@ -411,6 +411,35 @@ impl Harness {
         }
     }
 
+    /// The payment gateway refunds `fen` of a trade at the channel (taken from the frozen
+    /// funds), as it does before DaxPay sends its refund notice.
+    pub fn refund_at_channel(&self, trade_no: &str, refund_no: &str, fen: i64) {
+        let done = match &self.sim {
+            Sim::Alipay(s) => s
+                .refund(trade_no, refund_no, fen, &[])
+                .map(|_| ())
+                .map_err(|e| format!("{e:?}")),
+            Sim::Wechat(s) => s
+                .refund(trade_no, refund_no, fen)
+                .map(|_| ())
+                .map_err(|e| format!("{e:?}")),
+        };
+        if let Err(e) = done {
+            panic!("refund at the channel: {e}");
+        }
+    }
+
+    /// The channel answers "still settling" to questions about the trade while `on`.
+    pub fn settling(&self, trade_no: &str, on: bool) {
+        let done = match &self.sim {
+            Sim::Alipay(s) => s.set_settling(trade_no, on).map_err(|e| e.to_string()),
+            Sim::Wechat(s) => s.set_settling(trade_no, on).map_err(|e| e.to_string()),
+        };
+        if let Err(e) = done {
+            panic!("settling: {e}");
+        }
+    }
+
     /// What is still frozen (unsettled / unsplit) on a trade.
     pub fn frozen(&self, trade_no: &str) -> Option<i64> {
         match &self.sim {

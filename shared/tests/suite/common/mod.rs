@@ -151,3 +151,21 @@ pub fn assert_signed(data: &Value) {
     let map: Map<String, Value> = data.as_object().cloned().unwrap_or_default();
     assert!(signer().verify(&map), "data must be signed: {data}");
 }
+
+/// Runs each scenario once per channel (`<scenario>::alipay`, `<scenario>::wechat`); the
+/// calling module has `Kind` in scope.
+macro_rules! on_both_channels {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test]
+            async fn alipay() {
+                super::$scenario(super::Kind::Alipay).await
+            }
+            #[tokio::test]
+            async fn wechat() {
+                super::$scenario(super::Kind::Wechat).await
+            }
+        }
+    )*};
+}
+pub(crate) use on_both_channels;
