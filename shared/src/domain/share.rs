@@ -34,6 +34,12 @@ impl ChannelError {
     }
 }
 
+/// Whether a channel's refusal only says the trade is still being processed (订单处理中,
+/// "processing"): not a verdict, so it is an unknown outcome, asked again later (SPEC §4.10).
+pub fn says_still_processing(msg: &str) -> bool {
+    msg.contains("处理中")
+}
+
 /// One row of a split: who gets how much.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Share {

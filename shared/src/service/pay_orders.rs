@@ -14,15 +14,13 @@ use crate::store::{FeedOutcome, StoreError};
 /// never touches the allocation mark; one that wants auto allocation becomes due after the
 /// configured delay.
 pub async fn apply_notice(app: &App, order: &PayOrder) -> Result<FeedOutcome, StoreError> {
-    let outcome = app
+    let (outcome, stored) = app
         .store
         .apply_pay_notice(order, app.clock.now(), app.jobs.auto_allocation_delay_secs)
         .await?;
     // frozen funds are watched until their freeze deadline (SPEC §4.11); written once, also
     // when a repeated notice finds the pay order unchanged (the first may have failed here)
-    if let Some((stored, _)) = app.store.pay_order(&order.order_no).await?
-        && let Some(at) = super::deadline::watch_at(app, &stored)
-    {
+    if let Some(at) = super::deadline::watch_at(app, &stored) {
         app.store.watch_deadline(&stored.order_no, at).await?;
     }
     Ok(outcome)

@@ -35,41 +35,43 @@ pub(super) async fn ask_channel(
         name: None,
     };
     let description = r.description.clone().unwrap_or_default();
-    let mut answer = if query_first {
-        client
-            .query_return(&r.allocation_no, &r.return_no, now)
-            .await
-    } else {
-        Ok(None)
-    };
-    if matches!(
-        &answer,
-        Ok(None)
-            | Ok(Some(crate::domain::ReturnAnswer {
-                state: ReturnState::Processing,
-                ..
-            }))
-    ) {
-        answer = client
-            .return_split(
-                &r.allocation_no,
-                &r.return_no,
-                &account,
-                r.amount,
-                &description,
-                now,
-            )
-            .await
-            .map(Some);
-    }
     let accounts = [r.receiver_account.as_str()];
+    // A sync asks first what the channel holds. Its answer counts when it is final; a return
+    // the channel does not have, or still processing, is sent again under the same number. A
+    // refused or failed query says nothing about the return itself: it is asked again later.
+    let queried = if query_first {
+        Some(
+            client
+                .query_return(&r.allocation_no, &r.return_no, now)
+                .await,
+        )
+    } else {
+        None
+    };
+    let answer = match queried {
+        Some(Ok(Some(a))) if a.state != ReturnState::Processing => Ok(a),
+        Some(Err(e)) => {
+            tracing::warn!(cause = %e.masked(&accounts), "return query failed; asked again later");
+            return apply(app, r, None, attempts, now).await;
+        }
+        _ => {
+            client
+                .return_split(
+                    &r.allocation_no,
+                    &r.return_no,
+                    &account,
+                    r.amount,
+                    &description,
+                    now,
+                )
+                .await
+        }
+    };
     let state = match answer {
-        Ok(Some(a)) => Some((a.state, a.return_id)),
-        Ok(None) => None,
-        // a definite refusal: nothing was returned, and nothing will be
+        Ok(a) => Some((a.state, a.return_id)),
+        // the channel refused the return itself: nothing was returned, and nothing will be
         Err(ChannelError::Rejected { code, msg }) => {
-            let e = ChannelError::Rejected { code, msg }.masked(&accounts);
-            let reason = match e {
+            let reason = match (ChannelError::Rejected { code, msg }).masked(&accounts) {
                 ChannelError::Rejected { code, msg } => format!("{code} {msg}"),
                 other => other.to_string(),
             };

@@ -50,10 +50,9 @@ pub async fn create(app: App, req: Verified<ReturnParams>) -> Result<Outcome, Ap
         if let Err(r) = check_return(o, detail, seen.unwrap_or_default(), amount, now) {
             return Ok(Refusal::Return(r).into());
         }
-        let client = app
-            .channels
-            .get(o.channel)
-            .map_err(|_| ApiError::System(format!("channel {} is not configured", o.channel)))?;
+        let Ok(client) = app.channels.get(o.channel) else {
+            return Ok(Refusal::ChannelNotConfigured(o.channel).into());
+        };
         let in_refund = client.returns_in_refund();
         let mut r = ReturnOrder {
             return_no: new_return_no(&app.allocation_no_prefix, now),

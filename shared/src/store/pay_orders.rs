@@ -200,29 +200,29 @@ impl Store {
     /// a paid order, never touches the allocation mark. A notice whose identity (bizOrderNo,
     /// channel, amount, outOrderNo) contradicts the stored order is refused as a conflict.
     /// When the pay order wants auto allocation, it becomes due `auto_delay` seconds after its
-    /// payTime (or now).
+    /// payTime (or now). Returns the pay order as it now stands beside the outcome.
     pub async fn apply_pay_notice(
         &self,
         notice: &PayOrder,
         now: i64,
         auto_delay: i64,
-    ) -> Result<FeedOutcome, StoreError> {
+    ) -> Result<(FeedOutcome, PayOrder), StoreError> {
         let due_at = |o: &PayOrder| o.pay_time.unwrap_or(now).max(0) + auto_delay;
         for _ in 0..RACES {
             match self.pay_order(&notice.order_no).await? {
                 None => {
                     let due = notice.wants_auto_allocation().then(|| due_at(notice));
                     if self.create_pay_order(notice, now, due).await? {
-                        return Ok(FeedOutcome::Created);
+                        return Ok((FeedOutcome::Created, notice.clone()));
                     }
                 }
                 Some((existing, version)) => match merge_notice(&existing, notice) {
                     Merge::Conflict(why) => return Err(StoreError::Conflict(why)),
-                    Merge::Unchanged => return Ok(FeedOutcome::Unchanged),
+                    Merge::Unchanged => return Ok((FeedOutcome::Unchanged, existing)),
                     Merge::Update(merged) => {
                         let due = merged.wants_auto_allocation().then(|| due_at(&merged));
                         if self.replace_pay_order(&merged, version, now, due).await? {
-                            return Ok(FeedOutcome::Updated);
+                            return Ok((FeedOutcome::Updated, *merged));
                         }
                     }
                 },

@@ -2,7 +2,7 @@
 //! DaxPay's refund notice, what is still splittable (ours and the channel's), and the start's
 //! refusal of more than is left.
 
-use crate::common::harness::{Harness, Kind, Sim, Sink, fast_jobs};
+use crate::common::harness::{Fault, Harness, Kind, Sim, Sink, fast_jobs};
 use crate::common::{body_text, call, now, sign};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -77,6 +77,7 @@ on_both_channels!(
     refund_notices_are_idempotent_and_checked,
     the_channels_figure_refuses_what_our_records_miss,
     a_settling_channel_is_no_failure,
+    a_split_met_with_still_settling_is_not_failed,
     returns_are_checked_against_what_the_receiver_got,
     racing_returns_for_the_last_money_one_is_accepted,
     an_unsplit_pay_order_is_told_before_its_freeze_deadline,
@@ -112,6 +113,36 @@ async fn a_wechat_return_on_a_short_balance_converges_under_the_same_number() {
     // a synced final return is left alone
     sync_return(&h, &allocation_no, &no).await;
     assert_eq!(sim.return_count(&allocation_no, MERCHANT), 1);
+}
+
+#[tokio::test]
+async fn a_refused_return_query_does_not_fail_the_return() {
+    let h = harness(Kind::Wechat).await;
+    let (allocation_no, _) = split(&h).await;
+    let sim = wechat(&h);
+    sim.set_balance(MERCHANT, Some(0));
+    let no = text(&h.ok(RETURN, ret("BR1", &allocation_no, 2500)).await["returnNo"]);
+    sim.inject(
+        wechat_sim::Op::QueryReturn,
+        wechat_sim::Fault::Status {
+            status: 400,
+            code: "PARAM_ERROR".into(),
+            message: "参数错误".into(),
+        },
+    );
+    sync_return(&h, &allocation_no, &no).await;
+    let q = query_return(&h, &no).await;
+    assert_eq!(
+        q["status"],
+        json!("return_processing"),
+        "a refused query is no verdict: {q}"
+    );
+    sim.set_balance(MERCHANT, None);
+    sync_return(&h, &allocation_no, &no).await;
+    assert_eq!(
+        query_return(&h, &no).await["status"],
+        json!("return_success")
+    );
 }
 
 #[tokio::test]
@@ -605,4 +636,32 @@ async fn an_unsplit_pay_order_is_told_before_its_freeze_deadline(kind: Kind) {
     );
     assert!(n["freezeDeadline"].as_i64().is_some_and(|d| d > 0), "{n}");
     crate::common::assert_signed(n);
+}
+
+/// The channel answers the split with "still being processed" (订单处理中): no verdict, so
+/// the order stays processing (its pay order stays taken) and the sync sends it again.
+async fn a_split_met_with_still_settling_is_not_failed(kind: Kind) {
+    let h = harness(kind).await;
+    let trade = setup(&h, "P1").await;
+    h.inject(Fault::StillSettling);
+    let d = h
+        .ok(
+            START,
+            json!({"bizAllocationNo": "A1", "orderNo": "P1", "receivers": two(1000, 6000)}),
+        )
+        .await;
+    assert_eq!(d["status"], json!("allocation_processing"), "{d}");
+    let no = text(&d["allocationNo"]);
+    let a = h.ok(ALLOCATABLE, json!({"orderNo": "P1"})).await;
+    assert_eq!(
+        a["allocationNo"],
+        json!(no),
+        "the pay order stays taken: {a}"
+    );
+    let q = h.sync(json!({"allocationNo": no})).await;
+    assert_eq!(q["status"], json!("allocation_processing"), "{q}");
+    assert_eq!(h.split_calls(&no), 2, "sent again under the same number");
+    h.settle(&trade, &no, &[]).await;
+    let q = h.sync(json!({"allocationNo": no})).await;
+    assert_eq!(q["status"], json!("allocation_end"), "{q}");
 }

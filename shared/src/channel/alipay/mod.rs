@@ -232,21 +232,16 @@ impl AlipayClient {
     /// A refusal saying the trade is still being processed is ambiguous, not a figure.
     pub async fn onsettle_query(&self, trade_no: &str, now: i64) -> Result<i64, ChannelError> {
         let biz = OnsettleQueryBiz { trade_no };
-        match self.call(ONSETTLE_QUERY, &biz, now).await {
-            Ok(node) => {
-                let answer: OnsettleAnswer = node.parse(ONSETTLE_QUERY)?;
-                yuan_to_fen(&answer.unsettled_amount).ok_or_else(|| {
-                    ChannelError::Ambiguous(format!(
-                        "{ONSETTLE_QUERY}: unsettled_amount {:?} is not an amount",
-                        answer.unsettled_amount
-                    ))
-                })
-            }
-            Err(ChannelError::Rejected { code, msg }) if msg.contains("处理中") => Err(
-                ChannelError::Ambiguous(format!("{ONSETTLE_QUERY}: still settling ({code} {msg})")),
-            ),
-            Err(e) => Err(e),
-        }
+        let answer: OnsettleAnswer = self
+            .call(ONSETTLE_QUERY, &biz, now)
+            .await?
+            .parse(ONSETTLE_QUERY)?;
+        yuan_to_fen(&answer.unsettled_amount).ok_or_else(|| {
+            ChannelError::Ambiguous(format!(
+                "{ONSETTLE_QUERY}: unsettled_amount {:?} is not an amount",
+                answer.unsettled_amount
+            ))
+        })
     }
 
     pub async fn settle_query(

@@ -74,6 +74,16 @@ impl Answer {
     }
 }
 
+/// A 4xx answer: a definite refusal, unless it says the trade is still being processed
+/// (订单处理中): that is no verdict, only "ask again later".
+fn refusal(what: &str, code: String, msg: String) -> ChannelError {
+    if crate::domain::share::says_still_processing(&msg) {
+        ChannelError::Ambiguous(format!("{what}: still settling ({code} {msg})"))
+    } else {
+        ChannelError::Rejected { code, msg }
+    }
+}
+
 impl WechatClient {
     pub fn new(config: WechatConfig) -> Result<Self, ChannelError> {
         let http = crate::infra::http::builder(config.timeout)
@@ -175,10 +185,7 @@ impl WechatClient {
                     error.code
                 )));
             }
-            return Err(ChannelError::Rejected {
-                code: error.code,
-                msg: error.message,
-            });
+            return Err(refusal(&what, error.code, error.message));
         }
         verify_signed(
             &headers,
@@ -336,16 +343,10 @@ impl WechatClient {
             "{TRANSACTIONS}/{}/amounts",
             form_urlencoded::byte_serialize(transaction_id.as_bytes()).collect::<String>()
         );
-        match self
+        let answer = self
             .request::<()>(reqwest::Method::GET, &path, None, now)
-            .await
-        {
-            Ok(answer) => Ok(answer.parse::<wire::Amounts>(TRANSACTIONS)?.unsplit_amount),
-            Err(ChannelError::Rejected { code, msg }) if msg.contains("处理中") => Err(
-                ChannelError::Ambiguous(format!("{TRANSACTIONS}: still settling ({code} {msg})")),
-            ),
-            Err(e) => Err(e),
-        }
+            .await?;
+        Ok(answer.parse::<wire::Amounts>(TRANSACTIONS)?.unsplit_amount)
     }
 
     /// `POST /v3/profitsharing/orders/unfreeze` under its own number (`allocationNo + "F"`).

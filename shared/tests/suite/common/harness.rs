@@ -72,6 +72,8 @@ pub enum Fault {
     BadSignature,
     /// A busy / 5xx answer (unknown outcome).
     Busy,
+    /// A refusal that only says the trade is still being processed (订单处理中): no verdict.
+    StillSettling,
 }
 
 pub struct Harness {
@@ -604,6 +606,10 @@ impl Harness {
                     },
                     Fault::BadSignature => alipay_sim::Fault::BadSignature,
                     Fault::Busy => alipay_sim::Fault::Unsigned20000,
+                    Fault::StillSettling => alipay_sim::Fault::Business {
+                        sub_code: "ACQ.SYSTEM_ERROR".into(),
+                        sub_msg: "订单处理中".into(),
+                    },
                 };
                 s.inject(SETTLE, f);
                 ("ACQ.TRADE_NOT_EXIST", "交易不存在")
@@ -622,6 +628,11 @@ impl Harness {
                         status: 500,
                         code: "SYSTEM_ERROR".into(),
                         message: "系统错误".into(),
+                    },
+                    Fault::StillSettling => wechat_sim::Fault::Status {
+                        status: 400,
+                        code: "INVALID_REQUEST".into(),
+                        message: "订单处理中，请稍后再试".into(),
                     },
                 };
                 s.inject(wechat_sim::Op::CreateOrder, f);
