@@ -116,6 +116,64 @@ async fn a_wechat_return_on_a_short_balance_converges_under_the_same_number() {
 }
 
 #[tokio::test]
+async fn a_return_notice_reaches_the_merchant_signed() {
+    let sink = Sink::start(1).await;
+    let mut h = harness(Kind::Wechat).await;
+    h.with_queue(fast_jobs(), 3).await;
+    let (allocation_no, _) = split(&h).await;
+    let mut body = ret("BR1", &allocation_no, 2500);
+    body["notifyUrl"] = json!(sink.url);
+    body["attach"] = json!("商户扩展");
+    let no = text(&h.ok(RETURN, body).await["returnNo"]);
+    // the first delivery fails; the retry on the notice's schedule delivers it
+    let delivered = |notices: &Value| {
+        notices["notices"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|n| n["returnNo"] == json!(no))
+            .map(|n| {
+                (
+                    n["delivered"].clone(),
+                    n["attempts"].as_array().map(Vec::len),
+                )
+            })
+    };
+    h.run_until(Duration::from_secs(30), || async {
+        delivered(&h.notices(&allocation_no).await) == Some((json!(true), Some(2)))
+    })
+    .await;
+    let notice = sink
+        .bodies()
+        .into_iter()
+        .find(|b| b["returnNo"] == json!(no))
+        .unwrap_or(Value::Null);
+    crate::common::assert_signed(&notice);
+    assert_eq!(
+        (&notice["status"], &notice["amount"], &notice["attach"]),
+        (&json!("return_success"), &json!(2500), &json!("商户扩展")),
+        "{notice}"
+    );
+    assert!(
+        text(&notice["receiverAccount"]).contains("****"),
+        "{notice}"
+    );
+    let notices = h.notices(&allocation_no).await;
+    let delivered = notices["notices"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|n| n["returnNo"] == json!(no))
+        .map(|n| {
+            (
+                n["delivered"].clone(),
+                n["attempts"].as_array().map(Vec::len),
+            )
+        });
+    assert_eq!(delivered, Some((json!(true), Some(2))), "{notices}");
+}
+
+#[tokio::test]
 async fn a_refused_return_query_does_not_fail_the_return() {
     let h = harness(Kind::Wechat).await;
     let (allocation_no, _) = split(&h).await;
