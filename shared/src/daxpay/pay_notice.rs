@@ -30,17 +30,28 @@ pub fn parse_pay_notice(
     signer: &Signer,
     require_sign: bool,
 ) -> Result<PayOrder, PayNoticeError> {
+    parse_signed(body, signer, require_sign, pay_order_from_notice)
+}
+
+/// A DaxPay notice (pay or refund): strict JSON, its members read by `read` (whose refusal
+/// names the field), then the signature over every member received.
+pub(super) fn parse_signed<T>(
+    body: &[u8],
+    signer: &Signer,
+    require_sign: bool,
+    read: fn(&Map<String, Value>) -> Result<T, ValidationError>,
+) -> Result<T, PayNoticeError> {
     let raw = json::parse_object(body).map_err(|e| match e {
         JsonError::DuplicateKey(k) => {
             PayNoticeError::Invalid(ValidationError::new(k, "appears more than once"))
         }
         other => PayNoticeError::Malformed(other.to_string()),
     })?;
-    let order = pay_order_from_notice(&raw).map_err(PayNoticeError::Invalid)?;
+    let value = read(&raw).map_err(PayNoticeError::Invalid)?;
     if require_sign && !signer.verify(&raw) {
         return Err(PayNoticeError::BadSignature);
     }
-    Ok(order)
+    Ok(value)
 }
 
 pub(super) fn required(

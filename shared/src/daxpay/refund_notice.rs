@@ -4,8 +4,7 @@
 //! like the pay notice; times and amounts as JSON integers or strings of digits.
 
 use super::envelope::ValidationError;
-use super::json::{self, JsonError};
-use super::pay_notice::{PayNoticeError, code, integer, required};
+use super::pay_notice::{PayNoticeError, code, integer, parse_signed, required};
 use super::request::optional_string;
 use super::sign::Signer;
 use crate::domain::money::Fen;
@@ -18,17 +17,7 @@ pub fn parse_refund_notice(
     signer: &Signer,
     require_sign: bool,
 ) -> Result<Refund, PayNoticeError> {
-    let raw = json::parse_object(body).map_err(|e| match e {
-        JsonError::DuplicateKey(k) => {
-            PayNoticeError::Invalid(ValidationError::new(k, "appears more than once"))
-        }
-        other => PayNoticeError::Malformed(other.to_string()),
-    })?;
-    let refund = refund_from_notice(&raw).map_err(PayNoticeError::Invalid)?;
-    if require_sign && !signer.verify(&raw) {
-        return Err(PayNoticeError::BadSignature);
-    }
-    Ok(refund)
+    parse_signed(body, signer, require_sign, refund_from_notice)
 }
 
 fn refund_from_notice(raw: &Map<String, Value>) -> Result<Refund, ValidationError> {

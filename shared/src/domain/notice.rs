@@ -42,17 +42,23 @@ impl Topic {
 
     /// The topic a [`Topic::code`] names.
     pub fn parse(code: &str) -> Option<Self> {
-        if code == EXPIRING {
-            return Some(Self::Expiring);
+        match code.split_once('#') {
+            Some((status, return_no)) => Self::from_parts(status, Some(return_no)),
+            None => Self::from_parts(code, None),
         }
-        if let Some((status, return_no)) = code.split_once('#') {
-            let status = ReturnStatus::from_code(status)?;
-            return (!return_no.is_empty()).then(|| Self::Return {
-                return_no: return_no.to_owned(),
-                status,
-            });
+    }
+
+    /// The topic of a reported status and, for a return, its number.
+    pub fn from_parts(status: &str, return_no: Option<&str>) -> Option<Self> {
+        match return_no {
+            Some(no) if !no.is_empty() => Some(Self::Return {
+                return_no: no.to_owned(),
+                status: ReturnStatus::from_code(status)?,
+            }),
+            Some(_) => None,
+            None if status == EXPIRING => Some(Self::Expiring),
+            None => AllocationStatus::from_code(status).map(Self::Status),
         }
-        AllocationStatus::from_code(code).map(Self::Status)
     }
 }
 

@@ -159,8 +159,14 @@ pub fn check_return(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReturnState {
     Processing,
-    Success { finish_time: Option<i64> },
-    Failed { reason: String },
+    Success {
+        finish_time: Option<i64>,
+    },
+    /// The channel's code and its words for it.
+    Failed {
+        code: String,
+        msg: String,
+    },
 }
 
 /// The channel's answer about a return: its state and its own number for it.
@@ -183,10 +189,10 @@ pub fn on_return_state(r: &ReturnOrder, state: &ReturnState, now: i64) -> Option
             next.status = ReturnStatus::Success;
             next.finish_time = Some(finish_time.unwrap_or(now));
         }
-        ReturnState::Failed { reason } => {
+        ReturnState::Failed { code, msg } => {
             next.status = ReturnStatus::Failed;
-            next.error_code = Some(reason.clone());
-            next.error_msg = Some(reason.clone());
+            next.error_code = Some(code.clone());
+            next.error_msg = Some(msg.clone());
             next.finish_time = Some(now);
         }
     }

@@ -96,11 +96,7 @@ impl Job {
         else {
             return None;
         };
-        let code = match return_no {
-            Some(r) => format!("{status}#{r}"),
-            None => status.clone(),
-        };
-        let topic = Topic::parse(&code)?;
+        let topic = Topic::from_parts(status, return_no.as_deref())?;
         let subject = match (&topic, order_no) {
             (Topic::Expiring, Some(o)) => o.as_str(),
             (Topic::Expiring, None) => return None,

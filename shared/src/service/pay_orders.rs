@@ -29,14 +29,13 @@ pub async fn apply_notice(app: &App, order: &PayOrder) -> Result<FeedOutcome, St
 /// Records the refund of a verified refund notice: idempotent; a successful refund leaves less
 /// to split (SPEC §4.9).
 pub async fn apply_refund(app: &App, refund: &Refund) -> Result<FeedOutcome, StoreError> {
-    let outcome = app
+    let (outcome, pay) = app
         .store
         .apply_refund_notice(refund, app.clock.now())
         .await?;
     // a successful refund settles the Alipay refund plans it carries (again on a repeated
     // notice: settling is idempotent, and the first may have failed here)
     if refund.status == crate::domain::RefundStatus::Success
-        && let Some((pay, _)) = app.store.pay_order(&refund.order_no).await?
         && let Some(allocation_no) = &pay.allocation_no
     {
         super::return_life::settle_plans(app, refund, allocation_no)

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 pub(super) async fn ask_channel(
     app: &App,
     r: ReturnOrder,
+    version: i64,
     attempts: i64,
     query_first: bool,
 ) -> Result<ReturnOrder, ApiError> {
@@ -52,7 +53,7 @@ pub(super) async fn ask_channel(
         Some(Ok(Some(a))) if a.state != ReturnState::Processing => Ok(a),
         Some(Err(e)) => {
             tracing::warn!(cause = %e.masked(&accounts), "return query failed; asked again later");
-            return apply(app, r, None, attempts, now).await;
+            return apply(app, r, version, None, attempts, now).await;
         }
         _ => {
             client
@@ -70,38 +71,45 @@ pub(super) async fn ask_channel(
     let state = match answer {
         Ok(a) => Some((a.state, a.return_id)),
         // the channel refused the return itself: nothing was returned, and nothing will be
-        Err(ChannelError::Rejected { code, msg }) => {
-            let reason = match (ChannelError::Rejected { code, msg }).masked(&accounts) {
-                ChannelError::Rejected { code, msg } => format!("{code} {msg}"),
-                other => other.to_string(),
-            };
-            Some((ReturnState::Failed { reason }, None))
-        }
+        Err(e @ ChannelError::Rejected { .. }) => match e.masked(&accounts) {
+            ChannelError::Rejected { code, msg } => Some((ReturnState::Failed { code, msg }, None)),
+            other => Some((
+                ReturnState::Failed {
+                    code: "REJECTED".into(),
+                    msg: other.to_string(),
+                },
+                None,
+            )),
+        },
         Err(e) => {
             tracing::warn!(cause = %e.masked(&accounts), "return outcome unknown; asked again later");
             None
         }
     };
-    apply(app, r, state, attempts, now).await
+    apply(app, r, version, state, attempts, now).await
 }
 
-/// Saves the channel's answer over the return (re-reading after a lost race).
+/// Saves the channel's answer over the return read at `version` (reading it again only after
+/// a lost race).
 async fn apply(
     app: &App,
     mut r: ReturnOrder,
+    mut version: i64,
     state: Option<(ReturnState, Option<String>)>,
     attempts: i64,
     now: i64,
 ) -> Result<ReturnOrder, ApiError> {
-    for _ in 0..RACES {
-        let Some((current, version)) = app
-            .store
-            .return_order(&r.allocation_no, &r.return_no)
-            .await?
-        else {
-            return Ok(r);
-        };
-        r = current;
+    for race in 0..RACES {
+        if race > 0 {
+            let Some((current, v)) = app
+                .store
+                .return_order(&r.allocation_no, &r.return_no)
+                .await?
+            else {
+                return Ok(r);
+            };
+            (r, version) = (current, v);
+        }
         let next = match &state {
             Some((s, id)) => on_return_state(&r, s, now).map(|mut next| {
                 next.out_return_no = id.clone().or(next.out_return_no);
@@ -181,14 +189,16 @@ pub(super) async fn queue_notice(app: &App, notice: Option<&Notice>) {
 
 /// The scheduled sync of a return still processing.
 pub async fn sync(app: &App, allocation_no: &str, return_no: &str) -> Result<(), ApiError> {
-    let Some((r, _)) = app.store.return_order(allocation_no, return_no).await? else {
+    let Some((r, version)) = app.store.return_order(allocation_no, return_no).await? else {
         return Ok(());
     };
     if r.status != ReturnStatus::Processing {
         return Ok(());
     }
     let attempts = r.sync_attempts + 1;
-    ask_channel(app, r, attempts, true).await.map(|_| ())
+    ask_channel(app, r, version, attempts, true)
+        .await
+        .map(|_| ())
 }
 
 /// A refund of the pay order succeeded (refund feed): the Alipay refund plans it carries are

@@ -112,7 +112,8 @@ pub async fn create(app: App, req: Verified<ReturnParams>) -> Result<Outcome, Ap
         record_numbers(Some(&r.allocation_no), Some(&r.biz_allocation_no));
         tracing::info!(returnNo = %r.return_no, amount, status = %r.status, "return created");
         if !in_refund {
-            r = return_life::ask_channel(&app, r, 1, false).await?;
+            // just written, at version 1
+            r = return_life::ask_channel(&app, r, 1, 1, false).await?;
         }
         return Ok(answer(&app, &r, req.common.spelling));
     }
@@ -177,7 +178,7 @@ pub async fn query(app: App, req: Verified<ReturnRef>) -> Result<Outcome, ApiErr
     let stored: Option<StoredAllocation> =
         match (&one, &order.allocation_no, &order.biz_allocation_no) {
             (_, Some(_), _) | (_, _, Some(_)) => find(&app, &order).await?,
-            (Some(no), None, None) => match app.store.return_claim_of(no).await? {
+            (Some(no), None, None) => match app.store.return_allocation_no(no).await? {
                 Some(allocation_no) => app.store.allocation(&allocation_no).await?,
                 None => None,
             },

@@ -2,11 +2,13 @@
 //! its amount to the pay order's `refunded` in the same transaction, exactly once.
 
 use super::item::{Item, get_n, get_s, n, need, s};
-use super::keys::{PAY_SK, REFUND_PREFIX, pay_key, pay_pk, refund_key, refund_sk};
+use super::keys::{PAY_SK, pay_key, pay_pk, refund_key, refund_sk};
 use super::pay_orders::pay_order_from_item;
 use super::schema::{PK, SK};
 use super::{FeedOutcome, Store, StoreError, db_err};
-use crate::domain::{Channel, RACES, Refund, RefundChange, RefundStatus, refund::refund_change};
+use crate::domain::{
+    Channel, PayOrder, RACES, Refund, RefundChange, RefundStatus, refund::refund_change,
+};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
 fn refund_to_item(r: &Refund, version: i64, now: i64) -> Item {
@@ -62,12 +64,13 @@ impl Store {
     /// Records a verified refund notice (SPEC §4.9): idempotent, a final status is never left,
     /// and a refund that succeeds takes its amount out of the pay order's splittable amount
     /// once. A refund of a pay order we do not hold, of another channel, or more than is left
-    /// to refund is refused as a conflict (the sender retries; nothing is written).
+    /// to refund is refused as a conflict (the sender retries; nothing is written). Returns the
+    /// pay order as read beside the outcome.
     pub async fn apply_refund_notice(
         &self,
         refund: &Refund,
         now: i64,
-    ) -> Result<FeedOutcome, StoreError> {
+    ) -> Result<(FeedOutcome, PayOrder), StoreError> {
         for _ in 0..RACES {
             // the pay order and its refunds share a partition: one strongly consistent read
             let items = self
@@ -97,7 +100,7 @@ impl Store {
                 )));
             }
             let counts = match refund_change(stored.as_ref().map(|(r, _)| r), refund) {
-                RefundChange::Unchanged => return Ok(FeedOutcome::Unchanged),
+                RefundChange::Unchanged => return Ok((FeedOutcome::Unchanged, pay)),
                 RefundChange::Conflict(why) => return Err(StoreError::Conflict(why.into())),
                 RefundChange::Write { counts } => counts,
             };
@@ -136,26 +139,17 @@ impl Store {
                 items.push(TransactWriteItem::builder().update(update).build());
             }
             if self.transact(items).await?.is_none() {
-                return Ok(if stored.is_some() {
+                let outcome = if stored.is_some() {
                     FeedOutcome::Updated
                 } else {
                     FeedOutcome::Created
-                });
+                };
+                return Ok((outcome, pay));
             }
         }
         Err(StoreError::Db(format!(
             "refund {}: still losing races after {RACES} attempts",
             refund.refund_no
         )))
-    }
-
-    /// The refunds recorded for a pay order.
-    pub async fn refunds(&self, order_no: &str) -> Result<Vec<Refund>, StoreError> {
-        let items = self.query_all(None, PK, &pay_pk(order_no), true).await?;
-        items
-            .iter()
-            .filter(|i| get_s(i, SK).is_some_and(|sk| sk.starts_with(REFUND_PREFIX)))
-            .map(|i| refund_from_item(i).map(|(r, _)| r))
-            .collect()
     }
 }

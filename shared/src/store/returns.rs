@@ -137,7 +137,10 @@ impl Store {
     }
 
     /// The allocationNo of the order a returnNo belongs to.
-    pub async fn return_claim_of(&self, return_no: &str) -> Result<Option<String>, StoreError> {
+    pub async fn return_allocation_no(
+        &self,
+        return_no: &str,
+    ) -> Result<Option<String>, StoreError> {
         Ok(self
             .get(return_no_key(return_no))
             .await?

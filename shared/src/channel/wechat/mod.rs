@@ -7,15 +7,14 @@
 //! non-2xx answer is not signed-checked: 429 and 5xx are unknown outcomes (retry with the same
 //! number), other 4xx are refusals.
 
+mod after_split;
 pub mod notify;
 mod sharing;
 pub mod wire;
 
 pub use notify::{ApiV3Key, SignatureHeaders, open_notification, verify_signed};
 
-use crate::domain::{
-    Accepted, Account, ChannelError, RelationType, ReturnAnswer, Share, ShareResult,
-};
+use crate::domain::{Accepted, Account, ChannelError, RelationType, Share, ShareResult};
 use crate::infra::config::{ConfigError, Secrets, WechatSettings};
 use crate::infra::crypto::{RsaSigner, RsaVerifier};
 use crate::infra::http::transport;
@@ -30,8 +29,6 @@ use wire::{
 const USER_AGENT: &str = concat!("allocation-service/", env!("CARGO_PKG_VERSION"));
 const ORDERS: &str = "/v3/profitsharing/orders";
 const UNFREEZE: &str = "/v3/profitsharing/orders/unfreeze";
-const RETURN_ORDERS: &str = "/v3/profitsharing/return-orders";
-const TRANSACTIONS: &str = "/v3/profitsharing/transactions";
 const ADD_RECEIVER: &str = "/v3/profitsharing/receivers/add";
 const DELETE_RECEIVER: &str = "/v3/profitsharing/receivers/delete";
 
@@ -268,85 +265,6 @@ impl WechatClient {
             }
             Err(e) => Err(e),
         }
-    }
-
-    /// `POST /v3/profitsharing/return-orders`: takes `amount` back from the merchant receiver
-    /// `account` of the split `out_order_no`; the same `out_return_no` again asks again.
-    pub async fn create_return(
-        &self,
-        out_order_no: &str,
-        out_return_no: &str,
-        account: &Account,
-        amount: i64,
-        description: &str,
-        now: i64,
-    ) -> Result<ReturnAnswer, ChannelError> {
-        if receiver_kind(account.receiver_type)? != "MERCHANT_ID" {
-            return Err(ChannelError::Rejected {
-                code: "RECEIVER_TYPE".into(),
-                msg: "WeChat Pay returns only from MERCHANT_ID receivers".into(),
-            });
-        }
-        let body = wire::CreateReturn {
-            out_order_no,
-            out_return_no,
-            return_mchid: &account.account,
-            amount,
-            description: if description.is_empty() {
-                "分账回退"
-            } else {
-                description
-            },
-        };
-        self.request(reqwest::Method::POST, RETURN_ORDERS, Some(&body), now)
-            .await?
-            .parse::<wire::ReturnEntity>(RETURN_ORDERS)?
-            .answer()
-    }
-
-    /// `GET /v3/profitsharing/return-orders/{out_return_no}?out_order_no=`; `None` when WeChat
-    /// has no such return.
-    pub async fn query_return(
-        &self,
-        out_order_no: &str,
-        out_return_no: &str,
-        now: i64,
-    ) -> Result<Option<ReturnAnswer>, ChannelError> {
-        let path = format!(
-            "{RETURN_ORDERS}/{}?out_order_no={}",
-            form_urlencoded::byte_serialize(out_return_no.as_bytes()).collect::<String>(),
-            form_urlencoded::byte_serialize(out_order_no.as_bytes()).collect::<String>()
-        );
-        match self
-            .request::<()>(reqwest::Method::GET, &path, None, now)
-            .await
-        {
-            Ok(answer) => Ok(Some(
-                answer
-                    .parse::<wire::ReturnEntity>(RETURN_ORDERS)?
-                    .answer()?,
-            )),
-            Err(ChannelError::Rejected { code, .. })
-                if code == "RESOURCE_NOT_EXISTS" || code == "ORDER_NOT_EXIST" =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// `GET /v3/profitsharing/transactions/{transaction_id}/amounts`: `unsplit_amount`, fen.
-    /// A refusal saying the trade is still being processed (订单处理中) is ambiguous: the
-    /// figure will come, it is not "nothing left".
-    pub async fn amounts(&self, transaction_id: &str, now: i64) -> Result<i64, ChannelError> {
-        let path = format!(
-            "{TRANSACTIONS}/{}/amounts",
-            form_urlencoded::byte_serialize(transaction_id.as_bytes()).collect::<String>()
-        );
-        let answer = self
-            .request::<()>(reqwest::Method::GET, &path, None, now)
-            .await?;
-        Ok(answer.parse::<wire::Amounts>(TRANSACTIONS)?.unsplit_amount)
     }
 
     /// `POST /v3/profitsharing/orders/unfreeze` under its own number (`allocationNo + "F"`).

@@ -60,9 +60,14 @@ impl ReturnEntity {
             "SUCCESS" => ReturnState::Success {
                 finish_time: self.finish_time.as_deref().and_then(rfc3339),
             },
-            "FAILED" => ReturnState::Failed {
-                reason: self.fail_reason.unwrap_or_else(|| "FAILED".into()),
-            },
+            "FAILED" => {
+                // WeChat names the reason only (ACCOUNT_ABNORMAL, BALANCE_NOT_ENOUGH, ...)
+                let reason = self.fail_reason.unwrap_or_else(|| "FAILED".into());
+                ReturnState::Failed {
+                    code: reason.clone(),
+                    msg: reason,
+                }
+            }
             other => {
                 return Err(ChannelError::Ambiguous(format!(
                     "return result {other:?} is not known"
