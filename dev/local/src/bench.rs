@@ -1,3 +1,7 @@
+//! Benchmarks of the local runner.
+//!
+//! `local startup`: the init of several function binaries in one interleaved run (below).
+//!
 //! `local bench-scheduler`: how fast one scheduler run dispatches due items, against the
 //! emulator at `$AWS_ENDPOINT_URL`. Seeds N due syncs into a fresh table, runs one tick with a
 //! fresh queue, and prints the items dispatched per second and the run's time as a ratio of
@@ -152,4 +156,56 @@ pub async fn scheduler(items: usize) -> Result<String, String> {
         busy.as_secs_f64(),
         elapsed.as_secs_f64() / busy.as_secs_f64().max(1e-9),
     ))
+}
+
+/// `local startup`: the init of several functions in one interleaved run. Each round starts
+/// every function once (the order rotating round by round, so that no function always runs
+/// first or after the same neighbour), timing spawn → first Runtime API poll. Prints each
+/// function's median and p90, and its median as a ratio of the first function's (the yardstick).
+pub async fn startup(
+    functions: &[(String, std::path::PathBuf)],
+    env: &[(String, String)],
+    runs: usize,
+) -> Result<String, String> {
+    use crate::runtime::{FunctionHost, FunctionSpec};
+    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(runs); functions.len()];
+    for round in 0..runs {
+        for k in 0..functions.len() {
+            let i = (round + k) % functions.len();
+            let (name, bin) = &functions[i];
+            let mut spec = FunctionSpec::new(name.clone(), bin.clone());
+            spec.env = env.to_vec();
+            spec.quiet = true;
+            let host = FunctionHost::start(spec)
+                .await
+                .map_err(|e| format!("{name}: {e}"))?;
+            let ready = host.wait_ready(Duration::from_secs(30)).await;
+            host.shutdown().await;
+            let ready = ready.map_err(|e| format!("{name}: {e}"))?;
+            times[i].push(ready.as_secs_f64() * 1000.0);
+        }
+    }
+    let stats: Vec<(f64, f64)> = times
+        .iter_mut()
+        .map(|t| {
+            t.sort_by(f64::total_cmp);
+            let n = t.len();
+            let median = if n % 2 == 1 {
+                t[n / 2]
+            } else {
+                (t[n / 2 - 1] + t[n / 2]) / 2.0
+            };
+            let p90 = t[((0.9 * n as f64).ceil() as usize).clamp(1, n) - 1];
+            (median, p90)
+        })
+        .collect();
+    let base = stats.first().map_or(1.0, |s| s.0).max(1e-9);
+    let mut out = format!("init (spawn → first /next poll), {runs} interleaved rounds:\n");
+    for ((name, _), (median, p90)) in functions.iter().zip(&stats) {
+        out.push_str(&format!(
+            "  {name:<10} median {median:6.2} ms  p90 {p90:6.2} ms  ratio {:.2}\n",
+            median / base
+        ));
+    }
+    Ok(out)
 }

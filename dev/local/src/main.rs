@@ -17,6 +17,9 @@ usage:
       N sandboxes each serving one request at a time (default $LOCAL_API_CONCURRENCY or 4)
   local cold-start --bin PATH [--runs 20] [--env K=V ...]
       measure process start to first Runtime API poll, N times
+  local startup --bins NAME=PATH,NAME=PATH... [--runs 100] [--env K=V ...]
+      init of each function (spawn → first /next poll) in one interleaved run, as ratios of the
+      first one's median
   local sign [--notice] JSON
       print JSON signed with $SIGN_SECRET ($SIGN_TYPE, default HMAC_SHA256); unless --notice,
       reqTime (now) and a random nonceStr are added when absent
@@ -55,6 +58,7 @@ async fn main() -> ExitCode {
     let result = match command {
         "serve-http" => serve_http(rest).await,
         "cold-start" => cold_start(rest).await,
+        "startup" => startup(rest).await,
         "sign" => sign(rest),
         "setup-table" => setup_table(rest).await,
         "sqs-worker" => sqs_worker(rest).await,
@@ -134,6 +138,33 @@ async fn bench_scheduler(args: &[String]) -> Result<(), CliError> {
             .await
             .map_err(CliError::Failed)?
     );
+    Ok(())
+}
+
+async fn startup(args: &[String]) -> Result<(), CliError> {
+    let flags = Flags::parse(args, &["--bins", "--runs"])?;
+    let runs: usize = flags
+        .get("--runs")
+        .unwrap_or("100")
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| CliError::Usage("--runs: a positive number".into()))?;
+    let functions = flags
+        .get("--bins")
+        .ok_or_else(|| CliError::Usage("--bins is required".into()))?
+        .split(',')
+        .map(|pair| {
+            pair.split_once('=')
+                .filter(|(name, path)| !name.is_empty() && !path.is_empty())
+                .map(|(name, path)| (name.to_owned(), std::path::PathBuf::from(path)))
+                .ok_or_else(|| CliError::Usage(format!("--bins: `{pair}` is not NAME=PATH")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let report = local::bench::startup(&functions, &flags.env, runs)
+        .await
+        .map_err(CliError::Failed)?;
+    print!("{report}");
     Ok(())
 }
 

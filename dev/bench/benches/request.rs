@@ -1,0 +1,61 @@
+//! CPU of a merchant request before its first I/O: strict JSON parse, common members,
+//! parameters deserialised and validated, signature verified, and the start's digest. At 2 and
+//! 50 receivers (50 is the most a start may name), and for an order query.
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use shared::daxpay::params::{AllocationRef, StartParams};
+use shared::daxpay::request::Verifier;
+use std::hint::black_box;
+
+fn verifier() -> Verifier {
+    Verifier {
+        signer: bench::signer(),
+        require_sign: true,
+        req_timeout_secs: 300,
+    }
+}
+
+fn request_cpu(c: &mut Criterion) {
+    let v = verifier();
+    let mut group = c.benchmark_group("start");
+    for receivers in [2usize, 50] {
+        let body = bench::start_body(receivers);
+        assert!(
+            v.verify::<StartParams>(&body, bench::NOW).is_ok(),
+            "the bench request must verify"
+        );
+        group.bench_with_input(BenchmarkId::from_parameter(receivers), &body, |b, body| {
+            b.iter(|| {
+                let req = v.verify::<StartParams>(black_box(body), bench::NOW);
+                req.map(|r| r.params.digest())
+            })
+        });
+    }
+    group.finish();
+    let body = bench::query_body();
+    assert!(v.verify::<AllocationRef>(&body, bench::NOW).is_ok());
+    c.bench_function("query", |b| {
+        b.iter(|| v.verify::<AllocationRef>(black_box(&body), bench::NOW))
+    });
+}
+
+/// Reading the channel keys: what a function's init paid for each of the four RSA keys when
+/// they were parsed at start-up.
+fn channel_keys(c: &mut Criterion) {
+    use shared::infra::crypto::{RsaSigner, RsaVerifier, generate_rsa_keypair};
+    let Ok((private, public)) = generate_rsa_keypair() else {
+        panic!("key generation failed");
+    };
+    c.bench_function("key/private_parse_and_sign", |b| {
+        b.iter(|| {
+            RsaSigner::from_pkcs8_base64("KEY", black_box(&private))
+                .and_then(|k| k.sign_base64(b"message"))
+        })
+    });
+    c.bench_function("key/public_parse", |b| {
+        b.iter(|| RsaVerifier::from_spki_base64("KEY", black_box(&public)))
+    });
+}
+
+criterion_group!(benches, request_cpu, channel_keys);
+criterion_main!(benches);
