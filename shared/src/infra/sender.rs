@@ -120,44 +120,38 @@ pub async fn deliver(url: &str, body: &str, allow_internal: bool) -> Delivery {
         Ok(t) => t,
         Err(why) => return Delivery::failed(why),
     };
-    let host = parsed.host_str().unwrap_or_default().to_owned();
-    let client = match super::http::builder(ATTEMPT_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .resolve(&host, addr)
-        .build()
-    {
-        Ok(c) => c,
-        Err(_) => return Delivery::failed("http client unavailable"),
-    };
-    let response = client
-        .post(parsed)
-        .header(
-            reqwest::header::CONTENT_TYPE,
+    let request = match super::http::request(
+        http::Method::POST,
+        parsed.as_str(),
+        &[(
+            http::header::CONTENT_TYPE,
             "application/json; charset=utf-8",
-        )
-        .body(body.to_owned())
-        .send()
-        .await;
-    match response {
-        Err(e) => Delivery::failed(super::http::transport(&e)),
-        Ok(r) => {
-            let status = r.status().as_u16();
-            match r.text().await {
-                Ok(text) if text == "SUCCESS" => Delivery {
+        )],
+        body.to_owned(),
+    ) {
+        Ok(r) => r,
+        Err(e) => return Delivery::failed(e.to_string()),
+    };
+    match super::http::HttpClient::pinned(addr)
+        .send(request, ATTEMPT_TIMEOUT)
+        .await
+    {
+        Err(e) => Delivery::failed(e.to_string()),
+        Ok(answer) => {
+            let text = answer.text();
+            let status = Some(answer.status.as_u16());
+            if text == "SUCCESS" {
+                Delivery {
                     delivered: true,
-                    status: Some(status),
+                    status,
                     error: None,
-                },
-                Ok(text) => Delivery {
+                }
+            } else {
+                Delivery {
                     delivered: false,
-                    status: Some(status),
+                    status,
                     error: Some(text.chars().take(100).collect()),
-                },
-                Err(e) => Delivery {
-                    delivered: false,
-                    status: Some(status),
-                    error: Some(super::http::transport(&e).into()),
-                },
+                }
             }
         }
     }

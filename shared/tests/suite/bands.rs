@@ -29,7 +29,8 @@ const NOT_IN_DOMAIN: &[&str] = &[
     "aws_sdk",
     "aws_lambda",
     "lambda_http",
-    "reqwest",
+    "hyper",
+    "rustls",
     "serde_json::Map",
 ];
 

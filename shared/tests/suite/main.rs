@@ -15,6 +15,7 @@ mod daxpay_contract;
 mod events;
 mod sign_vectors;
 mod table_schema;
+mod tls;
 mod wechat_crypto;
 
 /// A file in a one-binary test folder that no `mod` line names would silently never run. The

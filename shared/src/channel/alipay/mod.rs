@@ -18,7 +18,7 @@ use crate::domain::numbers::beijing_timestamp;
 use crate::domain::{Accepted, Account, ChannelError, Share, ShareResult};
 use crate::infra::config::{AlipaySettings, ConfigError, Secrets};
 use crate::infra::crypto::{RsaSigner, RsaVerifier};
-use crate::infra::http::transport;
+use crate::infra::http::{HttpClient, request};
 use cert::CertSns;
 use royalty::RoyaltyDetails;
 use serde::Serialize;
@@ -49,7 +49,6 @@ pub struct AlipayConfig {
 #[derive(Debug)]
 pub struct AlipayClient {
     config: AlipayConfig,
-    http: reqwest::Client,
 }
 
 /// The one-receiver relation a bind or unbind sends.
@@ -69,10 +68,7 @@ fn relation_biz<'a>(
 
 impl AlipayClient {
     pub fn new(config: AlipayConfig) -> Result<Self, ChannelError> {
-        let http = crate::infra::http::builder(config.timeout)
-            .build()
-            .map_err(|e| ChannelError::Ambiguous(format!("http client: {e}")))?;
-        Ok(Self { config, http })
+        Ok(Self { config })
     }
 
     /// The client the settings and secrets describe; a key that cannot be read fails init,
@@ -144,22 +140,24 @@ impl AlipayClient {
         let form = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params.iter())
             .finish();
-        let response = self
-            .http
-            .post(&self.config.gateway_url)
-            .header(
-                reqwest::header::CONTENT_TYPE,
+        let unanswered =
+            |e: crate::infra::http::Failure| ChannelError::Ambiguous(format!("{method}: {e}"));
+        let request = request(
+            http::Method::POST,
+            &self.config.gateway_url,
+            &[(
+                http::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded;charset=utf-8",
-            )
-            .body(form)
-            .send()
+            )],
+            form,
+        )
+        .map_err(unanswered)?;
+        let answer = HttpClient::shared()
+            .send(request, self.config.timeout)
             .await
-            .map_err(|e| ChannelError::Ambiguous(format!("{method}: {}", transport(&e))))?;
-        let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| ChannelError::Ambiguous(format!("{method}: {}", transport(&e))))?;
+            .map_err(unanswered)?;
+        let status = answer.status;
+        let body = answer.text();
         if !status.is_success() {
             return Err(ChannelError::Ambiguous(format!("{method}: HTTP {status}")));
         }

@@ -37,7 +37,7 @@ impl WechatClient {
                 description
             },
         };
-        self.request(reqwest::Method::POST, RETURN_ORDERS, Some(&body), now)
+        self.request(http::Method::POST, RETURN_ORDERS, Some(&body), now)
             .await?
             .parse::<wire::ReturnEntity>(RETURN_ORDERS)?
             .answer()
@@ -57,7 +57,7 @@ impl WechatClient {
             form_urlencoded::byte_serialize(out_order_no.as_bytes()).collect::<String>()
         );
         match self
-            .request::<()>(reqwest::Method::GET, &path, None, now)
+            .request::<()>(http::Method::GET, &path, None, now)
             .await
         {
             Ok(answer) => Ok(Some(
@@ -83,7 +83,7 @@ impl WechatClient {
             form_urlencoded::byte_serialize(transaction_id.as_bytes()).collect::<String>()
         );
         let answer = self
-            .request::<()>(reqwest::Method::GET, &path, None, now)
+            .request::<()>(http::Method::GET, &path, None, now)
             .await?;
         Ok(answer.parse::<wire::Amounts>(TRANSACTIONS)?.unsplit_amount)
     }

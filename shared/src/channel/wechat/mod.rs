@@ -17,7 +17,7 @@ pub use notify::{ApiV3Key, SignatureHeaders, open_notification, verify_signed};
 use crate::domain::{Accepted, Account, ChannelError, RelationType, Share, ShareResult};
 use crate::infra::config::{ConfigError, Secrets, WechatSettings};
 use crate::infra::crypto::{RsaSigner, RsaVerifier};
-use crate::infra::http::transport;
+use crate::infra::http::{HttpClient, request};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -51,7 +51,6 @@ pub struct WechatConfig {
 #[derive(Debug)]
 pub struct WechatClient {
     config: WechatConfig,
-    http: reqwest::Client,
 }
 
 /// What a 2xx answer holds.
@@ -83,10 +82,7 @@ fn refusal(what: &str, code: String, msg: String) -> ChannelError {
 
 impl WechatClient {
     pub fn new(config: WechatConfig) -> Result<Self, ChannelError> {
-        let http = crate::infra::http::builder(config.timeout)
-            .build()
-            .map_err(|e| ChannelError::Ambiguous(format!("http client: {e}")))?;
-        Ok(Self { config, http })
+        Ok(Self { config })
     }
 
     /// The client the settings and secrets describe; a key that cannot be read fails init,
@@ -123,7 +119,7 @@ impl WechatClient {
     /// Sends one signed request and returns the verified body of a 2xx answer.
     async fn request<B: Serialize>(
         &self,
-        method: reqwest::Method,
+        method: http::Method,
         path_and_query: &str,
         body: Option<&B>,
         now: i64,
@@ -152,28 +148,28 @@ impl WechatClient {
             "{}{path_and_query}",
             self.config.base_url.trim_end_matches('/')
         );
-        let mut req = self
-            .http
-            .request(method, url)
-            .header(reqwest::header::AUTHORIZATION, authorization)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .header(reqwest::header::USER_AGENT, USER_AGENT)
-            .header("Wechatpay-Serial", &self.config.wechat_key_id);
+        let unanswered =
+            |e: crate::infra::http::Failure| ChannelError::Ambiguous(format!("{what}: {e}"));
+        let mut headers = vec![
+            (http::header::AUTHORIZATION, authorization.as_str()),
+            (http::header::ACCEPT, "application/json"),
+            (http::header::USER_AGENT, USER_AGENT),
+            (
+                http::header::HeaderName::from_static("wechatpay-serial"),
+                self.config.wechat_key_id.as_str(),
+            ),
+        ];
         if body.is_some() {
-            req = req
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body_text);
+            headers.push((http::header::CONTENT_TYPE, "application/json"));
         }
-        let response = req
-            .send()
+        let request = request(method, &url, &headers, body_text).map_err(unanswered)?;
+        let answer = HttpClient::shared()
+            .send(request, self.config.timeout)
             .await
-            .map_err(|e| ChannelError::Ambiguous(format!("{what}: {}", transport(&e))))?;
-        let status = response.status();
-        let headers = SignatureHeaders::from_headers(response.headers());
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| ChannelError::Ambiguous(format!("{what}: {}", transport(&e))))?;
+            .map_err(unanswered)?;
+        let status = answer.status;
+        let headers = SignatureHeaders::from_headers(&answer.headers);
+        let bytes = answer.body;
         if !status.is_success() {
             let error: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
             if status.as_u16() == 429 || status.is_server_error() || error.code.is_empty() {
@@ -232,7 +228,7 @@ impl WechatClient {
             unfreeze_unsplit: false,
         };
         let order: OrderEntity = self
-            .request(reqwest::Method::POST, ORDERS, Some(&body), now)
+            .request(http::Method::POST, ORDERS, Some(&body), now)
             .await?
             .parse(ORDERS)?;
         Ok(Accepted {
@@ -254,7 +250,7 @@ impl WechatClient {
             form_urlencoded::byte_serialize(transaction_id.as_bytes()).collect::<String>()
         );
         match self
-            .request::<()>(reqwest::Method::GET, &path, None, now)
+            .request::<()>(http::Method::GET, &path, None, now)
             .await
         {
             Ok(answer) => Ok(Some(answer.parse::<OrderEntity>(ORDERS)?.results())),
@@ -279,7 +275,7 @@ impl WechatClient {
             out_order_no,
             description: "分账已完成",
         };
-        self.request(reqwest::Method::POST, UNFREEZE, Some(&body), now)
+        self.request(http::Method::POST, UNFREEZE, Some(&body), now)
             .await
             .map(|_| ())
     }
@@ -311,7 +307,7 @@ impl WechatClient {
             custom_relation: (relation == RelationType::Custom)
                 .then(|| custom_relation.unwrap_or_default()),
         };
-        self.request(reqwest::Method::POST, ADD_RECEIVER, Some(&body), now)
+        self.request(http::Method::POST, ADD_RECEIVER, Some(&body), now)
             .await
             .map(|_| ())
     }
@@ -323,7 +319,7 @@ impl WechatClient {
             kind: receiver_kind(account.receiver_type)?,
             account: &account.account,
         };
-        self.request(reqwest::Method::POST, DELETE_RECEIVER, Some(&body), now)
+        self.request(http::Method::POST, DELETE_RECEIVER, Some(&body), now)
             .await
             .map(|_| ())
     }
