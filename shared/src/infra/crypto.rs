@@ -10,6 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 /// The digest used to sign. One per deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,9 +85,38 @@ fn der_from_text(what: &'static str, text: &str) -> Result<Vec<u8>, CryptoError>
     B64.decode(body).map_err(|_| CryptoError::Base64(what))
 }
 
+/// The DER of an RSA key in PKCS#8 (`rsaEncryption`, OID 1.2.840.113549.1.1.1, near the start).
+const RSA_ENCRYPTION_OID: [u8; 11] = [
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+];
+
+/// A SEQUENCE whose first member is `INTEGER 0` (PKCS#8's version: a SubjectPublicKeyInfo
+/// starts with its algorithm instead) and that names `rsaEncryption` (PKCS#1's `RSAPrivateKey`
+/// does not).
+fn looks_like_pkcs8_rsa(der: &[u8]) -> bool {
+    let header = match der.get(1) {
+        Some(len) if len & 0x80 == 0 => 2,
+        Some(len) => 2 + usize::from(len & 0x7f),
+        None => return false,
+    };
+    der.len() > 64
+        && der[0] == 0x30
+        && der.get(header..header + 3) == Some(&[0x02, 0x01, 0x00][..])
+        && der[..40.min(der.len())]
+            .windows(RSA_ENCRYPTION_OID.len())
+            .any(|w| w == RSA_ENCRYPTION_OID)
+}
+
 /// An RSA private key that signs with PKCS#1 v1.5 SHA-256 ("RSA2", "SHA256withRSA").
+///
+/// Reading a private key (aws-lc checks it, a few milliseconds of a cold start for each) waits
+/// for its first signature: a sandbox pays only for the channels it calls. At start-up the text
+/// is decoded and its shape checked, so a key pasted in the wrong place still fails init,
+/// naming its setting; a key whose numbers are wrong fails its first signature the same way.
 pub struct RsaSigner {
-    key: KeyPair,
+    what: &'static str,
+    der: Vec<u8>,
+    key: OnceLock<Result<KeyPair, &'static str>>,
     rng: SystemRandom,
 }
 
@@ -100,19 +130,35 @@ impl RsaSigner {
     /// `what` names the setting in errors.
     pub fn from_pkcs8_base64(what: &'static str, text: &str) -> Result<Self, CryptoError> {
         let der = der_from_text(what, text)?;
-        let key =
-            KeyPair::from_pkcs8(&der).map_err(|e| CryptoError::Key(what, e.description_()))?;
+        if !looks_like_pkcs8_rsa(&der) {
+            return Err(CryptoError::Key(what, "not a PKCS#8 RSA private key"));
+        }
         Ok(Self {
-            key,
+            what,
+            der,
+            key: OnceLock::new(),
             rng: SystemRandom::new(),
         })
     }
 
+    /// The key, read on first use.
+    fn key(&self) -> Result<&KeyPair, CryptoError> {
+        self.key
+            .get_or_init(|| KeyPair::from_pkcs8(&self.der).map_err(|e| e.description_()))
+            .as_ref()
+            .map_err(|why| CryptoError::Key(self.what, why))
+    }
+
+    /// Reads the key now (tests, or a caller that wants a bad key reported early).
+    pub fn check(&self) -> Result<(), CryptoError> {
+        self.key().map(|_| ())
+    }
+
     /// Base64 of the signature of `message`.
     pub fn sign_base64(&self, message: &[u8]) -> Result<String, CryptoError> {
-        let mut sig = vec![0u8; self.key.public_modulus_len()];
-        self.key
-            .sign(&signature::RSA_PKCS1_SHA256, &self.rng, message, &mut sig)
+        let key = self.key()?;
+        let mut sig = vec![0u8; key.public_modulus_len()];
+        key.sign(&signature::RSA_PKCS1_SHA256, &self.rng, message, &mut sig)
             .map_err(|_| CryptoError::Sign)?;
         Ok(B64.encode(sig))
     }
@@ -214,6 +260,41 @@ pub fn generate_rsa_keypair() -> Result<(String, String), CryptoError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_private_key_is_read_on_first_use_and_its_shape_checked_at_once() {
+        let Ok((private, public)) = generate_rsa_keypair() else {
+            panic!("keygen")
+        };
+        // a public key (or PKCS#1, or garbage) where the private key belongs fails at once
+        let e = RsaSigner::from_pkcs8_base64("WECHAT_PRIVATE_KEY", &public).err();
+        assert!(
+            e.as_ref()
+                .is_some_and(|e| e.to_string().contains("WECHAT_PRIVATE_KEY")),
+            "{e:?}"
+        );
+        let Ok(good) = RsaSigner::from_pkcs8_base64("K", &private) else {
+            panic!("good key refused")
+        };
+        assert!(good.check().is_ok() && good.sign_base64(b"m").is_ok());
+        // the right shape with broken numbers: accepted at init, refused at first use, named
+        let mut der = der_from_text("K", &private).unwrap_or_default();
+        let mid = der.len() / 2;
+        for b in &mut der[mid..mid + 8] {
+            *b ^= 0x5a;
+        }
+        let broken = B64.encode(&der);
+        let Ok(signer) = RsaSigner::from_pkcs8_base64("ALIPAY_PRIVATE_KEY", &broken) else {
+            panic!("shape check too strict")
+        };
+        let e = signer.sign_base64(b"m").err();
+        assert!(
+            e.as_ref()
+                .is_some_and(|e| e.to_string().starts_with("ALIPAY_PRIVATE_KEY")),
+            "{e:?}"
+        );
+        assert_eq!(signer.check().err(), e);
+    }
+
     use super::*;
 
     #[test]
