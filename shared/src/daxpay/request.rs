@@ -178,12 +178,13 @@ pub fn check_required(field: &str, value: &str, max: usize) -> Result<(), Valida
 /// Deserializes the non-common members into `T`, mapping serde's complaints to
 /// `field: rule` messages.
 fn deserialize_params<T: DeserializeOwned>(raw: &Map<String, Value>) -> Result<T, ValidationError> {
-    let rest: Map<String, Value> = raw
+    // Read in place: the members are borrowed, never copied into a second map.
+    let rest = raw
         .iter()
         .filter(|(k, _)| !COMMON_FIELDS.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    serde_path_to_error::deserialize(Value::Object(rest)).map_err(|e| {
+        .map(|(k, v)| (k.as_str(), v));
+    let de = serde::de::value::MapDeserializer::<_, serde_json::Error>::new(rest);
+    serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         serde_message_to_error(&path, &e.inner().to_string())
     })

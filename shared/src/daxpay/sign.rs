@@ -35,7 +35,7 @@ impl Signer {
 
     /// The lowercase hex signature of `object` (its `sign` member, if any, is ignored).
     pub fn sign(&self, object: &Map<String, Value>) -> String {
-        let text = sign_string(object, &self.secret);
+        let text = sign_bytes(object, &self.secret);
         digest_hex(self.sign_type, self.secret.expose(), &text)
     }
 
@@ -58,24 +58,39 @@ impl Signer {
 
 /// The exact string that is digested, `&key=<secret>` included.
 pub fn sign_string(object: &Map<String, Value>, secret: &Secret) -> String {
-    let mut members: Vec<(&String, String)> = object
+    let bytes = sign_bytes(object, secret);
+    // Only ASCII bytes (`"`, `\`) are ever left out, so the text stays UTF-8.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// The sign string, written in one pass into one buffer: steps 1-5 at once, `"` and `\` left
+/// out as they are written rather than filtered from a finished string.
+fn sign_bytes(object: &Map<String, Value>, secret: &Secret) -> Vec<u8> {
+    let mut members: Vec<(&str, &Value)> = object
         .iter()
         .filter(|(k, v)| k.as_str() != "sign" && !is_dropped(v))
-        .map(|(k, v)| (k, value_text(v)))
+        .map(|(k, v)| (k.as_str(), v))
         .collect();
-    members.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut out = String::new();
+    // A serde_json map iterates in byte order already; the sort keeps that true whatever the
+    // map's order (and costs one pass when it holds).
+    members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut out = Vec::with_capacity(256);
     for (i, (k, v)) in members.iter().enumerate() {
         if i > 0 {
-            out.push('&');
+            out.push(b'&');
         }
-        out.push_str(k);
-        out.push('=');
-        out.push_str(v);
+        push_stripped(&mut out, k);
+        out.push(b'=');
+        match v {
+            Value::String(s) => push_stripped(&mut out, s),
+            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Value::Number(n) => push_number(&mut out, n),
+            Value::Null => {}
+            Value::Array(_) | Value::Object(_) => push_nested(&mut out, v),
+        }
     }
-    let mut out: String = out.chars().filter(|c| *c != '"' && *c != '\\').collect();
-    out.push_str("&key=");
-    out.push_str(secret.expose());
+    out.extend_from_slice(b"&key=");
+    out.extend_from_slice(secret.expose().as_bytes());
     out
 }
 
@@ -87,50 +102,92 @@ fn is_dropped(value: &Value) -> bool {
     }
 }
 
-/// Text of a top-level member value.
-fn value_text(value: &Value) -> String {
+/// `text` without its `"` and `\` (step 4).
+fn push_stripped(out: &mut Vec<u8>, text: &str) {
+    out.extend(text.bytes().filter(|b| *b != b'"' && *b != b'\\'));
+}
+
+fn push_number(out: &mut Vec<u8>, n: &serde_json::Number) {
+    use std::io::Write;
+    // Writing to a Vec cannot fail.
+    let _ = write!(out, "{n}");
+}
+
+/// A nested value as compact JSON in the form DaxPay's Hutool serializer produced it (objects
+/// with keys sorted case-insensitively, every scalar a string, null members left out), with
+/// step 4 applied as it is written: the quotes and the escapes' backslashes never reach `out`.
+fn push_nested(out: &mut Vec<u8>, value: &Value) {
     match value {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        Value::Bool(_) | Value::Number(_) => value.to_string(),
-        Value::Array(_) | Value::Object(_) => nested_json(value),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().filter(|v| !v.is_null()).enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                push_nested(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            let mut entries: Vec<(&str, &Value)> = map
+                .iter()
+                .filter(|(_, v)| !is_dropped(v))
+                .map(|(k, v)| (k.as_str(), v))
+                .collect();
+            entries.sort_by(|a, b| case_insensitive(a.0, b.0));
+            out.push(b'{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                push_quoted_stripped(out, k);
+                out.push(b':');
+                push_nested(out, v);
+            }
+            out.push(b'}');
+        }
+        Value::String(s) => push_quoted_stripped(out, s),
+        Value::Number(n) => push_number(out, n),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Null => {}
     }
 }
 
-/// Compact JSON of a nested value in the form DaxPay's Hutool serializer produced it: objects
-/// have their keys sorted case-insensitively and every scalar value turned into a string;
-/// null members are left out.
-fn nested_json(value: &Value) -> String {
-    match value {
-        Value::Array(items) => {
-            let parts: Vec<String> = items
-                .iter()
-                .filter(|v| !v.is_null())
-                .map(nested_json)
-                .collect();
-            format!("[{}]", parts.join(","))
+/// Keys ordered by their lowercase form, then by bytes (Hutool's order of a case-insensitive
+/// tree map, made total). ASCII keys, all DaxPay's, compare without allocating.
+fn case_insensitive(a: &str, b: &str) -> std::cmp::Ordering {
+    let lower = if a.is_ascii() && b.is_ascii() {
+        a.bytes()
+            .map(|c| c.to_ascii_lowercase())
+            .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+    } else {
+        a.to_lowercase().cmp(&b.to_lowercase())
+    };
+    lower.then_with(|| a.cmp(b))
+}
+
+/// [`hutool_quote`] of `text` with step 4 applied: what is left of a quoted string once its
+/// `"` and `\` are removed.
+fn push_quoted_stripped(out: &mut Vec<u8>, text: &str) {
+    use std::io::Write;
+    let mut buf = [0u8; 4];
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {}
+            '\u{8}' => out.push(b'b'),
+            '\t' => out.push(b't'),
+            '\n' => out.push(b'n'),
+            '\u{c}' => out.push(b'f'),
+            '\r' => out.push(b'r'),
+            '\u{0}'..='\u{1f}'
+            | '\u{80}'..='\u{a0}'
+            | '\u{2000}'..='\u{2010}'
+            | '\u{2028}'..='\u{202f}'
+            | '\u{2066}'..='\u{206f}' => {
+                let _ = write!(out, "u{:04x}", u32::from(c));
+            }
+            other => out.extend_from_slice(other.encode_utf8(&mut buf).as_bytes()),
         }
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> =
-                map.iter().filter(|(_, v)| !is_dropped(v)).collect();
-            entries.sort_by(|a, b| {
-                a.0.to_lowercase()
-                    .cmp(&b.0.to_lowercase())
-                    .then_with(|| a.0.cmp(b.0))
-            });
-            let parts: Vec<String> = entries
-                .into_iter()
-                .map(|(k, v)| {
-                    let inner = match v {
-                        Value::Array(_) | Value::Object(_) => nested_json(v),
-                        scalar => hutool_quote(&value_text(scalar)),
-                    };
-                    format!("{}:{}", hutool_quote(k), inner)
-                })
-                .collect();
-            format!("{{{}}}", parts.join(","))
-        }
-        scalar => hutool_quote(&value_text(scalar)),
     }
 }
 
@@ -169,19 +226,19 @@ pub fn hutool_quote(text: &str) -> String {
     out
 }
 
-fn digest_hex(sign_type: SignType, secret: &str, text: &str) -> String {
+fn digest_hex(sign_type: SignType, secret: &str, text: &[u8]) -> String {
     match sign_type {
         SignType::HmacSha256 => {
             // HMAC accepts keys of any length; `new_from_slice` cannot fail for HMAC.
             match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
                 Ok(mut mac) => {
-                    mac.update(text.as_bytes());
+                    mac.update(text);
                     hex::encode(mac.finalize().into_bytes())
                 }
                 Err(_) => String::new(),
             }
         }
-        SignType::Md5 => hex::encode(Md5::digest(text.as_bytes())),
+        SignType::Md5 => hex::encode(Md5::digest(text)),
     }
 }
 
