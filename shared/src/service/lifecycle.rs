@@ -9,8 +9,7 @@ use crate::daxpay::ApiError;
 use crate::domain::lifecycle::{Step, check_finishable, on_allocate, on_finish, on_sync};
 use crate::domain::numbers::finish_request_no;
 use crate::domain::{
-    Allocation, AllocationDetail, AllocationStatus, ChannelError, DueKind, RACES, Refusal, Share,
-    ShareResult,
+    Allocation, AllocationStatus, ChannelError, DueKind, RACES, Refusal, Share, ShareResult,
 };
 use crate::infra::Job;
 use crate::store::StoredAllocation;
@@ -24,17 +23,11 @@ async fn save(app: &App, stored: &mut StoredAllocation, step: Step) -> Result<bo
     let notice = step
         .left
         .and_then(|_| notices::notice_for(app, &step.next, now));
-    let changed: Vec<&AllocationDetail> = step
-        .changed
-        .iter()
-        .filter_map(|i| step.next.details.get(*i))
-        .collect();
     let saved = app
         .store
         .save_allocation(
-            &step.next.order,
+            &step.next,
             stored.version,
-            &changed,
             step.release_pay_order,
             notice.as_ref(),
             now,

@@ -28,6 +28,11 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
 
 /// A start: the order as it stands afterwards, or why there is none. `spelling`: the field
 /// names its notices use.
+///
+/// A repeated bizAllocationNo is not looked for up front (a new start, by far the most common,
+/// would pay a read for nothing): the create transaction's condition on the claim catches a
+/// repeat, and a start refused before it gets that far looks for the claim before answering,
+/// so a repeat is answered from its order either way.
 pub async fn run(
     app: &App,
     p: &StartParams,
@@ -35,6 +40,24 @@ pub async fn run(
 ) -> Result<Result<AllocationOrder, Refusal>, ApiError> {
     record_numbers(None, Some(&p.biz_allocation_no));
     let digest = p.digest();
+    match fresh(app, p, spelling, &digest).await? {
+        Err(refusal) if refusal != Refusal::BizAllocationNoReused => {
+            match app.store.claim(&p.biz_allocation_no).await? {
+                Some(claim) => repeated(app, &claim, &digest).await,
+                None => Ok(Err(refusal)),
+            }
+        }
+        outcome => Ok(outcome),
+    }
+}
+
+/// A start as if its bizAllocationNo were new (see [`run`]).
+async fn fresh(
+    app: &App,
+    p: &StartParams,
+    spelling: Spelling,
+    digest: &str,
+) -> Result<Result<AllocationOrder, Refusal>, ApiError> {
     let listed: Vec<String> = p
         .explicit_receivers()
         .unwrap_or_default()
@@ -56,15 +79,11 @@ pub async fn run(
         (true, None) => ReceiversRef::DefaultGroup,
     };
     let lookup = StartLookup {
-        biz_allocation_no: &p.biz_allocation_no,
         pay_order,
         receivers,
     };
     // round trips 1 and (only when needed) 2
     let snapshot = app.store.load_start(&lookup).await?;
-    if let Some(claim) = &snapshot.claim {
-        return repeated(app, claim, &digest).await;
-    }
     let Some(pay) = &snapshot.pay_order else {
         return Ok(Err(Refusal::PayOrderNotFound));
     };
@@ -94,7 +113,7 @@ pub async fn run(
         description: p.description.clone(),
         notify_url: p.notify_url.clone(),
         attach: p.attach.clone(),
-        digest: digest.clone(),
+        digest: digest.to_owned(),
         spelling,
         not_notify: p.not_notify == Some(true),
     };
@@ -116,7 +135,7 @@ pub async fn run(
             Err(CreateConflict::AllocationNoTaken) => continue,
             Err(CreateConflict::BizAllocationNoTaken) => {
                 return match app.store.claim(&p.biz_allocation_no).await? {
-                    Some(c) => repeated(app, &c, &digest).await,
+                    Some(c) => repeated(app, &c, digest).await,
                     None => Err(ApiError::System("claim vanished".into())),
                 };
             }

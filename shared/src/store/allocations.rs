@@ -2,8 +2,9 @@
 //! partition reads an order with all its details and notices; every change of an order is a
 //! write conditioned on its version.
 
+use super::details::{DETAILS, detail_from_item, details_from_text, details_text};
 use super::item::{Item, due_of, get_n, get_s, insert_due, n, need, s};
-use super::keys::{DETAIL_PREFIX, ORDER_SK, alloc_pk, claim_key, detail_sk, is_notice_sk, pay_key};
+use super::keys::{DETAIL_PREFIX, ORDER_SK, alloc_pk, claim_key, is_notice_sk, pay_key};
 use super::keys::{RETURN_PREFIX, RETURNED_PREFIX};
 use super::notices::{notice_from_item, notice_to_item};
 use super::returns::{return_from_item, returned_from_item};
@@ -11,7 +12,7 @@ use super::schema::{PK, SK};
 use super::{Store, StoreError, db_err};
 use crate::domain::{
     Allocation, AllocationDetail, AllocationOrder, AllocationResult, AllocationStatus, Channel,
-    DetailResult, Notice, ReceiverType, ReturnOrder, Returned, Spelling,
+    Notice, ReturnOrder, Returned, Spelling,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
@@ -40,8 +41,10 @@ pub(super) fn claim_from_item(item: &Item) -> Result<Claim, StoreError> {
     })
 }
 
-fn order_to_item(o: &AllocationOrder, version: i64) -> Item {
+fn order_to_item(a: &Allocation, version: i64) -> Item {
+    let o = &a.order;
     let mut item = super::keys::order_key(&o.allocation_no);
+    item.insert(DETAILS.into(), s(details_text(&a.details)));
     let fields = [
         ("type", Some("allocation_order".to_owned())),
         ("allocationNo", Some(o.allocation_no.clone())),
@@ -84,7 +87,11 @@ fn order_to_item(o: &AllocationOrder, version: i64) -> Item {
     item
 }
 
-fn order_from_item(item: &Item) -> Result<(AllocationOrder, i64), StoreError> {
+/// The order, its details when stored inline (`None`: an order stored before, with detail
+/// items), and its version.
+type OrderRead = (AllocationOrder, Option<Vec<AllocationDetail>>, i64);
+
+fn order_from_item(item: &Item) -> Result<OrderRead, StoreError> {
     let code = |name: &str| need(get_s(item, name), name);
     let order = AllocationOrder {
         allocation_no: code("allocationNo")?,
@@ -115,49 +122,10 @@ fn order_from_item(item: &Item) -> Result<(AllocationOrder, i64), StoreError> {
             .unwrap_or_default(),
         not_notify: matches!(item.get("notNotify"), Some(AttributeValue::Bool(true))),
     };
-    Ok((order, need(get_n(item, "ver"), "ver")?))
-}
-
-fn detail_to_item(allocation_no: &str, d: &AllocationDetail) -> Item {
-    let mut item = super::item::key(alloc_pk(allocation_no), &detail_sk(&d.receiver_no));
-    item.insert("receiverNo".into(), s(&d.receiver_no));
-    item.insert("amount".into(), n(d.amount));
-    item.insert("rate".into(), n(d.rate));
-    item.insert("receiverType".into(), s(d.receiver_type.code()));
-    item.insert("receiverAccount".into(), s(&d.receiver_account));
-    item.insert("result".into(), s(d.result.code()));
-    for (name, value) in [
-        ("receiverName", &d.receiver_name),
-        ("errorCode", &d.error_code),
-        ("errorMsg", &d.error_msg),
-    ] {
-        if let Some(v) = value {
-            item.insert(name.into(), s(v));
-        }
-    }
-    if let Some(t) = d.finish_time {
-        item.insert("finishTime".into(), n(t));
-    }
-    item
-}
-
-fn detail_from_item(item: &Item) -> Result<AllocationDetail, StoreError> {
-    let code = |name: &str| need(get_s(item, name), name);
-    Ok(AllocationDetail {
-        receiver_no: code("receiverNo")?,
-        amount: need(get_n(item, "amount"), "amount")?,
-        rate: get_n(item, "rate").unwrap_or_default(),
-        receiver_type: need(
-            ReceiverType::from_code(&code("receiverType")?),
-            "receiverType",
-        )?,
-        receiver_account: code("receiverAccount")?,
-        receiver_name: get_s(item, "receiverName"),
-        result: need(DetailResult::from_code(&code("result")?), "result")?,
-        error_code: get_s(item, "errorCode"),
-        error_msg: get_s(item, "errorMsg"),
-        finish_time: get_n(item, "finishTime"),
-    })
+    let details = get_s(item, DETAILS)
+        .map(|t| details_from_text(&t))
+        .transpose()?;
+    Ok((order, details, need(get_n(item, "ver"), "ver")?))
 }
 
 /// An order as stored: the order with its details (ordered by receiverNo), its version and
@@ -221,8 +189,11 @@ impl Store {
                 _ => {}
             }
         }
-        Ok(order.map(|(order, version)| StoredAllocation {
-            allocation: Allocation { order, details },
+        Ok(order.map(|(order, inline, version)| StoredAllocation {
+            allocation: Allocation {
+                order,
+                details: inline.unwrap_or(details),
+            },
             version,
             notices,
             returns,
@@ -230,17 +201,20 @@ impl Store {
         }))
     }
 
-    /// Writes a new order, its details, the bizAllocationNo claim and the pay order's allocation
-    /// mark in one transaction (SPEC §4.2 step 6), if the pay order's refunds are still the
-    /// `refunded` fen the start planned with.
+    /// Writes a new order with its details (one item), the bizAllocationNo claim and the pay
+    /// order's allocation mark in one transaction (SPEC §4.2 step 6), if the pay order's refunds
+    /// are still the `refunded` fen the start planned with.
     pub async fn create_allocation(
         &self,
         allocation: &Allocation,
         refunded: i64,
     ) -> Result<Result<(), CreateConflict>, StoreError> {
-        let (order, details) = (&allocation.order, &allocation.details);
-        let mut items = vec![
-            self.put(order_to_item(order, 1), Some("attribute_not_exists(pk)"))?,
+        let order = &allocation.order;
+        let items = vec![
+            self.put(
+                order_to_item(allocation, 1),
+                Some("attribute_not_exists(pk)"),
+            )?,
             {
                 let mut claim = claim_key(&order.biz_allocation_no);
                 claim.insert("allocationNo".into(), s(&order.allocation_no));
@@ -270,9 +244,6 @@ impl Store {
                 TransactWriteItem::builder().update(update).build()
             },
         ];
-        for d in details {
-            items.push(self.put(detail_to_item(&order.allocation_no, d), None)?);
-        }
         Ok(match self.transact(items).await? {
             None => Ok(()),
             Some(0) => Err(CreateConflict::AllocationNoTaken),
@@ -281,21 +252,34 @@ impl Store {
         })
     }
 
-    /// Saves a new state of an order (and the details that changed) if it is still at
-    /// `version`. `Ok(false)`: someone else changed it first; re-read and decide again.
-    /// With `release_pay_order`, the pay order's allocation mark is removed in the same
-    /// transaction (a definite channel refusal: the merchant may start again).
+    /// Saves a new state of an order with its details if it is still at `version`.
+    /// `Ok(false)`: someone else changed it first; re-read and decide again. With
+    /// `release_pay_order`, the pay order's allocation mark is removed in the same transaction
+    /// (a definite channel refusal: the merchant may start again); with `notice`, the notice is
+    /// written in it too. Without either, it is one conditional write of the order's item.
     pub async fn save_allocation(
         &self,
-        order: &AllocationOrder,
+        allocation: &Allocation,
         version: i64,
-        changed: &[&AllocationDetail],
         release_pay_order: bool,
         notice: Option<&Notice>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut item = order_to_item(order, version + 1);
+        let order = &allocation.order;
+        let mut item = order_to_item(allocation, version + 1);
         item.insert("updatedAt".into(), n(now));
+        if notice.is_none() && !release_pay_order {
+            let put = self
+                .db
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("ver = :ver")
+                .expression_attribute_values(":ver", n(version))
+                .send()
+                .await;
+            return super::conditional(put);
+        }
         let put = aws_sdk_dynamodb::types::Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -304,9 +288,6 @@ impl Store {
             .build()
             .map_err(db_err)?;
         let mut items = vec![TransactWriteItem::builder().put(put).build()];
-        for d in changed {
-            items.push(self.put(detail_to_item(&order.allocation_no, d), None)?);
-        }
         if let Some(notice) = notice {
             // One notice per order and status: a status is entered at most once.
             items.push(self.put(notice_to_item(notice), Some("attribute_not_exists(pk)"))?);

@@ -58,9 +58,6 @@ pub(super) fn allocation_no_of(pk: &str) -> Option<&str> {
 pub(super) fn order_key(allocation_no: &str) -> Item {
     key(alloc_pk(allocation_no), ORDER_SK)
 }
-pub(super) fn detail_sk(receiver_no: &str) -> String {
-    format!("{DETAIL_PREFIX}{receiver_no}")
-}
 pub(super) const RETURN_PREFIX: &str = "RETURN#";
 pub(super) const RETURNED_PREFIX: &str = "RETURNED#";
 pub(super) fn return_key(allocation_no: &str, return_no: &str) -> Item {

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 pub mod allocations;
 pub mod conflict;
+mod details;
 pub mod due;
 pub mod item;
 mod keys;

@@ -1,13 +1,13 @@
-//! What a start needs to read (SPEC §4.2 steps 2-4), in at most two round trips: the claim of
-//! its bizAllocationNo, the pay order (through its bizOrderNo pointer when named that way), and
-//! its receivers: the listed ones, the named group, or the default groups of every channel
-//! that shares (the pay order's channel is not known before it is read).
+//! What a start needs to read (SPEC §4.2 steps 3-4), in at most two round trips: the pay order
+//! (through its bizOrderNo pointer when named that way) and its receivers: the listed ones, the
+//! named group, or the default groups of every channel that shares (the pay order's channel is
+//! not known before it is read). The bizAllocationNo claim is not read here: the create
+//! transaction's condition on it decides (`service::start::run`).
 
-use super::allocations::{Claim, claim_from_item};
 use super::item::{Item, get_s, need};
 use super::keys::{
-    claim_key, claim_pk, default_group_key, default_group_pk, group_key, group_pk, pay_biz_key,
-    pay_biz_pk, pay_key, pay_pk, receiver_key, receiver_pk,
+    default_group_key, default_group_pk, group_key, group_pk, pay_biz_key, pay_biz_pk, pay_key,
+    pay_pk, receiver_key, receiver_pk,
 };
 use super::pay_orders::pay_order_from_item;
 use super::receivers::{group_from_item, receiver_from_item};
@@ -32,15 +32,13 @@ pub enum ReceiversRef<'a> {
 
 #[derive(Debug, Clone, Copy)]
 pub struct StartLookup<'a> {
-    pub biz_allocation_no: &'a str,
     pub pay_order: PayOrderRef<'a>,
     pub receivers: ReceiversRef<'a>,
 }
 
-/// What was found. With a claim, nothing else was read (the start is a repeat).
+/// What was found.
 #[derive(Debug, Clone, Default)]
 pub struct StartSnapshot {
-    pub claim: Option<Claim>,
     pub pay_order: Option<PayOrder>,
     /// The listed receivers that exist.
     pub receivers: Vec<Receiver>,
@@ -67,7 +65,7 @@ impl Store {
     /// Reads everything a start decides on: one batch read, and a second only for a pay order
     /// behind a bizOrderNo pointer or a default group behind its pointer.
     pub async fn load_start(&self, q: &StartLookup<'_>) -> Result<StartSnapshot, StoreError> {
-        let mut keys = vec![claim_key(q.biz_allocation_no)];
+        let mut keys = Vec::new();
         match q.pay_order {
             PayOrderRef::OrderNo(o) => keys.push(pay_key(o)),
             PayOrderRef::BizOrderNo(b) => keys.push(pay_biz_key(b)),
@@ -79,10 +77,6 @@ impl Store {
         }
         let first = self.get_many(keys).await?;
         let mut snapshot = StartSnapshot::default();
-        if let Some(item) = first.get(&claim_pk(q.biz_allocation_no)) {
-            snapshot.claim = Some(claim_from_item(item)?);
-            return Ok(snapshot);
-        }
 
         let mut second = Vec::new();
         let pointed = match q.pay_order {

@@ -81,6 +81,8 @@ pub struct Harness {
     pub app: App,
     pub sim: Sim,
     pub trips: RoundTrips,
+    /// Every DynamoDB call with its answer, for capacity units.
+    pub meter: super::meter::Meter,
     /// WeChat Pay's public key (WeChat harnesses), to open its notifications in tests.
     pub wechat_key: Option<RsaVerifier>,
 }
@@ -232,6 +234,7 @@ impl Harness {
     /// The app, a fresh table and the round-trip counter around the given channels.
     async fn around(kind: Kind, sim: Sim, channels: Channels) -> Harness {
         let trips = RoundTrips::default();
+        let meter = super::meter::Meter::default();
         let sdk = sdk().await;
         let table = unique("e2e");
         let plain = aws_sdk_dynamodb::Client::new(&sdk);
@@ -241,6 +244,7 @@ impl Harness {
         let counted = aws_sdk_dynamodb::Client::from_conf(
             aws_sdk_dynamodb::config::Builder::from(&sdk)
                 .interceptor(trips.clone())
+                .interceptor(meter.clone())
                 .build(),
         );
         let app = App {
@@ -264,6 +268,7 @@ impl Harness {
             app,
             sim,
             trips,
+            meter,
             wechat_key: None,
         }
     }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod harness;
+pub mod meter;
 
 use aws_sdk_dynamodb::Client;
 use lambda_http::{Body, Request, Response};

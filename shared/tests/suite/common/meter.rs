@@ -1,0 +1,363 @@
+//! DynamoDB capacity units of what the code under test sent, by DynamoDB's published rules:
+//! an item's size is the UTF-8 length of its attribute names plus its values (strings by
+//! bytes, numbers about one byte per two significant digits plus one, booleans and nulls one
+//! byte, lists and maps three bytes plus one per element); a write costs one unit per KB of the
+//! larger of the item before and after it (at least one), twice inside a transaction; a
+//! strongly consistent read one unit per 4 KB of each item read (a Query: of all it returned
+//! together), an eventually consistent one half that. A write that adds, moves or removes an
+//! item on the keys-only `due` index costs one more unit per index item written or removed.
+//!
+//! The interceptor records each request and answer; [`Meter::units`] then replays the writes
+//! over the table as it was before (a snapshot) and after (read back), so an update's "before"
+//! is the last state this meter saw.
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// One request with its answer, as JSON.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub operation: String,
+    pub request: Value,
+    pub answer: Value,
+}
+
+/// Records every DynamoDB call made through the client it is installed on.
+#[derive(Debug, Clone, Default)]
+pub struct Meter(Arc<Mutex<Vec<Call>>>);
+
+impl Meter {
+    /// The calls recorded since the last take.
+    pub fn take(&self) -> Vec<Call> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl Intercept for Meter {
+    fn name(&self) -> &'static str {
+        "Meter"
+    }
+    fn read_before_transmit(
+        &self,
+        ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = ctx.request();
+        let operation = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or_default()
+            .to_owned();
+        let body = request
+            .body()
+            .bytes()
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or(Value::Null);
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Call {
+                operation,
+                request: body,
+                answer: Value::Null,
+            });
+        Ok(())
+    }
+    fn read_before_deserialization(
+        &self,
+        ctx: &BeforeDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let answer = ctx
+            .response()
+            .body()
+            .bytes()
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or(Value::Null);
+        if let Some(last) = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last_mut()
+        {
+            last.answer = answer;
+        }
+        Ok(())
+    }
+}
+
+/// The size of a number: about one byte per two significant digits, plus one.
+fn number_size(text: &str) -> usize {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let significant = digits
+        .trim_start_matches('0')
+        .trim_end_matches('0')
+        .len()
+        .max(1);
+    significant.div_ceil(2) + 1
+}
+
+/// The size of one attribute value in DynamoDB JSON (`{"S": ...}`, `{"N": ...}`, ...).
+pub fn value_size(v: &Value) -> usize {
+    let Some((kind, inner)) = v.as_object().and_then(|m| m.iter().next()) else {
+        return 0;
+    };
+    match (kind.as_str(), inner) {
+        ("S", Value::String(s)) => s.len(),
+        ("N", Value::String(s)) => number_size(s),
+        // base64 in the JSON: the raw bytes count
+        ("B", Value::String(s)) => s.len() * 3 / 4,
+        ("BOOL" | "NULL", _) => 1,
+        ("SS", Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::len).sum(),
+        ("NS", Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(number_size)
+            .sum(),
+        ("L", Value::Array(items)) => 3 + items.iter().map(|i| 1 + value_size(i)).sum::<usize>(),
+        ("M", Value::Object(m)) => {
+            3 + m
+                .iter()
+                .map(|(k, v)| 1 + k.len() + value_size(v))
+                .sum::<usize>()
+        }
+        _ => 0,
+    }
+}
+
+/// The size of an item in DynamoDB JSON.
+pub fn item_size(item: &Map<String, Value>) -> usize {
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+fn key_of(item: &Map<String, Value>) -> String {
+    let s = |k: &str| {
+        item.get(k)
+            .and_then(|v| v["S"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    format!("{}|{}", s("pk"), s("sk"))
+}
+
+fn due_key(item: Option<&Map<String, Value>>) -> Option<String> {
+    let item = item?;
+    let pk = item.get("duePk")?.get("S")?.as_str()?;
+    let at = item.get("dueAt")?.get("N")?.as_str()?;
+    Some(format!("{pk}|{at}"))
+}
+
+fn object(v: &Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+/// Write and read units of a run of calls.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Units {
+    pub write: f64,
+    pub read: f64,
+    /// Of `write`: what the `due` index cost.
+    pub index_write: f64,
+}
+
+/// The table's items keyed `pk|sk` (a snapshot, or the state after a run).
+pub type Table = HashMap<String, Map<String, Value>>;
+
+pub fn table_from(items: Vec<Map<String, Value>>) -> Table {
+    items.into_iter().map(|i| (key_of(&i), i)).collect()
+}
+
+/// The units of `calls`, over the table as it was before (`before`) and after (`after`).
+pub fn units(calls: &[Call], before: &Table, after: &Table) -> Units {
+    let mut state: Table = before.clone();
+    let mut u = Units::default();
+    let write_units = |size: usize| (size.div_ceil(1024)).max(1) as f64;
+    let read_units = |size: usize, strong: bool| {
+        let units = size.div_ceil(4096).max(1) as f64;
+        if strong { units } else { units / 2.0 }
+    };
+    // (the key, the item written in full or None for an update, the factor, conditional
+    // failure aside)
+    let write = |state: &mut Table,
+                 key: String,
+                 full: Option<Map<String, Value>>,
+                 delete: bool,
+                 factor: f64,
+                 u: &mut Units| {
+        let old = state.get(&key).cloned();
+        let new = if delete {
+            None
+        } else {
+            full.or_else(|| after.get(&key).cloned())
+        };
+        let size = old
+            .as_ref()
+            .map_or(0, item_size)
+            .max(new.as_ref().map_or(0, item_size));
+        u.write += write_units(size) * factor;
+        let index = match (due_key(old.as_ref()), due_key(new.as_ref())) {
+            (None, None) => 0.0,
+            (Some(a), Some(b)) if a == b => 0.0,
+            (Some(_), Some(_)) => 2.0,
+            _ => 1.0,
+        };
+        u.write += index;
+        u.index_write += index;
+        match new {
+            Some(item) => state.insert(key, item),
+            None => state.remove(&key),
+        };
+    };
+    for call in calls {
+        let r = &call.request;
+        let failed = call.answer.get("__type").is_some();
+        match call.operation.as_str() {
+            "PutItem" if !failed => {
+                let item = object(&r["Item"]);
+                write(&mut state, key_of(&item), Some(item), false, 1.0, &mut u);
+            }
+            "UpdateItem" if !failed => {
+                let key = key_of(&object(&r["Key"]));
+                write(&mut state, key, None, false, 1.0, &mut u);
+            }
+            "DeleteItem" if !failed => {
+                let key = key_of(&object(&r["Key"]));
+                write(&mut state, key, None, true, 1.0, &mut u);
+            }
+            // A failed conditional write still costs its units.
+            "PutItem" | "UpdateItem" | "DeleteItem" => {
+                let key = if call.operation == "PutItem" {
+                    key_of(&object(&r["Item"]))
+                } else {
+                    key_of(&object(&r["Key"]))
+                };
+                u.write += write_units(state.get(&key).map_or(0, item_size));
+            }
+            "TransactWriteItems" => {
+                for entry in r["TransactItems"].as_array().into_iter().flatten() {
+                    if failed {
+                        u.write += 2.0;
+                        continue;
+                    }
+                    if let Some(put) = entry.get("Put") {
+                        let item = object(&put["Item"]);
+                        write(&mut state, key_of(&item), Some(item), false, 2.0, &mut u);
+                    } else if let Some(update) = entry.get("Update") {
+                        write(
+                            &mut state,
+                            key_of(&object(&update["Key"])),
+                            None,
+                            false,
+                            2.0,
+                            &mut u,
+                        );
+                    } else if let Some(delete) = entry.get("Delete") {
+                        write(
+                            &mut state,
+                            key_of(&object(&delete["Key"])),
+                            None,
+                            true,
+                            2.0,
+                            &mut u,
+                        );
+                    } else if let Some(check) = entry.get("ConditionCheck") {
+                        let key = key_of(&object(&check["Key"]));
+                        u.write += write_units(state.get(&key).map_or(0, item_size)) * 2.0;
+                    }
+                }
+            }
+            "GetItem" => {
+                let strong = r["ConsistentRead"].as_bool() == Some(true);
+                let size = call.answer.get("Item").map_or(0, |i| item_size(&object(i)));
+                u.read += read_units(size, strong);
+            }
+            "BatchGetItem" => {
+                for (table, ask) in r["RequestItems"].as_object().into_iter().flatten() {
+                    let strong = ask["ConsistentRead"].as_bool() == Some(true);
+                    let found: Vec<usize> = call.answer["Responses"][table]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|i| item_size(&object(i)))
+                        .collect();
+                    let asked = ask["Keys"].as_array().map_or(0, Vec::len);
+                    // every key asked costs at least one read, found or not
+                    let missing = asked.saturating_sub(found.len());
+                    u.read += found.iter().map(|s| read_units(*s, strong)).sum::<f64>()
+                        + missing as f64 * read_units(0, strong);
+                }
+            }
+            "Query" => {
+                let strong = r["ConsistentRead"].as_bool() == Some(true);
+                let size: usize = call.answer["Items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|i| item_size(&object(i)))
+                    .sum();
+                u.read += read_units(size, strong);
+            }
+            _ => {}
+        }
+    }
+    u
+}
+
+/// An SDK attribute value as DynamoDB JSON.
+pub fn to_json(v: &aws_sdk_dynamodb::types::AttributeValue) -> Value {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    use base64::Engine;
+    let wrap = |k: &str, v: Value| Value::Object(Map::from_iter([(k.to_owned(), v)]));
+    match v {
+        A::S(s) => wrap("S", Value::String(s.clone())),
+        A::N(n) => wrap("N", Value::String(n.clone())),
+        A::Bool(b) => wrap("BOOL", Value::Bool(*b)),
+        A::Null(_) => wrap("NULL", Value::Bool(true)),
+        A::B(b) => wrap(
+            "B",
+            Value::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref())),
+        ),
+        A::Ss(items) => wrap("SS", items.iter().cloned().map(Value::String).collect()),
+        A::Ns(items) => wrap("NS", items.iter().cloned().map(Value::String).collect()),
+        A::L(items) => wrap("L", items.iter().map(to_json).collect()),
+        A::M(m) => wrap(
+            "M",
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+        ),
+        _ => Value::Null,
+    }
+}
+
+/// Every item of `table` (a test's own small table), as DynamoDB JSON.
+pub async fn snapshot(client: &aws_sdk_dynamodb::Client, table: &str) -> Table {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(e)));
+        for item in out.items.unwrap_or_default() {
+            items.push(item.iter().map(|(k, v)| (k.clone(), to_json(v))).collect());
+        }
+        match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return table_from(items),
+        }
+    }
+}
