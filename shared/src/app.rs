@@ -3,7 +3,7 @@
 
 use crate::channel::alipay::AlipayClient;
 use crate::channel::wechat::WechatClient;
-use crate::channel::{Channels, SharingChannel};
+use crate::channel::{Channels as Registry, SharingChannel};
 use crate::daxpay::request::Verifier;
 use crate::daxpay::sign::Signer;
 use crate::infra::config::{Config, ConfigError, JobSettings, Secrets, load_secrets};
@@ -13,13 +13,20 @@ use std::sync::Arc;
 
 pub use crate::infra::now_secs;
 
+/// Which channel clients a function builds.
+#[derive(Debug, Clone, Copy)]
+enum Channels {
+    Configured,
+    None,
+}
+
 /// Everything a request or a job needs. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct App {
     pub verifier: Verifier,
     pub store: Store,
     pub clock: Clock,
-    pub channels: Arc<Channels>,
+    pub channels: Arc<Registry>,
     /// Prefix of new allocation numbers (`ALLOCATION_NO_PREFIX`).
     pub allocation_no_prefix: String,
     /// The job queue, when configured.
@@ -31,8 +38,18 @@ impl App {
     /// Start-up of a Lambda function: logging, then the App; a bad setting is logged (named,
     /// without secret values) and fails the init phase.
     pub async fn for_lambda() -> Result<Self, ConfigError> {
+        Self::start(Channels::Configured).await
+    }
+
+    /// [`App::for_lambda`] for the scheduler, which only finds due work and queues it: no
+    /// channel client is built (nor linked into its binary).
+    pub async fn for_scheduler() -> Result<Self, ConfigError> {
+        Self::start(Channels::None).await
+    }
+
+    async fn start(channels: Channels) -> Result<Self, ConfigError> {
         crate::infra::telemetry::init();
-        let app = Self::from_env().await;
+        let app = Self::build(channels).await;
         if let Err(e) = &app {
             tracing::error!(error = %e, "configuration");
         }
@@ -41,8 +58,12 @@ impl App {
 
     /// Reads the configuration and the secret, and builds the clients.
     pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::build(Channels::Configured).await
+    }
+
+    async fn build(channels: Channels) -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = crate::infra::aws::sdk_config(|name| std::env::var(name).ok())?;
         let secrets = load_secrets(&config.secret, &sdk).await?;
         let secret = secrets.sign_secret.clone();
         if secret.is_empty() {
@@ -59,7 +80,10 @@ impl App {
             },
             store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table_name),
             clock: Clock::System,
-            channels: Arc::new(channels_from(&config, &secrets)?),
+            channels: Arc::new(match channels {
+                Channels::Configured => channels_from(&config, &secrets)?,
+                Channels::None => Registry::default(),
+            }),
             allocation_no_prefix: config.allocation_no_prefix.clone(),
             queue: config
                 .queue_url
@@ -71,7 +95,7 @@ impl App {
 }
 
 /// The registry of the configured channels: one line per channel.
-pub fn channels_from(config: &Config, secrets: &Secrets) -> Result<Channels, ConfigError> {
+pub fn channels_from(config: &Config, secrets: &Secrets) -> Result<Registry, ConfigError> {
     let mut clients: Vec<Box<dyn SharingChannel>> = Vec::new();
     if let Some(a) = &config.alipay {
         clients.push(Box::new(AlipayClient::from_settings(a, secrets)?));
@@ -79,5 +103,5 @@ pub fn channels_from(config: &Config, secrets: &Secrets) -> Result<Channels, Con
     if let Some(w) = &config.wechat {
         clients.push(Box::new(WechatClient::from_settings(w, secrets)?));
     }
-    Ok(Channels::new(clients))
+    Ok(Registry::new(clients))
 }

@@ -6,7 +6,7 @@ use shared::jobs::deadline_of;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let app = shared::app::App::for_lambda().await?;
+    let app = shared::app::App::for_scheduler().await?;
     let app = &app;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = deadline_of(event.context.deadline());

@@ -87,7 +87,7 @@ fn tls_config(roots: rustls::RootCertStore) -> Arc<rustls::ClientConfig> {
 /// Name resolution: the system's, or one address fixed in advance (the notice sender resolves
 /// and checks a merchant's host itself, then connects only to the address it checked).
 #[derive(Clone)]
-enum Resolve {
+pub(super) enum Resolve {
     System(GaiResolver),
     Pinned(SocketAddr),
 }
@@ -135,21 +135,43 @@ impl std::fmt::Debug for HttpClient {
     }
 }
 
+/// The hyper client every outbound call goes through, for bodies of type `B`: HTTP/1.1 over
+/// TCP (no delay, a connect timeout) and rustls, keep-alive connections pooled for a minute.
+fn hyper_client<B>(
+    resolve: Resolve,
+    tls: Arc<rustls::ClientConfig>,
+) -> HyperClient<HttpsConnector<HttpConnector<Resolve>>, B>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+{
+    let mut http = HttpConnector::new_with_resolver(resolve);
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    http.set_nodelay(true);
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config((*tls).clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    HyperClient::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build(https)
+}
+
+/// The client of the AWS SDK, on the same stack, built on first use.
+pub(super) fn sdk_hyper_client()
+-> &'static HyperClient<HttpsConnector<HttpConnector<Resolve>>, aws_smithy_types::body::SdkBody> {
+    static SDK: LazyLock<
+        HyperClient<HttpsConnector<HttpConnector<Resolve>>, aws_smithy_types::body::SdkBody>,
+    > = LazyLock::new(|| hyper_client(Resolve::System(GaiResolver::new()), SYSTEM_TLS.clone()));
+    &SDK
+}
+
 impl HttpClient {
     fn build(resolve: Resolve, tls: Arc<rustls::ClientConfig>) -> Self {
-        let mut http = HttpConnector::new_with_resolver(resolve);
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        http.set_nodelay(true);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config((*tls).clone())
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
         Self {
-            inner: HyperClient::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(60))
-                .build(https),
+            inner: hyper_client(resolve, tls),
         }
     }
 

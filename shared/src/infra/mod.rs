@@ -1,6 +1,7 @@
 //! Infrastructure the services use: configuration, crypto primitives, the clock, logging, the
 //! job queue and the notice sender.
 
+pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -8,6 +9,7 @@ pub mod http;
 pub mod job;
 pub mod job_settings;
 pub mod queue;
+pub mod sdk_http;
 pub mod secrets;
 pub mod sender;
 pub mod setting;

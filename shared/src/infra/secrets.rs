@@ -38,7 +38,7 @@ impl std::fmt::Debug for Secrets {
 /// Loads the secrets from their source.
 pub async fn load_secrets(
     source: &SecretSource,
-    sdk: &aws_config::SdkConfig,
+    sdk: &aws_types::SdkConfig,
 ) -> Result<Secrets, ConfigError> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let id = match source {

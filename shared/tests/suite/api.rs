@@ -316,7 +316,10 @@ async fn sign_secret_loads_from_secrets_manager() {
         .await;
     assert!(created.is_ok(), "{created:?}");
     let source = shared::infra::config::SecretSource::SecretsManager(name);
-    let secrets = shared::infra::config::load_secrets(&source, &sdk).await;
+    // read the way the functions read it: their own SDK configuration and HTTP client
+    let functions_sdk =
+        shared::infra::aws::sdk_config(|n| std::env::var(n).ok()).unwrap_or_else(|e| panic!("{e}"));
+    let secrets = shared::infra::config::load_secrets(&source, &functions_sdk).await;
     let secrets = match secrets {
         Ok(s) => s,
         Err(e) => panic!("{e}"),
@@ -340,4 +343,47 @@ async fn sign_secret_loads_from_secrets_manager() {
         .await
         .err();
     assert_eq!(err.map(|e| e.setting), Some("SECRETS_ID"));
+}
+
+/// The functions' SDK configuration (region, credentials and endpoint from the environment,
+/// requests through the shared HTTP client) reaches DynamoDB and SQS.
+#[tokio::test]
+async fn the_functions_sdk_configuration_reaches_dynamodb_and_sqs() {
+    sdk().await; // only on the emulator
+    let config =
+        shared::infra::aws::sdk_config(|n| std::env::var(n).ok()).unwrap_or_else(|e| panic!("{e}"));
+    let db = aws_sdk_dynamodb::Client::new(&config);
+    let table = unique("fn-sdk");
+    shared::store::schema::create_table(&db, &table)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let store = shared::store::Store::new(db, &table);
+    let none = store
+        .pay_order("P-none")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(none.is_none());
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let queue = sqs
+        .create_queue()
+        .queue_name(unique("fn-sdk"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)));
+    let url = queue.queue_url().unwrap_or_default().to_owned();
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body("ping")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)));
+    let got = sqs
+        .receive_message()
+        .queue_url(&url)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)));
+    let bodies: Vec<&str> = got.messages().iter().filter_map(|m| m.body()).collect();
+    assert_eq!(bodies, ["ping"]);
 }

@@ -66,7 +66,10 @@ async fn an_order_stored_with_detail_items_reads_whole_and_saves_in_the_new_layo
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    let read = store.allocation("A1").await.unwrap_or_else(|e| panic!("{e}"));
+    let read = store
+        .allocation("A1")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let Some(mut stored) = read else {
         panic!("order not found")
     };
@@ -77,11 +80,20 @@ async fn an_order_stored_with_detail_items_reads_whole_and_saves_in_the_new_layo
         .map(|d| (d.receiver_no.as_str(), d.amount))
         .collect();
     assert_eq!(nos, [("r1", 6000), ("r2", 1500)]);
-    assert_eq!(stored.allocation.details[0].receiver_type, ReceiverType::WxPersonal);
+    assert_eq!(
+        stored.allocation.details[0].receiver_type,
+        ReceiverType::WxPersonal
+    );
 
     stored.allocation.details[1].result = DetailResult::Success;
     let saved = store
-        .save_allocation(&stored.allocation, stored.version, false, None, 1_764_000_100)
+        .save_allocation(
+            &stored.allocation,
+            stored.version,
+            false,
+            None,
+            1_764_000_100,
+        )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(saved);

@@ -1,0 +1,105 @@
+//! The AWS SDK's configuration, from the environment Lambda gives every function: `AWS_REGION`,
+//! the execution role's `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`,
+//! and optionally `AWS_ENDPOINT_URL` (the local emulator). Nothing else is looked at: no profile
+//! files, no instance metadata, no SSO or STS (aws-config's default chain did all of that at
+//! every cold start, and linked an STS client for it). Requests go through the shared HTTP
+//! stack ([`super::sdk_http`]); retries and timeouts are the SDK's defaults for its latest
+//! behaviour version.
+
+use super::setting::ConfigError;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
+use aws_types::SdkConfig;
+use aws_types::region::Region;
+
+/// The SDK configuration the settings `get` describes (the process environment in Lambda).
+pub fn sdk_config(get: impl Fn(&str) -> Option<String>) -> Result<SdkConfig, ConfigError> {
+    let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+    let region = get("AWS_REGION")
+        .or_else(|| get("AWS_DEFAULT_REGION"))
+        .ok_or_else(|| ConfigError::new("AWS_REGION", "is required (Lambda sets it)"))?;
+    let need = |name: &'static str| {
+        get(name).ok_or_else(|| {
+            ConfigError::new(
+                name,
+                "is required (Lambda sets it from the function's role)",
+            )
+        })
+    };
+    let credentials = Credentials::new(
+        need("AWS_ACCESS_KEY_ID")?,
+        need("AWS_SECRET_ACCESS_KEY")?,
+        get("AWS_SESSION_TOKEN"),
+        None,
+        "environment",
+    );
+    let mut builder = SdkConfig::builder()
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(super::sdk_http::client());
+    if let Some(url) = get("AWS_ENDPOINT_URL") {
+        super::setting::url_setting("AWS_ENDPOINT_URL", &url)?;
+        builder = builder.endpoint_url(url);
+    }
+    Ok(builder.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<SdkConfig, ConfigError> {
+        let map: HashMap<&str, &str> = pairs.iter().copied().collect();
+        sdk_config(|k| map.get(k).map(|v| (*v).to_owned()))
+    }
+
+    #[test]
+    fn region_credentials_and_endpoint_come_from_the_environment() {
+        let c = config(&[
+            ("AWS_REGION", "ap-east-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI"),
+            ("AWS_SESSION_TOKEN", "token"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+        ]);
+        let Ok(c) = c else { panic!("{c:?}") };
+        assert_eq!(c.region().map(|r| r.as_ref()), Some("ap-east-1"));
+        assert_eq!(c.endpoint_url(), Some("http://127.0.0.1:4566"));
+        assert!(c.credentials_provider().is_some());
+    }
+
+    #[test]
+    fn a_missing_region_or_key_is_named_and_no_secret_is_shown() {
+        let e = config(&[
+            ("AWS_ACCESS_KEY_ID", "a"),
+            ("AWS_SECRET_ACCESS_KEY", "s3cr3t"),
+        ])
+        .err();
+        assert!(
+            e.as_ref()
+                .is_some_and(|e| e.to_string().contains("AWS_REGION:")),
+            "{e:?}"
+        );
+        let e = config(&[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_SECRET_ACCESS_KEY", "s3cr3t"),
+        ])
+        .err();
+        let text = e.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            text.contains("AWS_ACCESS_KEY_ID:") && !text.contains("s3cr3t"),
+            "{text}"
+        );
+        let e = config(&[
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "a"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+            ("AWS_ENDPOINT_URL", "not a url"),
+        ])
+        .err();
+        assert!(e.is_some_and(|e| e.to_string().contains("AWS_ENDPOINT_URL:")));
+    }
+}
