@@ -8,7 +8,9 @@
 #   3. criterion: the CPU of a start request (2 and 50 receivers) and of a query before any I/O;
 #   4. DynamoDB capacity units of a start at 2 and 50 receivers on both channels, counted from
 #      the requests sent (shared/tests/suite/cost.rs), as dollars per million starts.
-# Usage: scripts/bench-startup.sh [--runs N] [--skip-cpu] [--skip-cost]
+#   5. with --arm64: the stripped sizes of `cargo lambda build --release --arm64` (cargo-lambda
+#      and zig from PyPI into .venv-lambda, pinned; the aarch64 standard library by rustup).
+# Usage: scripts/bench-startup.sh [--runs N] [--skip-cpu] [--skip-cost] [--arm64]
 # Set BENCH_BINS=DIR to time binaries built elsewhere (api, worker, scheduler, hello in DIR)
 # beside this tree's, e.g. a build of an earlier commit: both appear in the one interleaved run.
 set -euo pipefail
@@ -18,12 +20,14 @@ cd "$ROOT"
 RUNS=100
 CPU=1
 COST=1
+ARM=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --runs) RUNS="$2"; shift 2 ;;
     --skip-cpu) CPU=0; shift ;;
     --skip-cost) COST=0; shift ;;
-    *) echo "usage: $0 [--runs N] [--skip-cpu] [--skip-cost]" >&2; exit 2 ;;
+    --arm64) ARM=1; shift ;;
+    *) echo "usage: $0 [--runs N] [--skip-cpu] [--skip-cost] [--arm64]" >&2; exit 2 ;;
   esac
 done
 
@@ -91,4 +95,22 @@ if [[ $COST == 1 ]]; then
   trap stop_emulator EXIT
   cargo test --locked -q -p shared --test suite cost -- --nocapture --test-threads 1 2>&1 \
     | grep -E 'start, |test result' | sed 's/^/  /'
+fi
+
+if [[ $ARM == 1 ]]; then
+  echo "== arm64 (cargo lambda build --release --arm64) =="
+  LVENV="$ROOT/.venv-lambda"
+  if [[ ! -x "$LVENV/bin/cargo-lambda" ]]; then
+    python3 -m venv "$LVENV"
+    "$LVENV/bin/pip" install -q cargo-lambda==1.9.2 ziglang==0.17.1
+  fi
+  rustup target add aarch64-unknown-linux-gnu >/dev/null
+  # -j 1: the cold build of the three functions peaks near 2.8 GB of memory with one job
+  PATH="$LVENV/bin:$PATH" cargo lambda build --release --arm64 -j 1 \
+    -p api -p worker -p scheduler >/dev/null
+  for bin in api worker scheduler; do
+    f="target/lambda/$bin/bootstrap"
+    size=$(wc -c <"$f")
+    printf '  %-10s binary %s (%s bytes)  zip %s\n' "$bin" "$(mb "$size")" "$size" "$(mb "$(zipsize "$f")")"
+  done
 fi

@@ -32,6 +32,29 @@ fn request_cpu(c: &mut Criterion) {
         });
     }
     group.finish();
+    // where a 50-receiver start's time goes
+    let body = bench::start_body(50);
+    let mut parts = c.benchmark_group("start50");
+    parts.bench_function("parse", |b| {
+        b.iter(|| shared::daxpay::json::parse_object(black_box(&body)))
+    });
+    parts.bench_function("parse_serde_json_value", |b| {
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&body)).is_ok())
+    });
+    let unsigned = Verifier {
+        require_sign: false,
+        ..verifier()
+    };
+    parts.bench_function("parse+params", |b| {
+        b.iter(|| unsigned.verify::<StartParams>(black_box(&body), bench::NOW))
+    });
+    let raw = shared::daxpay::json::parse_object(&body).unwrap_or_default();
+    parts.bench_function("signature", |b| b.iter(|| v.signer.verify(black_box(&raw))));
+    let params = v.verify::<StartParams>(&body, bench::NOW).map(|r| r.params);
+    if let Ok(p) = params {
+        parts.bench_function("digest", |b| b.iter(|| black_box(&p).digest()));
+    }
+    parts.finish();
     let body = bench::query_body();
     assert!(v.verify::<AllocationRef>(&body, bench::NOW).is_ok());
     c.bench_function("query", |b| {

@@ -178,15 +178,21 @@ pub fn check_required(field: &str, value: &str, max: usize) -> Result<(), Valida
 /// Deserializes the non-common members into `T`, mapping serde's complaints to
 /// `field: rule` messages.
 fn deserialize_params<T: DeserializeOwned>(raw: &Map<String, Value>) -> Result<T, ValidationError> {
-    // Read in place: the members are borrowed, never copied into a second map.
-    let rest = raw
-        .iter()
-        .filter(|(k, _)| !COMMON_FIELDS.contains(&k.as_str()))
-        .map(|(k, v)| (k.as_str(), v));
-    let de = serde::de::value::MapDeserializer::<_, serde_json::Error>::new(rest);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        serde_message_to_error(&path, &e.inner().to_string())
+    // Read in place: the members are borrowed, never copied into a second map. The path of a
+    // failure is tracked only when there is one to report (tracking it costs as much again as
+    // the reading itself): a failed read is read again to find where it failed.
+    let rest = || {
+        let members = raw
+            .iter()
+            .filter(|(k, _)| !COMMON_FIELDS.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str(), v));
+        serde::de::value::MapDeserializer::<_, serde_json::Error>::new(members)
+    };
+    T::deserialize(rest()).or_else(|_| {
+        serde_path_to_error::deserialize(rest()).map_err(|e| {
+            let path = e.path().to_string();
+            serde_message_to_error(&path, &e.inner().to_string())
+        })
     })
 }
 

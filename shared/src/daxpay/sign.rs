@@ -129,14 +129,26 @@ fn push_nested(out: &mut Vec<u8>, value: &Value) {
             out.push(b']');
         }
         Value::Object(map) => {
-            let mut entries: Vec<(&str, &Value)> = map
-                .iter()
-                .filter(|(_, v)| !is_dropped(v))
-                .map(|(k, v)| (k.as_str(), v))
-                .collect();
-            entries.sort_by(|a, b| case_insensitive(a.0, b.0));
+            // DaxPay's nested objects are small (a receiver has two or three members): they are
+            // ordered on the stack, a larger one in a vector.
+            const SMALL: usize = 8;
+            let mut small = [("", &Value::Null); SMALL];
+            let mut large = Vec::new();
+            let kept = map.iter().filter(|(_, v)| !is_dropped(v));
+            let entries: &mut [(&str, &Value)] = if map.len() <= SMALL {
+                let mut n = 0;
+                for (k, v) in kept {
+                    small[n] = (k.as_str(), v);
+                    n += 1;
+                }
+                &mut small[..n]
+            } else {
+                large.extend(kept.map(|(k, v)| (k.as_str(), v)));
+                &mut large
+            };
+            entries.sort_unstable_by(|a, b| case_insensitive(a.0, b.0));
             out.push(b'{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
+            for (i, (k, v)) in entries.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
@@ -170,6 +182,15 @@ fn case_insensitive(a: &str, b: &str) -> std::cmp::Ordering {
 /// `"` and `\` are removed.
 fn push_quoted_stripped(out: &mut Vec<u8>, text: &str) {
     use std::io::Write;
+    // Most text (numbers, codes, accounts) is printable ASCII without quotes or backslashes,
+    // which Hutool writes as it is.
+    if text
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.extend_from_slice(text.as_bytes());
+        return;
+    }
     let mut buf = [0u8; 4];
     for c in text.chars() {
         match c {
