@@ -94,7 +94,7 @@ if [[ $COST == 1 ]]; then
   start_emulator
   trap stop_emulator EXIT
   cargo test --locked -q -p shared --test suite cost -- --nocapture --test-threads 1 2>&1 \
-    | grep -E 'start, |test result' | sed 's/^/  /'
+    | grep -E 'start, |test result' | sed 's/^\.*//; s/^/  /'
 fi
 
 if [[ $ARM == 1 ]]; then
