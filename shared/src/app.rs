@@ -3,7 +3,7 @@
 
 use crate::channel::alipay::AlipayClient;
 use crate::channel::wechat::WechatClient;
-use crate::channel::{Channels as Registry, SharingChannel};
+use crate::channel::{Channels, SharingChannel};
 use crate::daxpay::request::Verifier;
 use crate::daxpay::sign::Signer;
 use crate::infra::config::{Config, ConfigError, JobSettings, Secrets, load_secrets};
@@ -15,7 +15,7 @@ pub use crate::infra::now_secs;
 
 /// Which channel clients a function builds.
 #[derive(Debug, Clone, Copy)]
-enum Channels {
+enum ChannelClients {
     Configured,
     None,
 }
@@ -26,7 +26,7 @@ pub struct App {
     pub verifier: Verifier,
     pub store: Store,
     pub clock: Clock,
-    pub channels: Arc<Registry>,
+    pub channels: Arc<Channels>,
     /// Prefix of new allocation numbers (`ALLOCATION_NO_PREFIX`).
     pub allocation_no_prefix: String,
     /// The job queue, when configured.
@@ -38,18 +38,18 @@ impl App {
     /// Start-up of a Lambda function: logging, then the App; a bad setting is logged (named,
     /// without secret values) and fails the init phase.
     pub async fn for_lambda() -> Result<Self, ConfigError> {
-        Self::start(Channels::Configured).await
+        Self::start(ChannelClients::Configured).await
     }
 
     /// [`App::for_lambda`] for the scheduler, which only finds due work and queues it: no
     /// channel client is built (nor linked into its binary).
     pub async fn for_scheduler() -> Result<Self, ConfigError> {
-        Self::start(Channels::None).await
+        Self::start(ChannelClients::None).await
     }
 
-    async fn start(channels: Channels) -> Result<Self, ConfigError> {
+    async fn start(clients: ChannelClients) -> Result<Self, ConfigError> {
         crate::infra::telemetry::init();
-        let app = Self::build(channels).await;
+        let app = Self::build(clients).await;
         if let Err(e) = &app {
             tracing::error!(error = %e, "configuration");
         }
@@ -58,10 +58,10 @@ impl App {
 
     /// Reads the configuration and the secret, and builds the clients.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        Self::build(Channels::Configured).await
+        Self::build(ChannelClients::Configured).await
     }
 
-    async fn build(channels: Channels) -> Result<Self, ConfigError> {
+    async fn build(clients: ChannelClients) -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
         let sdk = crate::infra::aws::sdk_config(|name| std::env::var(name).ok())?;
         let secrets = load_secrets(&config.secret, &sdk).await?;
@@ -80,9 +80,9 @@ impl App {
             },
             store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table_name),
             clock: Clock::System,
-            channels: Arc::new(match channels {
-                Channels::Configured => channels_from(&config, &secrets)?,
-                Channels::None => Registry::default(),
+            channels: Arc::new(match clients {
+                ChannelClients::Configured => channels_from(&config, &secrets)?,
+                ChannelClients::None => Channels::default(),
             }),
             allocation_no_prefix: config.allocation_no_prefix.clone(),
             queue: config
@@ -95,7 +95,7 @@ impl App {
 }
 
 /// The registry of the configured channels: one line per channel.
-pub fn channels_from(config: &Config, secrets: &Secrets) -> Result<Registry, ConfigError> {
+pub fn channels_from(config: &Config, secrets: &Secrets) -> Result<Channels, ConfigError> {
     let mut clients: Vec<Box<dyn SharingChannel>> = Vec::new();
     if let Some(a) = &config.alipay {
         clients.push(Box::new(AlipayClient::from_settings(a, secrets)?));
@@ -103,5 +103,5 @@ pub fn channels_from(config: &Config, secrets: &Secrets) -> Result<Registry, Con
     if let Some(w) = &config.wechat {
         clients.push(Box::new(WechatClient::from_settings(w, secrets)?));
     }
-    Ok(Registry::new(clients))
+    Ok(Channels::new(clients))
 }

@@ -178,8 +178,13 @@ fn case_insensitive(a: &str, b: &str) -> std::cmp::Ordering {
     lower.then_with(|| a.cmp(b))
 }
 
-/// [`hutool_quote`] of `text` with step 4 applied: what is left of a quoted string once its
-/// `"` and `\` are removed.
+/// `text` as JSON text, escaped exactly as Hutool 5.8's `JSONUtil` escapes it (DaxPay's server
+/// and SDK build nested JSON with it), with step 4 applied as it is written. Hutool gives `"` and
+/// `\` a backslash (so both vanish here); `\b \t \n \f \r` their short escapes; other
+/// characters below U+0020 and those in U+0080–U+00A0, U+2000–U+2010, U+2028–U+202F and
+/// U+2066–U+206F become `\uXXXX` in lowercase hex; everything else (`/`, emoji, other non-ASCII)
+/// stays literal. serde_json leaves those ranges literal, so a name with a no-break space would
+/// sign differently from DaxPay.
 fn push_quoted_stripped(out: &mut Vec<u8>, text: &str) {
     use std::io::Write;
     // Most text (numbers, codes, accounts) is printable ASCII without quotes or backslashes,
@@ -210,41 +215,6 @@ fn push_quoted_stripped(out: &mut Vec<u8>, text: &str) {
             other => out.extend_from_slice(other.encode_utf8(&mut buf).as_bytes()),
         }
     }
-}
-
-/// A string as JSON text, escaped exactly as Hutool 5.8's `JSONUtil` escapes it (DaxPay's
-/// server and SDK build nested JSON with it): `"` and `\` get a backslash; `\b \t \n \f \r`
-/// their short escapes; other characters below U+0020 and those in U+0080–U+00A0,
-/// U+2000–U+2010, U+2028–U+202F and U+2066–U+206F become `\uXXXX` in lowercase hex; everything
-/// else (`/`, emoji, other non-ASCII) stays literal. serde_json leaves those ranges literal, so a
-/// name with a no-break space would sign differently from DaxPay.
-pub fn hutool_quote(text: &str) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{c}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            '\u{0}'..='\u{1f}'
-            | '\u{80}'..='\u{a0}'
-            | '\u{2000}'..='\u{2010}'
-            | '\u{2028}'..='\u{202f}'
-            | '\u{2066}'..='\u{206f}' => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            other => out.push(other),
-        }
-    }
-    out.push('"');
-    out
 }
 
 fn digest_hex(sign_type: SignType, secret: &str, text: &[u8]) -> String {

@@ -27,8 +27,6 @@ pub struct Timing {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     pub next: Allocation,
-    /// Indexes of the details that changed.
-    pub changed: Vec<usize>,
     /// Release the pay order's allocation mark in the same write (a definite refusal: the
     /// merchant may start again).
     pub release_pay_order: bool,
@@ -43,7 +41,6 @@ pub struct Step {
 fn step(
     prev: &Allocation,
     mut next: Allocation,
-    changed: Vec<usize>,
     release_pay_order: bool,
     now: i64,
     t: &Timing,
@@ -62,7 +59,6 @@ fn step(
     let flagged_now = next.order.flagged && !prev.order.flagged;
     Step {
         next,
-        changed,
         release_pay_order,
         left,
         flagged_now,
@@ -100,23 +96,21 @@ pub fn on_allocate(
                 return None;
             }
             next.order.out_allocation_no = accepted.out_allocation_no.clone();
-            Some(step(a, next, Vec::new(), false, now, t))
+            Some(step(a, next, false, now, t))
         }
         Err(ChannelError::Rejected { code, msg }) => {
             next.order.status = AllocationStatus::Failed;
             next.order.result = AllocationResult::AllFailed;
             next.order.error_code = Some(code.clone());
             next.order.error_msg = Some(msg.clone());
-            let mut changed = Vec::new();
-            for (i, d) in next.details.iter_mut().enumerate() {
+            for d in &mut next.details {
                 if d.result == DetailResult::Pending {
                     d.result = DetailResult::Fail;
                     d.error_code = Some(code.clone());
                     d.error_msg = Some(msg.clone());
-                    changed.push(i);
                 }
             }
-            Some(step(a, next, changed, true, now, t))
+            Some(step(a, next, true, now, t))
         }
         Err(_) => None,
     }
@@ -156,7 +150,7 @@ pub fn on_sync(
             });
         }
     }
-    Some(step(a, next, changed, false, now, t))
+    Some(step(a, next, false, now, t))
 }
 
 /// A finish is allowed from `allocation_end` and `finish_failed` only (SPEC §4.4).
@@ -198,7 +192,7 @@ pub fn on_finish(
             });
         }
     }
-    Some(step(a, next, Vec::new(), false, now, t))
+    Some(step(a, next, false, now, t))
 }
 
 #[cfg(test)]
@@ -286,7 +280,12 @@ mod tests {
         });
         let s = on_allocate(&processing(), &refused, NOW, &T).unwrap_or_else(|| panic!("a step"));
         assert_eq!(s.next.order.status, AllocationStatus::Failed);
-        assert_eq!((s.changed.len(), s.release_pay_order), (2, true));
+        let failed = s
+            .next
+            .details
+            .iter()
+            .filter(|d| d.result == DetailResult::Fail);
+        assert_eq!((failed.count(), s.release_pay_order), (2, true));
         assert_eq!(s.left, Some(AllocationStatus::Processing));
         assert_eq!(s.next.order.due, None);
         assert_eq!(s.next.details[1].error_msg.as_deref(), Some("no"));

@@ -68,8 +68,7 @@ fn system_roots() -> rustls::RootCertStore {
 static SYSTEM_TLS: LazyLock<Arc<rustls::ClientConfig>> =
     LazyLock::new(|| tls_config(system_roots()));
 
-/// A client configuration over `roots` with the aws-lc-rs provider rustls already uses for the
-/// SDK; `None` roots: the system's.
+/// A client configuration over `roots` with the aws-lc-rs provider.
 fn tls_config(roots: rustls::RootCertStore) -> Arc<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = match rustls::ClientConfig::builder_with_provider(provider)

@@ -67,8 +67,8 @@ fn relation_biz<'a>(
 }
 
 impl AlipayClient {
-    pub fn new(config: AlipayConfig) -> Result<Self, ChannelError> {
-        Ok(Self { config })
+    pub fn new(config: AlipayConfig) -> Self {
+        Self { config }
     }
 
     /// The client the settings and secrets describe; a key that cannot be read fails init,
@@ -83,7 +83,7 @@ impl AlipayClient {
         let app_key = RsaSigner::from_pkcs8_base64("ALIPAY_PRIVATE_KEY", private)
             .map_err(|e| ConfigError::new("ALIPAY_PRIVATE_KEY", e.to_string()))?;
         let (alipay_key, cert) = cert::verification(secrets)?;
-        Self::new(AlipayConfig {
+        Ok(Self::new(AlipayConfig {
             gateway_url: a.gateway_url.clone(),
             app_id: a.app_id.clone(),
             app_key,
@@ -91,8 +91,7 @@ impl AlipayClient {
             notify_url: a.notify_url.clone(),
             timeout: Duration::from_millis(a.timeout_ms),
             cert,
-        })
-        .map_err(|e| ConfigError::new("ALIPAY_APP_ID", e.to_string()))
+        }))
     }
 
     pub fn app_id(&self) -> &str {

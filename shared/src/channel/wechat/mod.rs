@@ -81,8 +81,8 @@ fn refusal(what: &str, code: String, msg: String) -> ChannelError {
 }
 
 impl WechatClient {
-    pub fn new(config: WechatConfig) -> Result<Self, ChannelError> {
-        Ok(Self { config })
+    pub fn new(config: WechatConfig) -> Self {
+        Self { config }
     }
 
     /// The client the settings and secrets describe; a key that cannot be read fails init,
@@ -96,7 +96,7 @@ impl WechatClient {
         let private = need("WECHAT_PRIVATE_KEY", &secrets.wechat_private_key)?;
         let public = need("WECHAT_PUBLIC_KEY", &secrets.wechat_public_key)?;
         let apiv3 = need("WECHAT_APIV3_KEY", &secrets.wechat_apiv3_key)?;
-        Self::new(WechatConfig {
+        Ok(Self::new(WechatConfig {
             base_url: w.base_url.clone(),
             mchid: w.mchid.clone(),
             appid: w.appid.clone(),
@@ -108,8 +108,7 @@ impl WechatClient {
             wechat_key_id: w.public_key_id.clone(),
             apiv3_key: ApiV3Key::new(apiv3).map_err(|e| bad("WECHAT_APIV3_KEY")(e.into()))?,
             timeout: Duration::from_millis(w.timeout_ms),
-        })
-        .map_err(|e| ConfigError::new("WECHAT_MCHID", e.to_string()))
+        }))
     }
 
     pub fn config(&self) -> &WechatConfig {

@@ -189,8 +189,7 @@ impl Harness {
             notify_url: None,
             timeout,
             cert: client_cert,
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
+        });
         let channels = Channels::new(vec![Box::new(client)]);
         Self::around(Kind::Alipay, Sim::Alipay(sim), channels).await
     }
@@ -223,8 +222,7 @@ impl Harness {
             wechat_key_id: WX_KEY_ID.into(),
             apiv3_key: ApiV3Key::new(APIV3_KEY).unwrap_or_else(|e| panic!("{e}")),
             timeout,
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
+        });
         let channels = Channels::new(vec![Box::new(client)]);
         let mut h = Self::around(Kind::Wechat, Sim::Wechat(sim), channels).await;
         h.wechat_key = RsaVerifier::from_spki_base64("wechat", &wx_public).ok();

@@ -187,93 +187,53 @@ pub fn units(calls: &[Call], before: &Table, after: &Table) -> Units {
         let units = size.div_ceil(4096).max(1) as f64;
         if strong { units } else { units / 2.0 }
     };
-    // (the key, the item written in full or None for an update, the factor, conditional
-    // failure aside)
-    let write = |state: &mut Table,
-                 key: String,
-                 full: Option<Map<String, Value>>,
-                 delete: bool,
-                 factor: f64,
-                 u: &mut Units| {
-        let old = state.get(&key).cloned();
-        let new = if delete {
-            None
-        } else {
-            full.or_else(|| after.get(&key).cloned())
+    // One write of `op` (Put, Update, Delete, or a transaction's ConditionCheck) with its
+    // request `body`, at `factor` units per KB; a failed condition still costs its units.
+    let write =
+        |state: &mut Table, op: &str, body: &Value, factor: f64, failed: bool, u: &mut Units| {
+            let full = (op == "Put").then(|| object(&body["Item"]));
+            let key = full
+                .as_ref()
+                .map_or_else(|| key_of(&object(&body["Key"])), key_of);
+            let old = state.get(&key).cloned();
+            if failed || op == "ConditionCheck" {
+                u.write += write_units(old.as_ref().map_or(0, item_size)) * factor;
+                return;
+            }
+            let new = match op {
+                "Delete" => None,
+                _ => full.or_else(|| after.get(&key).cloned()),
+            };
+            let size = old
+                .as_ref()
+                .map_or(0, item_size)
+                .max(new.as_ref().map_or(0, item_size));
+            u.write += write_units(size) * factor;
+            let index = match (due_key(old.as_ref()), due_key(new.as_ref())) {
+                (None, None) => 0.0,
+                (Some(a), Some(b)) if a == b => 0.0,
+                (Some(_), Some(_)) => 2.0,
+                _ => 1.0,
+            };
+            u.write += index;
+            u.index_write += index;
+            match new {
+                Some(item) => state.insert(key, item),
+                None => state.remove(&key),
+            };
         };
-        let size = old
-            .as_ref()
-            .map_or(0, item_size)
-            .max(new.as_ref().map_or(0, item_size));
-        u.write += write_units(size) * factor;
-        let index = match (due_key(old.as_ref()), due_key(new.as_ref())) {
-            (None, None) => 0.0,
-            (Some(a), Some(b)) if a == b => 0.0,
-            (Some(_), Some(_)) => 2.0,
-            _ => 1.0,
-        };
-        u.write += index;
-        u.index_write += index;
-        match new {
-            Some(item) => state.insert(key, item),
-            None => state.remove(&key),
-        };
-    };
     for call in calls {
         let r = &call.request;
         let failed = call.answer.get("__type").is_some();
         match call.operation.as_str() {
-            "PutItem" if !failed => {
-                let item = object(&r["Item"]);
-                write(&mut state, key_of(&item), Some(item), false, 1.0, &mut u);
-            }
-            "UpdateItem" if !failed => {
-                let key = key_of(&object(&r["Key"]));
-                write(&mut state, key, None, false, 1.0, &mut u);
-            }
-            "DeleteItem" if !failed => {
-                let key = key_of(&object(&r["Key"]));
-                write(&mut state, key, None, true, 1.0, &mut u);
-            }
-            // A failed conditional write still costs its units.
-            "PutItem" | "UpdateItem" | "DeleteItem" => {
-                let key = if call.operation == "PutItem" {
-                    key_of(&object(&r["Item"]))
-                } else {
-                    key_of(&object(&r["Key"]))
-                };
-                u.write += write_units(state.get(&key).map_or(0, item_size));
+            op @ ("PutItem" | "UpdateItem" | "DeleteItem") => {
+                let op = op.trim_end_matches("Item");
+                write(&mut state, op, r, 1.0, failed, &mut u);
             }
             "TransactWriteItems" => {
                 for entry in r["TransactItems"].as_array().into_iter().flatten() {
-                    if failed {
-                        u.write += 2.0;
-                        continue;
-                    }
-                    if let Some(put) = entry.get("Put") {
-                        let item = object(&put["Item"]);
-                        write(&mut state, key_of(&item), Some(item), false, 2.0, &mut u);
-                    } else if let Some(update) = entry.get("Update") {
-                        write(
-                            &mut state,
-                            key_of(&object(&update["Key"])),
-                            None,
-                            false,
-                            2.0,
-                            &mut u,
-                        );
-                    } else if let Some(delete) = entry.get("Delete") {
-                        write(
-                            &mut state,
-                            key_of(&object(&delete["Key"])),
-                            None,
-                            true,
-                            2.0,
-                            &mut u,
-                        );
-                    } else if let Some(check) = entry.get("ConditionCheck") {
-                        let key = key_of(&object(&check["Key"]));
-                        u.write += write_units(state.get(&key).map_or(0, item_size)) * 2.0;
+                    if let Some((op, body)) = entry.as_object().and_then(|m| m.iter().next()) {
+                        write(&mut state, op, body, 2.0, failed, &mut u);
                     }
                 }
             }
