@@ -36,7 +36,7 @@ fn request_cpu(c: &mut Criterion) {
     let body = bench::start_body(50);
     let mut parts = c.benchmark_group("start50");
     parts.bench_function("parse", |b| {
-        b.iter(|| shared::daxpay::json::parse_object(black_box(&body)))
+        b.iter(|| shared::daxpay::json::parse_tree(black_box(&body)).is_ok())
     });
     parts.bench_function("parse_serde_json_value", |b| {
         b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&body)).is_ok())
@@ -48,8 +48,12 @@ fn request_cpu(c: &mut Criterion) {
     parts.bench_function("parse+params", |b| {
         b.iter(|| unsigned.verify::<StartParams>(black_box(&body), bench::NOW))
     });
-    let raw = shared::daxpay::json::parse_object(&body).unwrap_or_default();
+    let raw = shared::daxpay::json::parse_tree(&body).unwrap_or_default();
     parts.bench_function("signature", |b| b.iter(|| v.signer.verify(black_box(&raw))));
+    let secret = shared::daxpay::sign::Secret::new(bench::SECRET);
+    parts.bench_function("sign_string", |b| {
+        b.iter(|| shared::daxpay::sign::sign_string(black_box(&raw), &secret))
+    });
     let params = v.verify::<StartParams>(&body, bench::NOW).map(|r| r.params);
     if let Ok(p) = params {
         parts.bench_function("digest", |b| b.iter(|| black_box(&p).digest()));

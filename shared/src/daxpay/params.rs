@@ -65,7 +65,7 @@ impl Params for StartParams {
                 format!("at most {MAX_RECEIVERS} receivers per allocation"),
             ));
         }
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::with_capacity(self.receivers.as_ref().map_or(0, Vec::len));
         for (i, r) in self.receivers.iter().flatten().enumerate() {
             // the field's name is only written out for an error
             let field = || format!("receivers[{i}].receiverNo");
@@ -91,7 +91,10 @@ impl StartParams {
     /// `clientIp`, which are not part of `StartParams`), spelling-independent: a repeated
     /// bizAllocationNo is the same start only when this matches (SPEC §4.2 step 2).
     pub fn digest(&self) -> String {
-        let text = serde_json::to_vec(self).unwrap_or_default();
+        let mut text = Vec::with_capacity(256 + 64 * self.receivers.as_ref().map_or(0, Vec::len));
+        if serde_json::to_writer(&mut text, self).is_err() {
+            text.clear();
+        }
         hex::encode(Sha256::digest(&text))
     }
 }

@@ -3,10 +3,9 @@
 //! once this pure part has passed.
 
 use super::envelope::{ApiError, ValidationError};
-use super::json::{self, JsonError};
+use super::json::{self, JsonError, JsonObject, JsonValue, Node, Object, View};
 use super::sign::Signer;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 
 /// Request members every endpoint accepts.
 pub const COMMON_FIELDS: [&str; 4] = ["clientIp", "nonceStr", "sign", "reqTime"];
@@ -50,7 +49,7 @@ pub struct Verifier {
 impl Verifier {
     /// Parses and verifies `body` at time `now` (epoch seconds).
     pub fn verify<T: Params>(&self, body: &[u8], now: i64) -> Result<Verified<T>, ApiError> {
-        let raw = json::parse_object(body).map_err(|e| match e {
+        let raw = json::parse_tree(body).map_err(|e| match e {
             JsonError::DuplicateKey(k) => ApiError::invalid(k, "appears more than once"),
             other => ApiError::Malformed(other.to_string()),
         })?;
@@ -84,7 +83,7 @@ pub fn check_req_time(req_time: i64, now: i64, timeout: i64) -> Result<(), Valid
     Ok(())
 }
 
-fn common_fields(raw: &Map<String, Value>) -> Result<Common, ValidationError> {
+fn common_fields(raw: &Object<'_>) -> Result<Common, ValidationError> {
     let client_ip = optional_string(raw, "clientIp", 64)?;
     if let Some(ip) = &client_ip
         && ip.parse::<std::net::IpAddr>().is_err()
@@ -98,13 +97,13 @@ fn common_fields(raw: &Map<String, Value>) -> Result<Common, ValidationError> {
     // A missing `sign` is a signature failure (20052), as in DaxPay; only its shape is checked here.
     optional_string(raw, "sign", 64)?;
     let req_time = match raw.get("reqTime") {
-        None | Some(Value::Null) => {
+        None | Some(Node::Null) => {
             return Err(ValidationError::new(
                 "reqTime",
                 "请求时间必填 (is required)",
             ));
         }
-        Some(Value::Number(n)) => match n.as_i64() {
+        Some(Node::Number(n)) => match n.as_i64() {
             Some(t) if t > 0 => t,
             _ => {
                 return Err(ValidationError::new(
@@ -124,21 +123,21 @@ fn common_fields(raw: &Map<String, Value>) -> Result<Common, ValidationError> {
         client_ip,
         nonce_str,
         req_time,
-        spelling: super::spelling::of_request(raw),
+        spelling: super::spelling::of_request(|name| raw.contains_key(name)),
     })
 }
 
 /// An optional string member of at most `max` characters (`null` is absent).
-pub fn optional_string(
-    raw: &Map<String, Value>,
+pub fn optional_string<O: JsonObject + ?Sized>(
+    raw: &O,
     field: &str,
     max: usize,
 ) -> Result<Option<String>, ValidationError> {
-    match raw.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => {
+    match raw.member(field).map(JsonValue::view) {
+        None | Some(View::Null) => Ok(None),
+        Some(View::Str(s)) => {
             check_len(field, s, max)?;
-            Ok(Some(s.clone()))
+            Ok(Some(s.to_owned()))
         }
         Some(_) => Err(ValidationError::new(field, "must be a string")),
     }
@@ -177,15 +176,12 @@ pub fn check_required(field: &str, value: &str, max: usize) -> Result<(), Valida
 
 /// Deserializes the non-common members into `T`, mapping serde's complaints to
 /// `field: rule` messages.
-fn deserialize_params<T: DeserializeOwned>(raw: &Map<String, Value>) -> Result<T, ValidationError> {
-    // Read in place: the members are borrowed, never copied into a second map. The path of a
-    // failure is tracked only when there is one to report (tracking it costs as much again as
-    // the reading itself): a failed read is read again to find where it failed.
+fn deserialize_params<T: DeserializeOwned>(raw: &Object<'_>) -> Result<T, ValidationError> {
+    // Read in place from the parsed tree. The path of a failure is tracked only when there is
+    // one to report (tracking it costs as much again as the reading itself): a failed read is
+    // read again to find where it failed.
     let rest = || {
-        let members = raw
-            .iter()
-            .filter(|(k, _)| !COMMON_FIELDS.contains(&k.as_str()))
-            .map(|(k, v)| (k.as_str(), v));
+        let members = raw.iter().filter(|(k, _)| !COMMON_FIELDS.contains(k));
         serde::de::value::MapDeserializer::<_, serde_json::Error>::new(members)
     };
     T::deserialize(rest()).or_else(|_| {

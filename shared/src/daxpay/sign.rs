@@ -9,6 +9,7 @@
 //! 4. every `"` and `\` removed; 5. `&key=<secret>` appended;
 //! 6. HMAC-SHA256 (keyed with the secret) or MD5, lowercase hex; 7. constant-time comparison.
 
+use super::json::{JsonObject, JsonValue, View};
 use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
@@ -33,16 +34,17 @@ impl Signer {
         self.sign_type
     }
 
-    /// The lowercase hex signature of `object` (its `sign` member, if any, is ignored).
-    pub fn sign(&self, object: &Map<String, Value>) -> String {
+    /// The lowercase hex signature of `object` (its `sign` member, if any, is ignored): a
+    /// request as parsed, or an answer or notice as built.
+    pub fn sign<O: JsonObject + ?Sized>(&self, object: &O) -> String {
         let text = sign_bytes(object, &self.secret);
         digest_hex(self.sign_type, self.secret.expose(), &text)
     }
 
     /// True when `object["sign"]` is a string equal to the expected signature, compared in
     /// constant time. Uppercase hex is refused, as DaxPay does.
-    pub fn verify(&self, object: &Map<String, Value>) -> bool {
-        let Some(Value::String(given)) = object.get("sign") else {
+    pub fn verify<O: JsonObject + ?Sized>(&self, object: &O) -> bool {
+        let Some(View::Str(given)) = object.member("sign").map(JsonValue::view) else {
             return false;
         };
         let expected = self.sign(object);
@@ -57,7 +59,7 @@ impl Signer {
 }
 
 /// The exact string that is digested, `&key=<secret>` included.
-pub fn sign_string(object: &Map<String, Value>, secret: &Secret) -> String {
+pub fn sign_string<O: JsonObject + ?Sized>(object: &O, secret: &Secret) -> String {
     let bytes = sign_bytes(object, secret);
     // Only ASCII bytes (`"`, `\`) are ever left out, so the text stays UTF-8.
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
@@ -65,14 +67,11 @@ pub fn sign_string(object: &Map<String, Value>, secret: &Secret) -> String {
 
 /// The sign string, written in one pass into one buffer: steps 1-5 at once, `"` and `\` left
 /// out as they are written rather than filtered from a finished string.
-fn sign_bytes(object: &Map<String, Value>, secret: &Secret) -> Vec<u8> {
-    let mut members: Vec<(&str, &Value)> = object
-        .iter()
-        .filter(|(k, v)| k.as_str() != "sign" && !is_dropped(v))
-        .map(|(k, v)| (k.as_str(), v))
+fn sign_bytes<O: JsonObject + ?Sized>(object: &O, secret: &Secret) -> Vec<u8> {
+    let mut members: Vec<(&str, &O::Value)> = object
+        .members()
+        .filter(|(k, v)| *k != "sign" && !is_dropped(*v))
         .collect();
-    // A serde_json map iterates in byte order already; the sort keeps that true whatever the
-    // map's order (and costs one pass when it holds).
     members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let mut out = Vec::with_capacity(256);
     for (i, (k, v)) in members.iter().enumerate() {
@@ -81,12 +80,12 @@ fn sign_bytes(object: &Map<String, Value>, secret: &Secret) -> Vec<u8> {
         }
         push_stripped(&mut out, k);
         out.push(b'=');
-        match v {
-            Value::String(s) => push_stripped(&mut out, s),
-            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-            Value::Number(n) => push_number(&mut out, n),
-            Value::Null => {}
-            Value::Array(_) | Value::Object(_) => push_nested(&mut out, v),
+        match v.view() {
+            View::Str(s) => push_stripped(&mut out, s),
+            View::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+            View::Number(n) => push_number(&mut out, n),
+            View::Null => {}
+            View::Array(_) | View::Object(_) => push_nested(&mut out, *v),
         }
     }
     out.extend_from_slice(b"&key=");
@@ -94,10 +93,10 @@ fn sign_bytes(object: &Map<String, Value>, secret: &Secret) -> Vec<u8> {
     out
 }
 
-fn is_dropped(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::Array(items) => items.is_empty(),
+fn is_dropped<T: JsonValue>(value: &T) -> bool {
+    match value.view() {
+        View::Null => true,
+        View::Array(items) => items.is_empty(),
         _ => false,
     }
 }
@@ -107,20 +106,31 @@ fn push_stripped(out: &mut Vec<u8>, text: &str) {
     out.extend(text.bytes().filter(|b| *b != b'"' && *b != b'\\'));
 }
 
+/// A number as serde_json writes it (integers are written as `itoa` writes them, directly).
 fn push_number(out: &mut Vec<u8>, n: &serde_json::Number) {
     use std::io::Write;
-    // Writing to a Vec cannot fail.
-    let _ = write!(out, "{n}");
+    if let Some(u) = n.as_u64() {
+        out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes());
+    } else if let Some(i) = n.as_i64() {
+        out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+    } else {
+        // Writing to a Vec cannot fail.
+        let _ = write!(out, "{n}");
+    }
 }
 
 /// A nested value as compact JSON in the form DaxPay's Hutool serializer produced it (objects
 /// with keys sorted case-insensitively, every scalar a string, null members left out), with
 /// step 4 applied as it is written: the quotes and the escapes' backslashes never reach `out`.
-fn push_nested(out: &mut Vec<u8>, value: &Value) {
-    match value {
-        Value::Array(items) => {
+fn push_nested<T: JsonValue>(out: &mut Vec<u8>, value: &T) {
+    match value.view() {
+        View::Array(items) => {
             out.push(b'[');
-            for (i, item) in items.iter().filter(|v| !v.is_null()).enumerate() {
+            for (i, item) in items
+                .iter()
+                .filter(|v| !matches!(v.view(), View::Null))
+                .enumerate()
+            {
                 if i > 0 {
                     out.push(b',');
                 }
@@ -128,22 +138,27 @@ fn push_nested(out: &mut Vec<u8>, value: &Value) {
             }
             out.push(b']');
         }
-        Value::Object(map) => {
+        View::Object(members) => {
             // DaxPay's nested objects are small (a receiver has two or three members): they are
             // ordered on the stack, a larger one in a vector.
             const SMALL: usize = 8;
-            let mut small = [("", &Value::Null); SMALL];
+            let mut on_stack = [("", value); SMALL];
+            let mut n = 0;
             let mut large = Vec::new();
-            let kept = map.iter().filter(|(_, v)| !is_dropped(v));
-            let entries: &mut [(&str, &Value)] = if map.len() <= SMALL {
-                let mut n = 0;
-                for (k, v) in kept {
-                    small[n] = (k.as_str(), v);
+            for (k, v) in members.filter(|(_, v)| !is_dropped(*v)) {
+                if n < SMALL {
+                    on_stack[n] = (k, v);
                     n += 1;
+                } else {
+                    if large.is_empty() {
+                        large.extend_from_slice(&on_stack);
+                    }
+                    large.push((k, v));
                 }
-                &mut small[..n]
+            }
+            let entries: &mut [(&str, &T)] = if large.is_empty() {
+                &mut on_stack[..n]
             } else {
-                large.extend(kept.map(|(k, v)| (k.as_str(), v)));
                 &mut large
             };
             entries.sort_unstable_by(|a, b| case_insensitive(a.0, b.0));
@@ -154,14 +169,14 @@ fn push_nested(out: &mut Vec<u8>, value: &Value) {
                 }
                 push_quoted_stripped(out, k);
                 out.push(b':');
-                push_nested(out, v);
+                push_nested(out, *v);
             }
             out.push(b'}');
         }
-        Value::String(s) => push_quoted_stripped(out, s),
-        Value::Number(n) => push_number(out, n),
-        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Null => {}
+        View::Str(s) => push_quoted_stripped(out, s),
+        View::Number(n) => push_number(out, n),
+        View::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        View::Null => {}
     }
 }
 
@@ -252,6 +267,17 @@ mod tests {
             sign_string(&o, &Secret::new("k")),
             "receivers=[{amount:2,receiverNo:中文}]&key=k"
         );
+    }
+
+    #[test]
+    fn numbers_are_written_as_serde_json_writes_them() {
+        let body = br#"{"a":-5,"b":18446744073709551615,"c":1.5,"d":1e2,"e":[{"x":-9223372036854775808,"y":0.1}]}"#;
+        let tree = crate::daxpay::json::parse_tree(body).unwrap_or_default();
+        let expected =
+            "a=-5&b=18446744073709551615&c=1.5&d=100.0&e=[{x:-9223372036854775808,y:0.1}]&key=k";
+        assert_eq!(sign_string(&tree, &Secret::new("k")), expected);
+        let map = crate::daxpay::json::parse_object(body).unwrap_or_default();
+        assert_eq!(sign_string(&map, &Secret::new("k")), expected);
     }
 
     #[test]
