@@ -8,17 +8,36 @@ mkdir -p "$LOCAL_DIR"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# Creates .venv with the pinned tools, or refreshes it when the pins changed.
-ensure_venv() {
-  local pins="$ROOT/scripts/requirements-dev.txt"
-  if [ -x "$VENV/bin/moto_server" ] && [ -x "$VENV/bin/cfn-lint" ] && cmp -s "$pins" "$VENV/.pins"; then
+# Creates the venv $1 from the pins file $2 (installing "$3"), or refreshes it when the pins
+# changed or one of the executables $4... is missing.
+pinned_venv() {
+  local dir="$1" pins="$2" what="$3" bin
+  shift 3
+  local ready=1
+  for bin in "$@"; do
+    [ -x "$dir/bin/$bin" ] || ready=0
+  done
+  if [ "$ready" = 1 ] && cmp -s "$pins" "$dir/.pins"; then
     return 0
   fi
-  log "installing the local AWS emulator and cfn-lint into .venv (pinned, about a minute)"
-  rm -rf "$VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$pins"
-  cp "$pins" "$VENV/.pins"
+  log "installing $what (pinned)"
+  rm -rf "$dir"
+  python3 -m venv "$dir"
+  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$pins"
+  cp "$pins" "$dir/.pins"
+}
+
+# The local AWS emulator and cfn-lint.
+ensure_venv() {
+  pinned_venv "$VENV" "$ROOT/scripts/requirements-dev.txt" \
+    "the local AWS emulator and cfn-lint into .venv, about a minute" moto_server cfn-lint
+}
+
+# The SAM CLI, in a venv of its own (it pins boto3 older than the emulator's).
+SAM_VENV="$ROOT/.venv-sam"
+ensure_sam() {
+  pinned_venv "$SAM_VENV" "$ROOT/scripts/requirements-sam.txt" \
+    "the AWS SAM CLI into .venv-sam, about two minutes" sam
 }
 
 # Prints a free TCP port on 127.0.0.1.

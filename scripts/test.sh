@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and every test on a fresh machine (Rust toolchain and python3 assumed):
-# formatting, the SAM template lint, clippy, then the whole test suite against a local AWS
-# emulator started on a free port and always stopped afterwards.
+# formatting, the SAM template lint (cfn-lint, then sam validate --lint), clippy, then the whole
+# test suite against a local AWS emulator started on a free port and always stopped afterwards.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -14,6 +14,10 @@ log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml
+ensure_sam
+log "sam validate --lint"
+# Offline: no telemetry, and a region so that no AWS configuration is looked for.
+SAM_CLI_TELEMETRY=0 AWS_REGION=us-east-1 "$SAM_VENV/bin/sam" validate --lint --template template.yaml
 log "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

@@ -4,6 +4,8 @@
 
 pub mod envelope;
 pub mod json;
+pub mod ops_params;
+pub mod ops_views;
 pub mod our_views;
 pub mod params;
 pub mod pay_notice;

@@ -5,11 +5,13 @@
 pub use crate::domain::Spelling;
 use serde_json::{Map, Value};
 
-/// (2.0.7 name, 2.0.8 name) of every renamed member.
-const RENAMED: [(&str, &str); 3] = [
+/// (2.0.7 name, 2.0.8 name) of every renamed member (the last is ours, the list a sync of many
+/// orders names, spelt in the same two ways).
+const RENAMED: [(&str, &str); 4] = [
     ("allocationNo", "allocNo"),
     ("bizAllocationNo", "bizAllocNo"),
     ("outAllocationNo", "outAllocNo"),
+    ("allocationNos", "allocNos"),
 ];
 
 /// The spelling of a request: 2.0.8 when it names any member the 2.0.8 way (`names` says
@@ -57,7 +59,7 @@ mod tests {
     }
 
     #[test]
-    fn respelling_renames_only_the_three_members() {
+    fn respelling_renames_only_the_renamed_members() {
         let mut d = map(json!({"allocationNo": "A", "bizAllocationNo": "B",
             "outAllocationNo": "C", "orderNo": "P"}));
         respell(Spelling::V208, &mut d);

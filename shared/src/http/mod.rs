@@ -8,7 +8,7 @@ mod merchant;
 
 use crate::app::App;
 use crate::daxpay::ApiError;
-use crate::service::{groups, notices, orders, pay_orders, receivers, returns, start};
+use crate::service::{groups, notices, ops, orders, pay_orders, receivers, returns, start};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use merchant::merchant;
@@ -77,6 +77,10 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
                 merchant(app, body, t, notices::resend_notice).await
             }
             ("POST", "/unipay/query/payorder") => merchant(app, body, t, pay_orders::query).await,
+            ("POST", "/unipay/query/flaggedallocations") => {
+                merchant(app, body, t, ops::flagged).await
+            }
+            ("POST", "/unipay/sync/allocations") => merchant(app, body, t, ops::sync_many).await,
             ("POST", "/unipay/allocation/return") => merchant(app, body, t, returns::create).await,
             ("POST", "/unipay/query/allocationreturn") => {
                 merchant(app, body, t, returns::query).await

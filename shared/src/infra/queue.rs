@@ -66,8 +66,13 @@ impl Queue {
     /// Sends many jobs, ten per request, a few requests at once. Returns how many were sent;
     /// the rest failed (logged).
     pub async fn send_all(&self, jobs: &[Job]) -> Result<usize, QueueError> {
-        let batches: Vec<Result<usize, QueueError>> = stream::iter(jobs.chunks(MAX_BATCH))
+        // The requests are made before they are streamed: a stream that maps chunks to futures
+        // makes its caller's future unprovably `Send` (a closure over a borrowed chunk).
+        let requests: Vec<_> = jobs
+            .chunks(MAX_BATCH)
             .map(|chunk| self.send_batch(chunk))
+            .collect();
+        let batches: Vec<Result<usize, QueueError>> = stream::iter(requests)
             .buffer_unordered(BATCHES_IN_FLIGHT)
             .collect()
             .await;

@@ -8,6 +8,7 @@ pub mod due;
 pub mod groups;
 pub mod lifecycle;
 pub mod notices;
+pub mod ops;
 pub mod orders;
 pub mod pay_orders;
 pub mod receivers;

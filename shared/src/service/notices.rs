@@ -90,7 +90,7 @@ pub async fn deliver(app: &App, subject: &str, topic: &Topic) -> Result<(), ApiE
     match (delivery.delivered, next) {
         (true, _) => tracing::info!(attempt = number, "notice delivered"),
         (false, Some(at)) => {
-            tracing::info!(attempt = number, error = ?delivery.error, next_in = at - now, "notice not delivered; will retry");
+            tracing::info!(attempt = number, delivery = "failed", error = ?delivery.error, next_in = at - now, "notice not delivered; will retry");
             if at - now <= queue::MAX_DELAY_SECS
                 && let Some(queue) = &app.queue
             {
@@ -102,6 +102,9 @@ pub async fn deliver(app: &App, subject: &str, topic: &Topic) -> Result<(), ApiE
         }
         (false, None) => tracing::warn!(
             attempt = number,
+            delivery = "failed",
+            alert = "notice_abandoned",
+            error = ?delivery.error,
             "notice not delivered; giving up after the last attempt"
         ),
     }

@@ -8,7 +8,7 @@ use super::keys::{DETAIL_PREFIX, ORDER_SK, alloc_pk, claim_key, is_notice_sk, pa
 use super::keys::{RETURN_PREFIX, RETURNED_PREFIX};
 use super::notices::{notice_from_item, notice_to_item};
 use super::returns::{return_from_item, returned_from_item};
-use super::schema::{PK, SK};
+use super::schema::{FLAGGED_PK, PK, SK};
 use super::{Store, StoreError, db_err};
 use crate::domain::{
     Allocation, AllocationDetail, AllocationOrder, AllocationResult, AllocationStatus, Channel,
@@ -77,6 +77,9 @@ fn order_to_item(a: &Allocation, version: i64) -> Item {
     item.insert("syncAttempts".into(), n(o.sync_attempts));
     if o.flagged {
         item.insert("flagged".into(), AttributeValue::Bool(true));
+        if o.status == AllocationStatus::Processing {
+            item.insert(FLAGGED_PK.into(), s(super::ops::FLAGGED_MARK));
+        }
     }
     item.insert("spelling".into(), s(o.spelling.code()));
     if o.not_notify {
@@ -91,7 +94,7 @@ fn order_to_item(a: &Allocation, version: i64) -> Item {
 /// items), and its version.
 type OrderRead = (AllocationOrder, Option<Vec<AllocationDetail>>, i64);
 
-fn order_from_item(item: &Item) -> Result<OrderRead, StoreError> {
+pub(super) fn order_from_item(item: &Item) -> Result<OrderRead, StoreError> {
     let code = |name: &str| need(get_s(item, name), name);
     let order = AllocationOrder {
         allocation_no: code("allocationNo")?,

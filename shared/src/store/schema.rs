@@ -18,6 +18,10 @@
 //!
 //! The `due` index is sparse: an item carries `duePk` (`DUE#<kind>`) and `dueAt` (epoch seconds)
 //! only while work on it is due; the scheduler queries `duePk = DUE#<kind> AND dueAt <= now`.
+//! The `flagged` index is sparse too: an allocation order carries `flaggedPk` (`FLAGGED`) only
+//! while it is flagged for a human and still processing; operators list those newest first
+//! (`createdAt` descending). An order writes the index when it is flagged and when it leaves
+//! that state, never otherwise.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -75,6 +79,9 @@ pub const GSI1_SK: &str = "gsi1sk";
 pub const DUE_INDEX: &str = "due";
 pub const DUE_PK: &str = "duePk";
 pub const DUE_AT: &str = "dueAt";
+pub const FLAGGED_INDEX: &str = "flagged";
+pub const FLAGGED_PK: &str = "flaggedPk";
+pub const CREATED_AT: &str = "createdAt";
 pub const TTL: &str = "expiresAt";
 
 pub const TABLE: TableSchema = TableSchema {
@@ -87,6 +94,8 @@ pub const TABLE: TableSchema = TableSchema {
         (GSI1_SK, AttrType::S),
         (DUE_PK, AttrType::S),
         (DUE_AT, AttrType::N),
+        (FLAGGED_PK, AttrType::S),
+        (CREATED_AT, AttrType::N),
     ],
     gsis: &[
         Gsi {
@@ -99,6 +108,12 @@ pub const TABLE: TableSchema = TableSchema {
             name: DUE_INDEX,
             hash: DUE_PK,
             range: DUE_AT,
+            keys_only: true,
+        },
+        Gsi {
+            name: FLAGGED_INDEX,
+            hash: FLAGGED_PK,
+            range: CREATED_AT,
             keys_only: true,
         },
     ],

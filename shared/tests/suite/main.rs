@@ -14,6 +14,7 @@ mod bands;
 mod cost;
 mod daxpay_contract;
 mod events;
+mod ops;
 mod sign_vectors;
 mod store_layout;
 mod table_schema;

@@ -216,3 +216,30 @@ fn mutated_bodies_agree_with_serde_json() {
     // the mutations must leave enough valid bodies for the comparison to mean something
     assert!(agreed > 1000, "only {agreed} valid mutants");
 }
+
+/// Found by the `json_tree` fuzz target: a repeated name is refused where it is read, even when
+/// the text breaks further on.
+#[test]
+fn a_repeated_name_is_refused_before_later_syntax_errors() {
+    assert_eq!(
+        parse_tree(br#"{"attach":"1","attach":"2"6"x":}"#),
+        Err(JsonError::DuplicateKey("attach".into()))
+    );
+}
+
+/// Found by the `sign_roundtrip` fuzz target: a number too large for an integer is read as the
+/// nearest double (serde_json's `float_roundtrip`), so the text we write for it reads back as
+/// the same number and an answer carrying it still verifies.
+#[test]
+fn large_numbers_read_back_as_the_number_written() {
+    let body = br#"{"allocNo":"A1","nonceStr":17194763000005200476300000521300000300}"#;
+    let secret = crate::daxpay::sign::Secret::new("k");
+    let first = parse_object(body).unwrap_or_default();
+    let written = Value::Object(first.clone()).to_string();
+    let again = parse_tree(written.as_bytes()).unwrap_or_default();
+    assert_eq!(
+        crate::daxpay::sign::sign_string(&first, &secret),
+        crate::daxpay::sign::sign_string(&again, &secret)
+    );
+    assert_eq!(Value::Object(first), Value::Object(object_to_map(again)));
+}
