@@ -55,7 +55,7 @@ for v in vectors:
     fresh = dict(v["object"], reqTime=NOW)
     fresh.pop("sign", None)
     body = json.dumps(fresh, ensure_ascii=False).encode()
-    for which in range(14):
+    for which in range(16):
         put("request", f"{v['name']}-{which}", bytes([which]) + body)
     for which in (0, 1, 0x80, 0x81):
         put("daxpay_notices", f"{v['name']}-{which}", bytes([which]) + body)

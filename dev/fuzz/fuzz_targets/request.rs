@@ -4,6 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use shared::daxpay::json::parse_object;
+use shared::daxpay::ops_params::{FlaggedParams, SyncManyParams};
 use shared::daxpay::params::{AllocationRef, NoticeResendParams, QueryPayOrderParams, StartParams};
 use shared::daxpay::receiver_params::{
     GroupBindParams, GroupRef, GroupSaveParams, GroupUnbindParams, QueryGroupParams,
@@ -33,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, body)) = data.split_first() else {
         return;
     };
-    match which % 14 {
+    match which % 16 {
         0 => {
             check::<StartParams>(body);
             if let Ok(v) = fuzz::verifier(false).verify::<StartParams>(body, fuzz::NOW) {
@@ -52,6 +53,8 @@ fuzz_target!(|data: &[u8]| {
         10 => check::<GroupUnbindParams>(body),
         11 => check::<QueryGroupParams>(body),
         12 => check::<ReturnParams>(body),
-        _ => check::<ReturnRef>(body),
+        13 => check::<ReturnRef>(body),
+        14 => check::<FlaggedParams>(body),
+        _ => check::<SyncManyParams>(body),
     }
 });
