@@ -10,7 +10,7 @@ use shared::daxpay::receiver_params::{
     GroupBindParams, GroupRef, GroupSaveParams, GroupUnbindParams, QueryGroupParams,
     QueryReceiverParams, ReceiverAddParams, ReceiverRemoveParams,
 };
-use shared::daxpay::request::{Params, Verifier};
+use shared::daxpay::request::Params;
 use shared::daxpay::return_params::{ReturnParams, ReturnRef};
 
 fn check<T: Params>(body: &[u8]) {
@@ -23,7 +23,7 @@ fn check<T: Params>(body: &[u8]) {
     let Ok(mut object) = parse_object(body) else {
         panic!("a body the verifier accepted is not an object");
     };
-    let signed: Verifier = fuzz::verifier(true);
+    let signed = fuzz::verifier(true);
     signed.signer.sign_in_place(&mut object);
     let text = serde_json::Value::Object(object).to_string();
     let again = signed.verify::<T>(text.as_bytes(), fuzz::NOW);

@@ -3,8 +3,8 @@
 
 use super::allocations::order_from_item;
 use super::item::{Item, get_n, get_s, n, s};
-use super::keys::{ORDER_SK, alloc_pk, allocation_no_of, order_key};
-use super::schema::{CREATED_AT, FLAGGED_INDEX, FLAGGED_PK, PK, SK};
+use super::keys::{alloc_pk, allocation_no_of, order_key};
+use super::schema::{CREATED_AT, FLAGGED_INDEX, FLAGGED_PK, PK};
 use super::{Store, StoreError, db_err};
 use crate::domain::{AllocationOrder, AllocationStatus};
 
@@ -111,10 +111,8 @@ impl Store {
         numbers
             .iter()
             .map(|no| match found.get(&alloc_pk(no)) {
-                Some(item) if get_s(item, SK).as_deref() == Some(ORDER_SK) => {
-                    order_from_item(item).map(|(order, _, _)| Some(order))
-                }
-                _ => Ok(None),
+                Some(item) => order_from_item(item).map(|(order, _, _)| Some(order)),
+                None => Ok(None),
             })
             .collect()
     }

@@ -55,14 +55,6 @@ impl<'a> Object<'a> {
         self.get(key).is_some()
     }
 
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Node<'a>)> {
         self.0.iter().map(|(k, v)| (k.as_ref(), v))
     }
