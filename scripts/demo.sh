@@ -7,8 +7,9 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-[ -f .local/run.env ] || { echo "start the system first: scripts/run.sh" >&2; exit 1; }
-source .local/run.env
+LOCAL_DIR="${LOCAL_DIR:-$ROOT/.local}"
+[ -f "$LOCAL_DIR/run.env" ] || { echo "start the system first: scripts/run.sh" >&2; exit 1; }
+source "$LOCAL_DIR/run.env"
 export SIGN_SECRET
 RUN=$(date +%s)
 ORDER="P$RUN"; TRADE="2026$RUN"

@@ -3,7 +3,8 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV="$ROOT/.venv"
-LOCAL_DIR="$ROOT/.local"
+# LOCAL_DIR may be set to run a second local system beside the first (its logs and run.env).
+LOCAL_DIR="${LOCAL_DIR:-$ROOT/.local}"
 mkdir -p "$LOCAL_DIR"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -3,7 +3,8 @@
 //! typed view per answer, the envelope and the pay notice.
 
 pub mod envelope;
-pub mod json;
+/// Strict JSON: the protocol crate's, re-exported.
+pub use alloc_protocol::json;
 pub mod ops_params;
 pub mod ops_views;
 pub mod our_views;
@@ -13,7 +14,8 @@ pub mod receiver_params;
 pub mod refund_notice;
 pub mod request;
 pub mod return_params;
-pub mod sign;
+/// Signing: the protocol crate's, re-exported.
+pub use alloc_protocol::sign;
 pub mod spelling;
 pub mod views;
 

@@ -9,14 +9,14 @@
 //! 4. every `"` and `\` removed; 5. `&key=<secret>` appended;
 //! 6. HMAC-SHA256 (keyed with the secret) or MD5, lowercase hex; 7. constant-time comparison.
 
-use super::json::{JsonObject, JsonValue, View};
+use crate::json::{JsonObject, JsonValue, View};
 use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-pub use crate::infra::crypto::{Secret, SignType};
+pub use crate::secret::{Secret, SignType};
 
 /// Signs and verifies objects with one secret and one sign type.
 #[derive(Clone, Debug)]
@@ -272,11 +272,11 @@ mod tests {
     #[test]
     fn numbers_are_written_as_serde_json_writes_them() {
         let body = br#"{"a":-5,"b":18446744073709551615,"c":1.5,"d":1e2,"e":[{"x":-9223372036854775808,"y":0.1}]}"#;
-        let tree = crate::daxpay::json::parse_tree(body).unwrap_or_default();
+        let tree = crate::json::parse_tree(body).unwrap_or_default();
         let expected =
             "a=-5&b=18446744073709551615&c=1.5&d=100.0&e=[{x:-9223372036854775808,y:0.1}]&key=k";
         assert_eq!(sign_string(&tree, &Secret::new("k")), expected);
-        let map = crate::daxpay::json::parse_object(body).unwrap_or_default();
+        let map = crate::json::parse_object(body).unwrap_or_default();
         assert_eq!(sign_string(&map, &Secret::new("k")), expected);
     }
 

@@ -233,13 +233,13 @@ fn a_repeated_name_is_refused_before_later_syntax_errors() {
 #[test]
 fn large_numbers_read_back_as_the_number_written() {
     let body = br#"{"allocNo":"A1","nonceStr":17194763000005200476300000521300000300}"#;
-    let secret = crate::daxpay::sign::Secret::new("k");
+    let secret = crate::sign::Secret::new("k");
     let first = parse_object(body).unwrap_or_default();
     let written = Value::Object(first.clone()).to_string();
     let again = parse_tree(written.as_bytes()).unwrap_or_default();
     assert_eq!(
-        crate::daxpay::sign::sign_string(&first, &secret),
-        crate::daxpay::sign::sign_string(&again, &secret)
+        crate::sign::sign_string(&first, &secret),
+        crate::sign::sign_string(&again, &secret)
     );
     assert_eq!(Value::Object(first), Value::Object(object_to_map(again)));
 }
