@@ -55,8 +55,12 @@ for v in vectors:
     fresh = dict(v["object"], reqTime=NOW)
     fresh.pop("sign", None)
     body = json.dumps(fresh, ensure_ascii=False).encode()
-    for which in range(16):
+    for which in range(17):
         put("request", f"{v['name']}-{which}", bytes([which]) + body)
+# the operations lists' own members (no vector carries them)
+for which, extra in ((14, {"pageSize": 2, "cursor": "1719475200.DEVA1"}),
+                     (16, {"status": "finish", "day": "2026-12-01", "pageSize": 3})):
+    put("request", f"ops-{which}", bytes([which]) + json.dumps(dict(extra, reqTime=NOW)).encode())
     for which in (0, 1, 0x80, 0x81):
         put("daxpay_notices", f"{v['name']}-{which}", bytes([which]) + body)
 node = b'{"code":"10000","msg":"Success","settle_no":"20241201000001","out_request_no":"A1",' \

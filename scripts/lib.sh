@@ -77,13 +77,13 @@ start_emulator() {
       export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
       # Never let a developer's real AWS profile be used by mistake.
       unset AWS_PROFILE AWS_SESSION_TOKEN
-      log "AWS emulator (moto) on $AWS_ENDPOINT_URL (log: .local/moto.log)"
+      log "AWS emulator (moto) on $AWS_ENDPOINT_URL (log: $LOCAL_DIR/moto.log)"
       return 0
     fi
     kill "$MOTO_PID" 2>/dev/null || true
     wait "$MOTO_PID" 2>/dev/null || true
   done
-  echo "the AWS emulator did not start; see .local/moto.log" >&2
+  echo "the AWS emulator did not start; see $LOCAL_DIR/moto.log" >&2
   return 1
 }
 

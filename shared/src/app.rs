@@ -78,7 +78,8 @@ impl App {
                 require_sign: config.require_sign,
                 req_timeout_secs: config.req_timeout_secs,
             },
-            store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table_name),
+            store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), &config.table_name)
+                .with_order_lists(config.order_lists),
             clock: Clock::System,
             channels: Arc::new(match clients {
                 ChannelClients::Configured => channels_from(&config, &secrets)?,

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use shared::daxpay::json::parse_object;
-use shared::daxpay::ops_params::{FlaggedParams, SyncManyParams};
+use shared::daxpay::ops_params::{FlaggedParams, OrderListParams, SyncManyParams};
 use shared::daxpay::params::{AllocationRef, NoticeResendParams, QueryPayOrderParams, StartParams};
 use shared::daxpay::receiver_params::{
     GroupBindParams, GroupRef, GroupSaveParams, GroupUnbindParams, QueryGroupParams,
@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, body)) = data.split_first() else {
         return;
     };
-    match which % 16 {
+    match which % 17 {
         0 => {
             check::<StartParams>(body);
             if let Ok(v) = fuzz::verifier(false).verify::<StartParams>(body, fuzz::NOW) {
@@ -55,6 +55,7 @@ fuzz_target!(|data: &[u8]| {
         12 => check::<ReturnParams>(body),
         13 => check::<ReturnRef>(body),
         14 => check::<FlaggedParams>(body),
-        _ => check::<SyncManyParams>(body),
+        15 => check::<SyncManyParams>(body),
+        _ => check::<OrderListParams>(body),
     }
 });

@@ -181,7 +181,7 @@ impl Channels {
     pub fn by_callback_name(&self, name: &str) -> Option<&dyn SharingChannel> {
         self.clients
             .iter()
-            .find(|c| c.callback_name() == name)
+            .find(|c| c.callback_name().eq_ignore_ascii_case(name))
             .map(|c| c.as_ref())
     }
 

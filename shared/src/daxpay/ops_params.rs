@@ -1,8 +1,11 @@
-//! Parameters of the operations endpoints (SPEC §4.12, ours): a page of flagged orders, and a
-//! sync of many orders at once. Both field spellings are accepted, as everywhere.
+//! Parameters of the operations endpoints (SPEC §4.12, ours): a page of flagged orders, a page
+//! of the orders of a status and day, and a sync of many orders at once. Both field spellings
+//! are accepted, as everywhere.
 
 use super::envelope::ValidationError;
 use super::request::{Params, check_opt_len, check_required};
+use crate::domain::AllocationStatus;
+use crate::domain::numbers::parse_beijing_day;
 use std::collections::HashSet;
 
 /// The most orders one page lists, and the default.
@@ -23,25 +26,63 @@ pub struct FlaggedParams {
 
 impl FlaggedParams {
     pub fn page_size(&self) -> usize {
-        self.page_size
-            .and_then(|n| usize::try_from(n).ok())
-            .unwrap_or(DEFAULT_PAGE)
+        page_size(self.page_size)
     }
 }
 
 impl Params for FlaggedParams {
     fn validate(&self) -> Result<(), ValidationError> {
-        if let Some(n) = self.page_size
-            && !(1..=MAX_PAGE as i64).contains(&n)
-        {
+        check_page(self.page_size, &self.cursor)
+    }
+}
+
+/// `POST /unipay/query/allocationOrders`: the orders of `status` created on `day` (Beijing
+/// time, `yyyy-MM-dd`), newest first.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OrderListParams {
+    pub status: AllocationStatus,
+    pub day: String,
+    pub page_size: Option<i64>,
+    /// The `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl OrderListParams {
+    pub fn page_size(&self) -> usize {
+        page_size(self.page_size)
+    }
+}
+
+impl Params for OrderListParams {
+    fn validate(&self) -> Result<(), ValidationError> {
+        if parse_beijing_day(&self.day).is_none() {
             return Err(ValidationError::new(
-                "pageSize",
-                format!("must be an integer from 1 to {MAX_PAGE}"),
+                "day",
+                "must be a day written yyyy-MM-dd",
             ));
         }
-        // its form is the store's to check (the service does, before any read)
-        check_opt_len("cursor", &self.cursor, 64)
+        check_page(self.page_size, &self.cursor)
     }
+}
+
+fn page_size(given: Option<i64>) -> usize {
+    given
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(DEFAULT_PAGE)
+}
+
+fn check_page(size: Option<i64>, cursor: &Option<String>) -> Result<(), ValidationError> {
+    if let Some(n) = size
+        && !(1..=MAX_PAGE as i64).contains(&n)
+    {
+        return Err(ValidationError::new(
+            "pageSize",
+            format!("must be an integer from 1 to {MAX_PAGE}"),
+        ));
+    }
+    // its form is the store's to check (the service does, before any read)
+    check_opt_len("cursor", cursor, 64)
 }
 
 /// `POST /unipay/sync/allocations`: asks the channel about each of these orders now (a sync
@@ -99,6 +140,39 @@ mod tests {
         match verifier.verify::<T>(v.to_string().as_bytes(), NOW) {
             Ok(ok) => format!("accepted: {:?}", ok.params),
             Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn order_lists_name_a_status_and_a_real_day() {
+        let ok = json!({"status": "allocation_processing", "day": "2026-12-01"});
+        assert!(error_of::<OrderListParams>(ok).starts_with("accepted"));
+        for (body, says) in [
+            (json!({"day": "2026-12-01"}), "status"),
+            (json!({"status": "allocation_processing"}), "day"),
+            (
+                json!({"status": "processing", "day": "2026-12-01"}),
+                "status",
+            ),
+            (
+                json!({"status": "finish", "day": "2026-02-30"}),
+                "day: must be a day written yyyy-MM-dd",
+            ),
+            (
+                json!({"status": "finish", "day": "20261201"}),
+                "day: must be a day written yyyy-MM-dd",
+            ),
+            (
+                json!({"status": "finish", "day": "2026-12-01 00:00:00"}),
+                "day: must be",
+            ),
+            (
+                json!({"status": "finish", "day": "2026-12-01", "pageSize": 101}),
+                "pageSize",
+            ),
+        ] {
+            let e = error_of::<OrderListParams>(body.clone());
+            assert!(e.contains(says), "{body} -> {e}");
         }
     }
 

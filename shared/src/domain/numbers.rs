@@ -23,6 +23,19 @@ pub fn parse_beijing_timestamp(text: &str) -> Option<i64> {
         .map(|t| t.assume_offset(offset!(+8)).unix_timestamp())
 }
 
+/// The Beijing day of an instant, `yyyy-MM-dd`.
+pub fn beijing_day(epoch_secs: i64) -> String {
+    let mut stamp = beijing_timestamp(epoch_secs);
+    stamp.truncate(10);
+    stamp
+}
+
+/// `text` when it is a real day written `yyyy-MM-dd`.
+pub fn parse_beijing_day(text: &str) -> Option<&str> {
+    let start = parse_beijing_timestamp(&format!("{text} 00:00:00"))?;
+    (text.len() == 10 && beijing_day(start) == text).then_some(text)
+}
+
 /// `yyMMddHHmmss` in Beijing time.
 fn beijing_digits(now: i64) -> String {
     let stamp = beijing_timestamp(now);

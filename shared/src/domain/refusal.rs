@@ -83,6 +83,8 @@ pub enum Refusal {
     /// The order has no share for this receiver.
     ShareNotFound(String),
     ReturnNotFound,
+    /// Orders by status and day are listed only where the deployment keeps the lists.
+    OrderListsOff,
 }
 
 /// Receiver bind / unbind, as the refusals name them.
@@ -112,6 +114,9 @@ impl fmt::Display for Refusal {
                 "商户分账单号已被使用 (bizAllocationNo is already used with other parameters)",
             ),
             OrderNotFound => f.write_str("分账单不存在"),
+            OrderListsOff => f.write_str(
+                "未开启分账单列表 (this deployment keeps no order lists: OrderLists / ORDER_LISTS=true)",
+            ),
             WrongStatus(s) => write!(
                 f,
                 "分账单状态错误 (status is {s}; finish needs allocation_end or finish_failed)"

@@ -5,6 +5,7 @@
 mod callbacks;
 mod feed;
 mod merchant;
+mod routes;
 
 use crate::app::App;
 use crate::daxpay::ApiError;
@@ -14,12 +15,10 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use merchant::merchant;
 use tracing::Instrument;
 
-/// The route of the pay-order feed (DaxPay's signed payment notice).
-pub const FEED_PATH: &str = "/feed/pay-order";
-/// The route of the refund feed (DaxPay's signed refund notice).
-pub const REFUND_FEED_PATH: &str = "/feed/refund";
-/// Channel notifications arrive at `/callback/<channel>` (`alipay`, `wechat`).
-pub const CALLBACK_PREFIX: &str = "/callback/";
+pub use routes::{CALLBACK_PREFIX, Endpoint, FEED_PATH, REFUND_FEED_PATH, ROUTES, route};
+
+/// The OpenAPI 3.1 document of every route, served at `GET /openapi.json`.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 /// The API Gateway request id, or a generated one.
 fn trace_id(req: &Request) -> String {
@@ -56,70 +55,39 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     );
     async move {
         let body = req.body().as_ref();
-        let route = path.to_ascii_lowercase();
         let t = trace_id.as_str();
-        let response = match (method.as_str(), route.trim_end_matches('/')) {
-            ("POST", FEED_PATH) => feed::pay_order(app, body).await,
-            ("POST", REFUND_FEED_PATH) => feed::refund(app, body).await,
-            ("POST", p) if p.starts_with(CALLBACK_PREFIX) => {
-                callbacks::take(app, &p[CALLBACK_PREFIX.len()..], req.headers(), body).await
-            }
-            ("POST", "/unipay/allocation/start") => merchant(app, body, t, start::start).await,
-            ("POST", "/unipay/allocation/finish") => merchant(app, body, t, orders::finish).await,
-            ("POST", "/unipay/sync/allocation") => merchant(app, body, t, orders::sync).await,
-            ("POST", "/unipay/query/allocationorder") => {
-                merchant(app, body, t, orders::query).await
-            }
-            ("POST", "/unipay/query/allocationnotice") => {
-                merchant(app, body, t, notices::query_notices).await
-            }
-            ("POST", "/unipay/allocation/notice/resend") => {
-                merchant(app, body, t, notices::resend_notice).await
-            }
-            ("POST", "/unipay/query/payorder") => merchant(app, body, t, pay_orders::query).await,
-            ("POST", "/unipay/query/flaggedallocations") => {
-                merchant(app, body, t, ops::flagged).await
-            }
-            ("POST", "/unipay/sync/allocations") => merchant(app, body, t, ops::sync_many).await,
-            ("POST", "/unipay/allocation/return") => merchant(app, body, t, returns::create).await,
-            ("POST", "/unipay/query/allocationreturn") => {
-                merchant(app, body, t, returns::query).await
-            }
-            ("POST", "/unipay/query/allocatable") => {
-                merchant(app, body, t, pay_orders::allocatable).await
-            }
-            ("POST", "/unipay/allocation/receiver/add") => {
-                merchant(app, body, t, receivers::add).await
-            }
-            ("POST", "/unipay/allocation/receiver/remove") => {
-                merchant(app, body, t, receivers::remove).await
-            }
-            ("POST", "/unipay/query/allocationreceiver") => {
-                merchant(app, body, t, receivers::query).await
-            }
-            ("POST", "/unipay/allocation/group/create") => {
-                merchant(app, body, t, groups::create).await
-            }
-            ("POST", "/unipay/allocation/group/update") => {
-                merchant(app, body, t, groups::update).await
-            }
-            ("POST", "/unipay/allocation/group/delete") => {
-                merchant(app, body, t, groups::delete).await
-            }
-            ("POST", "/unipay/allocation/group/bind") => merchant(app, body, t, groups::bind).await,
-            ("POST", "/unipay/allocation/group/unbind") => {
-                merchant(app, body, t, groups::unbind).await
-            }
-            ("POST", "/unipay/allocation/group/setdefault") => {
-                merchant(app, body, t, groups::set_default).await
-            }
-            ("POST", "/unipay/allocation/group/cleardefault") => {
+        let response = match route(&method, &path) {
+            Some(Endpoint::OpenApi) => response(200, "application/json", OPENAPI.to_owned()),
+            Some(Endpoint::PayOrderFeed) => feed::pay_order(app, body).await,
+            Some(Endpoint::RefundFeed) => feed::refund(app, body).await,
+            Some(Endpoint::Callback(name)) => callbacks::take(app, name, req.headers(), body).await,
+            Some(Endpoint::Start) => merchant(app, body, t, start::start).await,
+            Some(Endpoint::Finish) => merchant(app, body, t, orders::finish).await,
+            Some(Endpoint::Sync) => merchant(app, body, t, orders::sync).await,
+            Some(Endpoint::SyncMany) => merchant(app, body, t, ops::sync_many).await,
+            Some(Endpoint::QueryOrder) => merchant(app, body, t, orders::query).await,
+            Some(Endpoint::QueryNotices) => merchant(app, body, t, notices::query_notices).await,
+            Some(Endpoint::ResendNotice) => merchant(app, body, t, notices::resend_notice).await,
+            Some(Endpoint::QueryPayOrder) => merchant(app, body, t, pay_orders::query).await,
+            Some(Endpoint::Flagged) => merchant(app, body, t, ops::flagged).await,
+            Some(Endpoint::OrdersByDay) => merchant(app, body, t, ops::by_day).await,
+            Some(Endpoint::Return) => merchant(app, body, t, returns::create).await,
+            Some(Endpoint::QueryReturn) => merchant(app, body, t, returns::query).await,
+            Some(Endpoint::Allocatable) => merchant(app, body, t, pay_orders::allocatable).await,
+            Some(Endpoint::ReceiverAdd) => merchant(app, body, t, receivers::add).await,
+            Some(Endpoint::ReceiverRemove) => merchant(app, body, t, receivers::remove).await,
+            Some(Endpoint::QueryReceivers) => merchant(app, body, t, receivers::query).await,
+            Some(Endpoint::GroupCreate) => merchant(app, body, t, groups::create).await,
+            Some(Endpoint::GroupUpdate) => merchant(app, body, t, groups::update).await,
+            Some(Endpoint::GroupDelete) => merchant(app, body, t, groups::delete).await,
+            Some(Endpoint::GroupBind) => merchant(app, body, t, groups::bind).await,
+            Some(Endpoint::GroupUnbind) => merchant(app, body, t, groups::unbind).await,
+            Some(Endpoint::GroupSetDefault) => merchant(app, body, t, groups::set_default).await,
+            Some(Endpoint::GroupClearDefault) => {
                 merchant(app, body, t, groups::clear_default).await
             }
-            ("POST", "/unipay/allocation/group/query") => {
-                merchant(app, body, t, groups::query).await
-            }
-            _ => {
+            Some(Endpoint::GroupQuery) => merchant(app, body, t, groups::query).await,
+            None => {
                 let mut shown = path.clone();
                 shown.truncate(200);
                 merchant::error(

@@ -42,6 +42,11 @@ pub struct Config {
     /// `QUEUE_URL`: the SQS job queue (required by the worker and scheduler; the api needs it
     /// for channel callbacks and to deliver notices at once).
     pub queue_url: Option<String>,
+    /// `ORDER_LISTS`: `true` or `false` (default). True keeps every allocation order on the
+    /// `byDay` index, so operators can list orders by status and day (SPEC §4.12); it costs one
+    /// write unit more per start and two per status change. Every function that writes orders
+    /// (all three) must have the same value.
+    pub order_lists: bool,
     pub jobs: JobSettings,
 }
 
@@ -99,6 +104,7 @@ impl Config {
                 .map_err(|e: String| ConfigError::new("SIGN_TYPE", e))?,
         };
         let require_sign = bool_setting(&get, "REQ_SIGN", true)?;
+        let order_lists = bool_setting(&get, "ORDER_LISTS", false)?;
         let req_timeout_secs = match get("REQ_TIMEOUT_SECS") {
             None => DEFAULT_REQ_TIMEOUT_SECS,
             Some(v) => v
@@ -181,6 +187,7 @@ impl Config {
             alipay,
             wechat,
             queue_url: get("QUEUE_URL"),
+            order_lists,
             jobs: JobSettings::from_lookup(&get)?,
         })
     }
@@ -230,6 +237,8 @@ mod tests {
         };
         assert_eq!(with("SIGN_TYPE", "SHA1"), "SIGN_TYPE");
         assert_eq!(with("REQ_SIGN", "yes"), "REQ_SIGN");
+        assert_eq!(with("ORDER_LISTS", "on"), "ORDER_LISTS");
+        assert_eq!(with("ORDER_LISTS", "true"), "accepted");
         assert_eq!(with("REQ_TIMEOUT_SECS", "0"), "REQ_TIMEOUT_SECS");
         assert_eq!(with("REQ_TIMEOUT_SECS", "ten"), "REQ_TIMEOUT_SECS");
         assert_eq!(with("SECRETS_ID", "arn:x"), "SIGN_SECRET");

@@ -1,33 +1,57 @@
 //! Operations endpoints (SPEC §4.12, ours, merchant-signed): the orders flagged for a human,
-//! a page at a time, and a sync of many orders at once (a sync job each, queued). Neither
-//! scans; the list reads one page of the sparse `flagged` index and one batch of orders.
+//! and the orders of a status and day, a page at a time; and a sync of many orders at once (a
+//! sync job each, queued). None scans: a list reads one page of a sparse index (`flagged`,
+//! `byDay`) and one batch of orders.
 
 use super::Outcome;
 use crate::app::App;
-use crate::daxpay::ops_params::{FlaggedParams, SyncManyParams};
+use crate::daxpay::ops_params::{FlaggedParams, OrderListParams, SyncManyParams};
 use crate::daxpay::ops_views::{OrderLineView, SyncLineView};
 use crate::daxpay::request::Verified;
 use crate::daxpay::{ApiError, Spelling, views};
-use crate::domain::AllocationStatus;
+use crate::domain::{AllocationOrder, AllocationStatus, Refusal};
 use crate::infra::job::Job;
-use crate::store::FlaggedCursor;
+use crate::store::OrderCursor;
 use serde_json::{Map, Value};
 
 /// `POST /unipay/query/flaggedAllocations`: `{orders: [...], nextCursor}`, newest first; pass
 /// `nextCursor` back as `cursor` for the next page (absent on the last).
 pub async fn flagged(app: App, req: Verified<FlaggedParams>) -> Result<Outcome, ApiError> {
     let p = &req.params;
-    let after = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(text) => Some(FlaggedCursor::parse(text).ok_or_else(|| {
-            ApiError::invalid("cursor", "must be a nextCursor this endpoint answered")
-        })?),
-        None => None,
-    };
+    let after = cursor(p.cursor.as_deref())?;
     let (orders, next) = app
         .store
         .flagged_page(p.page_size(), after.as_ref())
         .await?;
-    let spelling = req.common.spelling;
+    Ok(page(&orders, next, req.common.spelling))
+}
+
+/// `POST /unipay/query/allocationOrders`: the orders of `status` created on `day` (Beijing
+/// time), `{orders: [...], nextCursor}` as the flagged list. Refused where the deployment
+/// keeps no order lists (`ORDER_LISTS`).
+pub async fn by_day(app: App, req: Verified<OrderListParams>) -> Result<Outcome, ApiError> {
+    if !app.store.keeps_order_lists() {
+        return Ok(Refusal::OrderListsOff.into());
+    }
+    let p = &req.params;
+    let after = cursor(p.cursor.as_deref())?;
+    let (orders, next) = app
+        .store
+        .day_page(p.status, &p.day, p.page_size(), after.as_ref())
+        .await?;
+    Ok(page(&orders, next, req.common.spelling))
+}
+
+fn cursor(text: Option<&str>) -> Result<Option<OrderCursor>, ApiError> {
+    match text.filter(|c| !c.is_empty()) {
+        Some(text) => OrderCursor::parse(text).map(Some).ok_or_else(|| {
+            ApiError::invalid("cursor", "must be a nextCursor this endpoint answered")
+        }),
+        None => Ok(None),
+    }
+}
+
+fn page(orders: &[AllocationOrder], next: Option<OrderCursor>, spelling: Spelling) -> Outcome {
     let mut data = Map::new();
     data.insert(
         "orders".into(),
@@ -36,7 +60,7 @@ pub async fn flagged(app: App, req: Verified<FlaggedParams>) -> Result<Outcome, 
     if let Some(next) = next {
         data.insert("nextCursor".into(), Value::String(next.text()));
     }
-    Ok(Outcome::Ok(data))
+    Outcome::Ok(data)
 }
 
 /// `POST /unipay/sync/allocations`: for each order named, `queued` (a sync job was queued:

@@ -225,5 +225,15 @@ pub async fn query(app: App, req: Verified<ReturnRef>) -> Result<Outcome, ApiErr
             .map(|(r, _)| our_views::ReturnView::new(r, plan_of(&app, r)))
             .collect(),
     };
-    Ok(Outcome::Ok(views::data(&view, req.common.spelling)))
+    let spelling = req.common.spelling;
+    let mut data = views::data(&view, spelling);
+    // each listed return names its order too, in the request's names as the top level
+    if let Some(Value::Array(lines)) = data.get_mut("returns") {
+        for line in lines.iter_mut() {
+            if let Value::Object(line) = line {
+                crate::daxpay::spelling::respell(spelling, line);
+            }
+        }
+    }
+    Ok(Outcome::Ok(data))
 }

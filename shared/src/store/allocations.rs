@@ -8,7 +8,7 @@ use super::keys::{DETAIL_PREFIX, ORDER_SK, alloc_pk, claim_key, is_notice_sk, pa
 use super::keys::{RETURN_PREFIX, RETURNED_PREFIX};
 use super::notices::{notice_from_item, notice_to_item};
 use super::returns::{return_from_item, returned_from_item};
-use super::schema::{FLAGGED_PK, PK, SK};
+use super::schema::{BY_DAY_PK, FLAGGED_PK, PK, SK};
 use super::{Store, StoreError, db_err};
 use crate::domain::{
     Allocation, AllocationDetail, AllocationOrder, AllocationResult, AllocationStatus, Channel,
@@ -41,7 +41,7 @@ pub(super) fn claim_from_item(item: &Item) -> Result<Claim, StoreError> {
     })
 }
 
-fn order_to_item(a: &Allocation, version: i64) -> Item {
+fn order_to_item(a: &Allocation, version: i64, order_lists: bool) -> Item {
     let o = &a.order;
     let mut item = super::keys::order_key(&o.allocation_no);
     item.insert(DETAILS.into(), s(details_text(&a.details)));
@@ -80,6 +80,12 @@ fn order_to_item(a: &Allocation, version: i64) -> Item {
         if o.status == AllocationStatus::Processing {
             item.insert(FLAGGED_PK.into(), s(super::ops::FLAGGED_MARK));
         }
+    }
+    if order_lists {
+        item.insert(
+            BY_DAY_PK.into(),
+            s(super::ops::day_key(o.status, o.created_at)),
+        );
     }
     item.insert("spelling".into(), s(o.spelling.code()));
     if o.not_notify {
@@ -215,7 +221,7 @@ impl Store {
         let order = &allocation.order;
         let items = vec![
             self.put(
-                order_to_item(allocation, 1),
+                order_to_item(allocation, 1, self.order_lists),
                 Some("attribute_not_exists(pk)"),
             )?,
             {
@@ -269,7 +275,7 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         let order = &allocation.order;
-        let mut item = order_to_item(allocation, version + 1);
+        let mut item = order_to_item(allocation, version + 1, self.order_lists);
         item.insert("updatedAt".into(), n(now));
         if notice.is_none() && !release_pay_order {
             let put = self

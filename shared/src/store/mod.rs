@@ -28,7 +28,7 @@ pub mod start;
 pub use allocations::{Claim, CreateConflict, StoredAllocation};
 pub use due::{Cursor, DueItem, DueSubject, Lease};
 pub use item::Item;
-pub use ops::FlaggedCursor;
+pub use ops::OrderCursor;
 pub use pay_orders::FeedOutcome;
 pub use receivers::Written;
 pub use returns::{ReturnClaim, ReturnConflict};
@@ -78,6 +78,8 @@ const BATCH_READ_ROUNDS: usize = 8;
 pub struct Store {
     db: Client,
     table: String,
+    /// Orders carry the `byDay` index key (the deployment's `ORDER_LISTS`).
+    order_lists: bool,
 }
 
 impl Store {
@@ -92,7 +94,19 @@ impl Store {
         Self {
             db: Client::from_conf(config),
             table: table.into(),
+            order_lists: false,
         }
+    }
+
+    /// Whether orders are listed by status and day.
+    pub fn keeps_order_lists(&self) -> bool {
+        self.order_lists
+    }
+
+    /// Keeps every order written from now on listed by status and day (`byDay`).
+    pub fn with_order_lists(mut self, on: bool) -> Self {
+        self.order_lists = on;
+        self
     }
 
     pub fn table(&self) -> &str {

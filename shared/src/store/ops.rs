@@ -1,26 +1,33 @@
-//! Operations reads (SPEC §4.12): the orders flagged for a human, newest first, a page at a time
-//! through the sparse `flagged` index, and many orders at once by number. No Scan.
+//! Operations reads (SPEC §4.12): the orders flagged for a human, and the orders of a status
+//! created on a day, newest first, a page at a time through the sparse `flagged` and `byDay`
+//! indexes; and many orders at once by number. No Scan.
 
 use super::allocations::order_from_item;
 use super::item::{Item, get_n, get_s, n, s};
 use super::keys::{alloc_pk, allocation_no_of, order_key};
-use super::schema::{CREATED_AT, FLAGGED_INDEX, FLAGGED_PK, PK};
+use super::schema::{BY_DAY_INDEX, BY_DAY_PK, CREATED_AT, FLAGGED_INDEX, FLAGGED_PK, PK};
 use super::{Store, StoreError, db_err};
+use crate::domain::numbers::beijing_day;
 use crate::domain::{AllocationOrder, AllocationStatus};
 
 /// The value of `flaggedPk` on an order flagged for a human and still processing.
 pub const FLAGGED_MARK: &str = "FLAGGED";
 
-/// Where the next page of flagged orders starts. Its text (`<createdAt>.<allocationNo>`) is
+/// The `dayPk` of an order of `status` created at `created_at`.
+pub fn day_key(status: AllocationStatus, created_at: i64) -> String {
+    format!("{}#{}", status.code(), beijing_day(created_at))
+}
+
+/// Where the next page of a list of orders starts. Its text (`<createdAt>.<allocationNo>`) is
 /// what the operator passes back; it only positions the read, so a forged one reads from
-/// elsewhere in the same index and nothing more.
+/// elsewhere in the same list and nothing more.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlaggedCursor {
+pub struct OrderCursor {
     created_at: i64,
     allocation_no: String,
 }
 
-impl FlaggedCursor {
+impl OrderCursor {
     pub fn parse(text: &str) -> Option<Self> {
         let (at, no) = text.split_once('.')?;
         let ok_no = !no.is_empty()
@@ -38,9 +45,9 @@ impl FlaggedCursor {
         format!("{}.{}", self.created_at, self.allocation_no)
     }
 
-    fn key(&self) -> Item {
+    fn key(&self, (hash, value): (&str, &str)) -> Item {
         let mut key = order_key(&self.allocation_no);
-        key.insert(FLAGGED_PK.into(), s(FLAGGED_MARK));
+        key.insert(hash.into(), s(value));
         key.insert(CREATED_AT.into(), n(self.created_at));
         key
     }
@@ -53,25 +60,72 @@ impl FlaggedCursor {
     }
 }
 
+/// One list of orders: an index and the value of its hash key.
+struct List<'a> {
+    index: &'static str,
+    hash: (&'static str, &'a str),
+}
+
 impl Store {
     /// One page of at most `limit` orders flagged for a human and still processing, newest
     /// first, and where the next page starts (`None`: this was the last).
     pub async fn flagged_page(
         &self,
         limit: usize,
-        after: Option<&FlaggedCursor>,
-    ) -> Result<(Vec<AllocationOrder>, Option<FlaggedCursor>), StoreError> {
+        after: Option<&OrderCursor>,
+    ) -> Result<(Vec<AllocationOrder>, Option<OrderCursor>), StoreError> {
+        let list = List {
+            index: FLAGGED_INDEX,
+            hash: (FLAGGED_PK, FLAGGED_MARK),
+        };
+        let (orders, next) = self.order_page(&list, limit, after).await?;
+        // The index is eventually consistent: an order settled since it was read is left out.
+        let orders = orders
+            .into_iter()
+            .filter(|o| o.flagged && o.status == AllocationStatus::Processing)
+            .collect();
+        Ok((orders, next))
+    }
+
+    /// One page of at most `limit` orders of `status` created on the Beijing `day`
+    /// (`yyyy-MM-dd`), newest first, and where the next page starts. Empty where the
+    /// deployment keeps no order lists.
+    pub async fn day_page(
+        &self,
+        status: AllocationStatus,
+        day: &str,
+        limit: usize,
+        after: Option<&OrderCursor>,
+    ) -> Result<(Vec<AllocationOrder>, Option<OrderCursor>), StoreError> {
+        let key = format!("{}#{day}", status.code());
+        let list = List {
+            index: BY_DAY_INDEX,
+            hash: (BY_DAY_PK, &key),
+        };
+        let (orders, next) = self.order_page(&list, limit, after).await?;
+        // An order whose status changed since the index was read is left out.
+        let orders = orders.into_iter().filter(|o| o.status == status).collect();
+        Ok((orders, next))
+    }
+
+    /// A page of `list`, newest first: one Query of the keys-only index, one batch read.
+    async fn order_page(
+        &self,
+        list: &List<'_>,
+        limit: usize,
+        after: Option<&OrderCursor>,
+    ) -> Result<(Vec<AllocationOrder>, Option<OrderCursor>), StoreError> {
         let out = self
             .db
             .query()
             .table_name(&self.table)
-            .index_name(FLAGGED_INDEX)
-            .key_condition_expression("#f = :f")
-            .expression_attribute_names("#f", FLAGGED_PK)
-            .expression_attribute_values(":f", s(FLAGGED_MARK))
+            .index_name(list.index)
+            .key_condition_expression("#h = :h")
+            .expression_attribute_names("#h", list.hash.0)
+            .expression_attribute_values(":h", s(list.hash.1))
             .scan_index_forward(false)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(after.map(FlaggedCursor::key))
+            .set_exclusive_start_key(after.map(|c| c.key(list.hash)))
             .send()
             .await
             .map_err(db_err)?;
@@ -84,15 +138,8 @@ impl Store {
         let next = out
             .last_evaluated_key
             .filter(|k| !k.is_empty())
-            .and_then(|k| FlaggedCursor::of_key(&k));
-        // The index is eventually consistent: an order settled since it was read is left out.
-        let orders = self
-            .orders(&numbers)
-            .await?
-            .into_iter()
-            .flatten()
-            .filter(|o| o.flagged && o.status == AllocationStatus::Processing)
-            .collect();
+            .and_then(|k| OrderCursor::of_key(&k));
+        let orders = self.orders(&numbers).await?.into_iter().flatten().collect();
         Ok((orders, next))
     }
 
@@ -124,9 +171,9 @@ mod tests {
 
     #[test]
     fn cursors_read_back_and_refuse_what_is_not_one() {
-        let c = FlaggedCursor::parse("1719475200.DEVA2406011713000003");
+        let c = OrderCursor::parse("1719475200.DEVA2406011713000003");
         assert_eq!(
-            c.as_ref().map(FlaggedCursor::text).as_deref(),
+            c.as_ref().map(OrderCursor::text).as_deref(),
             Some("1719475200.DEVA2406011713000003")
         );
         for bad in [
@@ -139,7 +186,7 @@ mod tests {
             "1.",
             &format!("1.{}", "A".repeat(33)),
         ] {
-            assert_eq!(FlaggedCursor::parse(bad), None, "{bad}");
+            assert_eq!(OrderCursor::parse(bad), None, "{bad}");
         }
     }
 }

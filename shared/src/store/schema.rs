@@ -22,6 +22,10 @@
 //! while it is flagged for a human and still processing; operators list those newest first
 //! (`createdAt` descending). An order writes the index when it is flagged and when it leaves
 //! that state, never otherwise.
+//! The `byDay` index lists orders by status and day: where the deployment keeps order lists
+//! (`ORDER_LISTS`), every allocation order carries `dayPk` (`<status>#<yyyyMMdd>`, the day of
+//! its creation in China Standard Time) and is found newest first (`createdAt` descending).
+//! Without it, no item carries `dayPk` and the index stays empty and free.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -82,6 +86,8 @@ pub const DUE_AT: &str = "dueAt";
 pub const FLAGGED_INDEX: &str = "flagged";
 pub const FLAGGED_PK: &str = "flaggedPk";
 pub const CREATED_AT: &str = "createdAt";
+pub const BY_DAY_INDEX: &str = "byDay";
+pub const BY_DAY_PK: &str = "dayPk";
 pub const TTL: &str = "expiresAt";
 
 pub const TABLE: TableSchema = TableSchema {
@@ -96,6 +102,7 @@ pub const TABLE: TableSchema = TableSchema {
         (DUE_AT, AttrType::N),
         (FLAGGED_PK, AttrType::S),
         (CREATED_AT, AttrType::N),
+        (BY_DAY_PK, AttrType::S),
     ],
     gsis: &[
         Gsi {
@@ -113,6 +120,12 @@ pub const TABLE: TableSchema = TableSchema {
         Gsi {
             name: FLAGGED_INDEX,
             hash: FLAGGED_PK,
+            range: CREATED_AT,
+            keys_only: true,
+        },
+        Gsi {
+            name: BY_DAY_INDEX,
+            hash: BY_DAY_PK,
             range: CREATED_AT,
             keys_only: true,
         },

@@ -646,6 +646,15 @@ async fn racing_returns_for_the_last_money_one_is_accepted(kind: Kind) {
     let all = h.ok(RETURNS, json!({"allocationNo": allocation_no})).await;
     assert_eq!(r2(&all)["returned"], json!(4000), "{all}");
     assert_eq!(all["returns"].as_array().map(Vec::len), Some(1), "{all}");
+    // asked in 2.0.8 names, the listed returns name their order in 2.0.8 names too
+    let all = h.ok(RETURNS, json!({"allocNo": allocation_no})).await;
+    assert_eq!(all["allocNo"], json!(allocation_no), "{all}");
+    let line = &all["returns"][0];
+    assert_eq!(line["allocNo"], json!(allocation_no), "{all}");
+    assert!(
+        line.get("allocationNo").is_none() && line.get("bizAllocNo").is_some(),
+        "{all}"
+    );
 }
 
 /// Compressed time: the freeze deadline is 60 s after payment with a 60 s margin, so the

@@ -280,6 +280,31 @@ async fn unknown_paths_and_methods_get_a_clear_envelope() {
     );
 }
 
+/// An integrator reads the contract from the running service: the document the route table is
+/// checked against (`http::routes`), as JSON.
+#[tokio::test]
+async fn the_openapi_document_is_served() {
+    let app = app().await;
+    let r = shared::http::handle(&app, apigw_request("GET", "/openapi.json", "")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+    let lambda_http::Body::Text(text) = r.body() else {
+        panic!("no text body");
+    };
+    let doc: Value = serde_json::from_str(text).unwrap();
+    assert!(
+        doc["openapi"].as_str().unwrap_or("").starts_with("3.1"),
+        "{doc}"
+    );
+    assert!(doc["paths"]["/unipay/allocation/start"]["post"].is_object());
+    assert_eq!(text, shared::http::OPENAPI);
+}
+
 #[tokio::test]
 async fn internal_failures_answer_10001_without_details() {
     let mut app = app().await;

@@ -145,3 +145,124 @@ async fn a_sync_of_many_queues_each_order_still_processing_and_says_why_not_for_
     assert!(handled >= 1, "nothing was queued");
     assert!(h.call_count() > calls, "the channel was not asked");
 }
+
+const BY_DAY: &str = "/unipay/query/allocationOrders";
+
+/// Every page of the orders of `status` created on `day`, two at a time.
+async fn day_pages(h: &Harness, status: &str, day: &str) -> Vec<Value> {
+    let mut listed = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        let mut body = json!({"status": status, "day": day, "pageSize": 2});
+        if let Some(c) = &cursor {
+            body["cursor"] = json!(c);
+        }
+        let d = h.ok(BY_DAY, body).await;
+        let page = d["orders"].as_array().cloned().unwrap_or_default();
+        assert!(page.len() <= 2, "{d}");
+        listed.extend(page);
+        match d.get("nextCursor") {
+            Some(c) => cursor = Some(text(c)),
+            None => return listed,
+        }
+    }
+    panic!("the pages never ended: {listed:?}");
+}
+
+/// The numbers listed for `status` on either Beijing day a test ran in (it may cross midnight).
+async fn listed_on(h: &Harness, status: &str, days: &BTreeSet<String>) -> Vec<String> {
+    let mut numbers = Vec::new();
+    for day in days {
+        for o in day_pages(h, status, day).await {
+            assert_eq!(text(&o["status"]), status, "{o}");
+            numbers.push(text(&o["allocationNo"]));
+        }
+    }
+    numbers
+}
+
+#[tokio::test]
+async fn orders_are_listed_by_status_and_day_newest_first_and_move_with_their_status() {
+    let mut h = Harness::new(Kind::Alipay, Duration::from_secs(5)).await;
+    // Without order lists (the default) the list is refused, saying how to enable it.
+    let refused = h
+        .refused(
+            BY_DAY,
+            json!({"status": "allocation_processing", "day": "2026-12-01"}),
+        )
+        .await;
+    assert!(refused.contains("OrderLists"), "{refused}");
+
+    h.app.store = h.app.store.clone().with_order_lists(true);
+    let [(t1, a1), _] = h.accounts();
+    h.receiver("r1", t1, a1).await;
+    let mut days = BTreeSet::new();
+    days.insert(shared::domain::numbers::beijing_day(crate::common::now()));
+    let mut orders = Vec::new();
+    for i in 1..=3 {
+        let trade = h.paid(&format!("P{i}"), 10000).await;
+        let d = h
+            .ok(
+                "/unipay/allocation/start",
+                json!({"bizAllocationNo": format!("B{i}"),
+                "orderNo": format!("P{i}"), "receivers": [{"receiverNo": "r1", "amount": 100}]}),
+            )
+            .await;
+        orders.push((text(&d["allocationNo"]), trade));
+    }
+    days.insert(shared::domain::numbers::beijing_day(crate::common::now()));
+
+    let processing = listed_on(&h, "allocation_processing", &days).await;
+    let numbers: BTreeSet<String> = orders.iter().map(|(no, _)| no.clone()).collect();
+    assert_eq!(processing.len(), 3, "each once: {processing:?}");
+    assert_eq!(processing.iter().cloned().collect::<BTreeSet<_>>(), numbers);
+    let day = days.iter().next().cloned().unwrap_or_default();
+    let d = h
+        .ok(
+            BY_DAY,
+            json!({"status": "allocation_processing", "day": day}),
+        )
+        .await;
+    let times: Vec<i64> = d["orders"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|o| o["createdAt"].as_i64()).collect())
+        .unwrap_or_default();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first: {d}");
+    // another day lists none of them
+    let other = h
+        .ok(
+            BY_DAY,
+            json!({"status": "allocation_processing", "day": "2020-01-01"}),
+        )
+        .await;
+    assert_eq!(other["orders"], json!([]), "{other}");
+
+    // the channel settles the first: it leaves the processing list for the ended one
+    let (first, trade) = &orders[0];
+    h.settle(trade, first, &[]).await;
+    h.sync(json!({"allocationNo": first})).await;
+    let processing = listed_on(&h, "allocation_processing", &days).await;
+    assert_eq!(processing.len(), 2, "{processing:?}");
+    assert!(!processing.contains(first), "{processing:?}");
+    assert_eq!(
+        listed_on(&h, "allocation_end", &days).await,
+        std::slice::from_ref(first)
+    );
+
+    // a bad day or cursor is refused, naming the field
+    let env = h
+        .post(
+            BY_DAY,
+            json!({"status": "allocation_end", "day": "2026-13-01"}),
+        )
+        .await;
+    assert_eq!(env["code"], 10006, "{env}");
+    assert!(text(&env["msg"]).contains("day"), "{env}");
+    let env = h
+        .post(
+            BY_DAY,
+            json!({"status": "allocation_end", "day": day, "cursor": "x"}),
+        )
+        .await;
+    assert!(text(&env["msg"]).contains("cursor"), "{env}");
+}

@@ -151,11 +151,20 @@ fn key_of(item: &Map<String, Value>) -> String {
     format!("{}|{}", s("pk"), s("sk"))
 }
 
-fn due_key(item: Option<&Map<String, Value>>) -> Option<String> {
+/// The item's key in one global secondary index (`None`: the sparse index holds no entry).
+fn index_key(
+    gsi: &shared::store::schema::Gsi,
+    item: Option<&Map<String, Value>>,
+) -> Option<String> {
     let item = item?;
-    let pk = item.get("duePk")?.get("S")?.as_str()?;
-    let at = item.get("dueAt")?.get("N")?.as_str()?;
-    Some(format!("{pk}|{at}"))
+    let text = |name: &str| {
+        let v = item.get(name)?;
+        v.get("S")
+            .or_else(|| v.get("N"))?
+            .as_str()
+            .map(str::to_owned)
+    };
+    Some(format!("{}|{}", text(gsi.hash)?, text(gsi.range)?))
 }
 
 fn object(v: &Value) -> Map<String, Value> {
@@ -167,7 +176,7 @@ fn object(v: &Value) -> Map<String, Value> {
 pub struct Units {
     pub write: f64,
     pub read: f64,
-    /// Of `write`: what the `due` index cost.
+    /// Of `write`: what the indexes cost.
     pub index_write: f64,
 }
 
@@ -209,12 +218,26 @@ pub fn units(calls: &[Call], before: &Table, after: &Table) -> Units {
                 .map_or(0, item_size)
                 .max(new.as_ref().map_or(0, item_size));
             u.write += write_units(size) * factor;
-            let index = match (due_key(old.as_ref()), due_key(new.as_ref())) {
-                (None, None) => 0.0,
-                (Some(a), Some(b)) if a == b => 0.0,
-                (Some(_), Some(_)) => 2.0,
-                _ => 1.0,
-            };
+            // Each index entry written costs a unit (keys-only entries are small; a full
+            // projection costs what the item does); a changed key is a delete and a put.
+            let index: f64 = shared::store::schema::TABLE
+                .gsis
+                .iter()
+                .map(|gsi| {
+                    let per = if gsi.keys_only {
+                        1.0
+                    } else {
+                        write_units(size)
+                    };
+                    per * match (index_key(gsi, old.as_ref()), index_key(gsi, new.as_ref())) {
+                        (None, None) => 0.0,
+                        (Some(a), Some(b)) if a == b && gsi.keys_only => 0.0,
+                        (Some(a), Some(b)) if a == b => 1.0,
+                        (Some(_), Some(_)) => 2.0,
+                        _ => 1.0,
+                    }
+                })
+                .sum();
             u.write += index;
             u.index_write += index;
             match new {

@@ -1,0 +1,248 @@
+//! The route table (SPEC §2): every endpoint once, with its path as DaxPay (or we, for our own
+//! endpoints) spell it. Paths match case-insensitively (`/uniPay/...` in one seed) and a
+//! trailing `/` is ignored. The OpenAPI document served at `GET /openapi.json`
+//! (`shared/openapi.json`) lists exactly these routes; a test holds the two together.
+
+/// What a request asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint<'p> {
+    OpenApi,
+    PayOrderFeed,
+    RefundFeed,
+    /// A channel's notification, by the channel's callback name (`alipay`, `wechat`): the
+    /// channel registry decides, so a third channel adds no route.
+    Callback(&'p str),
+    Start,
+    Finish,
+    Sync,
+    SyncMany,
+    QueryOrder,
+    QueryNotices,
+    ResendNotice,
+    QueryPayOrder,
+    Flagged,
+    OrdersByDay,
+    Return,
+    QueryReturn,
+    Allocatable,
+    ReceiverAdd,
+    ReceiverRemove,
+    QueryReceivers,
+    GroupCreate,
+    GroupUpdate,
+    GroupDelete,
+    GroupBind,
+    GroupUnbind,
+    GroupSetDefault,
+    GroupClearDefault,
+    GroupQuery,
+}
+
+/// The route of the pay-order feed (DaxPay's signed payment notice).
+pub const FEED_PATH: &str = "/feed/pay-order";
+/// The route of the refund feed (DaxPay's signed refund notice).
+pub const REFUND_FEED_PATH: &str = "/feed/refund";
+/// Channel notifications arrive at `/callback/<channel>`.
+pub const CALLBACK_PREFIX: &str = "/callback/";
+
+/// Every route: method, path (`{channel}` stands for a callback name), endpoint.
+pub const ROUTES: &[(&str, &str, Endpoint<'static>)] = &[
+    ("GET", "/openapi.json", Endpoint::OpenApi),
+    ("POST", FEED_PATH, Endpoint::PayOrderFeed),
+    ("POST", REFUND_FEED_PATH, Endpoint::RefundFeed),
+    (
+        "POST",
+        "/callback/{channel}",
+        Endpoint::Callback("{channel}"),
+    ),
+    ("POST", "/unipay/allocation/start", Endpoint::Start),
+    ("POST", "/unipay/allocation/finish", Endpoint::Finish),
+    ("POST", "/unipay/sync/allocation", Endpoint::Sync),
+    ("POST", "/unipay/sync/allocations", Endpoint::SyncMany),
+    (
+        "POST",
+        "/unipay/query/allocationOrder",
+        Endpoint::QueryOrder,
+    ),
+    (
+        "POST",
+        "/unipay/query/allocationNotice",
+        Endpoint::QueryNotices,
+    ),
+    (
+        "POST",
+        "/unipay/allocation/notice/resend",
+        Endpoint::ResendNotice,
+    ),
+    ("POST", "/unipay/query/payOrder", Endpoint::QueryPayOrder),
+    (
+        "POST",
+        "/unipay/query/flaggedAllocations",
+        Endpoint::Flagged,
+    ),
+    (
+        "POST",
+        "/unipay/query/allocationOrders",
+        Endpoint::OrdersByDay,
+    ),
+    ("POST", "/unipay/allocation/return", Endpoint::Return),
+    (
+        "POST",
+        "/unipay/query/allocationReturn",
+        Endpoint::QueryReturn,
+    ),
+    ("POST", "/unipay/query/allocatable", Endpoint::Allocatable),
+    (
+        "POST",
+        "/unipay/allocation/receiver/add",
+        Endpoint::ReceiverAdd,
+    ),
+    (
+        "POST",
+        "/unipay/allocation/receiver/remove",
+        Endpoint::ReceiverRemove,
+    ),
+    (
+        "POST",
+        "/unipay/query/allocationReceiver",
+        Endpoint::QueryReceivers,
+    ),
+    (
+        "POST",
+        "/unipay/allocation/group/create",
+        Endpoint::GroupCreate,
+    ),
+    (
+        "POST",
+        "/unipay/allocation/group/update",
+        Endpoint::GroupUpdate,
+    ),
+    (
+        "POST",
+        "/unipay/allocation/group/delete",
+        Endpoint::GroupDelete,
+    ),
+    ("POST", "/unipay/allocation/group/bind", Endpoint::GroupBind),
+    (
+        "POST",
+        "/unipay/allocation/group/unbind",
+        Endpoint::GroupUnbind,
+    ),
+    (
+        "POST",
+        "/unipay/allocation/group/setDefault",
+        Endpoint::GroupSetDefault,
+    ),
+    (
+        "POST",
+        "/unipay/allocation/group/clearDefault",
+        Endpoint::GroupClearDefault,
+    ),
+    (
+        "POST",
+        "/unipay/allocation/group/query",
+        Endpoint::GroupQuery,
+    ),
+];
+
+/// The endpoint of a request, if any.
+pub fn route<'p>(method: &str, path: &'p str) -> Option<Endpoint<'p>> {
+    let path = path.trim_end_matches('/');
+    if method == "POST"
+        && let Some(prefix) = path.get(..CALLBACK_PREFIX.len())
+        && prefix.eq_ignore_ascii_case(CALLBACK_PREFIX)
+    {
+        let name = &path[CALLBACK_PREFIX.len()..];
+        return (!name.is_empty() && !name.contains('/')).then_some(Endpoint::Callback(name));
+    }
+    ROUTES
+        .iter()
+        .find(|(m, p, _)| *m == method && p.eq_ignore_ascii_case(path))
+        .map(|(_, _, endpoint)| *endpoint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_reaches_its_endpoint_in_any_case_with_or_without_a_trailing_slash() {
+        for (method, path, endpoint) in ROUTES {
+            let path = path.replace("{channel}", "alipay");
+            let expected = match endpoint {
+                Endpoint::Callback(_) => Endpoint::Callback("alipay"),
+                other => *other,
+            };
+            assert_eq!(route(method, &path), Some(expected), "{path}");
+            assert!(route(method, &path.to_uppercase()).is_some(), "{path}");
+            assert_eq!(
+                route(method, &format!("{path}/")),
+                Some(expected),
+                "{path}/"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_paths_and_methods_have_no_endpoint() {
+        assert_eq!(route("GET", "/unipay/allocation/start"), None);
+        assert_eq!(route("POST", "/openapi.json"), None);
+        assert_eq!(route("POST", "/unipay/allocation/start/x"), None);
+        assert_eq!(route("POST", "/callback/"), None);
+        assert_eq!(route("POST", "/callback/alipay/x"), None);
+        assert_eq!(route("GET", "/callback/alipay"), None);
+        assert_eq!(
+            route("POST", "/uniPay/Query/AllocationOrder"),
+            Some(Endpoint::QueryOrder)
+        );
+    }
+
+    #[test]
+    fn each_endpoint_has_one_route() {
+        for (i, (m, p, _)) in ROUTES.iter().enumerate() {
+            for (m2, p2, _) in &ROUTES[i + 1..] {
+                assert!(!(m == m2 && p.eq_ignore_ascii_case(p2)), "{m} {p} twice");
+            }
+        }
+    }
+
+    /// The document served at `GET /openapi.json` and the route table name the same routes:
+    /// a route the document lacks, or a documented route that does not exist, fails here.
+    #[test]
+    fn the_openapi_document_lists_exactly_the_routes() {
+        use std::collections::BTreeSet;
+        let doc: serde_json::Value = serde_json::from_str(crate::http::OPENAPI).unwrap();
+        assert_eq!(
+            doc["openapi"].as_str().map(|v| v.starts_with("3.1")),
+            Some(true)
+        );
+        let mut documented = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let normal = match path.strip_prefix(CALLBACK_PREFIX) {
+                Some(_) => "/callback/{channel}".to_owned(),
+                None => path.to_ascii_lowercase(),
+            };
+            for method in item.as_object().unwrap().keys() {
+                if ["get", "post", "put", "delete", "patch", "head", "options"]
+                    .contains(&method.as_str())
+                {
+                    documented.insert((method.to_ascii_uppercase(), normal.clone()));
+                }
+            }
+        }
+        let routed: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p, _)| ((*m).to_owned(), p.to_ascii_lowercase()))
+            .collect();
+        let undocumented: Vec<_> = routed.difference(&documented).collect();
+        let unrouted: Vec<_> = documented.difference(&routed).collect();
+        assert!(
+            undocumented.is_empty(),
+            "routes missing from openapi.json: {undocumented:?}"
+        );
+        assert!(
+            unrouted.is_empty(),
+            "documented but not routed: {unrouted:?}"
+        );
+    }
+}
