@@ -14,7 +14,7 @@ fi
 
 ensure_venv
 log "building"
-cargo build --locked -p api -p worker -p scheduler -p local -p alipay-sim -p wechat-sim
+cargo build --locked -p api -p worker -p scheduler -p local -p alipay-sim -p wechat-sim -p alloc-cli
 start_emulator
 API_PID=""
 SIM_PID=""
@@ -89,8 +89,8 @@ ENV_ARGS=(
   --env TABLE_NAME="$TABLE" --env SIGN_SECRET="$SIGN_SECRET" --env LOG_FORMAT=text
   --env QUEUE_URL="$QUEUE_URL" --env ALLOCATION_NO_PREFIX=DEV
   --env DEFAULT_NOTIFY_URL="$SINK_URL/notify" --env ALLOW_PRIVATE_NOTIFY_URLS=true
-  --env AUTO_FINISH=true --env AUTO_FINISH_DELAY_SECS=5 --env AUTO_ALLOCATION_DELAY_SECS=5
-  --env SYNC_FIRST_DELAY_SECS=10
+  --env AUTO_FINISH="${AUTO_FINISH:-true}" --env AUTO_FINISH_DELAY_SECS=5 --env AUTO_ALLOCATION_DELAY_SECS=5
+  --env SYNC_FIRST_DELAY_SECS=10 --env ORDER_LISTS=true
   --env ALIPAY_APP_ID="$APP_ID" --env ALIPAY_GATEWAY_URL="$SIM_URL/gateway.do"
   --env ALIPAY_PRIVATE_KEY="$(sed -n 's/^private=//p' <<<"$APP_KEYS")"
   --env ALIPAY_PUBLIC_KEY="$(sed -n 's/^public=//p' <<<"$ALI_KEYS")"
@@ -130,9 +130,11 @@ From another terminal in $ROOT:
   scripts/demo.sh          # paid order -> receivers -> start -> Alipay settles -> sync -> finish
   scripts/demo.sh wechat   # the same on WeChat Pay
 
-or by hand, e.g. a signed query (local sign adds reqTime and nonceStr):
+or by hand with the alloc CLI (it signs each request and verifies each answer), e.g.:
+  ALLOC_URL=$URL ALLOC_SIGN_SECRET=$SIGN_SECRET target/debug/alloc pay-order P-DEMO-1
+or sign a body for curl (alloc sign adds reqTime and nonceStr):
   curl -s $URL/unipay/query/payOrder -H 'content-type: application/json' \\
-    -d "\$(SIGN_SECRET=$SIGN_SECRET target/debug/local sign '{"orderNo":"P-DEMO-1"}')"; echo
+    -d "\$(SIGN_SECRET=$SIGN_SECRET target/debug/alloc sign '{"orderNo":"P-DEMO-1"}')"; echo
 
 Ctrl-C stops everything.
 MSG

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and every test on a fresh machine (Rust toolchain and python3 assumed):
 # formatting, the SAM template lint (cfn-lint, then sam validate --lint), clippy, then the whole
-# test suite against a local AWS emulator started on a free port and always stopped afterwards.
+# test suite against a local AWS emulator started on a free port and always stopped afterwards,
+# then the system test: the whole local system walked by the CLI and checked against its OpenAPI
+# contract (scripts/system-test.sh).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -25,3 +27,7 @@ start_emulator
 trap stop_emulator EXIT
 log "cargo test"
 cargo test --workspace --locked
+stop_emulator
+
+log "system test"
+scripts/system-test.sh

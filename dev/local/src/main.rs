@@ -20,9 +20,6 @@ usage:
   local startup --bins NAME=PATH,NAME=PATH... [--runs 100] [--env K=V ...]
       init of each function (spawn → first /next poll) in one interleaved run, as ratios of the
       first one's median
-  local sign [--notice] JSON
-      print JSON signed with $SIGN_SECRET ($SIGN_TYPE, default HMAC_SHA256); unless --notice,
-      reqTime (now) and a random nonceStr are added when absent
   local setup-table --table NAME
       create the DynamoDB table (schema of shared::store::schema) at $AWS_ENDPOINT_URL if missing
   local sqs-worker --queue-url URL --bin PATH [--name worker] [--batch 10] [--concurrency 2] [--env K=V ...]
@@ -59,7 +56,6 @@ async fn main() -> ExitCode {
         "serve-http" => serve_http(rest).await,
         "cold-start" => cold_start(rest).await,
         "startup" => startup(rest).await,
-        "sign" => sign(rest),
         "setup-table" => setup_table(rest).await,
         "sqs-worker" => sqs_worker(rest).await,
         "schedule" => schedule(rest).await,
@@ -226,36 +222,6 @@ async fn cold_start(args: &[String]) -> Result<(), CliError> {
         nearest(0.9),
         times[runs - 1],
     );
-    Ok(())
-}
-
-fn sign(args: &[String]) -> Result<(), CliError> {
-    let (notice, json) = match args {
-        [flag, json] if flag == "--notice" => (true, json),
-        [json] => (false, json),
-        _ => return Err(CliError::Usage("sign takes [--notice] JSON".into())),
-    };
-    let secret = std::env::var("SIGN_SECRET")
-        .map_err(|_| CliError::Failed("SIGN_SECRET is not set".into()))?;
-    let sign_type = match std::env::var("SIGN_TYPE") {
-        Ok(t) => t.parse().map_err(CliError::Failed)?,
-        Err(_) => shared::daxpay::sign::SignType::HmacSha256,
-    };
-    let mut object = shared::daxpay::json::parse_object(json.as_bytes())
-        .map_err(|e| CliError::Usage(format!("JSON: {e}")))?;
-    if !notice {
-        use rand::Rng;
-        object
-            .entry("reqTime")
-            .or_insert_with(|| shared::app::now_secs().into());
-        object.entry("nonceStr").or_insert_with(|| {
-            let n: u64 = rand::rng().random();
-            format!("{n:016x}").into()
-        });
-    }
-    shared::daxpay::sign::Signer::new(sign_type, shared::daxpay::sign::Secret::new(secret))
-        .sign_in_place(&mut object);
-    println!("{}", serde_json::Value::Object(object));
     Ok(())
 }
 
