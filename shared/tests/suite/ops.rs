@@ -15,12 +15,9 @@ fn text(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_owned()
 }
 
-/// Three started orders flagged as stuck at once (maximum age 0), and their trades.
-async fn three_flagged() -> (Harness, Vec<(String, String)>) {
-    let mut jobs = fast_jobs();
-    jobs.sync_max_age_secs = 0;
-    let mut h = Harness::new(Kind::Alipay, Duration::from_secs(5)).await;
-    h.with_queue(jobs, 3).await;
+/// Three orders started, each of its own paid pay order, for one receiver: their numbers and
+/// trades.
+async fn start_three(h: &Harness) -> Vec<(String, String)> {
     let [(t1, a1), _] = h.accounts();
     h.receiver("r1", t1, a1).await;
     let mut orders = Vec::new();
@@ -35,6 +32,16 @@ async fn three_flagged() -> (Harness, Vec<(String, String)>) {
             .await;
         orders.push((text(&d["allocationNo"]), trade));
     }
+    orders
+}
+
+/// Three started orders flagged as stuck at once (maximum age 0), and their trades.
+async fn three_flagged() -> (Harness, Vec<(String, String)>) {
+    let mut jobs = fast_jobs();
+    jobs.sync_max_age_secs = 0;
+    let mut h = Harness::new(Kind::Alipay, Duration::from_secs(5)).await;
+    h.with_queue(jobs, 3).await;
+    let orders = start_three(&h).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     for (no, _) in &orders {
         h.run_until(LIMIT, || async { h.notices(no).await["flagged"] == true })
@@ -194,22 +201,9 @@ async fn orders_are_listed_by_status_and_day_newest_first_and_move_with_their_st
     assert!(refused.contains("OrderLists"), "{refused}");
 
     h.app.store = h.app.store.clone().with_order_lists(true);
-    let [(t1, a1), _] = h.accounts();
-    h.receiver("r1", t1, a1).await;
     let mut days = BTreeSet::new();
     days.insert(shared::domain::numbers::beijing_day(crate::common::now()));
-    let mut orders = Vec::new();
-    for i in 1..=3 {
-        let trade = h.paid(&format!("P{i}"), 10000).await;
-        let d = h
-            .ok(
-                "/unipay/allocation/start",
-                json!({"bizAllocationNo": format!("B{i}"),
-                "orderNo": format!("P{i}"), "receivers": [{"receiverNo": "r1", "amount": 100}]}),
-            )
-            .await;
-        orders.push((text(&d["allocationNo"]), trade));
-    }
+    let orders = start_three(&h).await;
     days.insert(shared::domain::numbers::beijing_day(crate::common::now()));
 
     let processing = listed_on(&h, "allocation_processing", &days).await;
