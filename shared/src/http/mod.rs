@@ -15,7 +15,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use merchant::merchant;
 use tracing::Instrument;
 
-pub use routes::{CALLBACK_PREFIX, Endpoint, FEED_PATH, REFUND_FEED_PATH, ROUTES, route};
+use routes::{Endpoint, route};
 
 /// The OpenAPI 3.1 document of every route, served at `GET /openapi.json`.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
