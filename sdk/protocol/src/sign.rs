@@ -14,6 +14,7 @@ use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
 use sha2::Sha256;
+use sha2::digest::Update;
 use subtle::ConstantTimeEq;
 
 pub use crate::secret::{Secret, SignType};
@@ -37,8 +38,23 @@ impl Signer {
     /// The lowercase hex signature of `object` (its `sign` member, if any, is ignored): a
     /// request as parsed, or an answer or notice as built.
     pub fn sign<O: JsonObject + ?Sized>(&self, object: &O) -> String {
-        let text = sign_bytes(object, &self.secret);
-        digest_hex(self.sign_type, self.secret.expose(), &text)
+        let secret = self.secret.expose().as_bytes();
+        match self.sign_type {
+            SignType::HmacSha256 => {
+                // HMAC accepts keys of any length; `new_from_slice` cannot fail for HMAC.
+                let Ok(mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+                    return String::new();
+                };
+                let mut sink = Digesting::new(mac);
+                write_sign_string(&mut sink, object, &self.secret);
+                hex::encode(sink.finish().finalize().into_bytes())
+            }
+            SignType::Md5 => {
+                let mut sink = Digesting::new(Md5::new());
+                write_sign_string(&mut sink, object, &self.secret);
+                hex::encode(sink.finish().finalize())
+            }
+        }
     }
 
     /// True when `object["sign"]` is a string equal to the expected signature, compared in
@@ -60,37 +76,110 @@ impl Signer {
 
 /// The exact string that is digested, `&key=<secret>` included.
 pub fn sign_string<O: JsonObject + ?Sized>(object: &O, secret: &Secret) -> String {
-    let bytes = sign_bytes(object, secret);
+    let mut bytes = Vec::with_capacity(256);
+    write_sign_string(&mut bytes, object, secret);
     // Only ASCII bytes (`"`, `\`) are ever left out, so the text stays UTF-8.
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-/// The sign string, written in one pass into one buffer: steps 1-5 at once, `"` and `\` left
-/// out as they are written rather than filtered from a finished string.
-fn sign_bytes<O: JsonObject + ?Sized>(object: &O, secret: &Secret) -> Vec<u8> {
+/// Where a sign string is written: a buffer ([`sign_string`]) or, to sign, straight into the
+/// digest, so the string is never held whole.
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+    fn byte(&mut self, byte: u8);
+}
+
+impl Sink for Vec<u8> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    #[inline]
+    fn byte(&mut self, byte: u8) {
+        self.push(byte);
+    }
+}
+
+/// A digest fed through a small buffer: the sign string arrives in pieces of a few bytes, and
+/// each `update` of the digest has a cost of its own.
+struct Digesting<D: Update> {
+    digest: D,
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl<D: Update> Digesting<D> {
+    fn new(digest: D) -> Self {
+        Self {
+            digest,
+            buf: [0; 512],
+            len: 0,
+        }
+    }
+
+    fn finish(mut self) -> D {
+        self.digest.update(&self.buf[..self.len]);
+        self.digest
+    }
+}
+
+impl<D: Update> Digesting<D> {
+    #[inline(never)]
+    fn flush(&mut self) {
+        self.digest.update(&self.buf[..self.len]);
+        self.len = 0;
+    }
+}
+
+impl<D: Update> Sink for Digesting<D> {
+    #[inline]
+    fn byte(&mut self, byte: u8) {
+        if self.len == self.buf.len() {
+            self.flush();
+        }
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = byte;
+            self.len += 1;
+        }
+    }
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        if self.len + bytes.len() > self.buf.len() {
+            self.flush();
+            if bytes.len() > self.buf.len() {
+                self.digest.update(bytes);
+                return;
+            }
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+}
+
+/// The sign string, written in one pass: steps 1-5 at once, `"` and `\` left out as they are
+/// written rather than filtered from a finished string.
+fn write_sign_string<O: JsonObject + ?Sized>(out: &mut impl Sink, object: &O, secret: &Secret) {
     let mut members: Vec<(&str, &O::Value)> = object
         .members()
         .filter(|(k, v)| *k != "sign" && !is_dropped(*v))
         .collect();
     members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut out = Vec::with_capacity(256);
     for (i, (k, v)) in members.iter().enumerate() {
         if i > 0 {
-            out.push(b'&');
+            out.byte(b'&');
         }
-        push_stripped(&mut out, k);
-        out.push(b'=');
+        push_stripped(out, k);
+        out.byte(b'=');
         match v.view() {
-            View::Str(s) => push_stripped(&mut out, s),
-            View::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
-            View::Number(n) => push_number(&mut out, n),
+            View::Str(s) => push_stripped(out, s),
+            View::Bool(b) => out.put(if b { b"true" } else { b"false" }),
+            View::Number(n) => push_number(out, n),
             View::Null => {}
-            View::Array(_) | View::Object(_) => push_nested(&mut out, *v),
+            View::Array(_) | View::Object(_) => push_nested(out, *v),
         }
     }
-    out.extend_from_slice(b"&key=");
-    out.extend_from_slice(secret.expose().as_bytes());
-    out
+    out.put(b"&key=");
+    out.put(secret.expose().as_bytes());
 }
 
 fn is_dropped<T: JsonValue>(value: &T) -> bool {
@@ -102,41 +191,41 @@ fn is_dropped<T: JsonValue>(value: &T) -> bool {
 }
 
 /// `text` without its `"` and `\` (step 4).
-fn push_stripped(out: &mut Vec<u8>, text: &str) {
-    out.extend(text.bytes().filter(|b| *b != b'"' && *b != b'\\'));
+fn push_stripped(out: &mut impl Sink, text: &str) {
+    for piece in text.as_bytes().split(|b| *b == b'"' || *b == b'\\') {
+        out.put(piece);
+    }
 }
 
 /// A number as serde_json writes it (integers are written as `itoa` writes them, directly).
-fn push_number(out: &mut Vec<u8>, n: &serde_json::Number) {
-    use std::io::Write;
+fn push_number(out: &mut impl Sink, n: &serde_json::Number) {
     if let Some(u) = n.as_u64() {
-        out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes());
+        out.put(itoa::Buffer::new().format(u).as_bytes());
     } else if let Some(i) = n.as_i64() {
-        out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+        out.put(itoa::Buffer::new().format(i).as_bytes());
     } else {
-        // Writing to a Vec cannot fail.
-        let _ = write!(out, "{n}");
+        out.put(n.to_string().as_bytes());
     }
 }
 
 /// A nested value as compact JSON in the form DaxPay's Hutool serializer produced it (objects
 /// with keys sorted case-insensitively, every scalar a string, null members left out), with
 /// step 4 applied as it is written: the quotes and the escapes' backslashes never reach `out`.
-fn push_nested<T: JsonValue>(out: &mut Vec<u8>, value: &T) {
+fn push_nested<T: JsonValue>(out: &mut impl Sink, value: &T) {
     match value.view() {
         View::Array(items) => {
-            out.push(b'[');
+            out.byte(b'[');
             for (i, item) in items
                 .iter()
                 .filter(|v| !matches!(v.view(), View::Null))
                 .enumerate()
             {
                 if i > 0 {
-                    out.push(b',');
+                    out.byte(b',');
                 }
                 push_nested(out, item);
             }
-            out.push(b']');
+            out.byte(b']');
         }
         View::Object(members) => {
             // DaxPay's nested objects are small (a receiver has two or three members): they are
@@ -162,20 +251,20 @@ fn push_nested<T: JsonValue>(out: &mut Vec<u8>, value: &T) {
                 &mut large
             };
             entries.sort_unstable_by(|a, b| case_insensitive(a.0, b.0));
-            out.push(b'{');
+            out.byte(b'{');
             for (i, (k, v)) in entries.iter().enumerate() {
                 if i > 0 {
-                    out.push(b',');
+                    out.byte(b',');
                 }
                 push_quoted_stripped(out, k);
-                out.push(b':');
+                out.byte(b':');
                 push_nested(out, *v);
             }
-            out.push(b'}');
+            out.byte(b'}');
         }
         View::Str(s) => push_quoted_stripped(out, s),
         View::Number(n) => push_number(out, n),
-        View::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        View::Bool(b) => out.put(if b { b"true" } else { b"false" }),
         View::Null => {}
     }
 }
@@ -200,51 +289,42 @@ fn case_insensitive(a: &str, b: &str) -> std::cmp::Ordering {
 /// U+2066–U+206F become `\uXXXX` in lowercase hex; everything else (`/`, emoji, other non-ASCII)
 /// stays literal. serde_json leaves those ranges literal, so a name with a no-break space would
 /// sign differently from DaxPay.
-fn push_quoted_stripped(out: &mut Vec<u8>, text: &str) {
-    use std::io::Write;
+fn push_quoted_stripped(out: &mut impl Sink, text: &str) {
     // Most text (numbers, codes, accounts) is printable ASCII without quotes or backslashes,
     // which Hutool writes as it is.
     if text
         .bytes()
         .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
     {
-        out.extend_from_slice(text.as_bytes());
+        out.put(text.as_bytes());
         return;
     }
     let mut buf = [0u8; 4];
     for c in text.chars() {
         match c {
             '"' | '\\' => {}
-            '\u{8}' => out.push(b'b'),
-            '\t' => out.push(b't'),
-            '\n' => out.push(b'n'),
-            '\u{c}' => out.push(b'f'),
-            '\r' => out.push(b'r'),
+            '\u{8}' => out.byte(b'b'),
+            '\t' => out.byte(b't'),
+            '\n' => out.byte(b'n'),
+            '\u{c}' => out.byte(b'f'),
+            '\r' => out.byte(b'r'),
             '\u{0}'..='\u{1f}'
             | '\u{80}'..='\u{a0}'
             | '\u{2000}'..='\u{2010}'
             | '\u{2028}'..='\u{202f}'
             | '\u{2066}'..='\u{206f}' => {
-                let _ = write!(out, "u{:04x}", u32::from(c));
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let code = u32::from(c) as usize;
+                out.put(&[
+                    b'u',
+                    HEX[(code >> 12) & 0xf],
+                    HEX[(code >> 8) & 0xf],
+                    HEX[(code >> 4) & 0xf],
+                    HEX[code & 0xf],
+                ]);
             }
-            other => out.extend_from_slice(other.encode_utf8(&mut buf).as_bytes()),
+            other => out.put(other.encode_utf8(&mut buf).as_bytes()),
         }
-    }
-}
-
-fn digest_hex(sign_type: SignType, secret: &str, text: &[u8]) -> String {
-    match sign_type {
-        SignType::HmacSha256 => {
-            // HMAC accepts keys of any length; `new_from_slice` cannot fail for HMAC.
-            match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
-                Ok(mut mac) => {
-                    mac.update(text);
-                    hex::encode(mac.finalize().into_bytes())
-                }
-                Err(_) => String::new(),
-            }
-        }
-        SignType::Md5 => hex::encode(Md5::digest(text)),
     }
 }
 
@@ -301,6 +381,33 @@ mod tests {
         assert!(!s.verify(&o));
         o.insert("sign".into(), Value::String(good));
         assert!(s.verify(&o));
+    }
+
+    /// Signing streams the sign string into the digest through a 512-byte buffer: pieces that
+    /// fill it exactly, overflow it, and exceed it sign as the whole string does.
+    #[test]
+    fn streamed_signature_is_the_digest_of_the_sign_string() {
+        let secret = Secret::new("k");
+        for len in [0, 1, 499, 500, 511, 512, 513, 1024, 1500, 5000] {
+            let long = "x\"y\\z".repeat(len / 5) + &"é".repeat(len % 5);
+            let receivers: Vec<Value> = (0..len / 40)
+                .map(|i| json!({"receiverNo": format!("R{i}\u{a0}"), "amount": i}))
+                .collect();
+            let plain = "p".repeat(len);
+            let o = obj(json!({"a": long, "b": receivers, "c": len, "d": plain}));
+            let text = sign_string(&o, &secret);
+            let mut mac = Hmac::<Sha256>::new_from_slice(b"k").unwrap_or_else(|_| unreachable!());
+            Mac::update(&mut mac, text.as_bytes());
+            let hmac = hex::encode(mac.finalize().into_bytes());
+            let hmac_signer = Signer::new(SignType::HmacSha256, secret.clone());
+            assert_eq!(hmac_signer.sign(&o), hmac, "HMAC at {len}");
+            let md5_signer = Signer::new(SignType::Md5, secret.clone());
+            assert_eq!(
+                md5_signer.sign(&o),
+                hex::encode(Md5::digest(text.as_bytes())),
+                "MD5 at {len}"
+            );
+        }
     }
 
     #[test]
