@@ -3,6 +3,7 @@
 //! 50 receivers (50 is the most a start may name), and for an order query.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use shared::daxpay::json::{Arena, parse_tree};
 use shared::daxpay::params::{AllocationRef, StartParams};
 use shared::daxpay::request::Verifier;
 use std::hint::black_box;
@@ -36,7 +37,10 @@ fn request_cpu(c: &mut Criterion) {
     let body = bench::start_body(50);
     let mut parts = c.benchmark_group("start50");
     parts.bench_function("parse", |b| {
-        b.iter(|| shared::daxpay::json::parse_tree(black_box(&body)).is_ok())
+        b.iter(|| {
+            let arena = Arena::for_body(body.len());
+            parse_tree(black_box(&body), &arena).is_ok()
+        })
     });
     parts.bench_function("parse_serde_json_value", |b| {
         b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&body)).is_ok())
@@ -48,7 +52,8 @@ fn request_cpu(c: &mut Criterion) {
     parts.bench_function("parse+params", |b| {
         b.iter(|| unsigned.verify::<StartParams>(black_box(&body), bench::NOW))
     });
-    let raw = shared::daxpay::json::parse_tree(&body).unwrap_or_default();
+    let arena = Arena::for_body(body.len());
+    let raw = parse_tree(&body, &arena).unwrap_or_default();
     parts.bench_function("signature", |b| b.iter(|| v.signer.verify(black_box(&raw))));
     let secret = shared::daxpay::sign::Secret::new(bench::SECRET);
     parts.bench_function("sign_string", |b| {

@@ -19,7 +19,8 @@ fn main() {
     let mut ok = 0usize;
     if std::env::args().nth(2).as_deref() == Some("parse") {
         for _ in 0..rounds {
-            ok += usize::from(shared::daxpay::json::parse_tree(black_box(&body)).is_ok());
+            let arena = shared::daxpay::json::Arena::for_body(body.len());
+            ok += usize::from(shared::daxpay::json::parse_tree(black_box(&body), &arena).is_ok());
         }
         println!("{ok} of {rounds} parsed");
         return;

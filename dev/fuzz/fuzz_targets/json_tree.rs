@@ -5,12 +5,13 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use shared::daxpay::json::{JsonError, parse_object, parse_tree};
+use shared::daxpay::json::{Arena, JsonError, parse_object, parse_tree};
 use shared::daxpay::sign::{Secret, sign_string};
 
 fuzz_target!(|data: &[u8]| {
     let theirs = serde_json::from_slice::<Value>(data).ok();
-    match parse_tree(data) {
+    let arena = Arena::for_body(data.len());
+    match parse_tree(data, &arena) {
         Ok(tree) => {
             let map = parse_object(data);
             let Ok(map) = map else {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shared::daxpay::json::{parse_object, parse_tree};
+use shared::daxpay::json::{Arena, parse_object, parse_tree};
 use shared::daxpay::sign::SignType;
 
 fuzz_target!(|data: &[u8]| {
@@ -16,7 +16,8 @@ fuzz_target!(|data: &[u8]| {
         signer.sign_in_place(&mut signed);
         assert!(signer.verify(&signed));
         let text = serde_json::Value::Object(signed).to_string();
-        let read = parse_tree(text.as_bytes());
+        let arena = Arena::for_body(text.len());
+        let read = parse_tree(text.as_bytes(), &arena);
         let Ok(read) = read else {
             panic!("our own JSON text does not parse: {read:?}");
         };

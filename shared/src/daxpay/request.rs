@@ -49,7 +49,8 @@ pub struct Verifier {
 impl Verifier {
     /// Parses and verifies `body` at time `now` (epoch seconds).
     pub fn verify<T: Params>(&self, body: &[u8], now: i64) -> Result<Verified<T>, ApiError> {
-        let raw = json::parse_tree(body).map_err(|e| match e {
+        let arena = json::Arena::for_body(body.len());
+        let raw = json::parse_tree(body, &arena).map_err(|e| match e {
             JsonError::DuplicateKey(k) => ApiError::invalid(k, "appears more than once"),
             other => ApiError::Malformed(other.to_string()),
         })?;

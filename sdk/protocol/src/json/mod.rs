@@ -2,15 +2,16 @@
 //! twice. (serde_json keeps the last of two equal keys silently; a signature computed by the
 //! sender over the first one would then describe a different request from the one we act on.)
 //!
-//! A body is parsed once, into a [`Node`] tree that borrows its text from the body (objects are
-//! vectors of members, in the order received). Request parameters are deserialised from that
+//! A body is parsed once, into a [`Node`] tree held in an [`Arena`]: strings are borrowed from
+//! the body (or, with escapes, written once into the arena), and arrays and objects are slices
+//! of the arena, their members in the order received. A parse makes one allocation for the
+//! tree rather than one per array and object. Request parameters are deserialised from that
 //! tree, and the signature is computed over it; both read any JSON tree through [`JsonValue`],
 //! so answers and notices built as `serde_json` values sign the same way.
 
 use serde::de::value::{MapDeserializer, SeqDeserializer};
 use serde::de::{Deserializer, IntoDeserializer, Visitor};
 use serde_json::{Map, Number, Value};
-use std::borrow::Cow;
 
 mod parse;
 
@@ -25,7 +26,7 @@ pub enum JsonError {
     DuplicateKey(String),
 }
 
-/// One JSON value of a parsed body; its text is borrowed from the body where it has no escapes.
+/// One JSON value of a parsed body.
 #[derive(Debug, Clone, PartialEq)]
 // A plain tag before an aligned payload: nodes are moved as they are built, and the default
 // layout's unaligned payload made each move a partial, stalling copy (about 5% of a parse).
@@ -34,29 +35,51 @@ pub enum Node<'a> {
     Null,
     Bool(bool),
     Number(Number),
-    Str(Cow<'a, str>),
-    Array(Vec<Node<'a>>),
+    Str(&'a str),
+    Array(&'a [Node<'a>]),
     Object(Object<'a>),
 }
 
 /// One member of an object: its name and its value.
-pub type Member<'a> = (Cow<'a, str>, Node<'a>);
+pub type Member<'a> = (&'a str, Node<'a>);
 
 /// A JSON object: its members in the order received, no name twice.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Object<'a>(Vec<Member<'a>>);
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Object<'a>(&'a [Member<'a>]);
 
 impl<'a> Object<'a> {
-    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    pub fn get(&self, key: &str) -> Option<&'a Node<'a>> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Node<'a>)> {
-        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a Node<'a>)> + use<'a> {
+        self.0.iter().map(|(k, v)| (*k, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Where a parsed tree lives: its arrays, objects and unescaped strings. Trees borrow from it,
+/// and it is freed at once when dropped (nothing in a tree needs dropping).
+pub struct Arena(bumpalo::Bump);
+
+impl Arena {
+    /// An arena sized for the tree of a body of `len` bytes (a request's tree takes about twice
+    /// its body; a larger one grows the arena as it is read).
+    pub fn for_body(len: usize) -> Self {
+        Self(bumpalo::Bump::with_capacity(
+            len.saturating_mul(3).min(64 * 1024),
+        ))
     }
 }
 
@@ -64,25 +87,25 @@ pub use parse::parse_tree;
 
 /// [`parse_tree`] into an owned `serde_json` map (for notices and tools that edit the object).
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError> {
-    parse_tree(bytes).map(object_to_map)
+    let arena = Arena::for_body(bytes.len());
+    parse_tree(bytes, &arena).map(object_to_map)
 }
 
 fn object_to_map(object: Object<'_>) -> Map<String, Value> {
     object
-        .0
-        .into_iter()
-        .map(|(k, v)| (k.into_owned(), node_to_value(v)))
+        .iter()
+        .map(|(k, v)| (k.to_owned(), node_to_value(v)))
         .collect()
 }
 
-fn node_to_value(node: Node<'_>) -> Value {
+fn node_to_value(node: &Node<'_>) -> Value {
     match node {
         Node::Null => Value::Null,
-        Node::Bool(b) => Value::Bool(b),
-        Node::Number(n) => Value::Number(n),
-        Node::Str(s) => Value::String(s.into_owned()),
-        Node::Array(items) => Value::Array(items.into_iter().map(node_to_value).collect()),
-        Node::Object(object) => Value::Object(object_to_map(object)),
+        Node::Bool(b) => Value::Bool(*b),
+        Node::Number(n) => Value::Number(n.clone()),
+        Node::Str(s) => Value::String((*s).to_owned()),
+        Node::Array(items) => Value::Array(items.iter().map(node_to_value).collect()),
+        Node::Object(object) => Value::Object(object_to_map(*object)),
     }
 }
 
@@ -117,7 +140,7 @@ pub type NodeMembers<'m, 'a> =
     std::iter::Map<std::slice::Iter<'m, Member<'a>>, fn(&'m Member<'a>) -> (&'m str, &'m Node<'a>)>;
 
 fn node_member<'m, 'a>(m: &'m Member<'a>) -> (&'m str, &'m Node<'a>) {
-    (m.0.as_ref(), &m.1)
+    (m.0, &m.1)
 }
 
 impl<'a> JsonValue for Node<'a> {
@@ -143,7 +166,7 @@ impl<'a> JsonValue for Node<'a> {
 impl<'a> JsonObject for Object<'a> {
     type Value = Node<'a>;
     fn members(&self) -> impl Iterator<Item = (&str, &Node<'a>)> {
-        self.iter()
+        self.0.iter().map(|(k, v)| (*k, v))
     }
     fn member(&self, key: &str) -> Option<&Node<'a>> {
         self.get(key)
@@ -195,7 +218,7 @@ impl<'de, 'a: 'de> Deserializer<'de> for &'de Node<'a> {
             Node::Null => visitor.visit_unit(),
             Node::Bool(b) => visitor.visit_bool(*b),
             Node::Number(n) => n.clone().deserialize_any(visitor),
-            Node::Str(s) => visitor.visit_str(s),
+            Node::Str(s) => visitor.visit_borrowed_str(s),
             Node::Array(items) => {
                 let mut seq = SeqDeserializer::new(items.iter());
                 let value = visitor.visit_seq(&mut seq)?;
@@ -233,7 +256,7 @@ impl<'de, 'a: 'de> Deserializer<'de> for &'de Node<'a> {
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
         match self {
-            Node::Str(s) => visitor.visit_enum(s.as_ref().into_deserializer()),
+            Node::Str(s) => visitor.visit_enum((*s).into_deserializer()),
             _ => self.deserialize_any(visitor),
         }
     }

@@ -4,11 +4,12 @@
 //! escapes including surrogate pairs, lone surrogates refused; at most 128 nested arrays and
 //! objects) and gives each number the same `serde_json::Number`, so a request signs and reads
 //! the same as it did through serde_json. On top of that, an object naming a member twice is
-//! refused. Strings without escapes are borrowed from the body.
+//! refused. Strings without escapes are borrowed from the body; the rest of the tree is
+//! written into the caller's [`Arena`].
 
-use super::{JsonError, Member, Node, Object};
+use super::{Arena, JsonError, Member, Node, Object};
+use bumpalo::Bump;
 use serde_json::Number;
-use std::borrow::Cow;
 
 /// serde_json's nesting limit.
 const MAX_DEPTH: usize = 128;
@@ -17,11 +18,11 @@ const MAX_DEPTH: usize = 128;
 /// checked once, sorted, when it is complete.
 const LINEAR_DUP_CHECK: usize = 16;
 
-/// Parses `bytes` as one JSON object, refusing duplicate member names at any depth.
-pub fn parse_tree(bytes: &[u8]) -> Result<Object<'_>, JsonError> {
+/// Parses `bytes` as one JSON object into `arena`, refusing duplicate member names at any depth.
+pub fn parse_tree<'a>(bytes: &'a [u8], arena: &'a Arena) -> Result<Object<'a>, JsonError> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| syntax(bytes, e.valid_up_to(), "invalid unicode code point"))?;
-    let mut p = Parser::new(text);
+    let mut p = Parser::new(text, &arena.0);
     p.skip_ws();
     let node = p.value()?;
     p.skip_ws();
@@ -47,22 +48,27 @@ struct Parser<'a> {
     bytes: &'a [u8],
     pos: usize,
     depth: usize,
-    /// The members of the objects being read, innermost last; each object takes its own,
-    /// exactly sized, when it is complete (a body allocates once per array and object).
+    arena: &'a Bump,
+    /// The members of the objects being read, innermost last; each object is moved into the
+    /// arena, exactly sized, when it is complete.
     members: Vec<Member<'a>>,
     /// The same for the items of arrays.
     items: Vec<Node<'a>>,
+    /// Where a string with escapes is unescaped before it is copied into the arena.
+    scratch: String,
 }
 
 impl<'a> Parser<'a> {
-    fn new(text: &'a str) -> Self {
+    fn new(text: &'a str, arena: &'a Bump) -> Self {
         Self {
             text,
             bytes: text.as_bytes(),
             pos: 0,
             depth: 0,
-            members: Vec::new(),
-            items: Vec::new(),
+            arena,
+            members: Vec::with_capacity(32),
+            items: Vec::with_capacity(64),
+            scratch: String::new(),
         }
     }
 
@@ -125,7 +131,7 @@ impl<'a> Parser<'a> {
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.pos += 1;
-            return Ok(Node::Array(Vec::new()));
+            return Ok(Node::Array(&[]));
         }
         let base = self.items.len();
         loop {
@@ -143,7 +149,8 @@ impl<'a> Parser<'a> {
                 }
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(Node::Array(self.items.drain(base..).collect()));
+                    let items = self.arena.alloc_slice_fill_iter(self.items.drain(base..));
+                    return Ok(Node::Array(items));
                 }
                 Some(_) => return Err(self.error("expected `,` or `]`")),
                 None => return Err(self.error("EOF while parsing a list")),
@@ -169,7 +176,7 @@ impl<'a> Parser<'a> {
             let key = self.string()?;
             let read = &self.members[base..];
             if read.len() < LINEAR_DUP_CHECK && read.iter().any(|(k, _)| *k == key) {
-                return Err(JsonError::DuplicateKey(key.into_owned()));
+                return Err(JsonError::DuplicateKey(key.to_owned()));
             }
             self.skip_ws();
             match self.peek() {
@@ -197,9 +204,10 @@ impl<'a> Parser<'a> {
                 None => return Err(self.error("EOF while parsing an object")),
             }
         }
-        let members: Vec<_> = self.members.drain(base..).collect();
+        let members: &'a [Member<'a>] =
+            self.arena.alloc_slice_fill_iter(self.members.drain(base..));
         if members.len() > LINEAR_DUP_CHECK {
-            let mut names: Vec<&str> = members.iter().map(|(k, _)| k.as_ref()).collect();
+            let mut names: Vec<&str> = members.iter().map(|(k, _)| *k).collect();
             names.sort_unstable();
             if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
                 return Err(JsonError::DuplicateKey(pair[0].to_owned()));
@@ -208,8 +216,8 @@ impl<'a> Parser<'a> {
         Ok(Node::Object(Object(members)))
     }
 
-    /// At `"`: the string's text, borrowed unless it has escapes.
-    fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
+    /// At `"`: the string's text, borrowed from the body unless it has escapes.
+    fn string(&mut self) -> Result<&'a str, JsonError> {
         self.pos += 1;
         let start = self.pos;
         let Some(stop) = self.scan_plain() else {
@@ -217,9 +225,18 @@ impl<'a> Parser<'a> {
         };
         if self.bytes[stop] == b'"' {
             self.pos = stop + 1;
-            return Ok(Cow::Borrowed(&self.text[start..stop]));
+            return Ok(&self.text[start..stop]);
         }
-        let mut owned = String::with_capacity(stop - start + 16);
+        let mut owned = std::mem::take(&mut self.scratch);
+        owned.clear();
+        let read = self.unescape(&mut owned);
+        let text = read.map(|()| &*self.arena.alloc_str(&owned));
+        self.scratch = owned;
+        text
+    }
+
+    /// The rest of a string with escapes, unescaped into `owned`, up to its closing `"`.
+    fn unescape(&mut self, owned: &mut String) -> Result<(), JsonError> {
         loop {
             let Some(stop) = self.scan_plain() else {
                 return Err(self.error("EOF while parsing a string"));
@@ -229,11 +246,11 @@ impl<'a> Parser<'a> {
             match self.bytes[stop] {
                 b'"' => {
                     self.pos += 1;
-                    return Ok(Cow::Owned(owned));
+                    return Ok(());
                 }
                 b'\\' => {
                     self.pos += 1;
-                    self.escape(&mut owned)?;
+                    self.escape(owned)?;
                 }
                 _ => {
                     return Err(self.error(

@@ -4,19 +4,29 @@
 use super::*;
 use serde_json::Value;
 
+/// `parse_tree` into an arena that lives as long as the test (leaked, as only a test may).
+fn tree(bytes: &[u8]) -> Result<Object<'_>, JsonError> {
+    parse_tree(bytes, Box::leak(Box::new(Arena::for_body(bytes.len()))))
+}
+
 #[test]
 fn accepts_objects_and_keeps_values() {
     let m = parse_object(br#"{"a":1,"b":[{"c":"x"}],"d":null}"#);
     assert_eq!(m.map(|m| m.len()), Ok(3));
-    let tree = parse_tree(br#"{"s":"plain","e":"a\"b","n":-2.5,"t":true}"#);
-    let Ok(tree) = tree else {
-        panic!("refused: {tree:?}");
+    let body = br#"{"s":"plain","e":"a\"b","n":-2.5,"t":true}"#;
+    let read = tree(body);
+    let Ok(tree) = read else {
+        panic!("refused: {read:?}");
     };
-    assert!(matches!(
-        tree.get("s"),
-        Some(Node::Str(Cow::Borrowed("plain")))
-    ));
-    assert_eq!(tree.get("e"), Some(&Node::Str(Cow::Owned("a\"b".into()))));
+    let Some(Node::Str(plain)) = tree.get("s") else {
+        panic!("s is not a string: {tree:?}");
+    };
+    assert_eq!(*plain, "plain");
+    assert!(
+        body.as_ptr_range().contains(&plain.as_ptr()),
+        "a string without escapes is borrowed from the body"
+    );
+    assert_eq!(tree.get("e"), Some(&Node::Str("a\"b")));
     assert_eq!(
         tree.get("n"),
         Number::from_f64(-2.5).map(Node::Number).as_ref()
@@ -77,8 +87,8 @@ fn a_tree_deserialises_like_serde_json_values() {
         x: bool,
     }
     let body = br#"{"a":null,"n":7,"list":[{"x":true}]}"#;
-    let tree = parse_tree(body).unwrap_or_default();
-    let node = Node::Object(tree);
+    let parsed = tree(body).unwrap_or_default();
+    let node = Node::Object(parsed);
     let from_tree = P::deserialize(&node);
     let from_value = serde_json::from_slice::<P>(body);
     assert_eq!(from_tree.as_ref().ok(), from_value.as_ref().ok());
@@ -90,7 +100,7 @@ fn a_tree_deserialises_like_serde_json_values() {
         br#"{"n":1,"list":[],"b":1}"#,
         br#"{"list":[]}"#,
     ] {
-        let node = Node::Object(parse_tree(bad).unwrap_or_default());
+        let node = Node::Object(tree(bad).unwrap_or_default());
         let from_tree = P::deserialize(&node).map_err(|e| e.to_string());
         let from_value = serde_json::from_slice::<Value>(bad)
             .and_then(P::deserialize)
@@ -103,7 +113,7 @@ fn a_tree_deserialises_like_serde_json_values() {
 /// What serde_json makes of `text` (`None` when it refuses it), and what we make of it.
 fn both(text: &str) -> (Option<Value>, Option<Value>) {
     let theirs = serde_json::from_str::<Value>(text).ok();
-    let ours = parse_tree(text.as_bytes())
+    let ours = tree(text.as_bytes())
         .ok()
         .map(|o| Value::Object(object_to_map(o)));
     (theirs, ours)
@@ -168,7 +178,7 @@ fn nesting_is_limited_as_serde_json_limits_it() {
 #[test]
 fn bytes_that_are_not_utf8_are_refused() {
     assert!(matches!(
-        parse_tree(b"{\"a\":\"\xff\"}"),
+        tree(b"{\"a\":\"\xff\"}"),
         Err(JsonError::Syntax(_))
     ));
 }
@@ -199,7 +209,8 @@ fn mutated_bodies_agree_with_serde_json() {
             }
         }
         let theirs = serde_json::from_slice::<Value>(&bytes).ok();
-        let ours = parse_tree(&bytes);
+        let arena = Arena::for_body(bytes.len());
+        let ours = parse_tree(&bytes, &arena);
         match ours {
             // serde_json keeps the last of two equal names, so it accepts what we refuse
             Err(JsonError::DuplicateKey(_)) => assert!(theirs.is_some()),
@@ -222,7 +233,7 @@ fn mutated_bodies_agree_with_serde_json() {
 #[test]
 fn a_repeated_name_is_refused_before_later_syntax_errors() {
     assert_eq!(
-        parse_tree(br#"{"attach":"1","attach":"2"6"x":}"#),
+        tree(br#"{"attach":"1","attach":"2"6"x":}"#),
         Err(JsonError::DuplicateKey("attach".into()))
     );
 }
@@ -236,7 +247,7 @@ fn large_numbers_read_back_as_the_number_written() {
     let secret = crate::sign::Secret::new("k");
     let first = parse_object(body).unwrap_or_default();
     let written = Value::Object(first.clone()).to_string();
-    let again = parse_tree(written.as_bytes()).unwrap_or_default();
+    let again = tree(written.as_bytes()).unwrap_or_default();
     assert_eq!(
         crate::sign::sign_string(&first, &secret),
         crate::sign::sign_string(&again, &secret)
