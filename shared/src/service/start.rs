@@ -43,7 +43,7 @@ pub async fn run(
     match fresh(app, p, spelling, &digest).await? {
         Err(refusal) if refusal != Refusal::BizAllocationNoReused => {
             match app.store.claim(&p.biz_allocation_no).await? {
-                Some(claim) => repeated(app, &claim, &digest).await,
+                Some(claim) => repeated(app, &claim, p, &digest).await,
                 None => Ok(Err(refusal)),
             }
         }
@@ -135,7 +135,7 @@ async fn fresh(
             Err(CreateConflict::AllocationNoTaken) => continue,
             Err(CreateConflict::BizAllocationNoTaken) => {
                 return match app.store.claim(&p.biz_allocation_no).await? {
-                    Some(c) => repeated(app, &c, digest).await,
+                    Some(c) => repeated(app, &c, p, digest).await,
                     None => Err(ApiError::System("claim vanished".into())),
                 };
             }
@@ -245,9 +245,10 @@ fn plan(
 async fn repeated(
     app: &App,
     claim: &Claim,
+    p: &StartParams,
     digest: &str,
 ) -> Result<Result<AllocationOrder, Refusal>, ApiError> {
-    if claim.digest != digest {
+    if !p.matches_digest(&claim.digest, digest) {
         return Ok(Err(Refusal::BizAllocationNoReused));
     }
     let stored = app
