@@ -461,7 +461,11 @@ mod tests {
             "description": "测试分账", "receivers": [{"receiverNo": "123", "amount": 6000}],
             "attach": "88899", "bizOrderNo": null
         }));
-        assert_eq!(same.digest(), digest, "spelling and explicit nulls do not count");
+        assert_eq!(
+            same.digest(),
+            digest,
+            "spelling and explicit nulls do not count"
+        );
         let changes: [fn(&mut StartParams); 16] = [
             |p| p.biz_allocation_no.push('0'),
             |p| p.order_no = None,
@@ -509,8 +513,10 @@ mod tests {
         }
         // the order of the receivers counts
         let two = |a: &str, b: &str| {
-            start(json!({"bizAllocationNo": "A", "orderNo": "P", "receivers": [
-                {"receiverNo": a, "amount": 1}, {"receiverNo": b, "amount": 2}]}))
+            start(
+                json!({"bizAllocationNo": "A", "orderNo": "P", "receivers": [
+                {"receiverNo": a, "amount": 1}, {"receiverNo": b, "amount": 2}]}),
+            )
         };
         assert_ne!(two("x", "y").digest(), two("y", "x").digest());
         assert_ne!(two("xy", "").digest(), two("x", "y").digest());

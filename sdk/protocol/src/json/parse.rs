@@ -23,17 +23,23 @@ pub fn parse_tree<'a>(bytes: &'a [u8], arena: &'a Arena) -> Result<Object<'a>, J
     let text = std::str::from_utf8(bytes)
         .map_err(|e| syntax(bytes, e.valid_up_to(), "invalid unicode code point"))?;
     let mut p = Parser::new(text, &arena.0);
-    p.skip_ws();
-    let node = p.value()?;
-    p.skip_ws();
-    if p.pos < p.bytes.len() {
-        return Err(p.error("trailing characters"));
-    }
-    match node {
-        Node::Object(object) => Ok(object),
-        _ => Err(JsonError::NotAnObject),
+    let read = p.document();
+    match read {
+        Ok(Node::Object(object)) => Ok(object),
+        Ok(_) => Err(JsonError::NotAnObject),
+        Err(Failed) => Err(p
+            .failure
+            .take()
+            .unwrap_or_else(|| JsonError::Syntax("unreadable".into()))),
     }
 }
+
+/// A refusal, its reason kept in [`Parser::failure`]: every step's result is then as small as
+/// what it reads (a string's text, a number, a slice), and comes back in registers rather than
+/// through memory.
+struct Failed;
+
+type Step<T> = Result<T, Failed>;
 
 /// A syntax error at byte `pos`, worded as serde_json words it.
 fn syntax(bytes: &[u8], pos: usize, what: &str) -> JsonError {
@@ -56,6 +62,8 @@ struct Parser<'a> {
     items: Vec<Node<'a>>,
     /// Where a string with escapes is unescaped before it is copied into the arena.
     scratch: String,
+    /// Why the text was refused.
+    failure: Option<JsonError>,
 }
 
 impl<'a> Parser<'a> {
@@ -69,11 +77,30 @@ impl<'a> Parser<'a> {
             members: Vec::with_capacity(32),
             items: Vec::with_capacity(64),
             scratch: String::new(),
+            failure: None,
         }
     }
 
-    fn error(&self, what: &str) -> JsonError {
-        syntax(self.bytes, self.pos, what)
+    fn document(&mut self) -> Step<Node<'a>> {
+        self.skip_ws();
+        let node = self.value()?;
+        self.skip_ws();
+        if self.pos < self.bytes.len() {
+            return Err(self.error("trailing characters"));
+        }
+        Ok(node)
+    }
+
+    /// A syntax error at the current position.
+    #[cold]
+    fn error(&mut self, what: &str) -> Failed {
+        self.fail(syntax(self.bytes, self.pos, what))
+    }
+
+    #[cold]
+    fn fail(&mut self, failure: JsonError) -> Failed {
+        self.failure = Some(failure);
+        Failed
     }
 
     fn peek(&self) -> Option<u8> {
@@ -86,10 +113,14 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn value(&mut self) -> Result<Node<'a>, JsonError> {
+    // Inlined where values are read (arrays and objects call it for each item, the recursion
+    // goes through `nested`): a node returned through memory is stored in pieces and loaded
+    // whole, which stalls the load (store-to-load forwarding fails).
+    #[inline(always)]
+    fn value(&mut self) -> Step<Node<'a>> {
         match self.peek() {
-            Some(b'{') => self.nested(Self::object),
-            Some(b'[') => self.nested(Self::array),
+            Some(b'{') => self.nested(Self::object).map(|m| Node::Object(Object(m))),
+            Some(b'[') => self.nested(Self::array).map(Node::Array),
             Some(b'"') => self.string().map(Node::Str),
             Some(b't') => self.literal("true", Node::Bool(true)),
             Some(b'f') => self.literal("false", Node::Bool(false)),
@@ -100,10 +131,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn nested(
-        &mut self,
-        read: fn(&mut Self) -> Result<Node<'a>, JsonError>,
-    ) -> Result<Node<'a>, JsonError> {
+    fn nested<T>(&mut self, read: fn(&mut Self) -> Step<T>) -> Step<T> {
         // serde_json refuses the 128th level
         if self.depth + 1 >= MAX_DEPTH {
             return Err(self.error("recursion limit exceeded"));
@@ -115,7 +143,7 @@ impl<'a> Parser<'a> {
         node
     }
 
-    fn literal(&mut self, word: &str, node: Node<'a>) -> Result<Node<'a>, JsonError> {
+    fn literal(&mut self, word: &str, node: Node<'a>) -> Step<Node<'a>> {
         for expected in word.bytes() {
             match self.peek() {
                 Some(b) if b == expected => self.pos += 1,
@@ -127,11 +155,11 @@ impl<'a> Parser<'a> {
     }
 
     /// After `[`.
-    fn array(&mut self) -> Result<Node<'a>, JsonError> {
+    fn array(&mut self) -> Step<&'a [Node<'a>]> {
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.pos += 1;
-            return Ok(Node::Array(&[]));
+            return Ok(&[]);
         }
         let base = self.items.len();
         loop {
@@ -149,8 +177,7 @@ impl<'a> Parser<'a> {
                 }
                 Some(b']') => {
                     self.pos += 1;
-                    let items = self.arena.alloc_slice_fill_iter(self.items.drain(base..));
-                    return Ok(Node::Array(items));
+                    return Ok(self.arena.alloc_slice_fill_iter(self.items.drain(base..)));
                 }
                 Some(_) => return Err(self.error("expected `,` or `]`")),
                 None => return Err(self.error("EOF while parsing a list")),
@@ -159,11 +186,11 @@ impl<'a> Parser<'a> {
     }
 
     /// After `{`.
-    fn object(&mut self) -> Result<Node<'a>, JsonError> {
+    fn object(&mut self) -> Step<&'a [Member<'a>]> {
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            return Ok(Node::Object(Object::default()));
+            return Ok(&[]);
         }
         let base = self.members.len();
         loop {
@@ -176,7 +203,7 @@ impl<'a> Parser<'a> {
             let key = self.string()?;
             let read = &self.members[base..];
             if read.len() < LINEAR_DUP_CHECK && read.iter().any(|(k, _)| *k == key) {
-                return Err(JsonError::DuplicateKey(key.to_owned()));
+                return Err(self.fail(JsonError::DuplicateKey(key.to_owned())));
             }
             self.skip_ws();
             match self.peek() {
@@ -210,14 +237,15 @@ impl<'a> Parser<'a> {
             let mut names: Vec<&str> = members.iter().map(|(k, _)| *k).collect();
             names.sort_unstable();
             if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
-                return Err(JsonError::DuplicateKey(pair[0].to_owned()));
+                return Err(self.fail(JsonError::DuplicateKey(pair[0].to_owned())));
             }
         }
-        Ok(Node::Object(Object(members)))
+        Ok(members)
     }
 
     /// At `"`: the string's text, borrowed from the body unless it has escapes.
-    fn string(&mut self) -> Result<&'a str, JsonError> {
+    #[inline(always)]
+    fn string(&mut self) -> Step<&'a str> {
         self.pos += 1;
         let start = self.pos;
         let Some(stop) = self.scan_plain() else {
@@ -227,6 +255,12 @@ impl<'a> Parser<'a> {
             self.pos = stop + 1;
             return Ok(&self.text[start..stop]);
         }
+        self.escaped()
+    }
+
+    /// The rest of a string with escapes (or a refusal), its text written into the arena.
+    #[inline(never)]
+    fn escaped(&mut self) -> Step<&'a str> {
         let mut owned = std::mem::take(&mut self.scratch);
         owned.clear();
         let read = self.unescape(&mut owned);
@@ -236,7 +270,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The rest of a string with escapes, unescaped into `owned`, up to its closing `"`.
-    fn unescape(&mut self, owned: &mut String) -> Result<(), JsonError> {
+    fn unescape(&mut self, owned: &mut String) -> Step<()> {
         loop {
             let Some(stop) = self.scan_plain() else {
                 return Err(self.error("EOF while parsing a string"));
@@ -271,7 +305,7 @@ impl<'a> Parser<'a> {
     }
 
     /// After `\`: one escape, appended to `out`.
-    fn escape(&mut self, out: &mut String) -> Result<(), JsonError> {
+    fn escape(&mut self, out: &mut String) -> Step<()> {
         let Some(b) = self.peek() else {
             return Err(self.error("EOF while parsing a string"));
         };
@@ -293,7 +327,7 @@ impl<'a> Parser<'a> {
     }
 
     /// After `\u`: one character, from one escape or a surrogate pair of two.
-    fn unicode_escape(&mut self) -> Result<char, JsonError> {
+    fn unicode_escape(&mut self) -> Step<char> {
         let first = self.hex4()?;
         let code = match first {
             0xD800..=0xDBFF => {
@@ -313,7 +347,7 @@ impl<'a> Parser<'a> {
         char::from_u32(code).ok_or_else(|| self.error("invalid unicode code point"))
     }
 
-    fn hex4(&mut self) -> Result<u16, JsonError> {
+    fn hex4(&mut self) -> Step<u16> {
         let mut value: u16 = 0;
         for _ in 0..4 {
             let Some(b) = self.peek() else {
@@ -334,7 +368,7 @@ impl<'a> Parser<'a> {
     /// At `-` or a digit. The text is checked against JSON's number grammar here; a
     /// non-negative integer of up to 19 digits is read directly, anything else by serde_json,
     /// so each number is the `Number` serde_json would have made of it.
-    fn number(&mut self) -> Result<Number, JsonError> {
+    fn number(&mut self) -> Step<Number> {
         let start = self.pos;
         let negative = self.peek() == Some(b'-');
         if negative {
@@ -376,11 +410,12 @@ impl<'a> Parser<'a> {
         let text = &self.text[start..self.pos];
         serde_json::from_str::<Number>(text).map_err(|e| {
             let what = e.to_string();
-            syntax(
+            let failure = syntax(
                 self.bytes,
                 start,
                 what.split(" at line ").next().unwrap_or(&what),
-            )
+            );
+            self.fail(failure)
         })
     }
 
