@@ -272,14 +272,22 @@ fn push_nested<T: JsonValue>(out: &mut impl Sink, value: &T) {
 /// Keys ordered by their lowercase form, then by bytes (Hutool's order of a case-insensitive
 /// tree map, made total). ASCII keys, all DaxPay's, compare without allocating.
 fn case_insensitive(a: &str, b: &str) -> std::cmp::Ordering {
-    let lower = if a.is_ascii() && b.is_ascii() {
-        a.bytes()
-            .map(|c| c.to_ascii_lowercase())
-            .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
-    } else {
-        a.to_lowercase().cmp(&b.to_lowercase())
-    };
-    lower.then_with(|| a.cmp(b))
+    // Byte by byte while both are ASCII: DaxPay's keys differ within their first letters.
+    for (x, y) in a.bytes().zip(b.bytes()) {
+        if !x.is_ascii() || !y.is_ascii() {
+            return a
+                .to_lowercase()
+                .cmp(&b.to_lowercase())
+                .then_with(|| a.cmp(b));
+        }
+        let (x, y) = (x.to_ascii_lowercase(), y.to_ascii_lowercase());
+        if x != y {
+            return x.cmp(&y);
+        }
+    }
+    // One is a prefix of the other in lowercase (lowercasing what follows never leaves it
+    // empty), so the shorter comes first; equal lengths are ordered by their bytes.
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
 /// `text` as JSON text, escaped exactly as Hutool 5.8's `JSONUtil` escapes it (DaxPay's server
@@ -408,6 +416,56 @@ mod tests {
                 hex::encode(Md5::digest(text.as_bytes())),
                 "MD5 at {len}"
             );
+        }
+    }
+
+    /// The byte-by-byte order of nested keys is the order of their lowercase forms, then of
+    /// their bytes, for any keys (non-ASCII ones, prefixes and letters whose lowercase form is
+    /// longer or depends on what follows included).
+    #[test]
+    fn nested_keys_order_as_their_lowercase_forms() {
+        let keys = [
+            "",
+            "a",
+            "A",
+            "amount",
+            "Amount",
+            "AMOUNT",
+            "amounts",
+            "amountΣ",
+            "amountσ",
+            "amountİ",
+            "receiverNo",
+            "receiverno",
+            "receiver",
+            "RECEIVERNO",
+            "ΣA",
+            "σa",
+            "İ",
+            "i",
+            "é",
+            "É",
+            "e",
+            "z",
+            "Z",
+            "_",
+            "[",
+            "~",
+            "中文",
+            "中",
+            "a中",
+            "A中",
+            "ab",
+            "aB",
+        ];
+        for a in keys {
+            for b in keys {
+                let reference = a
+                    .to_lowercase()
+                    .cmp(&b.to_lowercase())
+                    .then_with(|| a.cmp(b));
+                assert_eq!(case_insensitive(a, b), reference, "{a:?} against {b:?}");
+            }
         }
     }
 

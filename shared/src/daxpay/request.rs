@@ -96,7 +96,7 @@ fn common_fields(raw: &Object<'_>) -> Result<Common, ValidationError> {
     }
     let nonce_str = optional_string(raw, "nonceStr", 32)?;
     // A missing `sign` is a signature failure (20052), as in DaxPay; only its shape is checked here.
-    optional_string(raw, "sign", 64)?;
+    check_optional_string(raw, "sign", 64)?;
     let req_time = match raw.get("reqTime") {
         None | Some(Node::Null) => {
             return Err(ValidationError::new(
@@ -134,11 +134,20 @@ pub fn optional_string<O: JsonObject + ?Sized>(
     field: &str,
     max: usize,
 ) -> Result<Option<String>, ValidationError> {
+    check_optional_string(raw, field, max).map(|s| s.map(str::to_owned))
+}
+
+/// [`optional_string`], borrowed.
+fn check_optional_string<'o, O: JsonObject + ?Sized>(
+    raw: &'o O,
+    field: &str,
+    max: usize,
+) -> Result<Option<&'o str>, ValidationError> {
     match raw.member(field).map(JsonValue::view) {
         None | Some(View::Null) => Ok(None),
         Some(View::Str(s)) => {
             check_len(field, s, max)?;
-            Ok(Some(s.to_owned()))
+            Ok(Some(s))
         }
         Some(_) => Err(ValidationError::new(field, "must be a string")),
     }
