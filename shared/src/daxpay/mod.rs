@@ -17,6 +17,8 @@ pub mod return_params;
 /// Signing: the protocol crate's, re-exported.
 pub use alloc_protocol::sign;
 pub mod spelling;
+pub mod start_digest;
+pub mod start_params;
 pub mod views;
 
 pub use envelope::{ApiError, ValidationError};

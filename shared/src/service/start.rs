@@ -6,7 +6,7 @@
 use super::lifecycle::allocate;
 use super::{Outcome, record_numbers};
 use crate::app::App;
-use crate::daxpay::params::StartParams;
+use crate::daxpay::params::{Receivers, StartParams};
 use crate::daxpay::request::Verified;
 use crate::daxpay::{ApiError, views};
 use crate::domain::numbers::{auto_biz_allocation_no, new_allocation_no};
@@ -60,9 +60,9 @@ async fn fresh(
 ) -> Result<Result<AllocationOrder, Refusal>, ApiError> {
     let listed: Vec<String> = p
         .explicit_receivers()
-        .unwrap_or_default()
-        .iter()
-        .map(|r| r.receiver_no.clone())
+        .into_iter()
+        .flat_map(Receivers::iter)
+        .map(|r| r.receiver_no.to_owned())
         .collect();
     let group_no = p.group_no.as_deref().filter(|g| !g.is_empty());
     let pay_order = match (
@@ -218,14 +218,13 @@ fn plan(
         ReceiversRef::Listed(nos) => {
             let chosen =
                 check_receivers(channel, nos.iter().map(String::as_str), &snapshot.receivers)?;
-            let amounts = p.explicit_receivers().unwrap_or_default();
+            let amounts = p.explicit_receivers().into_iter().flat_map(Receivers::iter);
             return plan_explicit(
                 pay.amount,
                 pay.refunded,
                 amounts
-                    .iter()
                     .zip(chosen)
-                    .map(|(r, found)| (r.receiver_no.clone(), r.amount.get(), found.account())),
+                    .map(|(r, found)| (r.receiver_no.to_owned(), r.amount.get(), found.account())),
             );
         }
         ReceiversRef::Group(g) => snapshot
