@@ -1,5 +1,6 @@
 //! Runs a 50-receiver start's request CPU many times, for a profiler (`valgrind --tool=callgrind`
-//! or `perf record`): `cargo run --release -p bench --example start50 -- 20000 [parse]`.
+//! or `perf record`): `cargo run --release -p bench --example start50 -- 20000 [parse | N]`,
+//! where N is how many receivers the start names instead of 50.
 
 use shared::daxpay::params::StartParams;
 use shared::daxpay::request::Verifier;
@@ -15,7 +16,11 @@ fn main() {
         require_sign: true,
         req_timeout_secs: 300,
     };
-    let body = bench::start_body(50);
+    let receivers = std::env::args()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(50);
+    let body = bench::start_body(receivers);
     let mut ok = 0usize;
     if std::env::args().nth(2).as_deref() == Some("parse") {
         for _ in 0..rounds {
