@@ -38,7 +38,9 @@ fuzz_target!(|data: &[u8]| {
         0 => {
             check::<StartParams>(body);
             if let Ok(v) = fuzz::verifier(false).verify::<StartParams>(body, fuzz::NOW) {
-                assert_eq!(v.params.digest().len(), 64);
+                let digest = v.params.digest();
+                assert!(digest.starts_with("2:") && digest.len() == 66, "{digest}");
+                assert!(v.params.matches_digest(&digest, &digest));
             }
         }
         1 => check::<AllocationRef>(body),
