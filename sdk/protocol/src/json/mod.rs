@@ -60,14 +60,6 @@ impl<'a> Object<'a> {
     pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a Node<'a>)> + use<'a> {
         self.0.iter().map(|(k, v)| (*k, v))
     }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// Where a parsed tree lives: its arrays, objects and unescaped strings. Trees borrow from it,
