@@ -17,6 +17,7 @@ pub mod refusal;
 pub mod returns;
 pub mod share;
 pub mod spelling;
+pub mod tenant;
 
 pub use account::{Account, mask_account};
 pub use allocation::{Allocation, AllocationDetail, AllocationOrder};
@@ -33,6 +34,7 @@ pub use refusal::Refusal;
 pub use returns::{ReturnAnswer, ReturnOrder, ReturnRefusal, ReturnState, Returned};
 pub use share::{Accepted, ChannelError, ChannelNotice, Relation, Share, ShareResult, ShareState};
 pub use spelling::Spelling;
+pub use tenant::{AppId, MchNo, TenantStatus};
 
 /// How many times a read-decide-write that lost a race (its condition failed) is tried again
 /// with a fresh read before it gives up.

@@ -4,6 +4,7 @@
 
 use super::details::{DETAILS, detail_from_item, details_from_text, details_text};
 use super::item::{Item, due_of, get_n, get_s, insert_due, n, need, s};
+use super::keys::Scope;
 use super::keys::{DETAIL_PREFIX, ORDER_SK, alloc_pk, claim_key, is_notice_sk, pay_key};
 use super::keys::{RETURN_PREFIX, RETURNED_PREFIX};
 use super::notices::{notice_from_item, notice_to_item};
@@ -41,9 +42,9 @@ pub(super) fn claim_from_item(item: &Item) -> Result<Claim, StoreError> {
     })
 }
 
-fn order_to_item(a: &Allocation, version: i64, order_lists: bool) -> Item {
+fn order_to_item(sc: &Scope, a: &Allocation, version: i64, order_lists: bool) -> Item {
     let o = &a.order;
-    let mut item = super::keys::order_key(&o.allocation_no);
+    let mut item = super::keys::order_key(sc, &o.allocation_no);
     item.insert(DETAILS.into(), s(details_text(&a.details)));
     let fields = [
         ("type", Some("allocation_order".to_owned())),
@@ -78,13 +79,13 @@ fn order_to_item(a: &Allocation, version: i64, order_lists: bool) -> Item {
     if o.flagged {
         item.insert("flagged".into(), AttributeValue::Bool(true));
         if o.status == AllocationStatus::Processing {
-            item.insert(FLAGGED_PK.into(), s(super::ops::FLAGGED_MARK));
+            item.insert(FLAGGED_PK.into(), s(super::keys::flagged_mark(sc)));
         }
     }
     if order_lists {
         item.insert(
             BY_DAY_PK.into(),
-            s(super::ops::day_key(o.status, o.created_at)),
+            s(super::ops::day_key(sc, o.status, o.created_at)),
         );
     }
     item.insert("spelling".into(), s(o.spelling.code()));
@@ -167,7 +168,7 @@ impl StoredAllocation {
 impl Store {
     /// The claim of a bizAllocationNo, if any.
     pub async fn claim(&self, biz_allocation_no: &str) -> Result<Option<Claim>, StoreError> {
-        match self.get(claim_key(biz_allocation_no)).await? {
+        match self.get(claim_key(&self.scope, biz_allocation_no)).await? {
             Some(item) => claim_from_item(&item).map(Some),
             None => Ok(None),
         }
@@ -179,7 +180,7 @@ impl Store {
         allocation_no: &str,
     ) -> Result<Option<StoredAllocation>, StoreError> {
         let items = self
-            .query_all(None, PK, &alloc_pk(allocation_no), true)
+            .query_all(None, PK, &alloc_pk(&self.scope, allocation_no), true)
             .await?;
         let mut order = None;
         let mut details = Vec::new();
@@ -221,11 +222,11 @@ impl Store {
         let order = &allocation.order;
         let items = vec![
             self.put(
-                order_to_item(allocation, 1, self.order_lists),
+                order_to_item(&self.scope, allocation, 1, self.order_lists),
                 Some("attribute_not_exists(pk)"),
             )?,
             {
-                let mut claim = claim_key(&order.biz_allocation_no);
+                let mut claim = claim_key(&self.scope, &order.biz_allocation_no);
                 claim.insert("allocationNo".into(), s(&order.allocation_no));
                 claim.insert("digest".into(), s(&order.digest));
                 self.put(claim, Some("attribute_not_exists(pk)"))?
@@ -233,7 +234,7 @@ impl Store {
             {
                 let update = Update::builder()
                     .table_name(&self.table)
-                    .set_key(Some(pay_key(&order.order_no)))
+                    .set_key(Some(pay_key(&self.scope, &order.order_no)))
                     .update_expression(
                         "SET allocationNo = :a, ver = ver + :one REMOVE duePk, dueAt",
                     )
@@ -275,7 +276,7 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         let order = &allocation.order;
-        let mut item = order_to_item(allocation, version + 1, self.order_lists);
+        let mut item = order_to_item(&self.scope, allocation, version + 1, self.order_lists);
         item.insert("updatedAt".into(), n(now));
         if notice.is_none() && !release_pay_order {
             let put = self
@@ -299,12 +300,15 @@ impl Store {
         let mut items = vec![TransactWriteItem::builder().put(put).build()];
         if let Some(notice) = notice {
             // One notice per order and status: a status is entered at most once.
-            items.push(self.put(notice_to_item(notice), Some("attribute_not_exists(pk)"))?);
+            items.push(self.put(
+                notice_to_item(&self.scope, notice),
+                Some("attribute_not_exists(pk)"),
+            )?);
         }
         if release_pay_order {
             let update = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(pay_key(&order.order_no)))
+                .set_key(Some(pay_key(&self.scope, &order.order_no)))
                 .update_expression("REMOVE allocationNo SET ver = ver + :one")
                 .condition_expression("allocationNo = :a")
                 .expression_attribute_values(":a", s(&order.allocation_no))

@@ -3,7 +3,7 @@
 //! the next scheduler run does not queue it again while its job waits).
 
 use super::item::{Item, get_n, get_s, key, n, s};
-use super::keys::{allocation_no_of, notice_topic_of, order_no_of, return_no_of};
+use super::keys::{Scope, allocation_no_of, notice_topic_of, order_no_of, return_no_of};
 use super::schema::{DUE_AT, DUE_INDEX, DUE_PK, PK, SK};
 use super::{Store, StoreError, conditional, db_err};
 use crate::domain::{DueKind, Topic};
@@ -29,11 +29,12 @@ pub struct Lease {
     at: i64,
 }
 
-/// A due item: its kind, what it is about (`None`: an item of a shape we do not know) and its
-/// lease.
+/// A due item: its kind, the app it belongs to, what it is about (`None`: an item of a shape
+/// we do not know) and its lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueItem {
     pub kind: DueKind,
+    pub scope: Scope,
     pub subject: Option<DueSubject>,
     pub lease: Lease,
 }
@@ -42,7 +43,7 @@ pub struct DueItem {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cursor(Item);
 
-/// What a due item of `kind` with these keys is about.
+/// What a due item of `kind` with these (unscoped) keys is about.
 fn subject_of(kind: DueKind, pk: &str, sk: &str) -> Option<DueSubject> {
     match kind {
         DueKind::Sync | DueKind::Finish => {
@@ -96,9 +97,14 @@ impl Store {
             .iter()
             .filter_map(|i| {
                 let (pk, sk, at) = (get_s(i, PK)?, get_s(i, SK)?, get_n(i, DUE_AT)?);
+                let (scope, subject) = match Scope::split(&pk) {
+                    Some((scope, rest)) => (scope, subject_of(kind, rest, &sk)),
+                    None => (Scope::default_app(), None),
+                };
                 Some(DueItem {
                     kind,
-                    subject: subject_of(kind, &pk, &sk),
+                    scope,
+                    subject,
                     lease: Lease { pk, sk, at },
                 })
             })
@@ -135,12 +141,13 @@ mod tests {
     /// The keys the store writes lead back to what they are about.
     #[test]
     fn due_items_name_their_subjects() {
-        let a = alloc_pk("A1");
+        let d = Scope::default_app();
+        let a = alloc_pk(&d, "A1");
         let order = Some(DueSubject::Allocation("A1".into()));
         assert_eq!(subject_of(DueKind::Sync, &a, "ORDER"), order);
         assert_eq!(subject_of(DueKind::Finish, &a, "ORDER"), order);
         assert_eq!(
-            subject_of(DueKind::AutoAllocate, &pay_pk("P1"), "PAY"),
+            subject_of(DueKind::AutoAllocate, &pay_pk(&d, "P1"), "PAY"),
             Some(DueSubject::PayOrder("P1".into()))
         );
         let topics = [
@@ -155,7 +162,7 @@ mod tests {
             ("P1", Topic::Expiring),
         ];
         for (subject, topic) in topics {
-            let key = notice_key(subject, &topic);
+            let key = notice_key(&d, subject, &topic);
             let (pk, sk) = (get_s(&key, PK), get_s(&key, SK));
             assert_eq!(
                 subject_of(
@@ -166,7 +173,7 @@ mod tests {
                 Some(DueSubject::Notice(subject.into(), topic))
             );
         }
-        assert_eq!(subject_of(DueKind::Sync, &pay_pk("P1"), "PAY"), None);
+        assert_eq!(subject_of(DueKind::Sync, &pay_pk(&d, "P1"), "PAY"), None);
         assert_eq!(subject_of(DueKind::Notify, &a, "NOTICE#nonsense"), None);
     }
 }

@@ -28,6 +28,7 @@ pub mod start;
 pub use allocations::{Claim, CreateConflict, StoredAllocation};
 pub use due::{Cursor, DueItem, DueSubject, Lease};
 pub use item::Item;
+pub use keys::Scope;
 pub use ops::OrderCursor;
 pub use pay_orders::FeedOutcome;
 pub use receivers::Written;
@@ -80,6 +81,8 @@ pub struct Store {
     table: String,
     /// Orders carry the `byDay` index key (the deployment's `ORDER_LISTS`).
     order_lists: bool,
+    /// The app whose items this store reads and writes: the prefix of every key.
+    scope: Scope,
 }
 
 impl Store {
@@ -95,7 +98,21 @@ impl Store {
             db: Client::from_conf(config),
             table: table.into(),
             order_lists: false,
+            scope: Scope::default_app(),
         }
+    }
+
+    /// The same table, for the items of the app of `scope` only.
+    pub fn scoped(&self, scope: Scope) -> Self {
+        Self {
+            scope,
+            ..self.clone()
+        }
+    }
+
+    /// The app whose items this store reads and writes.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
     }
 
     /// Whether orders are listed by status and day.

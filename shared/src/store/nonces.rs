@@ -16,7 +16,7 @@ impl Store {
         req_time: i64,
         expires_at: i64,
     ) -> Result<bool, StoreError> {
-        let mut item = nonce_key(nonce, req_time);
+        let mut item = nonce_key(&self.scope, nonce, req_time);
         item.insert(TTL.into(), n(expires_at));
         let result = self
             .db

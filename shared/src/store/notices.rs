@@ -2,6 +2,7 @@
 //! claimed and recorded by conditional updates.
 
 use super::item::{Item, due_of, get_n, get_s, insert_due, n, need, s};
+use super::keys::Scope;
 use super::keys::notice_key;
 use super::{Store, StoreError, conditional, db_err};
 use crate::domain::{DueKind, Notice, NoticeAttempt, Schedule, Topic};
@@ -34,8 +35,8 @@ fn attempt_from_value(v: &AttributeValue) -> Option<NoticeAttempt> {
     })
 }
 
-pub(super) fn notice_to_item(notice: &Notice) -> Item {
-    let mut item = notice_key(&notice.subject, &notice.topic);
+pub(super) fn notice_to_item(sc: &Scope, notice: &Notice) -> Item {
+    let mut item = notice_key(sc, &notice.subject, &notice.topic);
     // `allocationNo`: the subject (an orderNo for a pay order's notice), as before topics
     item.insert("allocationNo".into(), s(&notice.subject));
     item.insert("status".into(), s(notice.topic.code()));
@@ -98,7 +99,7 @@ pub(super) fn notice_from_item(item: &Item) -> Result<Notice, StoreError> {
 impl Store {
     /// The notice of `subject` and `topic`.
     pub async fn notice(&self, subject: &str, topic: &Topic) -> Result<Option<Notice>, StoreError> {
-        match self.get(notice_key(subject, topic)).await? {
+        match self.get(notice_key(&self.scope, subject, topic)).await? {
             Some(item) => notice_from_item(&item).map(Some),
             None => Ok(None),
         }
@@ -118,7 +119,7 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(notice_key(subject, topic)))
+            .set_key(Some(notice_key(&self.scope, subject, topic)))
             .update_expression("SET attemptCount = :next, dueAt = :lease")
             .condition_expression("attemptCount = :n AND delivered = :no AND nextAt <= :now")
             .expression_attribute_values(":now", n(now))
@@ -143,7 +144,7 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(notice_key(subject, topic)))
+            .set_key(Some(notice_key(&self.scope, subject, topic)))
             .update_expression(
                 "SET delivered = :no, nextAt = :now, duePk = :p, dueAt = :now, \
                  maxAttempts = if_not_exists(maxAttempts, :default) + :one",
@@ -174,7 +175,7 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(notice_key(subject, topic)))
+            .set_key(Some(notice_key(&self.scope, subject, topic)))
             .condition_expression("attemptCount = :n")
             .expression_attribute_values(":n", n(attempt.number))
             .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))

@@ -4,18 +4,18 @@
 
 use super::allocations::order_from_item;
 use super::item::{Item, get_n, get_s, n, s};
-use super::keys::{alloc_pk, allocation_no_of, order_key};
+use super::keys::{Scope, alloc_pk, allocation_no_of, day_pk, flagged_mark, order_key};
 use super::schema::{BY_DAY_INDEX, BY_DAY_PK, CREATED_AT, FLAGGED_INDEX, FLAGGED_PK, PK};
 use super::{Store, StoreError, db_err};
 use crate::domain::numbers::beijing_day;
 use crate::domain::{AllocationOrder, AllocationStatus};
 
-/// The value of `flaggedPk` on an order flagged for a human and still processing.
-pub const FLAGGED_MARK: &str = "FLAGGED";
-
-/// The `dayPk` of an order of `status` created at `created_at`.
-pub fn day_key(status: AllocationStatus, created_at: i64) -> String {
-    format!("{}#{}", status.code(), beijing_day(created_at))
+/// The `dayPk` of an order of `status` created at `created_at` (within its scope).
+pub(super) fn day_key(sc: &Scope, status: AllocationStatus, created_at: i64) -> String {
+    day_pk(
+        sc,
+        &format!("{}#{}", status.code(), beijing_day(created_at)),
+    )
 }
 
 /// Where the next page of a list of orders starts. Its text (`<createdAt>.<allocationNo>`) is
@@ -45,25 +45,25 @@ impl OrderCursor {
         format!("{}.{}", self.created_at, self.allocation_no)
     }
 
-    fn key(&self, (hash, value): (&str, &str)) -> Item {
-        let mut key = order_key(&self.allocation_no);
+    fn key(&self, sc: &Scope, (hash, value): (&str, &str)) -> Item {
+        let mut key = order_key(sc, &self.allocation_no);
         key.insert(hash.into(), s(value));
         key.insert(CREATED_AT.into(), n(self.created_at));
         key
     }
 
-    fn of_key(key: &Item) -> Option<Self> {
+    fn of_key(sc: &Scope, key: &Item) -> Option<Self> {
         Some(Self {
             created_at: get_n(key, CREATED_AT)?,
-            allocation_no: allocation_no_of(&get_s(key, PK)?)?.to_owned(),
+            allocation_no: allocation_no_of(sc.strip(&get_s(key, PK)?)?)?.to_owned(),
         })
     }
 }
 
 /// One list of orders: an index and the value of its hash key.
-struct List<'a> {
+struct List {
     index: &'static str,
-    hash: (&'static str, &'a str),
+    hash: (&'static str, String),
 }
 
 impl Store {
@@ -76,7 +76,7 @@ impl Store {
     ) -> Result<(Vec<AllocationOrder>, Option<OrderCursor>), StoreError> {
         let list = List {
             index: FLAGGED_INDEX,
-            hash: (FLAGGED_PK, FLAGGED_MARK),
+            hash: (FLAGGED_PK, flagged_mark(&self.scope)),
         };
         let (orders, next) = self.order_page(&list, limit, after).await?;
         // The index is eventually consistent: an order settled since it was read is left out.
@@ -97,10 +97,12 @@ impl Store {
         limit: usize,
         after: Option<&OrderCursor>,
     ) -> Result<(Vec<AllocationOrder>, Option<OrderCursor>), StoreError> {
-        let key = format!("{}#{day}", status.code());
         let list = List {
             index: BY_DAY_INDEX,
-            hash: (BY_DAY_PK, &key),
+            hash: (
+                BY_DAY_PK,
+                day_pk(&self.scope, &format!("{}#{day}", status.code())),
+            ),
         };
         let (orders, next) = self.order_page(&list, limit, after).await?;
         // An order whose status changed since the index was read is left out.
@@ -111,7 +113,7 @@ impl Store {
     /// A page of `list`, newest first: one Query of the keys-only index, one batch read.
     async fn order_page(
         &self,
-        list: &List<'_>,
+        list: &List,
         limit: usize,
         after: Option<&OrderCursor>,
     ) -> Result<(Vec<AllocationOrder>, Option<OrderCursor>), StoreError> {
@@ -122,10 +124,10 @@ impl Store {
             .index_name(list.index)
             .key_condition_expression("#h = :h")
             .expression_attribute_names("#h", list.hash.0)
-            .expression_attribute_values(":h", s(list.hash.1))
+            .expression_attribute_values(":h", s(&list.hash.1))
             .scan_index_forward(false)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(after.map(|c| c.key(list.hash)))
+            .set_exclusive_start_key(after.map(|c| c.key(&self.scope, (list.hash.0, &list.hash.1))))
             .send()
             .await
             .map_err(db_err)?;
@@ -133,12 +135,12 @@ impl Store {
             .items
             .unwrap_or_default()
             .iter()
-            .filter_map(|k| Some(allocation_no_of(&get_s(k, PK)?)?.to_owned()))
+            .filter_map(|k| Some(allocation_no_of(self.scope.strip(&get_s(k, PK)?)?)?.to_owned()))
             .collect();
         let next = out
             .last_evaluated_key
             .filter(|k| !k.is_empty())
-            .and_then(|k| OrderCursor::of_key(&k));
+            .and_then(|k| OrderCursor::of_key(&self.scope, &k));
         let orders = self.orders(&numbers).await?.into_iter().flatten().collect();
         Ok((orders, next))
     }
@@ -153,11 +155,16 @@ impl Store {
             return Ok(Vec::new());
         }
         let found = self
-            .get_many(numbers.iter().map(|no| order_key(no)).collect())
+            .get_many(
+                numbers
+                    .iter()
+                    .map(|no| order_key(&self.scope, no))
+                    .collect(),
+            )
             .await?;
         numbers
             .iter()
-            .map(|no| match found.get(&alloc_pk(no)) {
+            .map(|no| match found.get(&alloc_pk(&self.scope, no)) {
                 Some(item) => order_from_item(item).map(|(order, _, _)| Some(order)),
                 None => Ok(None),
             })

@@ -2,6 +2,7 @@
 //! allocation mark belongs to the start transaction and is never written here otherwise.
 
 use super::item::{Item, get_bool, get_n, get_s, insert_due, n, need, opt_s, s};
+use super::keys::Scope;
 use super::keys::{deadline_key, pay_biz_key, pay_key};
 use super::{Store, StoreError, conditional, db_err};
 use crate::domain::RACES;
@@ -18,8 +19,8 @@ pub enum FeedOutcome {
     Unchanged,
 }
 
-fn pay_order_to_item(p: &PayOrder, version: i64, now: i64) -> Item {
-    let mut item = pay_key(&p.order_no);
+fn pay_order_to_item(sc: &Scope, p: &PayOrder, version: i64, now: i64) -> Item {
+    let mut item = pay_key(sc, &p.order_no);
     item.insert("type".into(), s("pay_order"));
     item.insert("orderNo".into(), s(&p.order_no));
     item.insert("bizOrderNo".into(), s(&p.biz_order_no));
@@ -80,7 +81,7 @@ impl Store {
     /// Makes a frozen pay order's freeze-deadline watch due at `at` (SPEC §4.11), once: a watch
     /// already written (or done) is left as it is.
     pub async fn watch_deadline(&self, order_no: &str, at: i64) -> Result<(), StoreError> {
-        let mut item = deadline_key(order_no);
+        let mut item = deadline_key(&self.scope, order_no);
         item.insert("type".into(), s("deadline"));
         item.insert("orderNo".into(), s(order_no));
         insert_due(
@@ -110,7 +111,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(deadline_key(order_no)))
+            .set_key(Some(deadline_key(&self.scope, order_no)))
             .update_expression("REMOVE duePk, dueAt")
             .condition_expression("attribute_exists(pk)")
             .build()
@@ -118,7 +119,7 @@ impl Store {
         let mut items = vec![TransactWriteItem::builder().update(update.clone()).build()];
         if let Some(n) = notice {
             items.push(self.put(
-                super::notices::notice_to_item(n),
+                super::notices::notice_to_item(&self.scope, n),
                 Some("attribute_not_exists(pk)"),
             )?);
         }
@@ -144,7 +145,7 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(pay_key(order_no)))
+            .set_key(Some(pay_key(&self.scope, order_no)))
             .update_expression("SET autoAllocationError = :r, ver = ver + :one REMOVE duePk, dueAt")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(allocationNo)")
             .expression_attribute_values(":r", s(reason))
@@ -166,7 +167,7 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(pay_key(order_no)))
+            .set_key(Some(pay_key(&self.scope, order_no)))
             .update_expression("REMOVE duePk, dueAt")
             .condition_expression("#ver = :expected")
             .expression_attribute_names("#ver", "ver")
@@ -178,7 +179,7 @@ impl Store {
 
     /// The pay order with this `orderNo`, and its version.
     pub async fn pay_order(&self, order_no: &str) -> Result<Option<(PayOrder, i64)>, StoreError> {
-        match self.get(pay_key(order_no)).await? {
+        match self.get(pay_key(&self.scope, order_no)).await? {
             Some(item) => pay_order_from_item(&item).map(Some),
             None => Ok(None),
         }
@@ -189,7 +190,7 @@ impl Store {
         &self,
         biz_order_no: &str,
     ) -> Result<Option<(PayOrder, i64)>, StoreError> {
-        let Some(pointer) = self.get(pay_biz_key(biz_order_no)).await? else {
+        let Some(pointer) = self.get(pay_biz_key(&self.scope, biz_order_no)).await? else {
             return Ok(None);
         };
         let order_no = need(get_s(&pointer, "orderNo"), "orderNo")?;
@@ -241,7 +242,7 @@ impl Store {
         now: i64,
         due: Option<i64>,
     ) -> Result<bool, StoreError> {
-        let mut item = pay_order_to_item(order, 1, now);
+        let mut item = pay_order_to_item(&self.scope, order, 1, now);
         item.insert("createdAt".into(), n(now));
         insert_due(
             &mut item,
@@ -250,7 +251,7 @@ impl Store {
                 at,
             }),
         );
-        let mut pointer = pay_biz_key(&order.biz_order_no);
+        let mut pointer = pay_biz_key(&self.scope, &order.biz_order_no);
         pointer.insert("orderNo".into(), s(&order.order_no));
         let pointer_put = Put::builder()
             .table_name(&self.table)
@@ -305,7 +306,7 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(pay_key(&order.order_no)))
+            .set_key(Some(pay_key(&self.scope, &order.order_no)))
             .condition_expression("#ver = :expected")
             .expression_attribute_values(":expected", n(version));
         let mut sets = Vec::new();

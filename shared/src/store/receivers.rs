@@ -6,6 +6,7 @@
 //! update the counts in the same transaction.
 
 use super::item::{Item, get_n, get_s, n, need, s};
+use super::keys::Scope;
 use super::keys::{default_group_key, group_key, groups_of, receiver_key, receivers_of};
 use super::schema::{GSI1, GSI1_PK, GSI1_SK};
 use super::{Store, StoreError, db_err};
@@ -13,8 +14,8 @@ use crate::domain::{Channel, Group, GroupMember, Receiver, ReceiverType, Relatio
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem, Update};
 use serde_json::{Value, json};
 
-fn receiver_to_item(r: &Receiver) -> Item {
-    let mut item = receiver_key(&r.receiver_no);
+fn receiver_to_item(sc: &Scope, r: &Receiver) -> Item {
+    let mut item = receiver_key(sc, &r.receiver_no);
     item.insert("type".into(), s("receiver"));
     item.insert("receiverNo".into(), s(&r.receiver_no));
     item.insert("channel".into(), s(r.channel.code()));
@@ -28,7 +29,7 @@ fn receiver_to_item(r: &Receiver) -> Item {
         item.insert("relationName".into(), s(v));
     }
     item.insert("groupCount".into(), n(r.group_count));
-    item.insert(GSI1_PK.into(), s(receivers_of(r.channel)));
+    item.insert(GSI1_PK.into(), s(receivers_of(sc, r.channel)));
     item.insert(GSI1_SK.into(), s(&r.receiver_no));
     item
 }
@@ -85,8 +86,8 @@ fn members_from_json(text: &str) -> Result<Vec<GroupMember>, StoreError> {
     Ok(out)
 }
 
-fn group_to_item(g: &Group, version: i64) -> Item {
-    let mut item = group_key(&g.group_no);
+fn group_to_item(sc: &Scope, g: &Group, version: i64) -> Item {
+    let mut item = group_key(sc, &g.group_no);
     item.insert("type".into(), s("group"));
     item.insert("groupNo".into(), s(&g.group_no));
     item.insert("name".into(), s(&g.name));
@@ -96,7 +97,7 @@ fn group_to_item(g: &Group, version: i64) -> Item {
     }
     item.insert("members".into(), s(members_json(&g.members)));
     item.insert("ver".into(), n(version));
-    item.insert(GSI1_PK.into(), s(groups_of(g.channel)));
+    item.insert(GSI1_PK.into(), s(groups_of(sc, g.channel)));
     item.insert(GSI1_SK.into(), s(&g.group_no));
     item
 }
@@ -134,7 +135,7 @@ impl Store {
         // Leaving needs the count to stay ≥ 0; joining needs the receiver to exist.
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(receiver_key(receiver_no)))
+            .set_key(Some(receiver_key(&self.scope, receiver_no)))
             .update_expression("SET groupCount = groupCount + :d")
             .condition_expression("attribute_exists(pk) AND groupCount >= :min")
             .expression_attribute_values(":d", n(delta))
@@ -145,7 +146,7 @@ impl Store {
     }
 
     pub async fn receiver(&self, receiver_no: &str) -> Result<Option<Receiver>, StoreError> {
-        match self.get(receiver_key(receiver_no)).await? {
+        match self.get(receiver_key(&self.scope, receiver_no)).await? {
             Some(item) => receiver_from_item(&item).map(Some),
             None => Ok(None),
         }
@@ -153,7 +154,10 @@ impl Store {
 
     /// Stores a new receiver; `Conflict` if the receiverNo exists.
     pub async fn add_receiver(&self, r: &Receiver) -> Result<Written, StoreError> {
-        let item = self.put(receiver_to_item(r), Some("attribute_not_exists(pk)"))?;
+        let item = self.put(
+            receiver_to_item(&self.scope, r),
+            Some("attribute_not_exists(pk)"),
+        )?;
         self.write(vec![item]).await
     }
 
@@ -161,7 +165,7 @@ impl Store {
     pub async fn remove_receiver(&self, receiver_no: &str) -> Result<Written, StoreError> {
         let delete = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(receiver_key(receiver_no)))
+            .set_key(Some(receiver_key(&self.scope, receiver_no)))
             .condition_expression("attribute_exists(pk) AND groupCount = :zero")
             .expression_attribute_values(":zero", n(0))
             .build()
@@ -172,7 +176,7 @@ impl Store {
 
     /// Receivers of a channel, by receiverNo (paged through the `gsi1` index).
     pub async fn receivers_of(&self, channel: Channel) -> Result<Vec<Receiver>, StoreError> {
-        self.query_gsi1(&receivers_of(channel))
+        self.query_gsi1(&receivers_of(&self.scope, channel))
             .await?
             .iter()
             .map(receiver_from_item)
@@ -189,20 +193,25 @@ impl Store {
             return Ok(Vec::new());
         }
         let found = self
-            .get_many(receiver_nos.iter().map(|no| receiver_key(no)).collect())
+            .get_many(
+                receiver_nos
+                    .iter()
+                    .map(|no| receiver_key(&self.scope, no))
+                    .collect(),
+            )
             .await?;
         found.values().map(receiver_from_item).collect()
     }
 
     pub async fn group(&self, group_no: &str) -> Result<Option<(Group, i64)>, StoreError> {
-        match self.get(group_key(group_no)).await? {
+        match self.get(group_key(&self.scope, group_no)).await? {
             Some(item) => group_from_item(&item).map(Some),
             None => Ok(None),
         }
     }
 
     pub async fn groups_of(&self, channel: Channel) -> Result<Vec<Group>, StoreError> {
-        self.query_gsi1(&groups_of(channel))
+        self.query_gsi1(&groups_of(&self.scope, channel))
             .await?
             .iter()
             .map(|i| group_from_item(i).map(|(g, _)| g))
@@ -212,14 +221,17 @@ impl Store {
     /// The default group number of a channel.
     pub async fn default_group_no(&self, channel: Channel) -> Result<Option<String>, StoreError> {
         Ok(self
-            .get(default_group_key(channel))
+            .get(default_group_key(&self.scope, channel))
             .await?
             .and_then(|item| get_s(&item, "groupNo")))
     }
 
     /// Creates a group (no members); `Conflict` if the groupNo exists.
     pub async fn create_group(&self, g: &Group) -> Result<Written, StoreError> {
-        let item = self.put(group_to_item(g, 1), Some("attribute_not_exists(pk)"))?;
+        let item = self.put(
+            group_to_item(&self.scope, g, 1),
+            Some("attribute_not_exists(pk)"),
+        )?;
         self.write(vec![item]).await
     }
 
@@ -235,7 +247,7 @@ impl Store {
     ) -> Result<Written, StoreError> {
         let put = aws_sdk_dynamodb::types::Put::builder()
             .table_name(&self.table)
-            .set_item(Some(group_to_item(group, version + 1)))
+            .set_item(Some(group_to_item(&self.scope, group, version + 1)))
             .condition_expression("ver = :ver")
             .expression_attribute_values(":ver", n(version))
             .build()
@@ -254,14 +266,14 @@ impl Store {
     pub async fn delete_group(&self, group: &Group, version: i64) -> Result<Written, StoreError> {
         let delete = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(group_key(&group.group_no)))
+            .set_key(Some(group_key(&self.scope, &group.group_no)))
             .condition_expression("ver = :ver")
             .expression_attribute_values(":ver", n(version))
             .build()
             .map_err(db_err)?;
         let not_default = ConditionCheck::builder()
             .table_name(&self.table)
-            .set_key(Some(default_group_key(group.channel)))
+            .set_key(Some(default_group_key(&self.scope, group.channel)))
             .condition_expression("attribute_not_exists(pk) OR groupNo <> :g")
             .expression_attribute_values(":g", s(&group.group_no))
             .build()
@@ -280,11 +292,11 @@ impl Store {
 
     /// Makes `group` the default of its channel (replacing any other), if it still exists.
     pub async fn set_default_group(&self, group: &Group) -> Result<Written, StoreError> {
-        let mut pointer = default_group_key(group.channel);
+        let mut pointer = default_group_key(&self.scope, group.channel);
         pointer.insert("groupNo".into(), s(&group.group_no));
         let exists = ConditionCheck::builder()
             .table_name(&self.table)
-            .set_key(Some(group_key(&group.group_no)))
+            .set_key(Some(group_key(&self.scope, &group.group_no)))
             .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(db_err)?;
@@ -303,7 +315,7 @@ impl Store {
     ) -> Result<Written, StoreError> {
         let delete = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(default_group_key(channel)))
+            .set_key(Some(default_group_key(&self.scope, channel)))
             .condition_expression("groupNo = :g")
             .expression_attribute_values(":g", s(group_no))
             .build()

@@ -2,6 +2,7 @@
 //! its amount to the pay order's `refunded` in the same transaction, exactly once.
 
 use super::item::{Item, get_n, get_s, n, need, s};
+use super::keys::Scope;
 use super::keys::{PAY_SK, pay_key, pay_pk, refund_key, refund_sk};
 use super::pay_orders::pay_order_from_item;
 use super::schema::{PK, SK};
@@ -11,8 +12,8 @@ use crate::domain::{
 };
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
-fn refund_to_item(r: &Refund, version: i64, now: i64) -> Item {
-    let mut item = refund_key(&r.order_no, &r.refund_no);
+fn refund_to_item(sc: &Scope, r: &Refund, version: i64, now: i64) -> Item {
+    let mut item = refund_key(sc, &r.order_no, &r.refund_no);
     item.insert("type".into(), s("refund"));
     item.insert("refundNo".into(), s(&r.refund_no));
     item.insert("orderNo".into(), s(&r.order_no));
@@ -74,7 +75,7 @@ impl Store {
         for _ in 0..RACES {
             // the pay order and its refunds share a partition: one strongly consistent read
             let items = self
-                .query_all(None, PK, &pay_pk(&refund.order_no), true)
+                .query_all(None, PK, &pay_pk(&self.scope, &refund.order_no), true)
                 .await?;
             let mut stored = None;
             let mut pay = None;
@@ -113,7 +114,7 @@ impl Store {
             let version = stored.as_ref().map_or(0, |(_, v)| *v);
             let mut put = Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(refund_to_item(refund, version + 1, now)));
+                .set_item(Some(refund_to_item(&self.scope, refund, version + 1, now)));
             put = if stored.is_some() {
                 put.condition_expression("ver = :ver")
                     .expression_attribute_values(":ver", n(version))
@@ -128,7 +129,7 @@ impl Store {
             if counts {
                 let update = Update::builder()
                     .table_name(&self.table)
-                    .set_key(Some(pay_key(&pay.order_no)))
+                    .set_key(Some(pay_key(&self.scope, &pay.order_no)))
                     .update_expression("SET refunded = :r, ver = ver + :one")
                     .condition_expression("ver = :ver")
                     .expression_attribute_values(":r", n(pay.refunded + refund.amount))

@@ -4,6 +4,7 @@
 //! cannot both be written. The bizReturnNo claim makes the merchant's number unique.
 
 use super::item::{Item, due_of, get_n, get_s, insert_due, n, need, s};
+use super::keys::Scope;
 use super::keys::{return_claim_key, return_key, return_no_key, returned_key};
 use super::notices::notice_to_item;
 use super::{Store, StoreError, db_err};
@@ -29,8 +30,8 @@ pub enum ReturnConflict {
     TallyMoved,
 }
 
-fn return_to_item(r: &ReturnOrder, version: i64) -> Item {
-    let mut item = return_key(&r.allocation_no, &r.return_no);
+fn return_to_item(sc: &Scope, r: &ReturnOrder, version: i64) -> Item {
+    let mut item = return_key(sc, &r.allocation_no, &r.return_no);
     let fields = [
         ("type", Some("return".to_owned())),
         ("returnNo", Some(r.return_no.clone())),
@@ -126,7 +127,10 @@ impl Store {
         &self,
         biz_return_no: &str,
     ) -> Result<Option<ReturnClaim>, StoreError> {
-        let Some(item) = self.get(return_claim_key(biz_return_no)).await? else {
+        let Some(item) = self
+            .get(return_claim_key(&self.scope, biz_return_no))
+            .await?
+        else {
             return Ok(None);
         };
         Ok(Some(ReturnClaim {
@@ -142,7 +146,7 @@ impl Store {
         return_no: &str,
     ) -> Result<Option<String>, StoreError> {
         Ok(self
-            .get(return_no_key(return_no))
+            .get(return_no_key(&self.scope, return_no))
             .await?
             .and_then(|item| get_s(&item, "allocationNo")))
     }
@@ -153,7 +157,10 @@ impl Store {
         allocation_no: &str,
         return_no: &str,
     ) -> Result<Option<(ReturnOrder, i64)>, StoreError> {
-        match self.get(return_key(allocation_no, return_no)).await? {
+        match self
+            .get(return_key(&self.scope, allocation_no, return_no))
+            .await?
+        {
             Some(item) => return_from_item(&item).map(Some),
             None => Ok(None),
         }
@@ -166,7 +173,7 @@ impl Store {
         r: &ReturnOrder,
         seen: Option<Returned>,
     ) -> Result<Result<(), ReturnConflict>, StoreError> {
-        let mut claim = return_claim_key(&r.biz_return_no);
+        let mut claim = return_claim_key(&self.scope, &r.biz_return_no);
         claim.insert("allocationNo".into(), s(&r.allocation_no));
         claim.insert("returnNo".into(), s(&r.return_no));
         claim.insert("digest".into(), s(&r.digest));
@@ -174,7 +181,7 @@ impl Store {
             amount: seen.unwrap_or_default().amount + r.amount,
             count: seen.unwrap_or_default().count + 1,
         };
-        let mut tally = returned_key(&r.allocation_no, &r.receiver_no);
+        let mut tally = returned_key(&self.scope, &r.allocation_no, &r.receiver_no);
         tally.insert("type".into(), s("returned"));
         tally.insert("receiverNo".into(), s(&r.receiver_no));
         tally.insert("returned".into(), n(after.amount));
@@ -187,7 +194,7 @@ impl Store {
                 .expression_attribute_values(":r", n(before.amount))
                 .expression_attribute_values(":c", n(before.count)),
         };
-        let mut pointer = return_no_key(&r.return_no);
+        let mut pointer = return_no_key(&self.scope, &r.return_no);
         pointer.insert("allocationNo".into(), s(&r.allocation_no));
         let items = vec![
             self.put(pointer, Some("attribute_not_exists(pk)"))?,
@@ -195,7 +202,10 @@ impl Store {
             TransactWriteItem::builder()
                 .put(tally_put.build().map_err(db_err)?)
                 .build(),
-            self.put(return_to_item(r, 1), Some("attribute_not_exists(pk)"))?,
+            self.put(
+                return_to_item(&self.scope, r, 1),
+                Some("attribute_not_exists(pk)"),
+            )?,
         ];
         Ok(match self.transact(items).await? {
             None => Ok(()),
@@ -215,7 +225,7 @@ impl Store {
         notice: Option<&Notice>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut item = return_to_item(r, version + 1);
+        let mut item = return_to_item(&self.scope, r, version + 1);
         item.insert("updatedAt".into(), n(now));
         let put = Put::builder()
             .table_name(&self.table)
@@ -228,7 +238,11 @@ impl Store {
         if r.status == ReturnStatus::Failed {
             let update = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(returned_key(&r.allocation_no, &r.receiver_no)))
+                .set_key(Some(returned_key(
+                    &self.scope,
+                    &r.allocation_no,
+                    &r.receiver_no,
+                )))
                 .update_expression("SET returned = returned - :a")
                 .condition_expression("attribute_exists(pk)")
                 .expression_attribute_values(":a", n(r.amount))
@@ -237,7 +251,10 @@ impl Store {
             items.push(TransactWriteItem::builder().update(update).build());
         }
         if let Some(notice) = notice {
-            items.push(self.put(notice_to_item(notice), Some("attribute_not_exists(pk)"))?);
+            items.push(self.put(
+                notice_to_item(&self.scope, notice),
+                Some("attribute_not_exists(pk)"),
+            )?);
         }
         Ok(self.transact(items).await?.is_none())
     }

@@ -1,7 +1,10 @@
 //! The one DynamoDB table: its definition lives here and only here. The local run and the tests
 //! create it from [`TABLE`]; a test checks that `template.yaml` declares exactly the same.
 //!
-//! Item keys (`pk` / `sk`), one item type per prefix:
+//! Item keys (`pk` / `sk`), one item type per prefix. Every key of a merchant's data (and the
+//! hash key of its `gsi1`, `flagged` and `byDay` entries) starts with its app's scope (SPEC
+//! §8.1): nothing for the stack's default app (the single-merchant layout, so a stack upgraded in
+//! place keeps its data), `APP#<appId>#` for every other app (`store::Scope`):
 //!
 //! | item | pk | sk | notes |
 //! |---|---|---|---|

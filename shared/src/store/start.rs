@@ -67,33 +67,40 @@ impl Store {
     pub async fn load_start(&self, q: &StartLookup<'_>) -> Result<StartSnapshot, StoreError> {
         let mut keys = Vec::new();
         match q.pay_order {
-            PayOrderRef::OrderNo(o) => keys.push(pay_key(o)),
-            PayOrderRef::BizOrderNo(b) => keys.push(pay_biz_key(b)),
+            PayOrderRef::OrderNo(o) => keys.push(pay_key(&self.scope, o)),
+            PayOrderRef::BizOrderNo(b) => keys.push(pay_biz_key(&self.scope, b)),
         }
         match q.receivers {
-            ReceiversRef::Listed(nos) => keys.extend(nos.iter().map(|no| receiver_key(no))),
-            ReceiversRef::Group(g) => keys.push(group_key(g)),
-            ReceiversRef::DefaultGroup => keys.extend(sharing_channels().map(default_group_key)),
+            ReceiversRef::Listed(nos) => {
+                keys.extend(nos.iter().map(|no| receiver_key(&self.scope, no)))
+            }
+            ReceiversRef::Group(g) => keys.push(group_key(&self.scope, g)),
+            ReceiversRef::DefaultGroup => {
+                keys.extend(sharing_channels().map(|c| default_group_key(&self.scope, c)))
+            }
         }
         let first = self.get_many(keys).await?;
         let mut snapshot = StartSnapshot::default();
 
         let mut second = Vec::new();
         let pointed = match q.pay_order {
-            PayOrderRef::BizOrderNo(b) => first.get(&pay_biz_pk(b)).map(order_no_in).transpose()?,
+            PayOrderRef::BizOrderNo(b) => first
+                .get(&pay_biz_pk(&self.scope, b))
+                .map(order_no_in)
+                .transpose()?,
             PayOrderRef::OrderNo(_) => None,
         };
         if let Some(o) = &pointed {
-            second.push(pay_key(o));
+            second.push(pay_key(&self.scope, o));
         }
         let mut default_nos = Vec::new();
         if let ReceiversRef::DefaultGroup = q.receivers {
             for channel in sharing_channels() {
                 if let Some(g) = first
-                    .get(&default_group_pk(channel))
+                    .get(&default_group_pk(&self.scope, channel))
                     .and_then(|i| get_s(i, "groupNo"))
                 {
-                    second.push(group_key(&g));
+                    second.push(group_key(&self.scope, &g));
                     default_nos.push(g);
                 }
             }
@@ -105,8 +112,8 @@ impl Store {
         };
 
         let pay_item = match (q.pay_order, &pointed) {
-            (PayOrderRef::OrderNo(o), _) => first.get(&pay_pk(o)),
-            (PayOrderRef::BizOrderNo(_), Some(o)) => second.get(&pay_pk(o)),
+            (PayOrderRef::OrderNo(o), _) => first.get(&pay_pk(&self.scope, o)),
+            (PayOrderRef::BizOrderNo(_), Some(o)) => second.get(&pay_pk(&self.scope, o)),
             (PayOrderRef::BizOrderNo(_), None) => None,
         };
         snapshot.pay_order = pay_item
@@ -116,19 +123,19 @@ impl Store {
             ReceiversRef::Listed(nos) => {
                 snapshot.receivers = nos
                     .iter()
-                    .filter_map(|no| first.get(&receiver_pk(no)))
+                    .filter_map(|no| first.get(&receiver_pk(&self.scope, no)))
                     .map(receiver_from_item)
                     .collect::<Result<_, _>>()?;
             }
             ReceiversRef::Group(g) => {
                 snapshot.group = first
-                    .get(&group_pk(g))
+                    .get(&group_pk(&self.scope, g))
                     .map(|i| group_from_item(i).map(|(g, _)| g))
                     .transpose()?;
             }
             ReceiversRef::DefaultGroup => {
                 for no in default_nos {
-                    if let Some(item) = second.get(&group_pk(&no)) {
+                    if let Some(item) = second.get(&group_pk(&self.scope, &no)) {
                         snapshot.default_groups.push(group_from_item(item)?.0);
                     }
                 }
