@@ -1,5 +1,5 @@
-//! `POST /gateway.do`: common-parameter checks, RSA2 request verification, fault injection and
-//! the signed response envelope.
+//! `POST /gateway.do`: common-parameter checks, RSA2 request verification with the key of the
+//! app the request names, fault injection and the signed response envelope.
 
 use std::collections::VecDeque;
 
@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 use sim_kit::{Dropped, Reply, reply};
 use time::{Date, Duration, Month, PrimitiveDateTime, Time};
 
+use crate::accounts::App;
 use crate::state::{METHODS, business_failed};
-use crate::{CallRecord, Fault, Inner, SimError, beijing_now, format_dt};
+use crate::{CallRecord, Fault, Inner, SimCert, SimError, beijing_now, format_dt};
 
 /// How far a request `timestamp` may be from Beijing time now.
 const MAX_SKEW: Duration = Duration::minutes(10);
@@ -84,10 +85,10 @@ fn parse_timestamp(s: &str) -> Option<PrimitiveDateTime> {
     Some(PrimitiveDateTime::new(date, time))
 }
 
+/// `app`: the registered app the request's `app_id` names, if any.
 fn check_common(
     params: &[(String, String)],
-    app_id: &str,
-    cert: Option<&crate::SimCert>,
+    app: Option<&App>,
     verified: bool,
 ) -> Result<(), GatewayError> {
     for (i, (k, _)) in params.iter().enumerate() {
@@ -105,17 +106,15 @@ fn check_common(
             .map(|(_, v)| v.as_str())
     };
     use GatewayError as E;
-    match get("app_id") {
-        None => return Err(E::missing("isv.missing-app-id", "缺少AppID参数")),
-        Some(id) if id != app_id => {
-            return Err(E::invalid("isv.invalid-app-id", "无效的AppID参数"));
-        }
-        Some(_) => {}
-    }
+    let app = match (get("app_id"), app) {
+        (None, _) => return Err(E::missing("isv.missing-app-id", "缺少AppID参数")),
+        (Some(_), None) => return Err(E::invalid("isv.invalid-app-id", "无效的AppID参数")),
+        (Some(_), Some(app)) => app,
+    };
     if get("method").is_none() {
         return Err(E::missing("isv.missing-method", "缺少方法名参数"));
     }
-    if let Some(cert) = cert {
+    if let Some(cert) = &app.cert {
         match get("app_cert_sn") {
             None => {
                 return Err(E::missing(
@@ -215,10 +214,12 @@ fn node_name(method: &str) -> String {
 }
 
 /// The response body: the node text S is produced first, then signed, then embedded verbatim.
+/// `cert`: the certificate mode of the app answered (its `alipay_cert_sn` is named).
 fn render(
     name: &str,
     node: &Value,
     fault: Option<&Fault>,
+    cert: Option<&SimCert>,
     inner: &Inner,
 ) -> Result<String, SimError> {
     let text = match fault {
@@ -234,7 +235,7 @@ fn render(
         _ => text.clone(),
     };
     let sign = inner.signer.sign_b64(signed.as_bytes())?;
-    Ok(match &inner.config.cert {
+    Ok(match cert {
         Some(c) => format!(
             "{{\"{name}\":{text},\"alipay_cert_sn\":\"{}\",\"sign\":\"{sign}\"}}",
             c.alipay_cert_sn
@@ -267,17 +268,28 @@ pub(crate) async fn handle(inner: &Inner, params: Vec<(String, String)>) -> Resu
             .map(|(_, v)| v.as_str())
     };
     let method = get("method").unwrap_or_default().to_string();
+    let app_id = get("app_id").unwrap_or_default().to_string();
     let biz: Value = get("biz_content")
         .and_then(|b| serde_json::from_str(b).ok())
         .unwrap_or(Value::Null);
-    let verified = get("sign").is_some_and(|sign| {
-        let content = sign_content(&params, &["sign"]);
-        inner.verifier.verify_b64(content.as_bytes(), sign)
-    });
+    let app = inner.accounts().get(&app_id);
+    // Verified with the key of the app the request names: a request signed by one app but
+    // naming another fails here.
+    let verified = match (&app, get("sign")) {
+        (Some(app), Some(sign)) => {
+            let content = sign_content(&params, &["sign"]);
+            app.verifier.verify_b64(content.as_bytes(), sign)
+        }
+        _ => false,
+    };
+    // Answers to an unknown app are rendered like the first app's (certificate mode included).
+    let cert_app = app.clone().or_else(|| inner.accounts().first());
+    let cert = cert_app.as_ref().and_then(|a| a.cert.as_ref());
     let (index, fault) = {
         let mut state = inner.state();
         let fault = state.faults.get_mut(&method).and_then(VecDeque::pop_front);
         state.calls.push(CallRecord {
+            app_id: app_id.clone(),
             method: method.clone(),
             out_request_no: biz["out_request_no"].as_str().map(str::to_string),
             biz_content: biz.clone(),
@@ -309,19 +321,17 @@ pub(crate) async fn handle(inner: &Inner, params: Vec<(String, String)>) -> Resu
         _ => {}
     }
 
-    let (name, node) = match check_common(
-        &params,
-        &inner.config.app_id,
-        inner.config.cert.as_ref(),
-        verified,
-    ) {
+    let (name, node) = match check_common(&params, app.as_deref(), verified) {
         Err(e) => ("error_response".to_string(), e.to_json()),
         Ok(()) => {
             let node = match &fault {
                 Some(Fault::Business { sub_code, sub_msg }) => business_failed(sub_code, sub_msg),
                 _ => {
                     let now = format_dt(beijing_now());
-                    let answer = inner.state().call(&method, &biz, &now);
+                    // A direct app acts for itself: the merchant is the calling app. An
+                    // `app_auth_token` (third-party apps, not simulated) would name another.
+                    let merchant = app_id.as_str();
+                    let answer = inner.state().call(&method, &biz, merchant, &now);
                     answer.unwrap_or_else(|| {
                         json!({"code": "40002", "msg": "Invalid Arguments",
                         "sub_code": "isv.invalid-method", "sub_msg": "不存在的方法名"})
@@ -335,7 +345,7 @@ pub(crate) async fn handle(inner: &Inner, params: Vec<(String, String)>) -> Resu
         return Err(inner.server.hold().await);
     }
     record(&node);
-    match render(&name, &node, fault.as_ref(), inner) {
+    match render(&name, &node, fault.as_ref(), cert, inner) {
         Ok(body) => Ok(reply(StatusCode::OK, JSON_UTF8, body)),
         Err(e) => Ok(reply(
             StatusCode::INTERNAL_SERVER_ERROR,

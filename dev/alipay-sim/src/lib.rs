@@ -1,12 +1,15 @@
 //! A fake Alipay OpenAPI gateway (public-key mode, RSA2) for end-to-end tests of our Alipay
 //! client, written from the public protocol documentation and independent of that client.
 //!
-//! It verifies every request signature with the app public key, signs every answer with the
-//! "Alipay" private key exactly like the real gateway (node text first, then the signature over
-//! those bytes), keeps a small merchant account (paid trades with frozen funds, settles, receiver
-//! relations) and can inject faults into the next call of a method. See `README.md` for the
-//! sub_codes it answers and the HTTP control API under `/__sim/`.
+//! It serves several apps (merchant accounts) at once: the one of [`SimConfig`] and any added
+//! with [`AlipaySim::add_app`]. It verifies every request signature with the public key of the
+//! app the request names, signs every answer with the "Alipay" private key exactly like the real
+//! gateway (node text first, then the signature over those bytes), keeps each merchant's paid
+//! trades with frozen funds, settles and receiver relations apart, and can inject faults into the
+//! next call of a method. See `README.md` for the sub_codes it answers and the HTTP control API
+//! under `/__sim/`.
 
+mod accounts;
 mod crypto;
 mod gateway;
 mod notify;
@@ -21,31 +24,39 @@ use hyper::header::CONTENT_TYPE;
 use hyper::{Method, Request, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sim_kit::{Dropped, Reply, Server, Signer, Verifier, error_reply, json_reply, reply};
+use sim_kit::{Dropped, Reply, Server, Signer, error_reply, json_reply, reply};
 use time::format_description::BorrowedFormatItem;
 use time::macros::{format_description, offset};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
+use crate::accounts::{Accounts, App};
 use crate::state::State;
 
-/// Simulator configuration. Keys are Java style: base64 DER without PEM armour.
+pub use crate::accounts::AppAccount;
+
+/// Simulator configuration. Keys are Java style: base64 DER without PEM armour. The app it names
+/// is the first account; [`AlipaySim::add_app`] adds more.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
-    /// The only `app_id` accepted.
+    /// The first app: the one the helpers without an app id (`seed_trade`, `is_bound`, ...)
+    /// act for.
     pub app_id: String,
     /// Base64 SubjectPublicKeyInfo of the app (merchant) key: verifies requests.
     pub app_public_key: String,
     /// Base64 PKCS#8 of the "Alipay" key: signs answers and notifications.
     pub alipay_private_key: String,
-    /// Application gateway receiving `alipay.trade.order.settle.notify` (http:// only).
+    /// Application gateway receiving `alipay.trade.order.settle.notify` for this app's trades
+    /// (http:// only).
     pub notify_url: Option<String>,
-    /// Certificate mode: the SNs every request must carry, and the `alipay_cert_sn` every
-    /// answer names. Given, not computed: the simulator holds no certificates.
+    /// Certificate mode: the SNs every request of this app must carry, and the
+    /// `alipay_cert_sn` every answer to it names. Given, not computed: the simulator holds no
+    /// certificates.
     pub cert: Option<SimCert>,
 }
 
-/// The certificate-mode SNs of [`SimConfig::cert`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The certificate-mode SNs of [`SimConfig::cert`] / [`AppAccount::cert`]. JSON:
+/// `{"app_cert_sn","alipay_root_cert_sn","alipay_cert_sn"}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimCert {
     pub app_cert_sn: String,
     pub alipay_root_cert_sn: String,
@@ -88,12 +99,15 @@ pub enum Outcome {
 /// One call received on `/gateway.do`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CallRecord {
+    /// The `app_id` parameter as sent ("" when absent), known or not.
+    pub app_id: String,
     /// The `method` parameter as sent ("" when absent).
     pub method: String,
     /// `biz_content` parsed as JSON (Null when absent or not JSON).
     pub biz_content: Value,
     pub out_request_no: Option<String>,
-    /// The request signature verified with the app public key.
+    /// The request signature verified with the public key of the app it names (false for an
+    /// unknown app).
     pub verified: bool,
     /// `code` of the JSON answer actually sent; None when none was (timeouts, HTTP status).
     pub code: Option<String>,
@@ -149,6 +163,8 @@ pub enum NotifyDelivery {
 pub enum SimError {
     #[error("invalid key: {0}")]
     Key(String),
+    #[error("invalid configuration: {0}")]
+    Config(String),
     #[error("crypto: {0}")]
     Crypto(String),
     #[error("I/O: {0}")]
@@ -165,6 +181,8 @@ pub enum SimError {
     UnknownReceiver(String),
     #[error("no such trade")]
     UnknownTrade,
+    #[error("no app {0} is registered")]
+    UnknownApp(String),
 }
 
 impl From<sim_kit::Error> for SimError {
@@ -200,9 +218,10 @@ pub(crate) fn format_dt(dt: PrimitiveDateTime) -> String {
 }
 
 pub(crate) struct Inner {
-    config: SimConfig,
+    /// The apps served. Locked on its own, briefly, and never while `state` is held, so the
+    /// RSA verification of a request runs outside both locks.
+    accounts: Mutex<Accounts>,
     signer: Signer,
-    verifier: Verifier,
     state: Mutex<State>,
     /// `Fault::Timeout` / `Fault::TimeoutAfterApply` hold a connection 60 s (unless shut down).
     server: Server,
@@ -211,6 +230,15 @@ pub(crate) struct Inner {
 impl Inner {
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         sim_kit::lock(&self.state)
+    }
+
+    pub(crate) fn accounts(&self) -> MutexGuard<'_, Accounts> {
+        sim_kit::lock(&self.accounts)
+    }
+
+    /// The id of the first app (of `SimConfig`).
+    fn first_app_id(&self) -> String {
+        self.accounts().first_id().to_string()
     }
 }
 
@@ -224,12 +252,16 @@ impl AlipaySim {
     /// Binds `listen` (loopback only; port 0 picks a free port) and starts serving.
     pub async fn start(config: SimConfig, listen: SocketAddr) -> Result<Self, SimError> {
         let (server, listener) = Server::bind(listen).await?;
-        let verifier = crypto::app_verifier(&config.app_public_key)?;
         let signer = crypto::alipay_signer(&config.alipay_private_key)?;
+        let first = App::new(AppAccount {
+            app_id: config.app_id,
+            app_public_key: config.app_public_key,
+            notify_url: config.notify_url,
+            cert: config.cert,
+        })?;
         let inner = Arc::new(Inner {
-            config,
+            accounts: Mutex::new(Accounts::new(first)),
             signer,
-            verifier,
             state: Mutex::new(State::new()),
             server,
         });
@@ -250,8 +282,26 @@ impl AlipaySim {
         format!("http://{}/gateway.do", self.local_addr())
     }
 
-    /// Adds (or resets) a paid trade whose whole amount is frozen for settling. Its
-    /// `out_trade_no` is `M` + `trade_no`.
+    /// Registers another app (merchant account), or replaces the key, notify URL and cert SNs
+    /// of a known `app_id` (its trades and relations stay). Errors: `Config` (empty app_id),
+    /// `Key` (not a base64 RSA SubjectPublicKeyInfo).
+    pub fn add_app(&self, app: AppAccount) -> Result<(), SimError> {
+        let app = App::new(app)?;
+        self.inner.accounts().insert(app);
+        Ok(())
+    }
+
+    /// The registered app ids, sorted.
+    pub fn app_ids(&self) -> Vec<String> {
+        self.inner
+            .accounts()
+            .all()
+            .map(|a| a.app_id.clone())
+            .collect()
+    }
+
+    /// Adds (or resets) a paid trade of the first app whose whole amount is frozen for
+    /// settling. Its `out_trade_no` is `M` + `trade_no`.
     pub fn seed_trade(&self, trade_no: &str, amount_fen: i64) {
         self.seed_trade_with(trade_no, &format!("M{trade_no}"), amount_fen);
     }
@@ -259,9 +309,43 @@ impl AlipaySim {
     /// `seed_trade` with the merchant's own `out_trade_no`. Reseeding resets the trade's
     /// funds, holdings, refunds and flags.
     pub fn seed_trade_with(&self, trade_no: &str, out_trade_no: &str, amount_fen: i64) {
+        let owner = self.inner.first_app_id();
         self.inner
             .state()
-            .seed_trade(trade_no, out_trade_no, amount_fen);
+            .seed_trade(&owner, trade_no, out_trade_no, amount_fen);
+    }
+
+    /// `seed_trade` for the app `app_id`: only that app may settle, query or refund the trade.
+    /// Trade numbers are unique across apps: reseeding under another app moves the trade.
+    pub fn seed_trade_for(
+        &self,
+        app_id: &str,
+        trade_no: &str,
+        amount_fen: i64,
+    ) -> Result<(), SimError> {
+        self.seed_trade_with_for(app_id, trade_no, &format!("M{trade_no}"), amount_fen)
+    }
+
+    /// `seed_trade_with` for the app `app_id`. Error: `UnknownApp`.
+    pub fn seed_trade_with_for(
+        &self,
+        app_id: &str,
+        trade_no: &str,
+        out_trade_no: &str,
+        amount_fen: i64,
+    ) -> Result<(), SimError> {
+        if self.inner.accounts().get(app_id).is_none() {
+            return Err(SimError::UnknownApp(app_id.to_string()));
+        }
+        self.inner
+            .state()
+            .seed_trade(app_id, trade_no, out_trade_no, amount_fen);
+        Ok(())
+    }
+
+    /// The app a trade belongs to; None for an unknown trade.
+    pub fn trade_app_id(&self, trade_no: &str) -> Option<String> {
+        self.inner.state().trade_owner(trade_no).map(str::to_string)
     }
 
     /// What `trans_out` (of `account_type`) still holds from the trade: its successful
@@ -283,8 +367,9 @@ impl AlipaySim {
         self.inner.state().set_settling(trade_no, settling)
     }
 
-    /// Refunds the trade as the payment gateway would (`alipay.trade.refund` without
-    /// signing), with `royalty` as its `refund_royalty_parameters`.
+    /// Refunds the trade as the payment gateway would for the app it belongs to
+    /// (`alipay.trade.refund` without signing), with `royalty` as its
+    /// `refund_royalty_parameters`.
     pub fn refund(
         &self,
         trade_no: &str,
@@ -307,9 +392,16 @@ impl AlipaySim {
         self.inner.state().unsettled_fen(trade_no)
     }
 
-    /// Whether a receiver relation exists (`account_type`: userId | loginName | openId).
+    /// Whether the first app has a receiver relation (`account_type`: userId | loginName |
+    /// openId).
     pub fn is_bound(&self, account_type: &str, account: &str) -> bool {
-        self.inner.state().is_bound(account_type, account)
+        let app_id = self.inner.first_app_id();
+        self.is_bound_for(&app_id, account_type, account)
+    }
+
+    /// Whether the app `app_id` has a receiver relation: relations are per app.
+    pub fn is_bound_for(&self, app_id: &str, account_type: &str, account: &str) -> bool {
+        self.inner.state().is_bound(app_id, account_type, account)
     }
 
     /// How many distinct settles (by out_request_no) were executed on the trade.
@@ -318,26 +410,33 @@ impl AlipaySim {
     }
 
     /// Finishes a pending async settle: each listed receiver account gets its outcome, the
-    /// others succeed. Then sends the signed notification if a `notify_url` is configured.
+    /// others succeed. Then sends the signed notification if the app the trade belongs to has
+    /// a `notify_url`.
     pub async fn complete(
         &self,
         trade_no: &str,
         out_request_no: &str,
         outcomes: &[(String, Outcome)],
     ) -> Result<NotifyDelivery, SimError> {
-        {
+        let owner = {
             let now = format_dt(beijing_now());
             let mut state = self.inner.state();
-            state.complete(trade_no, out_request_no, outcomes, &now)?;
-        }
-        if self.inner.config.notify_url.is_none() {
+            state.complete(trade_no, out_request_no, outcomes, &now)?
+        };
+        let url = self
+            .inner
+            .accounts()
+            .get(&owner)
+            .and_then(|app| app.notify_url.clone());
+        let Some(url) = url else {
             return Ok(NotifyDelivery::NotConfigured);
-        }
+        };
         let pairs = self.signed_settle_notify(trade_no, out_request_no)?;
-        self.post_notify(&pairs).await
+        Ok(notify::post_form(&url, &pairs).await)
     }
 
-    /// The signed notification form for a settle's current state (fresh `notify_id`).
+    /// The signed notification form for a settle's current state (fresh `notify_id`); its
+    /// `app_id` is the app the trade belongs to.
     pub fn signed_settle_notify(
         &self,
         trade_no: &str,
@@ -345,19 +444,30 @@ impl AlipaySim {
     ) -> Result<Vec<(String, String)>, SimError> {
         let state = self.inner.state();
         let settle = state
-            .find_settle(trade_no, out_request_no)
+            .find_trade_settle(trade_no, out_request_no)
             .ok_or(SimError::UnknownSettle)?;
         notify::settle_pairs(&self.inner, settle)
     }
 
-    /// POSTs a notification form to `notify_url` (bounded to 5 s).
+    /// POSTs a notification form to the `notify_url` of the app its `app_id` names (the first
+    /// app when it names none we know), bounded to 5 s.
     pub async fn post_notify(
         &self,
         pairs: &[(String, String)],
     ) -> Result<NotifyDelivery, SimError> {
-        match &self.inner.config.notify_url {
+        let url = {
+            let accounts = self.inner.accounts();
+            let named = pairs
+                .iter()
+                .find(|(k, _)| k == "app_id")
+                .and_then(|(_, id)| accounts.get(id));
+            named
+                .or_else(|| accounts.first())
+                .and_then(|app| app.notify_url.clone())
+        };
+        match url {
             None => Ok(NotifyDelivery::NotConfigured),
-            Some(url) => Ok(notify::post_form(url, pairs).await),
+            Some(url) => Ok(notify::post_form(&url, pairs).await),
         }
     }
 
@@ -426,6 +536,9 @@ async fn route(sim: AlipaySim, req: Request<Incoming>) -> Result<Reply, Dropped>
 
 #[derive(Deserialize)]
 struct SeedTrade {
+    /// The app the trade belongs to; the first app when absent.
+    #[serde(default)]
+    app_id: Option<String>,
     trade_no: String,
     #[serde(default)]
     out_trade_no: Option<String>,
@@ -495,13 +608,30 @@ async fn control_json(
 ) -> Result<Reply, serde_json::Error> {
     let ok = || json_reply(StatusCode::OK, &json!({}));
     Ok(match (method, path) {
+        (&Method::POST, "apps") => {
+            let app: AppAccount = serde_json::from_slice(body)?;
+            match sim.add_app(app) {
+                Ok(()) => ok(),
+                Err(e) => error_reply(StatusCode::BAD_REQUEST, e),
+            }
+        }
+        (&Method::GET, "apps") => {
+            let apps: Vec<Value> = sim
+                .inner
+                .accounts()
+                .all()
+                .map(|a| json!({"app_id": a.app_id, "notify_url": a.notify_url, "cert": a.cert}))
+                .collect();
+            json_reply(StatusCode::OK, &apps)
+        }
         (&Method::POST, "trades") => {
             let t: SeedTrade = serde_json::from_slice(body)?;
-            match &t.out_trade_no {
-                Some(out) => sim.seed_trade_with(&t.trade_no, out, t.amount_fen),
-                None => sim.seed_trade(&t.trade_no, t.amount_fen),
+            let app_id = t.app_id.unwrap_or_else(|| sim.inner.first_app_id());
+            let out = t.out_trade_no.unwrap_or_else(|| format!("M{}", t.trade_no));
+            match sim.seed_trade_with_for(&app_id, &t.trade_no, &out, t.amount_fen) {
+                Ok(()) => ok(),
+                Err(e) => error_reply(StatusCode::NOT_FOUND, e),
             }
-            ok()
         }
         (&Method::GET, p) if trade_detail(p) => {
             let parts: Vec<String> = p["trades/".len()..]

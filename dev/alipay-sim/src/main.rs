@@ -2,23 +2,27 @@
 //!
 //! ```text
 //! alipay-sim --listen 127.0.0.1:PORT --app-id ID --app-public-key B64 --alipay-private-key B64 [--notify-url URL]
+//!   [--extra-apps '[{"app_id":..,"app_public_key":..,"notify_url":..}]']
 //! alipay-sim keygen
 //! ```
 
 use std::process::ExitCode;
 
-use alipay_sim::{AlipaySim, SimConfig};
+use alipay_sim::{AlipaySim, AppAccount, SimConfig};
 use sim_kit::cli::{self, Flags};
 
 const USAGE: &str = "usage:\n  alipay-sim --listen 127.0.0.1:PORT --app-id ID --app-public-key B64 \
---alipay-private-key B64 [--notify-url URL]\n  alipay-sim keygen   (prints private=<b64 pkcs8> and public=<b64 spki>)";
+--alipay-private-key B64 [--notify-url URL] [--extra-apps JSON]\n  \
+(--extra-apps: a JSON array of {\"app_id\",\"app_public_key\",\"notify_url\"?}: more apps served at once)\n  \
+alipay-sim keygen   (prints private=<b64 pkcs8> and public=<b64 spki>)";
 
-const FLAGS: [&str; 5] = [
+const FLAGS: [&str; 6] = [
     "--listen",
     "--app-id",
     "--app-public-key",
     "--alipay-private-key",
     "--notify-url",
+    "--extra-apps",
 ];
 
 #[tokio::main]
@@ -35,9 +39,20 @@ async fn serve(mut flags: Flags) -> Result<(), String> {
         notify_url: flags.optional("--notify-url"),
         cert: None,
     };
+    let extra: Vec<AppAccount> = match flags.optional("--extra-apps") {
+        Some(json) => serde_json::from_str(&json).map_err(|e| format!("--extra-apps: {e}"))?,
+        None => Vec::new(),
+    };
     let sim = AlipaySim::start(config, listen)
         .await
         .map_err(|e| e.to_string())?;
+    for app in extra {
+        let app_id = app.app_id.clone();
+        if let Err(e) = sim.add_app(app) {
+            sim.shutdown().await;
+            return Err(format!("--extra-apps: app {app_id}: {e}"));
+        }
+    }
     cli::serve_until_signal(&sim.base_url(), sim.shutdown()).await;
     Ok(())
 }

@@ -40,7 +40,8 @@ pub(crate) fn settle_pairs(
         ("notify_id", notify_id),
         ("utc_timestamp", utc_ms.to_string()),
         ("msg_method", "alipay.trade.order.settle.notify".into()),
-        ("app_id", inner.config.app_id.clone()),
+        // The app the settled trade belongs to.
+        ("app_id", settle.owner.clone()),
         ("version", "1.1".into()),
         ("charset", "utf-8".into()),
         ("sign_type", "RSA2".into()),

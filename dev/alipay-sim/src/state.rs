@@ -1,6 +1,11 @@
-//! The simulated merchant account: paid trades with frozen funds, settles (分账) and receiver
-//! relations, plus the business methods of the gateway. Everything here is synchronous and runs
-//! under the simulator's mutex.
+//! The simulated merchant accounts: paid trades with frozen funds, settles (分账) and receiver
+//! relations, each belonging to one merchant (the `app_id` of the app it was made under), plus the
+//! business methods of the gateway. Everything here is synchronous and runs under the simulator's
+//! mutex.
+//!
+//! A trade, settle or relation of another merchant is invisible to a caller: it answers exactly
+//! like an unknown one (`ACQ.TRADE_NOT_EXIST`, `ACQ.ROYALTY_RECEIVER_NOT_BIND`, ...), since Alipay
+//! does not reveal other merchants' trades.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -58,6 +63,8 @@ pub(crate) fn business_failed(sub_code: &str, sub_msg: &str) -> Value {
 }
 
 struct Trade {
+    /// The merchant (app id) the trade was paid to; only it may settle, query or refund it.
+    owner: String,
     out_trade_no: String,
     paid_fen: i64,
     unsettled_fen: i64,
@@ -125,6 +132,8 @@ impl Detail {
 }
 
 pub(crate) struct Settle {
+    /// The merchant (app id) that made the settle.
+    pub owner: String,
     pub trade_no: String,
     pub out_request_no: String,
     pub settle_no: String,
@@ -143,14 +152,22 @@ impl Settle {
     }
 }
 
+/// `(merchant, a, b)`: something of one merchant, e.g. a relation `(merchant, type, account)`.
+type Owned = (String, String, String);
+
 #[derive(Default)]
 pub(crate) struct State {
+    /// By `trade_no` (Alipay's, unique across merchants).
     trades: HashMap<String, Trade>,
+    /// By `settle_no`.
     settles: HashMap<String, Settle>,
-    settle_keys: HashMap<(String, String), String>,
-    relations: HashSet<(String, String)>,
-    bind_answers: HashMap<String, Value>,
-    unbind_answers: HashMap<String, Value>,
+    /// `(merchant, trade_no, out_request_no)` → `settle_no`.
+    settle_keys: HashMap<Owned, String>,
+    /// `(merchant, type, account)`: receiver relations are per merchant.
+    relations: HashSet<Owned>,
+    /// By `(merchant, out_request_no)`.
+    bind_answers: HashMap<(String, String), Value>,
+    unbind_answers: HashMap<(String, String), Value>,
     pub faults: HashMap<String, VecDeque<Fault>>,
     pub calls: Vec<CallRecord>,
     seq: u64,
@@ -247,8 +264,18 @@ impl State {
         format!("{today}{:06}{:0width$}", self.instance, self.seq)
     }
 
-    pub(crate) fn seed_trade(&mut self, trade_no: &str, out_trade_no: &str, amount_fen: i64) {
+    /// Adds or resets a trade of `owner`. Trade numbers are Alipay's, unique across merchants:
+    /// reseeding under another merchant moves the trade (earlier settles stay with the
+    /// merchant that made them).
+    pub(crate) fn seed_trade(
+        &mut self,
+        owner: &str,
+        trade_no: &str,
+        out_trade_no: &str,
+        amount_fen: i64,
+    ) {
         let trade = Trade {
+            owner: owner.to_string(),
             out_trade_no: out_trade_no.to_string(),
             paid_fen: amount_fen,
             unsettled_fen: amount_fen,
@@ -295,21 +322,63 @@ impl State {
         self.trades.get(trade_no).map_or(0, |t| t.settles)
     }
 
-    pub(crate) fn is_bound(&self, account_type: &str, account: &str) -> bool {
-        self.relations
-            .contains(&(account_type.to_string(), account.to_string()))
+    /// The merchant a trade belongs to.
+    pub(crate) fn trade_owner(&self, trade_no: &str) -> Option<&str> {
+        self.trades.get(trade_no).map(|t| t.owner.as_str())
     }
 
-    pub(crate) fn find_settle(&self, trade_no: &str, out_request_no: &str) -> Option<&Settle> {
-        let key = (trade_no.to_string(), out_request_no.to_string());
+    /// The trade if it exists and belongs to `merchant`.
+    fn trade_of(&self, merchant: &str, trade_no: &str) -> Option<&Trade> {
+        self.trades.get(trade_no).filter(|t| t.owner == merchant)
+    }
+
+    pub(crate) fn is_bound(&self, merchant: &str, account_type: &str, account: &str) -> bool {
+        let key = (
+            merchant.to_string(),
+            account_type.to_string(),
+            account.to_string(),
+        );
+        self.relations.contains(&key)
+    }
+
+    /// A settle `merchant` made on the trade with that `out_request_no`.
+    pub(crate) fn find_settle(
+        &self,
+        merchant: &str,
+        trade_no: &str,
+        out_request_no: &str,
+    ) -> Option<&Settle> {
+        let key = (
+            merchant.to_string(),
+            trade_no.to_string(),
+            out_request_no.to_string(),
+        );
         self.settle_keys
             .get(&key)
             .and_then(|no| self.settles.get(no))
     }
 
-    /// Runs one business method. `now` is Beijing time `yyyy-MM-dd HH:mm:ss`.
-    /// Returns None for a method this simulator does not know.
-    pub(crate) fn call(&mut self, method: &str, biz: &Value, now: &str) -> Option<Value> {
+    /// A settle on the trade made by the merchant the trade belongs to (the control API's
+    /// view: trade numbers name the merchant).
+    pub(crate) fn find_trade_settle(
+        &self,
+        trade_no: &str,
+        out_request_no: &str,
+    ) -> Option<&Settle> {
+        let owner = self.trade_owner(trade_no)?;
+        self.find_settle(owner, trade_no, out_request_no)
+    }
+
+    /// Runs one business method for `merchant` (the app id the call acts for). `now` is
+    /// Beijing time `yyyy-MM-dd HH:mm:ss`. Returns None for a method this simulator does not
+    /// know.
+    pub(crate) fn call(
+        &mut self,
+        method: &str,
+        biz: &Value,
+        merchant: &str,
+        now: &str,
+    ) -> Option<Value> {
         let Value::Object(biz) = biz else {
             let err = invalid("biz_content 须为 JSON 对象");
             return METHODS
@@ -317,24 +386,24 @@ impl State {
                 .then(|| business_failed(err.0, &err.1));
         };
         let result = match method {
-            "alipay.trade.order.settle" => self.settle(biz, now),
-            "alipay.trade.order.settle.query" => self.settle_query(biz),
-            "alipay.trade.order.onsettle.query" => self.onsettle_query(biz),
-            "alipay.trade.royalty.relation.bind" => self.relation(biz, true),
-            "alipay.trade.royalty.relation.unbind" => self.relation(biz, false),
+            "alipay.trade.order.settle" => self.settle(biz, merchant, now),
+            "alipay.trade.order.settle.query" => self.settle_query(biz, merchant),
+            "alipay.trade.order.onsettle.query" => self.onsettle_query(biz, merchant),
+            "alipay.trade.royalty.relation.bind" => self.relation(biz, merchant, true),
+            "alipay.trade.royalty.relation.unbind" => self.relation(biz, merchant, false),
             "alipay.trade.refund" => parse_refund(biz)
-                .and_then(|request| self.refund(&request, now))
+                .and_then(|request| self.refund(&request, merchant, now))
                 .map(|(answer, _)| answer),
             _ => return None,
         };
         Some(result.unwrap_or_else(|BizErr(code, msg)| business_failed(code, &msg)))
     }
 
-    fn settle(&mut self, biz: &Map<String, Value>, now: &str) -> Biz<Value> {
+    fn settle(&mut self, biz: &Map<String, Value>, merchant: &str, now: &str) -> Biz<Value> {
         let out_request_no = req_str(biz, "out_request_no")?;
         check_request_no(out_request_no)?;
         let trade_no = req_str(biz, "trade_no")?;
-        if let Some(settle) = self.find_settle(trade_no, out_request_no) {
+        if let Some(settle) = self.find_settle(merchant, trade_no, out_request_no) {
             return Ok(settle.answer.clone());
         }
         let is_async = match opt_str(biz, "royalty_mode")? {
@@ -356,8 +425,7 @@ impl State {
             return Err(invalid("royalty_parameters 不能为空"));
         }
         let trade = self
-            .trades
-            .get(trade_no)
+            .trade_of(merchant, trade_no)
             .ok_or_else(|| BizErr("ACQ.TRADE_NOT_EXIST", "交易不存在".into()))?;
         if trade.finished {
             return Err(BizErr(
@@ -390,7 +458,7 @@ impl State {
             let fen = parse_yuan(amount)
                 .filter(|&f| f > 0)
                 .ok_or_else(|| amount_error(&format!("分账金额 {amount} 不合法")))?;
-            if !self.is_bound(trans_in_type, trans_in) {
+            if !self.is_bound(merchant, trans_in_type, trans_in) {
                 return Err(BizErr(
                     "ACQ.ROYALTY_RECEIVER_NOT_BIND",
                     format!("分账收款方 {trans_in} 未绑定分账关系"),
@@ -435,11 +503,16 @@ impl State {
             }
         }
         let answer = success(json!({"trade_no": trade_no, "settle_no": settle_no}));
-        let key = (trade_no.to_string(), out_request_no.to_string());
+        let key = (
+            merchant.to_string(),
+            trade_no.to_string(),
+            out_request_no.to_string(),
+        );
         self.settle_keys.insert(key, settle_no.clone());
         self.settles.insert(
             settle_no.clone(),
             Settle {
+                owner: merchant.to_string(),
                 trade_no: trade_no.to_string(),
                 out_request_no: out_request_no.to_string(),
                 settle_no,
@@ -453,13 +526,13 @@ impl State {
         Ok(answer)
     }
 
-    fn settle_query(&self, biz: &Map<String, Value>) -> Biz<Value> {
+    fn settle_query(&self, biz: &Map<String, Value>, merchant: &str) -> Biz<Value> {
         let settle = match opt_str(biz, "settle_no")? {
-            Some(no) => self.settles.get(no),
+            Some(no) => self.settles.get(no).filter(|s| s.owner == merchant),
             None => {
                 let trade_no = req_str(biz, "trade_no")?;
                 let out_request_no = req_str(biz, "out_request_no")?;
-                self.find_settle(trade_no, out_request_no)
+                self.find_settle(merchant, trade_no, out_request_no)
             }
         };
         let settle =
@@ -471,12 +544,11 @@ impl State {
         })))
     }
 
-    fn onsettle_query(&self, biz: &Map<String, Value>) -> Biz<Value> {
+    fn onsettle_query(&self, biz: &Map<String, Value>, merchant: &str) -> Biz<Value> {
         let trade_no = req_str(biz, "trade_no")?;
         opt_str(biz, "out_request_no")?;
         let trade = self
-            .trades
-            .get(trade_no)
+            .trade_of(merchant, trade_no)
             .ok_or_else(|| BizErr("ACQ.TRADE_NOT_EXIST", "交易不存在".into()))?;
         if trade.settling {
             // No onsettle-specific code was found in the docs: ACQ.SYSTEM_ERROR is the
@@ -492,15 +564,21 @@ impl State {
     /// `trans_out` (what it received from this trade, minus earlier refunds); the rest comes
     /// from the unsettled (frozen) funds, and after a `royalty_finish` from the seller's own
     /// balance once those are used up. Idempotent per (trade, out_request_no): a repeat answers
-    /// the first result without applying anything.
-    pub(crate) fn refund(&mut self, request: &RefundRequest, now: &str) -> Biz<(Value, Refunded)> {
+    /// the first result without applying anything. Only `merchant`'s trades can be refunded
+    /// (`out_trade_no` is the merchant's own number, so it is looked up among them).
+    pub(crate) fn refund(
+        &mut self,
+        request: &RefundRequest,
+        merchant: &str,
+        now: &str,
+    ) -> Biz<(Value, Refunded)> {
         let not_exist = || BizErr("ACQ.TRADE_NOT_EXIST", "交易不存在".into());
         let trade_no = match request.trade {
-            (no, true) => self.trades.contains_key(no).then(|| no.to_string()),
+            (no, true) => self.trade_of(merchant, no).map(|_| no.to_string()),
             (out, false) => self
                 .trades
                 .iter()
-                .find(|(_, t)| t.out_trade_no == out)
+                .find(|(_, t)| t.owner == merchant && t.out_trade_no == out)
                 .map(|(no, _)| no.clone()),
         }
         .ok_or_else(not_exist)?;
@@ -584,7 +662,8 @@ impl State {
         Ok((answer, result))
     }
 
-    /// The control API's refund: a business refusal comes back as its sub_code and sub_msg.
+    /// The control API's refund, as the payment gateway makes it for the merchant the trade
+    /// belongs to: a business refusal comes back as its sub_code and sub_msg.
     pub(crate) fn refund_control(
         &mut self,
         request: &RefundRequest,
@@ -601,7 +680,13 @@ impl State {
                         return Err(invalid("退分账明细须有 trans_out 与大于 0 的金额"));
                     }
                 }
-                self.refund(request, now)
+                let owner = match request.trade {
+                    (no, true) => self.trade_owner(no).unwrap_or_default().to_string(),
+                    // The control API always names the trade_no; an out_trade_no alone does
+                    // not say whose it is.
+                    (_, false) => String::new(),
+                };
+                self.refund(request, &owner, now)
             })
             .map_err(|BizErr(sub_code, sub_msg)| Refusal {
                 sub_code: sub_code.to_string(),
@@ -609,7 +694,7 @@ impl State {
             })
     }
 
-    fn relation(&mut self, biz: &Map<String, Value>, bind: bool) -> Biz<Value> {
+    fn relation(&mut self, biz: &Map<String, Value>, merchant: &str, bind: bool) -> Biz<Value> {
         let out_request_no = req_str(biz, "out_request_no")?;
         check_request_no(out_request_no)?;
         let answers = if bind {
@@ -617,7 +702,8 @@ impl State {
         } else {
             &self.unbind_answers
         };
-        if let Some(answer) = answers.get(out_request_no) {
+        let answer_key = (merchant.to_string(), out_request_no.to_string());
+        if let Some(answer) = answers.get(&answer_key) {
             return Ok(answer.clone());
         }
         let list = array(biz, "receiver_list")?;
@@ -642,7 +728,7 @@ impl State {
             }
             opt_str(entry, "name")?;
             opt_str(entry, "memo")?;
-            receivers.push((kind.to_string(), account.to_string()));
+            receivers.push((merchant.to_string(), kind.to_string(), account.to_string()));
         }
         if bind {
             self.relations.extend(receivers);
@@ -660,19 +746,28 @@ impl State {
         } else {
             &mut self.unbind_answers
         };
-        answers.insert(out_request_no.to_string(), answer.clone());
+        answers.insert(answer_key, answer.clone());
         Ok(answer)
     }
 
-    /// Finishes a pending async settle with the given per-account outcomes.
+    /// Finishes a pending async settle (made by the merchant the trade belongs to) with the
+    /// given per-account outcomes. Returns that merchant.
     pub(crate) fn complete(
         &mut self,
         trade_no: &str,
         out_request_no: &str,
         outcomes: &[(String, Outcome)],
         now: &str,
-    ) -> Result<(), SimError> {
-        let key = (trade_no.to_string(), out_request_no.to_string());
+    ) -> Result<String, SimError> {
+        let owner = self
+            .trade_owner(trade_no)
+            .ok_or(SimError::UnknownSettle)?
+            .to_string();
+        let key = (
+            owner.clone(),
+            trade_no.to_string(),
+            out_request_no.to_string(),
+        );
         let settle = self
             .settle_keys
             .get(&key)
@@ -719,7 +814,7 @@ impl State {
                 trade.unsettled_fen += returned;
             }
         }
-        Ok(())
+        Ok(owner)
     }
 }
 

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use alipay_sim::{AlipaySim, Fault, NotifyDelivery, Outcome, SimConfig, generate_keypair};
+use alipay_sim::{
+    AlipaySim, AppAccount, Fault, NotifyDelivery, Outcome, SimConfig, generate_keypair,
+};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
     RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, UnparsedPublicKey,
@@ -670,6 +672,16 @@ async fn notify_receiver() -> (
     String,
     mpsc::UnboundedReceiver<(bool, Vec<(String, String)>)>,
 ) {
+    notify_receiver_for(APP_ID).await
+}
+
+/// `notify_receiver` of the app `app_id`.
+async fn notify_receiver_for(
+    app_id: &'static str,
+) -> (
+    String,
+    mpsc::UnboundedReceiver<(bool, Vec<(String, String)>)>,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!(
         "http://{}/notify/alipay",
@@ -716,7 +728,7 @@ async fn notify_receiver() -> (
                     .map(|(_, v)| v.clone())
                     .unwrap_or_default()
             };
-            let ok = get("app_id") == APP_ID
+            let ok = get("app_id") == app_id
                 && rsa2_verify(
                     &keys().alipay_public,
                     &content_to_sign(&pairs, &["sign", "sign_type"]),
@@ -1656,4 +1668,411 @@ async fn refund_control_api_and_faults() {
         (REFUND, Some("RF5"))
     );
     sim.shutdown().await;
+}
+
+// ---------------------------------------------------------------- several apps at once
+
+const APP_B: &str = "2021000000000002";
+const UNKNOWN_APP: &str = "2021000000000099";
+
+/// The second app's key pair: (private, public).
+fn app_b_keys() -> &'static (String, String) {
+    static KEYS: OnceLock<(String, String)> = OnceLock::new();
+    KEYS.get_or_init(|| generate_keypair().expect("keygen"))
+}
+
+fn app_b() -> AppAccount {
+    AppAccount {
+        app_id: APP_B.into(),
+        app_public_key: app_b_keys().1.clone(),
+        notify_url: None,
+        cert: None,
+    }
+}
+
+/// A client naming `app_id` and signing with `private`.
+fn client_as(sim: &AlipaySim, app_id: &str, private: &str) -> Client {
+    let mut client = Client::new(sim);
+    client.app_id = app_id.into();
+    client.app_private = private.into();
+    client
+}
+
+/// APP_ID and APP_B served at once, each with ALICE bound; T1 paid to APP_ID, T2 to APP_B.
+async fn two_apps() -> (AlipaySim, Client, Client) {
+    let (sim, a) = start(None).await;
+    sim.add_app(app_b()).expect("add app");
+    let b = client_as(&sim, APP_B, &app_b_keys().0);
+    for client in [&a, &b] {
+        let bound = bind(client, "B1", &[ALICE]).await;
+        assert_eq!(bound.assert_verified().code(), "10000");
+    }
+    sim.seed_trade("T1", 10_000);
+    sim.seed_trade_for(APP_B, "T2", 5_000).expect("seed");
+    (sim, a, b)
+}
+
+#[tokio::test]
+async fn two_apps_each_with_their_own_key() {
+    let (sim, a, b) = two_apps().await;
+    let settled = a
+        .call(SETTLE, settle_biz("T1", "S1", &[(ALICE, "10.00")]))
+        .await;
+    assert_eq!(settled.assert_verified().code(), "10000");
+    let settled = b
+        .call(SETTLE, settle_biz("T2", "S1", &[(ALICE, "20.00")]))
+        .await;
+    assert_eq!(settled.assert_verified().code(), "10000");
+    let q = b.call(ONSETTLE_QUERY, json!({"trade_no": "T2"})).await;
+    assert_eq!(q.assert_verified().node["unsettled_amount"], "30.00");
+    assert_eq!(
+        (sim.unsettled_fen("T1"), sim.unsettled_fen("T2")),
+        (Some(9_000), Some(3_000))
+    );
+    assert_eq!(
+        (sim.trade_app_id("T1"), sim.trade_app_id("T2")),
+        (Some(APP_ID.to_string()), Some(APP_B.to_string()))
+    );
+    assert_eq!(sim.app_ids(), [APP_ID, APP_B]);
+    let calls: Vec<(String, String, bool)> = sim
+        .calls()
+        .into_iter()
+        .map(|c| (c.app_id, c.method, c.verified))
+        .collect();
+    let expected = [
+        (APP_ID, BIND),
+        (APP_B, BIND),
+        (APP_ID, SETTLE),
+        (APP_B, SETTLE),
+        (APP_B, ONSETTLE_QUERY),
+    ]
+    .map(|(app, method)| (app.to_string(), method.to_string(), true));
+    assert_eq!(calls, expected);
+    assert!(matches!(
+        sim.seed_trade_for(UNKNOWN_APP, "T3", 100),
+        Err(alipay_sim::SimError::UnknownApp(_))
+    ));
+    assert_eq!(sim.unsettled_fen("T3"), None);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn signed_by_one_app_naming_another_is_refused() {
+    let (sim, _a, _b) = two_apps().await;
+    // APP_ID's key, APP_B's app_id (and the other way round).
+    for (app_id, private, trade_no) in [
+        (APP_B, keys().app_private.clone(), "T2"),
+        (APP_ID, app_b_keys().0.clone(), "T1"),
+    ] {
+        let forged = client_as(&sim, app_id, &private);
+        let a = forged
+            .call(SETTLE, settle_biz(trade_no, "S1", &[(ALICE, "1.00")]))
+            .await;
+        a.assert_verified();
+        assert_eq!(
+            (a.node_name.as_str(), a.code(), a.sub_code()),
+            ("error_response", "40002", "isv.invalid-signature")
+        );
+        let last = sim.calls().pop().expect("call");
+        assert_eq!((last.app_id.as_str(), last.verified), (app_id, false));
+    }
+    let stranger = client_as(&sim, UNKNOWN_APP, &app_b_keys().0);
+    let a = stranger
+        .call(ONSETTLE_QUERY, json!({"trade_no": "T2"}))
+        .await;
+    assert_eq!(a.assert_verified().sub_code(), "isv.invalid-app-id");
+    assert!(!sim.calls().pop().expect("call").verified);
+    assert_eq!((sim.settle_count("T1"), sim.settle_count("T2")), (0, 0));
+    assert_eq!(
+        (sim.unsettled_fen("T1"), sim.unsettled_fen("T2")),
+        (Some(10_000), Some(5_000))
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn trade_of_another_app_is_not_revealed() {
+    let (sim, a, b) = two_apps().await;
+    let settled = a
+        .call(SETTLE, settle_biz("T1", "S1", &[(ALICE, "10.00")]))
+        .await;
+    assert_eq!(settled.code(), "10000");
+    let settle_no = settled.node["settle_no"]
+        .as_str()
+        .expect("settle_no")
+        .to_string();
+    let snapshot = |sim: &AlipaySim| {
+        (
+            sim.unsettled_fen("T1"),
+            sim.settle_count("T1"),
+            holding(sim, ALICE),
+            sim.refunded_fen("T1"),
+        )
+    };
+    let before = snapshot(&sim);
+    assert_eq!(before, (Some(9_000), 1, 1_000, Some(0)));
+
+    // APP_B on APP_ID's trade: a new out_request_no, the one APP_ID used (not a replay of
+    // APP_ID's answer), a finish-only settle, the queries and refunds.
+    let finish = json!({"out_request_no": "F1", "trade_no": "T1",
+        "extend_params": {"royalty_finish": "true"}});
+    let calls = [
+        (SETTLE, settle_biz("T1", "S2", &[(ALICE, "1.00")])),
+        (SETTLE, settle_biz("T1", "S1", &[(ALICE, "10.00")])),
+        (SETTLE, finish),
+        (
+            SETTLE_QUERY,
+            json!({"trade_no": "T1", "out_request_no": "S1"}),
+        ),
+        (SETTLE_QUERY, json!({"settle_no": settle_no})),
+        (ONSETTLE_QUERY, json!({"trade_no": "T1"})),
+        (REFUND, refund_biz("RF1", "1.00", &[])),
+        (
+            REFUND,
+            json!({"out_trade_no": "MT1", "out_request_no": "RF1", "refund_amount": "1.00"}),
+        ),
+        (REFUND, refund_biz("RF2", "1.00", &[(ALICE, "1.00")])),
+    ];
+    for (method, biz) in calls {
+        let answer = b.call(method, biz.clone()).await;
+        answer.assert_verified();
+        assert_eq!(
+            (answer.code(), answer.sub_code()),
+            ("40004", "ACQ.TRADE_NOT_EXIST"),
+            "{method} {biz}"
+        );
+    }
+    assert_eq!(snapshot(&sim), before, "nothing changed");
+
+    // APP_ID still sees its trade and settle; it cannot touch APP_B's.
+    let q = a.call(SETTLE_QUERY, json!({"settle_no": settle_no})).await;
+    assert_eq!(q.code(), "10000");
+    assert_eq!(unsettled_amount(&a).await, "90.00");
+    let a_on_b = a
+        .call(SETTLE, settle_biz("T2", "S9", &[(ALICE, "1.00")]))
+        .await;
+    assert_eq!(a_on_b.sub_code(), "ACQ.TRADE_NOT_EXIST");
+    assert_eq!(
+        (sim.unsettled_fen("T2"), sim.settle_count("T2")),
+        (Some(5_000), 0)
+    );
+
+    // out_trade_no is the merchant's own number: two apps may use the same one.
+    sim.seed_trade_with("T3", "ORDER_1", 1_000);
+    sim.seed_trade_with_for(APP_B, "T4", "ORDER_1", 2_000)
+        .expect("seed");
+    let by_out =
+        json!({"out_trade_no": "ORDER_1", "out_request_no": "RF3", "refund_amount": "1.00"});
+    let refunded = b.call(REFUND, by_out).await;
+    assert_eq!(
+        (refunded.code(), &refunded.node["trade_no"]),
+        ("10000", &json!("T4"))
+    );
+    assert_eq!(
+        (sim.refunded_fen("T3"), sim.refunded_fen("T4")),
+        (Some(0), Some(100))
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn receiver_relations_are_per_app() {
+    let (sim, a, b) = two_apps().await;
+    assert_eq!(bind(&a, "B2", &[BOB]).await.code(), "10000");
+    assert!(sim.is_bound("userId", BOB) && sim.is_bound_for(APP_ID, "userId", BOB));
+    assert!(!sim.is_bound_for(APP_B, "userId", BOB));
+    let refused = b
+        .call(SETTLE, settle_biz("T2", "S1", &[(BOB, "1.00")]))
+        .await;
+    assert_eq!(
+        (refused.code(), refused.sub_code()),
+        ("40004", "ACQ.ROYALTY_RECEIVER_NOT_BIND")
+    );
+    assert_eq!(
+        (sim.unsettled_fen("T2"), sim.settle_count("T2")),
+        (Some(5_000), 0)
+    );
+    let unbind =
+        json!({"out_request_no": "U1", "receiver_list": [{"type": "userId", "account": BOB}]});
+    let a_unbound = b.call(UNBIND, unbind.clone()).await;
+    assert_eq!(a_unbound.sub_code(), "USER_NOT_EXIST");
+    assert!(sim.is_bound("userId", BOB), "APP_ID's relation stays");
+
+    // The out_request_no APP_ID used is APP_B's to use too: executed, not replayed.
+    assert_eq!(bind(&b, "B2", &[BOB]).await.code(), "10000");
+    assert!(sim.is_bound_for(APP_B, "userId", BOB));
+    let settled = b
+        .call(SETTLE, settle_biz("T2", "S1", &[(BOB, "1.00")]))
+        .await;
+    assert_eq!(settled.code(), "10000");
+    assert_eq!(a.call(UNBIND, unbind).await.code(), "10000");
+    assert!(!sim.is_bound("userId", BOB) && sim.is_bound_for(APP_B, "userId", BOB));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn notification_goes_to_the_app_of_the_trade() {
+    let (url_a, mut notes_a) = notify_receiver().await;
+    let (url_b, mut notes_b) = notify_receiver_for(APP_B).await;
+    let (sim, _a) = start(Some(url_a)).await;
+    sim.add_app(AppAccount {
+        notify_url: Some(url_b),
+        ..app_b()
+    })
+    .expect("add app");
+    let b = client_as(&sim, APP_B, &app_b_keys().0);
+    bind(&b, "B1", &[ALICE]).await;
+    sim.seed_trade_for(APP_B, "T2", 5_000).expect("seed");
+    let mut biz = settle_biz("T2", "A1", &[(ALICE, "10.00")]);
+    biz["royalty_mode"] = "async".into();
+    assert_eq!(b.call(SETTLE, biz).await.code(), "10000");
+    assert_eq!(
+        sim.complete("T2", "A1", &[]).await.expect("complete"),
+        NotifyDelivery::Delivered
+    );
+    let (ok, pairs) = tokio::time::timeout(Duration::from_secs(5), notes_b.recv())
+        .await
+        .expect("notified")
+        .expect("note");
+    assert!(ok);
+    let app_id = pairs
+        .iter()
+        .find(|(k, _)| k == "app_id")
+        .map(|(_, v)| v.as_str());
+    assert_eq!(app_id, Some(APP_B));
+    assert!(
+        notes_a.try_recv().is_err(),
+        "nothing sent to APP_ID's gateway"
+    );
+
+    // post_notify follows the app_id of the form: APP_ID's receiver would refuse APP_B's.
+    let pairs = sim.signed_settle_notify("T2", "A1").expect("pairs");
+    assert_eq!(
+        sim.post_notify(&pairs).await.expect("post"),
+        NotifyDelivery::Delivered
+    );
+    // An app without a notify_url gets nothing.
+    sim.add_app(app_b()).expect("replace");
+    let mut biz = settle_biz("T2", "A2", &[(ALICE, "1.00")]);
+    biz["royalty_mode"] = "async".into();
+    assert_eq!(b.call(SETTLE, biz).await.code(), "10000");
+    assert_eq!(
+        sim.complete("T2", "A2", &[]).await.expect("complete"),
+        NotifyDelivery::NotConfigured
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn control_api_adds_apps() {
+    let (sim, _a) = start(None).await;
+    let addr = sim.local_addr();
+    let post = |path: &'static str, body: Value| async move {
+        http_post(
+            addr,
+            path,
+            "application/json",
+            &body.to_string(),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("post")
+        .0
+    };
+    let (b_private, b_public) = app_b_keys();
+    let app = json!({"app_id": APP_B, "app_public_key": b_public});
+    assert_eq!(post("/__sim/apps", app).await, 200);
+    for bad in [
+        json!({"app_id": UNKNOWN_APP, "app_public_key": "not a key"}),
+        json!({"app_id": UNKNOWN_APP, "app_public_key": keys().app_private}),
+        json!({"app_id": "", "app_public_key": b_public}),
+        json!({"app_id": UNKNOWN_APP}),
+    ] {
+        assert_eq!(post("/__sim/apps", bad.clone()).await, 400, "{bad}");
+    }
+    let (status, apps) = http_get(addr, "/__sim/apps").await;
+    assert_eq!(
+        (status, apps),
+        (
+            200,
+            json!([{"app_id": APP_ID, "notify_url": null, "cert": null},
+                {"app_id": APP_B, "notify_url": null, "cert": null}])
+        )
+    );
+    let seed = json!({"app_id": APP_B, "trade_no": "T2", "amount_fen": 5_000});
+    assert_eq!(post("/__sim/trades", seed).await, 200);
+    let seed = json!({"app_id": UNKNOWN_APP, "trade_no": "T3", "amount_fen": 5_000});
+    assert_eq!(post("/__sim/trades", seed).await, 404);
+    assert_eq!(sim.trade_app_id("T2").as_deref(), Some(APP_B));
+    assert_eq!(sim.unsettled_fen("T3"), None);
+
+    let b = client_as(&sim, APP_B, b_private);
+    assert_eq!(bind(&b, "B1", &[ALICE]).await.code(), "10000");
+    let settled = b
+        .call(SETTLE, settle_biz("T2", "S1", &[(ALICE, "1.00")]))
+        .await;
+    assert_eq!(settled.assert_verified().code(), "10000");
+    let (_, calls) = http_get(addr, "/__sim/calls").await;
+    assert_eq!(calls[1]["app_id"], APP_B);
+
+    // Adding a known app again replaces its key (rotation); its trade stays.
+    let (new_private, new_public) = generate_keypair().expect("keygen");
+    let rotated = json!({"app_id": APP_B, "app_public_key": new_public});
+    assert_eq!(post("/__sim/apps", rotated).await, 200);
+    let old = b.call(ONSETTLE_QUERY, json!({"trade_no": "T2"})).await;
+    assert_eq!(old.sub_code(), "isv.invalid-signature");
+    let b = client_as(&sim, APP_B, &new_private);
+    let q = b.call(ONSETTLE_QUERY, json!({"trade_no": "T2"})).await;
+    assert_eq!(q.node["unsettled_amount"], "49.00");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn binary_serves_extra_apps() {
+    use tokio::process::Command;
+    let exe = env!("CARGO_BIN_EXE_alipay-sim");
+    let k = keys();
+    let extra = json!([{"app_id": APP_B, "app_public_key": app_b_keys().1}]).to_string();
+    let (mut child, line) = testing::spawn_until_first_line(
+        Command::new(exe)
+            .args(["--listen", "127.0.0.1:0", "--app-id", APP_ID])
+            .args(["--app-public-key", &k.app_public])
+            .args(["--alipay-private-key", &k.alipay_private])
+            .args(["--extra-apps", &extra]),
+    )
+    .await
+    .expect("ready line");
+    let addr: SocketAddr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .and_then(|rest| rest.strip_suffix("/gateway.do"))
+        .expect("url")
+        .parse()
+        .expect("addr");
+    let (status, apps) = http_get(addr, "/__sim/apps").await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = apps
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|a| a["app_id"].as_str())
+        .collect();
+    assert_eq!(ids, [APP_ID, APP_B]);
+    child.kill().await.expect("kill");
+
+    for bad in ["not json", r#"[{"app_id":"X","app_public_key":"nope"}]"#] {
+        let out = tokio::time::timeout(
+            Duration::from_secs(10),
+            Command::new(exe)
+                .args(["--listen", "127.0.0.1:0", "--app-id", APP_ID])
+                .args(["--app-public-key", &k.app_public])
+                .args(["--alipay-private-key", &k.alipay_private])
+                .args(["--extra-apps", bad])
+                .output(),
+        )
+        .await
+        .expect("exits")
+        .expect("output");
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
 }

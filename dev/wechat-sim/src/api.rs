@@ -1,7 +1,8 @@
-//! The `/v3/profitsharing/…` endpoints: routing, `Authorization` verification, header checks,
-//! fault injection and signed answers.
+//! The `/v3/profitsharing/…` endpoints: routing, `Authorization` verification with the key of
+//! the merchant it names, header checks, fault injection and signed answers.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -12,6 +13,7 @@ use hyper::{Method, StatusCode};
 use serde_json::Value;
 use sim_kit::{Dropped, Reply, random_bytes};
 
+use crate::accounts::Merchant;
 use crate::crypto::{ALNUM, HEX_UPPER, random_text};
 use crate::state::{ApiError, ApiResult, Ctx, param_error};
 use crate::{CallRecord, Fault, Inner, Op, SimError, beijing_now, unix_now};
@@ -79,7 +81,7 @@ pub(crate) fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn query_param(query: Option<&str>, key: &str) -> Option<String> {
+pub(crate) fn query_param(query: Option<&str>, key: &str) -> Option<String> {
     query?
         .split('&')
         .filter_map(|pair| pair.split_once('='))
@@ -114,14 +116,8 @@ fn parse_auth_params(mut rest: &str) -> Result<Vec<(&str, &str)>, String> {
     }
 }
 
-/// Checks the `Authorization` header; `Err` carries the reason (sent as `detail.issue`).
-fn check_authorization(
-    inner: &Inner,
-    method: &Method,
-    target: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(), String> {
+/// The `k="v"` parameters of the `Authorization` header.
+fn auth_params(headers: &HeaderMap) -> Result<Vec<(&str, &str)>, String> {
     let header = headers
         .get(AUTHORIZATION)
         .ok_or("no Authorization header")?
@@ -131,7 +127,28 @@ fn check_authorization(
         .strip_prefix(SCHEME)
         .filter(|r| r.starts_with(' '))
         .ok_or_else(|| format!("Authorization scheme must be {SCHEME}"))?;
-    let params = parse_auth_params(rest)?;
+    parse_auth_params(rest)
+}
+
+/// The `mchid` the `Authorization` header names, for the call record.
+fn named_mchid(headers: &HeaderMap) -> Option<String> {
+    let params = auth_params(headers).ok()?;
+    params
+        .iter()
+        .find(|(k, _)| *k == "mchid")
+        .map(|(_, v)| v.to_string())
+}
+
+/// Checks the `Authorization` header against the merchant it names; `Ok` is that merchant,
+/// `Err` carries the reason (sent as `detail.issue`).
+fn check_authorization(
+    inner: &Inner,
+    method: &Method,
+    target: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Arc<Merchant>, String> {
+    let params = auth_params(headers)?;
     let get = |key: &str| {
         params
             .iter()
@@ -140,12 +157,13 @@ fn check_authorization(
             .filter(|v| !v.is_empty())
             .ok_or(format!("Authorization: {key} missing or empty"))
     };
-    let config = &inner.config;
-    if get("mchid")? != config.mchid {
-        return Err(format!("mchid is not {}", config.mchid));
-    }
-    if get("serial_no")? != config.merchant_serial {
-        return Err(format!("serial_no is not {}", config.merchant_serial));
+    let mchid = get("mchid")?;
+    let merchant = inner
+        .merchants()
+        .get(mchid)
+        .ok_or_else(|| format!("mchid {mchid} is not a merchant of this simulator"))?;
+    if get("serial_no")? != merchant.serial {
+        return Err(format!("serial_no is not {}", merchant.serial));
     }
     let timestamp = get("timestamp")?;
     let ts: i64 = timestamp
@@ -158,10 +176,12 @@ fn check_authorization(
     let mut message = format!("{method}\n{target}\n{timestamp}\n{nonce}\n").into_bytes();
     message.extend_from_slice(body);
     message.push(b'\n');
-    if !inner.verifier.verify_b64(&message, get("signature")?) {
-        return Err("signature does not verify over METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\nBODY\\n with the merchant public key".into());
+    if !merchant.verifier.verify_b64(&message, get("signature")?) {
+        return Err(format!(
+            "signature does not verify over METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\nBODY\\n with the public key of merchant {mchid}"
+        ));
     }
-    Ok(())
+    Ok(merchant)
 }
 
 /// Whether a comma-separated media-type header lists `application/json`.
@@ -199,14 +219,17 @@ fn process(
     inner: &Inner,
     parts: &Parts,
     route: Option<&(Op, String)>,
-    auth: Result<(), String>,
+    auth: Result<Arc<Merchant>, String>,
     body: &[u8],
 ) -> ApiResult {
-    if let Err(issue) = auth {
-        let mut error = ApiError::new(401, "SIGN_ERROR", "签名错误");
-        error.issue = Some(issue);
-        return Err(error);
-    }
+    let merchant = match auth {
+        Ok(merchant) => merchant,
+        Err(issue) => {
+            let mut error = ApiError::new(401, "SIGN_ERROR", "签名错误");
+            error.issue = Some(issue);
+            return Err(error);
+        }
+    };
     check_headers(parts)?;
     let Some((op, param)) = route else {
         return Err(ApiError::new(404, "NOT_FOUND", "请求的资源不存在"));
@@ -217,11 +240,12 @@ fn process(
     } else {
         Value::Null
     };
-    let config = &inner.config;
+    // A direct merchant acts for itself: the merchant is the one that signed. Partner mode (not
+    // simulated) would act for the request's `sub_mchid` instead.
     let ctx = Ctx {
-        mchid: &config.mchid,
-        appid: &config.appid,
-        key_id: &config.wechat_public_key_id,
+        mchid: &merchant.mchid,
+        appid: &merchant.appid,
+        key_id: &inner.key_id,
         key: &inner.key,
         serial_header: parts
             .headers
@@ -235,16 +259,16 @@ fn process(
         Op::CreateOrder => state.create_order(&ctx, &json),
         Op::QueryOrder => {
             let transaction_id = query_param(parts.uri.query(), "transaction_id");
-            state.query_order(param, transaction_id.as_deref())
+            state.query_order(ctx.mchid, param, transaction_id.as_deref())
         }
         Op::Unfreeze => state.unfreeze(&ctx, &json),
         Op::AddReceiver => state.add_receiver(&ctx, &json),
         Op::DeleteReceiver => state.delete_receiver(&ctx, &json),
-        Op::Amounts => state.amounts(param),
+        Op::Amounts => state.amounts(ctx.mchid, param),
         Op::CreateReturn => state.create_return(&ctx, &json),
         Op::QueryReturn => {
             let out_order_no = query_param(parts.uri.query(), "out_order_no");
-            state.query_return(param, out_order_no.as_deref())
+            state.query_return(ctx.mchid, param, out_order_no.as_deref())
         }
         Op::Refund => state.refund_api(&ctx, &json),
     }
@@ -308,8 +332,8 @@ fn signed_reply(inner: &Inner, status: u16, body: String, fault: Option<&Fault>)
         }
     };
     let serial = match fault {
-        Some(Fault::WrongSerial) => other_key_id(&inner.config.wechat_public_key_id),
-        _ => inner.config.wechat_public_key_id.as_str(),
+        Some(Fault::WrongSerial) => other_key_id(&inner.key_id),
+        _ => inner.key_id.as_str(),
     };
     let mut reply = crate::reply(status, Bytes::from(body));
     let headers = reply.headers_mut();
@@ -336,6 +360,7 @@ pub(crate) async fn handle(inner: &Inner, parts: &Parts, body: &Bytes) -> Result
         .to_string();
     let route = route(&parts.method, parts.uri.path());
     let op = route.as_ref().map(|(op, _)| *op);
+    let mchid = named_mchid(&parts.headers);
     let auth = check_authorization(inner, &parts.method, &target, &parts.headers, body);
     let out_order_no = match &route {
         Some((Op::QueryOrder, no)) => Some(no.clone()),
@@ -353,6 +378,7 @@ pub(crate) async fn handle(inner: &Inner, parts: &Parts, body: &Bytes) -> Result
             .and_then(|op| state.faults.get_mut(&op))
             .and_then(VecDeque::pop_front);
         state.calls.push(CallRecord {
+            mchid,
             method: parts.method.to_string(),
             path: target,
             op,

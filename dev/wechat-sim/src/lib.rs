@@ -1,12 +1,14 @@
 //! A fake WeChat Pay API v3 server (direct merchant, public-key mode) for the profit-sharing
 //! (分账) endpoints, written from the public protocol documentation and independent of our client.
 //!
-//! It verifies every request's `Authorization` signature with the merchant public key, signs
-//! every answer with the "WeChat Pay" private key, decrypts OAEP-encrypted receiver names, keeps a
-//! small merchant account (paid transactions with frozen funds, split orders, receivers) and can
-//! inject faults into the next call of an operation. See `README.md` for the error codes and the
-//! HTTP control API under `/__sim/`.
+//! It serves several direct merchants at once: the one of [`SimConfig`] and any added with
+//! [`WechatSim::add_merchant`]. It verifies every request's `Authorization` signature with the
+//! public key of the merchant it names, signs every answer with the "WeChat Pay" private key,
+//! decrypts OAEP-encrypted receiver names, keeps each merchant's paid transactions with frozen
+//! funds, split orders, returns and receivers apart, and can inject faults into the next call of
+//! an operation. See `README.md` for the error codes and the HTTP control API under `/__sim/`.
 
+mod accounts;
 mod api;
 mod crypto;
 mod notify;
@@ -21,31 +23,39 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sim_kit::{Dropped, Reply, Server, Verifier, error_reply, json_reply};
+use sim_kit::{Dropped, Reply, Server, error_reply, json_reply};
 use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::{format_description, offset};
 
+use crate::accounts::{Merchant, Merchants};
 use crate::crypto::WechatKey;
 use crate::state::State;
 
-/// Simulator configuration. Keys are base64 DER (PEM armour is accepted too).
+pub use crate::accounts::MerchantAccount;
+
+/// Simulator configuration. Keys are base64 DER (PEM armour is accepted too). The merchant it
+/// names is the first one; [`WechatSim::add_merchant`] adds more. The WeChat Pay key, its id and
+/// the APIv3 key are the simulator's, shared by all merchants (unless a merchant has its own
+/// APIv3 key).
 #[derive(Debug, Clone)]
 pub struct SimConfig {
-    /// The merchant number (`mchid`) every `Authorization` must carry.
+    /// The first merchant (`mchid`): the one the helpers without a mchid
+    /// (`seed_transaction`, `is_receiver`, ...) act for.
     pub mchid: String,
-    /// The only `appid` accepted in bodies.
+    /// The `appid` accepted in this merchant's bodies.
     pub appid: String,
-    /// Base64 SubjectPublicKeyInfo of the merchant API key: verifies requests.
+    /// Base64 SubjectPublicKeyInfo of this merchant's API key: verifies its requests.
     pub merchant_public_key: String,
-    /// The `serial_no` every `Authorization` must carry.
+    /// The `serial_no` this merchant's `Authorization` must carry.
     pub merchant_serial: String,
     /// Base64 PKCS#8 of the "WeChat Pay" key: signs answers, decrypts OAEP names.
     pub wechat_private_key: String,
     /// The WeChat Pay public-key id: `Wechatpay-Serial` of every answer, and required as
     /// `Wechatpay-Serial` on requests with encrypted fields.
     pub wechat_public_key_id: String,
-    /// The APIv3 key: 32 ASCII characters, the AES-256-GCM key of notifications.
+    /// The APIv3 key: 32 ASCII characters, the AES-256-GCM key of notifications (of every
+    /// merchant without its own, [`MerchantAccount::apiv3_key`]).
     pub apiv3_key: String,
 }
 
@@ -162,6 +172,10 @@ pub enum Fault {
 /// One call received on a `/v3/` (or other non-control) path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CallRecord {
+    /// The `mchid` the `Authorization` header names, known or not; None when there is none.
+    /// Not in the control API's JSON (`GET /__sim/calls`), whose shape callers compare whole.
+    #[serde(skip)]
+    pub mchid: Option<String>,
     pub method: String,
     /// The request target as received: path and `?query`.
     pub path: String,
@@ -170,7 +184,8 @@ pub struct CallRecord {
     /// From the body (create, unfreeze, create return) or the path (query) or the query
     /// string (query return).
     pub out_order_no: Option<String>,
-    /// The `Authorization` header passed every check (scheme, mchid, serial, time, signature).
+    /// The `Authorization` header passed every check (scheme, known mchid, its serial, time,
+    /// signature by its key).
     pub verified: bool,
     /// The HTTP status answered; None when no answer was sent.
     pub status: Option<u16>,
@@ -217,6 +232,8 @@ pub enum SimError {
     ReturnNotProcessing,
     #[error("fail_reason {0} is not ACCOUNT_ABNORMAL, BALANCE_NOT_ENOUGH or TIME_OUT_CLOSED")]
     InvalidFailReason(String),
+    #[error("no merchant {0} is registered")]
+    UnknownMerchant(String),
 }
 
 impl From<sim_kit::Error> for SimError {
@@ -254,10 +271,14 @@ pub(crate) fn unix_now() -> i64 {
 }
 
 pub(crate) struct Inner {
-    config: SimConfig,
+    /// The WeChat Pay public-key id (`Wechatpay-Serial` of answers).
+    key_id: String,
     key: WechatKey,
-    verifier: Verifier,
+    /// The simulator's APIv3 key (merchants without their own).
     apiv3_key: [u8; 32],
+    /// The merchants served. Locked on its own, briefly, and never while `state` is held, so
+    /// the RSA verification of a request runs outside both locks.
+    merchants: Mutex<Merchants>,
     state: Mutex<State>,
     /// `Fault::Timeout` / `Fault::TimeoutAfterApply` hold a connection 60 s (unless shut down).
     server: Server,
@@ -266,6 +287,15 @@ pub(crate) struct Inner {
 impl Inner {
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         sim_kit::lock(&self.state)
+    }
+
+    pub(crate) fn merchants(&self) -> MutexGuard<'_, Merchants> {
+        sim_kit::lock(&self.merchants)
+    }
+
+    /// The mchid of the first merchant (of `SimConfig`).
+    fn first_mchid(&self) -> String {
+        self.merchants().first_id().to_string()
     }
 }
 
@@ -279,30 +309,23 @@ impl WechatSim {
     /// Binds `listen` (loopback only; port 0 picks a free port) and starts serving.
     pub async fn start(config: SimConfig, listen: SocketAddr) -> Result<Self, SimError> {
         let (server, listener) = Server::bind(listen).await?;
-        let apiv3_key: [u8; 32] = config
-            .apiv3_key
-            .as_bytes()
-            .try_into()
-            .ok()
-            .filter(|k: &[u8; 32]| k.is_ascii())
-            .ok_or_else(|| SimError::Config("apiv3_key must be 32 ASCII characters".into()))?;
-        for (name, value) in [
-            ("mchid", &config.mchid),
-            ("appid", &config.appid),
-            ("merchant_serial", &config.merchant_serial),
-            ("wechat_public_key_id", &config.wechat_public_key_id),
-        ] {
-            if value.is_empty() {
-                return Err(SimError::Config(format!("{name} is empty")));
-            }
+        let apiv3_key = accounts::apiv3_key(&config.apiv3_key)?;
+        if config.wechat_public_key_id.is_empty() {
+            return Err(SimError::Config("wechat_public_key_id is empty".into()));
         }
-        let verifier = crypto::merchant_verifier(&config.merchant_public_key)?;
+        let first = Merchant::new(MerchantAccount {
+            mchid: config.mchid,
+            appid: config.appid,
+            merchant_public_key: config.merchant_public_key,
+            merchant_serial: config.merchant_serial,
+            apiv3_key: None,
+        })?;
         let key = WechatKey::from_pkcs8(&config.wechat_private_key)?;
         let inner = Arc::new(Inner {
-            config,
+            key_id: config.wechat_public_key_id,
             key,
-            verifier,
             apiv3_key,
+            merchants: Mutex::new(Merchants::new(first)),
             state: Mutex::new(State::default()),
             server,
         });
@@ -323,13 +346,55 @@ impl WechatSim {
         self.inner.server.local_addr()
     }
 
-    /// A paid transaction created with profit sharing: `amount_fen` frozen and splittable,
-    /// paid now, not settling. Seeding an existing id again resets its funds, refunds, paid-at
-    /// time and flags (orders and returns already made stay queryable).
+    /// Registers another merchant, or replaces the appid, key, serial and APIv3 key of a known
+    /// `mchid` (its transactions, orders and receivers stay). Errors: `Config` (an empty field,
+    /// an APIv3 key that is not 32 ASCII characters), `Key`.
+    pub fn add_merchant(&self, merchant: MerchantAccount) -> Result<(), SimError> {
+        let merchant = Merchant::new(merchant)?;
+        self.inner.merchants().insert(merchant);
+        Ok(())
+    }
+
+    /// The registered merchant numbers, sorted.
+    pub fn mchids(&self) -> Vec<String> {
+        self.inner
+            .merchants()
+            .all()
+            .map(|m| m.mchid.clone())
+            .collect()
+    }
+
+    /// A paid transaction of the first merchant created with profit sharing: `amount_fen`
+    /// frozen and splittable, paid now, not settling. Seeding an existing id again resets its
+    /// funds, refunds, paid-at time and flags (orders and returns already made stay queryable).
     pub fn seed_transaction(&self, transaction_id: &str, amount_fen: i64) {
+        let mchid = self.inner.first_mchid();
         self.inner
             .state()
-            .seed(transaction_id, amount_fen, unix_now());
+            .seed(&mchid, transaction_id, amount_fen, unix_now());
+    }
+
+    /// `seed_transaction` for the merchant `mchid`: only it may split, unfreeze, query or refund
+    /// the transaction. Transaction ids are unique across merchants: seeding under another
+    /// merchant moves the transaction. Error: `UnknownMerchant`.
+    pub fn seed_transaction_for(
+        &self,
+        mchid: &str,
+        transaction_id: &str,
+        amount_fen: i64,
+    ) -> Result<(), SimError> {
+        if self.inner.merchants().get(mchid).is_none() {
+            return Err(SimError::UnknownMerchant(mchid.to_string()));
+        }
+        self.inner
+            .state()
+            .seed(mchid, transaction_id, amount_fen, unix_now());
+        Ok(())
+    }
+
+    /// The merchant a transaction belongs to; None for an unknown one.
+    pub fn transaction_mchid(&self, transaction_id: &str) -> Option<String> {
+        self.inner.state().owner(transaction_id).map(str::to_string)
     }
 
     /// Moves a transaction's paid-at time to `age` before now (returns are refused once it
@@ -346,8 +411,9 @@ impl WechatSim {
         self.inner.state().set_settling(transaction_id, settling)
     }
 
-    /// Refunds `amount_fen` of a transaction, as the payment gateway would
-    /// (`POST /v3/refund/domestic/refunds` without signing). Idempotent on `out_refund_no`.
+    /// Refunds `amount_fen` of a transaction, as the payment gateway would for the merchant it
+    /// belongs to (`POST /v3/refund/domestic/refunds` without signing). Idempotent on that
+    /// merchant's `out_refund_no`.
     pub fn refund(
         &self,
         transaction_id: &str,
@@ -355,9 +421,20 @@ impl WechatSim {
         amount_fen: i64,
     ) -> Result<Refund, Refusal> {
         let now = beijing_now();
-        self.inner
-            .state()
-            .refund(transaction_id, out_refund_no, amount_fen, None, &now)
+        let first = self.inner.first_mchid();
+        let mut state = self.inner.state();
+        // An unknown transaction is refused either way; the first merchant's numbers are
+        // then the ones checked.
+        let mchid = state.owner(transaction_id).unwrap_or(&first).to_string();
+        state
+            .refund(
+                &mchid,
+                transaction_id,
+                out_refund_no,
+                amount_fen,
+                None,
+                &now,
+            )
             .map_err(|e| Refusal {
                 status: e.status,
                 code: e.code,
@@ -381,28 +458,54 @@ impl WechatSim {
         self.inner.state().balance(return_mchid)
     }
 
-    /// Ends a PROCESSING return. FAILED is final; SUCCESS takes the amount from the balance
-    /// (if one is set; not below 0). Errors: `UnknownReturn`, `ReturnNotProcessing`,
-    /// `InvalidFailReason`.
+    /// Ends a PROCESSING return of the first merchant. FAILED is final; SUCCESS takes the
+    /// amount from the balance (if one is set; not below 0). Errors: `UnknownReturn`,
+    /// `ReturnNotProcessing`, `InvalidFailReason`.
     pub fn complete_return(
         &self,
+        out_return_no: &str,
+        outcome: ReturnOutcome,
+    ) -> Result<(), SimError> {
+        let mchid = self.inner.first_mchid();
+        self.complete_return_for(&mchid, out_return_no, outcome)
+    }
+
+    /// `complete_return` of the merchant `mchid`'s return (`out_return_no` is per merchant).
+    pub fn complete_return_for(
+        &self,
+        mchid: &str,
         out_return_no: &str,
         outcome: ReturnOutcome,
     ) -> Result<(), SimError> {
         let now = beijing_now();
         self.inner
             .state()
-            .complete_return(out_return_no, &outcome, &now)
+            .complete_return(mchid, out_return_no, &outcome, &now)
     }
 
-    /// A return by its `out_return_no`.
+    /// A return of the first merchant by its `out_return_no`.
     pub fn return_order(&self, out_return_no: &str) -> Option<ReturnInfo> {
-        self.inner.state().return_info(out_return_no)
+        let mchid = self.inner.first_mchid();
+        self.return_order_for(&mchid, out_return_no)
     }
 
-    /// Returns accepted for a split order (`out_order_no`) and receiver, whatever their result.
+    /// A return of the merchant `mchid` by its `out_return_no`.
+    pub fn return_order_for(&self, mchid: &str, out_return_no: &str) -> Option<ReturnInfo> {
+        self.inner.state().return_info(mchid, out_return_no)
+    }
+
+    /// Returns accepted for a split order (`out_order_no`) of the first merchant and receiver,
+    /// whatever their result.
     pub fn return_count(&self, out_order_no: &str, return_mchid: &str) -> usize {
-        self.inner.state().return_count(out_order_no, return_mchid)
+        let mchid = self.inner.first_mchid();
+        self.return_count_for(&mchid, out_order_no, return_mchid)
+    }
+
+    /// `return_count` for the merchant `mchid`'s split order.
+    pub fn return_count_for(&self, mchid: &str, out_order_no: &str, return_mchid: &str) -> usize {
+        self.inner
+            .state()
+            .return_count(mchid, out_order_no, return_mchid)
     }
 
     /// The frozen amount not yet split or released; None for an unknown transaction.
@@ -410,26 +513,41 @@ impl WechatSim {
         self.inner.state().unsplit(transaction_id)
     }
 
-    /// Whether `(kind, account)` is currently an added receiver.
+    /// Whether `(kind, account)` is currently a receiver added by the first merchant.
     pub fn is_receiver(&self, kind: &str, account: &str) -> bool {
-        self.inner.state().receiver(kind, account).is_some()
+        let mchid = self.inner.first_mchid();
+        self.is_receiver_for(&mchid, kind, account)
     }
 
-    /// The decrypted `name` stored for a receiver (None if unknown or added without a name).
+    /// Whether `(kind, account)` is currently a receiver added by `mchid`: receivers are per
+    /// merchant.
+    pub fn is_receiver_for(&self, mchid: &str, kind: &str, account: &str) -> bool {
+        self.inner.state().receiver(mchid, kind, account).is_some()
+    }
+
+    /// The decrypted `name` the first merchant stored for a receiver (None if unknown or added
+    /// without a name).
     pub fn receiver_name(&self, kind: &str, account: &str) -> Option<String> {
+        let mchid = self.inner.first_mchid();
+        self.receiver_name_for(&mchid, kind, account)
+    }
+
+    /// `receiver_name` of a receiver added by `mchid`.
+    pub fn receiver_name_for(&self, mchid: &str, kind: &str, account: &str) -> Option<String> {
         self.inner
             .state()
-            .receiver(kind, account)
+            .receiver(mchid, kind, account)
             .and_then(|r| r.name.clone())
     }
 
-    /// Distinct `out_order_no`s executed on the transaction (split and unfreeze orders).
+    /// Distinct `out_order_no`s executed on the transaction (split and unfreeze orders, by
+    /// whichever merchant).
     pub fn order_count(&self, transaction_id: &str) -> usize {
         self.inner.state().order_count(transaction_id)
     }
 
-    /// Settles a PROCESSING order: each listed account gets its outcome, the others SUCCESS;
-    /// the order becomes FINISHED. CLOSED amounts go back to the unsplit funds (unless the
+    /// Settles a PROCESSING order (of the merchant the transaction belongs to): each listed
+    /// account gets its outcome, the others SUCCESS; the order becomes FINISHED. CLOSED amounts go back to the unsplit funds (unless the
     /// transaction was finished); an order with `unfreeze_unsplit=true` releases the rest.
     pub fn complete(
         &self,
@@ -455,7 +573,9 @@ impl WechatSim {
     }
 
     /// The profit-sharing notification WeChat would POST to the MERCHANT_ID receiver `account`
-    /// of an order: AES-256-GCM encrypted with the APIv3 key and signed like an answer.
+    /// of an order (of the merchant the transaction belongs to, whose `mchid` it names):
+    /// AES-256-GCM encrypted with that merchant's APIv3 key (else the simulator's) and signed
+    /// like an answer.
     pub fn notification(
         &self,
         transaction_id: &str,
@@ -481,13 +601,16 @@ async fn route(sim: WechatSim, req: Request<Incoming>) -> Result<Reply, Dropped>
         }
     };
     match parts.uri.path().strip_prefix("/__sim/") {
-        Some(path) => Ok(control(&sim, &parts.method, path, &body)),
+        Some(path) => Ok(control(&sim, &parts.method, path, parts.uri.query(), &body)),
         None => api::handle(&sim.inner, &parts, &body).await,
     }
 }
 
 #[derive(Deserialize)]
 struct SeedTransaction {
+    /// The merchant the transaction belongs to; the first one when absent.
+    #[serde(default)]
+    mchid: Option<String>,
     transaction_id: String,
     amount_fen: i64,
 }
@@ -515,6 +638,9 @@ struct BalanceRequest {
 
 #[derive(Deserialize)]
 struct CompleteReturnRequest {
+    /// The merchant whose return it is; the first one when absent.
+    #[serde(default)]
+    mchid: Option<String>,
     out_return_no: String,
     result: String,
     #[serde(default)]
@@ -551,8 +677,14 @@ fn unknown_transaction(result: Result<(), SimError>) -> Reply {
 }
 
 /// The test-control API under `/__sim/` (unauthenticated; loopback only).
-fn control(sim: &WechatSim, method: &Method, path: &str, body: &[u8]) -> Reply {
-    control_json(sim, method, path, body)
+fn control(
+    sim: &WechatSim,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    body: &[u8],
+) -> Reply {
+    control_json(sim, method, path, query, body)
         .unwrap_or_else(|e| error_reply(StatusCode::BAD_REQUEST, e))
 }
 
@@ -561,14 +693,40 @@ fn control_json(
     sim: &WechatSim,
     method: &Method,
     path: &str,
+    query: Option<&str>,
     body: &[u8],
 ) -> Result<Reply, serde_json::Error> {
     let ok = || json_reply(StatusCode::OK, &json!({}));
+    // The merchant a GET asks about: `?mchid=`, else the first one.
+    let mchid_param =
+        || api::query_param(query, "mchid").unwrap_or_else(|| sim.inner.first_mchid());
     Ok(match (method, path) {
+        (&Method::POST, "merchants") => {
+            let m: MerchantAccount = serde_json::from_slice(body)?;
+            match sim.add_merchant(m) {
+                Ok(()) => ok(),
+                Err(e) => error_reply(StatusCode::BAD_REQUEST, e),
+            }
+        }
+        (&Method::GET, "merchants") => {
+            let merchants: Vec<serde_json::Value> = sim
+                .inner
+                .merchants()
+                .all()
+                .map(|m| {
+                    json!({"mchid": m.mchid, "appid": m.appid, "merchant_serial": m.serial,
+                        "own_apiv3_key": m.apiv3_key.is_some()})
+                })
+                .collect();
+            json_reply(StatusCode::OK, &merchants)
+        }
         (&Method::POST, "transactions") => {
             let t: SeedTransaction = serde_json::from_slice(body)?;
-            sim.seed_transaction(&t.transaction_id, t.amount_fen);
-            ok()
+            let mchid = t.mchid.unwrap_or_else(|| sim.inner.first_mchid());
+            match sim.seed_transaction_for(&mchid, &t.transaction_id, t.amount_fen) {
+                Ok(()) => ok(),
+                Err(e) => error_reply(StatusCode::NOT_FOUND, e),
+            }
         }
         (&Method::GET, p) if p.starts_with("transactions/") => {
             let id = &p["transactions/".len()..];
@@ -615,7 +773,8 @@ fn control_json(
                     return Ok(error_reply(StatusCode::BAD_REQUEST, message));
                 }
             };
-            match sim.complete_return(&c.out_return_no, outcome) {
+            let mchid = c.mchid.unwrap_or_else(|| sim.inner.first_mchid());
+            match sim.complete_return_for(&mchid, &c.out_return_no, outcome) {
                 Ok(()) => ok(),
                 Err(e @ SimError::UnknownReturn) => error_reply(StatusCode::NOT_FOUND, e),
                 Err(e @ SimError::InvalidFailReason(_)) => error_reply(StatusCode::BAD_REQUEST, e),
@@ -624,7 +783,7 @@ fn control_json(
         }
         (&Method::GET, p) if p.starts_with("returns/") => {
             let no = api::percent_decode(&p["returns/".len()..]);
-            match sim.return_order(&no) {
+            match sim.return_order_for(&mchid_param(), &no) {
                 Some(info) => json_reply(StatusCode::OK, &info),
                 None => error_reply(StatusCode::NOT_FOUND, SimError::UnknownReturn),
             }
@@ -634,7 +793,7 @@ fn control_json(
             match rest.split_once("/returns/") {
                 Some((order, mchid)) => {
                     let (order, mchid) = (api::percent_decode(order), api::percent_decode(mchid));
-                    let count = sim.return_count(&order, &mchid);
+                    let count = sim.return_count_for(&mchid_param(), &order, &mchid);
                     json_reply(StatusCode::OK, &json!({ "count": count }))
                 }
                 None => error_reply(StatusCode::NOT_FOUND, "unknown control endpoint"),

@@ -19,7 +19,7 @@ pub(crate) fn build(
     account: &str,
 ) -> Result<Notification, SimError> {
     let now = beijing_now();
-    let plaintext = {
+    let (mchid, plaintext) = {
         let state = inner.state();
         let order = state
             .find_order(transaction_id, out_order_no)
@@ -37,8 +37,9 @@ pub(crate) fn build(
         } else {
             now.clone()
         };
-        json!({
-            "mchid": inner.config.mchid,
+        let plaintext = json!({
+            // The merchant the order (and transaction) belongs to.
+            "mchid": order.mchid,
             "transaction_id": order.transaction_id,
             "order_id": order.order_id,
             "out_order_no": order.out_order_no,
@@ -50,11 +51,18 @@ pub(crate) fn build(
             },
             "success_time": success_time,
         })
-        .to_string()
+        .to_string();
+        (order.mchid.clone(), plaintext)
     };
+    // That merchant's own APIv3 key if it has one, else the simulator's.
+    let apiv3_key = inner
+        .merchants()
+        .get(&mchid)
+        .and_then(|m| m.apiv3_key)
+        .unwrap_or(inner.apiv3_key);
     let resource_nonce = random_text(12, ALNUM);
     let sealed = aes_gcm_seal(
-        &inner.apiv3_key,
+        &apiv3_key,
         resource_nonce.as_bytes(),
         ASSOCIATED_DATA.as_bytes(),
         plaintext.as_bytes(),
@@ -81,10 +89,7 @@ pub(crate) fn build(
         ("Content-Type", "application/json".to_string()),
         ("Wechatpay-Timestamp", timestamp.to_string()),
         ("Wechatpay-Nonce", nonce),
-        (
-            "Wechatpay-Serial",
-            inner.config.wechat_public_key_id.clone(),
-        ),
+        ("Wechatpay-Serial", inner.key_id.clone()),
         ("Wechatpay-Signature", signature),
         (
             "Wechatpay-Signature-Type",

@@ -1,6 +1,11 @@
-//! The simulated merchant account: paid transactions with frozen funds, split and unfreeze
-//! orders, receivers, and the business rules of the profit-sharing endpoints. Everything here is
-//! synchronous and runs under the simulator's mutex.
+//! The simulated merchant accounts: paid transactions with frozen funds, split and unfreeze
+//! orders, returns, refunds and receivers, each belonging to one merchant (`mchid`), and the
+//! business rules of the profit-sharing endpoints. Everything here is synchronous and runs under
+//! the simulator's mutex.
+//!
+//! The merchant's own numbers (`out_order_no`, `out_return_no`, `out_refund_no`) and its
+//! receivers are per merchant: another merchant's are simply not found. A WeChat transaction id
+//! is global; using another merchant's is refused (see `NOT_OURS_*`).
 
 use std::collections::{HashMap, VecDeque};
 
@@ -51,9 +56,20 @@ fn not_exists(message: &str) -> ApiError {
     ApiError::new(404, "RESOURCE_NOT_EXISTS", message)
 }
 
-/// What a handler needs besides the state: configuration, the key and the request context.
+// Another merchant's transaction. The direct-merchant page of `GET .../transactions/{id}/amounts`
+// documents 400 INVALID_REQUEST "非本商户的订单不支持查询" for exactly this
+// (pay.weixin.qq.com/docs/merchant/apis/profit-sharing/transactions/query-order-amount.html).
+// The create and unfreeze pages name no answer for it, so they get the same code with the
+// operation's word; the refund API answers it like an unknown order (404 "订单不存在").
+const NOT_OURS_QUERY: &str = "非本商户的订单不支持查询";
+const NOT_OURS_SPLIT: &str = "非本商户的订单不支持分账";
+
+/// What a handler needs besides the state: the calling merchant, the key and the request
+/// context.
 pub(crate) struct Ctx<'a> {
+    /// The merchant the call acts for (today: the one that signed it).
     pub mchid: &'a str,
+    /// That merchant's appid.
     pub appid: &'a str,
     pub key_id: &'a str,
     pub key: &'a WechatKey,
@@ -105,6 +121,8 @@ pub(crate) const RETURN_FAIL_REASONS: [&str; 3] =
     ["ACCOUNT_ABNORMAL", "BALANCE_NOT_ENOUGH", "TIME_OUT_CLOSED"];
 
 struct Transaction {
+    /// The merchant paid (`mchid`): only it may split, unfreeze, query or refund.
+    owner: String,
     /// What the payer paid (`amount.total` of a refund).
     amount: i64,
     unsplit: i64,
@@ -135,6 +153,8 @@ pub(crate) struct OrderReceiver {
 }
 
 pub(crate) struct Order {
+    /// The merchant that made the order.
+    pub mchid: String,
     pub transaction_id: String,
     pub out_order_no: String,
     pub order_id: String,
@@ -257,16 +277,25 @@ fn take_balance(balances: &mut HashMap<String, i64>, mchid: &str, amount: i64) -
     }
 }
 
+/// `(mchid, number)`: a merchant's own number (out_order_no, out_return_no, out_refund_no).
+type Key = (String, String);
+
+fn key(mchid: &str, no: &str) -> Key {
+    (mchid.to_string(), no.to_string())
+}
+
 #[derive(Default)]
 pub(crate) struct State {
+    /// By `transaction_id` (WeChat's, unique across merchants).
     transactions: HashMap<String, Transaction>,
-    /// By `out_order_no` (unique per merchant, split and unfreeze orders alike).
-    orders: HashMap<String, Order>,
-    receivers: HashMap<(String, String), Receiver>,
-    /// By `out_return_no` (unique per merchant).
-    returns: HashMap<String, ReturnOrder>,
-    /// By `out_refund_no` (unique per merchant).
-    refunds: HashMap<String, Refund>,
+    /// By `(mchid, out_order_no)` (unique per merchant, split and unfreeze orders alike).
+    orders: HashMap<Key, Order>,
+    /// By `(mchid, type, account)`: receivers are added per merchant.
+    receivers: HashMap<(String, String, String), Receiver>,
+    /// By `(mchid, out_return_no)`.
+    returns: HashMap<Key, ReturnOrder>,
+    /// By `(mchid, out_refund_no)`.
+    refunds: HashMap<Key, Refund>,
     /// Balances of MERCHANT_ID receivers (returns take from them); absent means unlimited.
     balances: HashMap<String, i64>,
     pub faults: HashMap<Op, VecDeque<Fault>>,
@@ -381,8 +410,18 @@ fn parse_receiver(entry: &Value) -> Result<NewReceiver<'_>, ApiError> {
 }
 
 impl State {
-    pub(crate) fn seed(&mut self, transaction_id: &str, amount_fen: i64, now_unix: i64) {
+    /// Adds or resets a transaction of `owner`. Transaction ids are WeChat's, unique across
+    /// merchants: seeding under another merchant moves it (earlier orders stay with the
+    /// merchant that made them).
+    pub(crate) fn seed(
+        &mut self,
+        owner: &str,
+        transaction_id: &str,
+        amount_fen: i64,
+        now_unix: i64,
+    ) {
         let transaction = Transaction {
+            owner: owner.to_string(),
             amount: amount_fen,
             unsplit: amount_fen,
             refunded: 0,
@@ -392,6 +431,13 @@ impl State {
         };
         self.transactions
             .insert(transaction_id.to_string(), transaction);
+    }
+
+    /// The merchant a transaction belongs to.
+    pub(crate) fn owner(&self, transaction_id: &str) -> Option<&str> {
+        self.transactions
+            .get(transaction_id)
+            .map(|t| t.owner.as_str())
     }
 
     pub(crate) fn unsplit(&self, transaction_id: &str) -> Option<i64> {
@@ -439,19 +485,37 @@ impl State {
         self.balances.get(mchid).copied()
     }
 
-    pub(crate) fn return_info(&self, out_return_no: &str) -> Option<ReturnInfo> {
-        self.returns.get(out_return_no).map(ReturnOrder::info)
-    }
-
-    pub(crate) fn return_count(&self, out_order_no: &str, return_mchid: &str) -> usize {
+    pub(crate) fn return_info(&self, mchid: &str, out_return_no: &str) -> Option<ReturnInfo> {
         self.returns
-            .values()
-            .filter(|r| r.out_order_no == out_order_no && r.return_mchid == return_mchid)
-            .count()
+            .get(&key(mchid, out_return_no))
+            .map(ReturnOrder::info)
     }
 
-    pub(crate) fn receiver(&self, kind: &str, account: &str) -> Option<&Receiver> {
-        self.receivers.get(&(kind.to_string(), account.to_string()))
+    /// The returns of `mchid`'s split order `out_order_no` from `return_mchid`.
+    fn returns_of<'a>(
+        &'a self,
+        mchid: &'a str,
+        out_order_no: &'a str,
+        return_mchid: &'a str,
+    ) -> impl Iterator<Item = &'a ReturnOrder> + 'a {
+        self.returns.iter().filter_map(move |((m, _), r)| {
+            (m == mchid && r.out_order_no == out_order_no && r.return_mchid == return_mchid)
+                .then_some(r)
+        })
+    }
+
+    pub(crate) fn return_count(
+        &self,
+        mchid: &str,
+        out_order_no: &str,
+        return_mchid: &str,
+    ) -> usize {
+        self.returns_of(mchid, out_order_no, return_mchid).count()
+    }
+
+    pub(crate) fn receiver(&self, mchid: &str, kind: &str, account: &str) -> Option<&Receiver> {
+        let key = (mchid.to_string(), kind.to_string(), account.to_string());
+        self.receivers.get(&key)
     }
 
     pub(crate) fn order_count(&self, transaction_id: &str) -> usize {
@@ -461,10 +525,18 @@ impl State {
             .count()
     }
 
-    pub(crate) fn find_order(&self, transaction_id: &str, out_order_no: &str) -> Option<&Order> {
+    /// An order of `mchid` on the transaction.
+    fn order_of(&self, mchid: &str, transaction_id: &str, out_order_no: &str) -> Option<&Order> {
         self.orders
-            .get(out_order_no)
+            .get(&key(mchid, out_order_no))
             .filter(|o| o.transaction_id == transaction_id)
+    }
+
+    /// An order on the transaction made by the merchant the transaction belongs to (the
+    /// control API's view: the transaction id names the merchant).
+    pub(crate) fn find_order(&self, transaction_id: &str, out_order_no: &str) -> Option<&Order> {
+        let owner = self.owner(transaction_id)?;
+        self.order_of(owner, transaction_id, out_order_no)
     }
 
     /// Digits only: `prefix`, the Beijing date, a sequence number, random digits up to `len`.
@@ -482,7 +554,7 @@ impl State {
         let obj = object(body)?;
         let out_order_no = req_str(obj, "out_order_no")?;
         check_out_order_no(out_order_no)?;
-        if let Some(order) = self.orders.get(out_order_no) {
+        if let Some(order) = self.orders.get(&key(ctx.mchid, out_order_no)) {
             return Ok(order.to_json());
         }
         let transaction_id = req_str(obj, "transaction_id")?;
@@ -526,12 +598,15 @@ impl State {
             .transactions
             .get(transaction_id)
             .ok_or_else(|| not_exists("订单不存在"))?;
+        if transaction.owner != ctx.mchid {
+            return Err(invalid_request(NOT_OURS_SPLIT));
+        }
         if transaction.finished {
             return Err(invalid_request("订单已完结"));
         }
         for r in &parsed {
             let known = self
-                .receiver(r.kind, r.account)
+                .receiver(ctx.mchid, r.kind, r.account)
                 .ok_or_else(|| invalid_request("分账接收方不存在"))?;
             if let Some(ciphertext) = r.name {
                 let name = ctx.decrypt_name(ciphertext)?;
@@ -563,6 +638,7 @@ impl State {
             t.finished |= unfreeze_unsplit;
         }
         let order = Order {
+            mchid: ctx.mchid.to_string(),
             transaction_id: transaction_id.to_string(),
             out_order_no: out_order_no.to_string(),
             order_id: self.next_id("30", &ctx.now, 28),
@@ -571,20 +647,21 @@ impl State {
             unfreeze_unsplit,
         };
         let answer = order.to_json();
-        self.orders.insert(out_order_no.to_string(), order);
+        self.orders.insert(key(ctx.mchid, out_order_no), order);
         Ok(answer)
     }
 
-    /// `GET /v3/profitsharing/orders/{out_order_no}?transaction_id=`.
+    /// `GET /v3/profitsharing/orders/{out_order_no}?transaction_id=`: `mchid`'s order only.
     pub(crate) fn query_order(
         &self,
+        mchid: &str,
         out_order_no: &str,
         transaction_id: Option<&str>,
     ) -> ApiResult {
         let transaction_id = transaction_id
             .filter(|t| !t.is_empty())
             .ok_or_else(|| param_error("缺少参数 transaction_id"))?;
-        self.find_order(transaction_id, out_order_no)
+        self.order_of(mchid, transaction_id, out_order_no)
             .map(Order::to_json)
             .ok_or_else(|| not_exists("记录不存在"))
     }
@@ -594,7 +671,7 @@ impl State {
         let obj = object(body)?;
         let out_order_no = req_str(obj, "out_order_no")?;
         check_out_order_no(out_order_no)?;
-        if let Some(order) = self.orders.get(out_order_no) {
+        if let Some(order) = self.orders.get(&key(ctx.mchid, out_order_no)) {
             return Ok(order.to_json());
         }
         let transaction_id = req_str(obj, "transaction_id")?;
@@ -603,6 +680,9 @@ impl State {
             .transactions
             .get_mut(transaction_id)
             .ok_or_else(|| not_exists("订单不存在"))?;
+        if transaction.owner != ctx.mchid {
+            return Err(invalid_request(NOT_OURS_SPLIT));
+        }
         let amount = std::mem::take(&mut transaction.unsplit);
         transaction.finished = true;
         let receiver = OrderReceiver {
@@ -617,6 +697,7 @@ impl State {
             finish_time: ctx.now.clone(),
         };
         let order = Order {
+            mchid: ctx.mchid.to_string(),
             transaction_id: transaction_id.to_string(),
             out_order_no: out_order_no.to_string(),
             order_id: self.next_id("30", &ctx.now, 28),
@@ -625,16 +706,19 @@ impl State {
             unfreeze_unsplit: false,
         };
         let answer = order.to_json();
-        self.orders.insert(out_order_no.to_string(), order);
+        self.orders.insert(key(ctx.mchid, out_order_no), order);
         Ok(answer)
     }
 
-    /// `GET /v3/profitsharing/transactions/{transaction_id}/amounts`.
-    pub(crate) fn amounts(&self, transaction_id: &str) -> ApiResult {
+    /// `GET /v3/profitsharing/transactions/{transaction_id}/amounts`, asked by `mchid`.
+    pub(crate) fn amounts(&self, mchid: &str, transaction_id: &str) -> ApiResult {
         let transaction = self
             .transactions
             .get(transaction_id)
             .ok_or_else(|| not_exists("记录不存在"))?;
+        if transaction.owner != mchid {
+            return Err(invalid_request(NOT_OURS_QUERY));
+        }
         if transaction.settling {
             return Err(invalid_request("订单处理中，请稍后再试"));
         }
@@ -661,7 +745,7 @@ impl State {
         let description = req_str(obj, "description")?;
         check_description(description)?;
 
-        if let Some(existing) = self.returns.get_mut(out_return_no) {
+        if let Some(existing) = self.returns.get_mut(&key(ctx.mchid, out_return_no)) {
             let same = out_order_no.is_none_or(|no| no == existing.out_order_no)
                 && order_id.is_none_or(|id| id == existing.order_id)
                 && existing.return_mchid == return_mchid
@@ -682,8 +766,11 @@ impl State {
         }
 
         let order = match (out_order_no, order_id) {
-            (Some(no), _) => self.orders.get(no),
-            (None, Some(id)) => self.orders.values().find(|o| o.order_id == id),
+            (Some(no), _) => self.orders.get(&key(ctx.mchid, no)),
+            (None, Some(id)) => self
+                .orders
+                .values()
+                .find(|o| o.mchid == ctx.mchid && o.order_id == id),
             (None, None) => None,
         }
         .filter(|o| order_id.is_none_or(|id| o.order_id == id))
@@ -710,9 +797,7 @@ impl State {
             return Err(invalid_request("订单支付已超过 180 天, 不能再分账回退"));
         }
         let earlier: Vec<&ReturnOrder> = self
-            .returns
-            .values()
-            .filter(|r| r.out_order_no == out_order_no && r.return_mchid == return_mchid)
+            .returns_of(ctx.mchid, &out_order_no, return_mchid)
             .collect();
         if earlier.len() >= MAX_RETURNS {
             return Err(invalid_request(
@@ -743,13 +828,15 @@ impl State {
             sends: 1,
         };
         let answer = record.to_json();
-        self.returns.insert(out_return_no.to_string(), record);
+        self.returns.insert(key(ctx.mchid, out_return_no), record);
         Ok(answer)
     }
 
-    /// `GET /v3/profitsharing/return-orders/{out_return_no}?out_order_no=`.
+    /// `GET /v3/profitsharing/return-orders/{out_return_no}?out_order_no=`: `mchid`'s return
+    /// only.
     pub(crate) fn query_return(
         &self,
+        mchid: &str,
         out_return_no: &str,
         out_order_no: Option<&str>,
     ) -> ApiResult {
@@ -758,7 +845,7 @@ impl State {
             .ok_or_else(|| param_error("缺少参数 out_order_no"))?;
         let record = self
             .returns
-            .get(out_return_no)
+            .get(&key(mchid, out_return_no))
             .ok_or_else(|| not_exists("记录不存在"))?;
         if record.out_order_no != out_order_no {
             return Err(param_error("out_order_no 与该回退单的商户分账单号不一致"));
@@ -770,13 +857,14 @@ impl State {
     /// below 0) or FAILED with one of `RETURN_FAIL_REASONS`.
     pub(crate) fn complete_return(
         &mut self,
+        mchid: &str,
         out_return_no: &str,
         outcome: &ReturnOutcome,
         now: &str,
     ) -> Result<(), SimError> {
         let record = self
             .returns
-            .get_mut(out_return_no)
+            .get_mut(&key(mchid, out_return_no))
             .ok_or(SimError::UnknownReturn)?;
         if record.result != "PROCESSING" {
             return Err(SimError::ReturnNotProcessing);
@@ -816,15 +904,24 @@ impl State {
             "CNY" => {}
             other => return Err(param_error(format!("amount.currency 不支持 {other}"))),
         }
-        self.refund(transaction_id, out_refund_no, refund, Some(total), &ctx.now)
-            .map(|r| refund_json(&r))
+        self.refund(
+            ctx.mchid,
+            transaction_id,
+            out_refund_no,
+            refund,
+            Some(total),
+            &ctx.now,
+        )
+        .map(|r| refund_json(&r))
     }
 
-    /// A refund of a transaction. While the transaction is not finished its money comes from
-    /// the unsplit (frozen) funds; after an unfreeze, from the unsplit funds left and then the
-    /// merchant's own account. Idempotent on `out_refund_no`.
+    /// A refund of a transaction by `mchid`. While the transaction is not finished its money
+    /// comes from the unsplit (frozen) funds; after an unfreeze, from the unsplit funds left
+    /// and then the merchant's own account. Idempotent on `(mchid, out_refund_no)`. Another
+    /// merchant's transaction is not found, like an unknown one.
     pub(crate) fn refund(
         &mut self,
+        mchid: &str,
         transaction_id: &str,
         out_refund_no: &str,
         refund: i64,
@@ -835,7 +932,7 @@ impl State {
         if refund < 1 {
             return Err(param_error("amount.refund 须为不小于 1 的整数(分)"));
         }
-        if let Some(done) = self.refunds.get(out_refund_no) {
+        if let Some(done) = self.refunds.get(&key(mchid, out_refund_no)) {
             if done.transaction_id != transaction_id {
                 return Err(invalid_request("退款单号已用于另一笔订单"));
             }
@@ -844,6 +941,7 @@ impl State {
         let t = self
             .transactions
             .get(transaction_id)
+            .filter(|t| t.owner == mchid)
             .ok_or_else(|| not_exists("订单不存在"))?;
         if total.is_some_and(|total| total != t.amount) {
             return Err(param_error("amount.total 与原订单金额不一致"));
@@ -874,7 +972,7 @@ impl State {
             t.refunded += refund;
         }
         self.refunds
-            .insert(out_refund_no.to_string(), record.clone());
+            .insert(key(mchid, out_refund_no), record.clone());
         Ok(record)
     }
 
@@ -908,8 +1006,8 @@ impl State {
             }
         }
         let name = encrypted.map(|c| ctx.decrypt_name(c)).transpose()?;
-        self.receivers
-            .insert((kind.to_string(), account.to_string()), Receiver { name });
+        let key = (ctx.mchid.to_string(), kind.to_string(), account.to_string());
+        self.receivers.insert(key, Receiver { name });
         let mut answer = json!({"type": kind, "account": account, "relation_type": relation_type});
         if let Some(c) = custom_relation {
             answer["custom_relation"] = c.into();
@@ -927,11 +1025,12 @@ impl State {
         let kind = req_str(obj, "type")?;
         check_type(kind)?;
         let account = req_str(obj, "account")?;
-        self.receivers
-            .remove(&(kind.to_string(), account.to_string()));
+        let key = (ctx.mchid.to_string(), kind.to_string(), account.to_string());
+        self.receivers.remove(&key);
         Ok(json!({"type": kind, "account": account}))
     }
 
+    /// Settles a PROCESSING order made by the merchant the transaction belongs to.
     pub(crate) fn complete(
         &mut self,
         transaction_id: &str,
@@ -939,9 +1038,13 @@ impl State {
         outcomes: &[(String, Outcome)],
         now: &str,
     ) -> Result<(), SimError> {
+        let owner = self
+            .owner(transaction_id)
+            .ok_or(SimError::UnknownOrder)?
+            .to_string();
         let order = self
             .orders
-            .get_mut(out_order_no)
+            .get_mut(&key(&owner, out_order_no))
             .filter(|o| o.transaction_id == transaction_id)
             .ok_or(SimError::UnknownOrder)?;
         if order.state != "PROCESSING" {

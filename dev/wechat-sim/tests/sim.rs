@@ -20,7 +20,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use sim_kit::testing::{self, RawAnswer};
 use wechat_sim::{
-    Fault, Op, Outcome, ReturnOutcome, SimConfig, SimError, WechatSim, generate_keypair,
+    Fault, MerchantAccount, Op, Outcome, ReturnOutcome, SimConfig, SimError, WechatSim,
+    generate_keypair,
 };
 
 const MCHID: &str = "1900000109";
@@ -2246,4 +2247,634 @@ async fn control_api_for_returns_and_refunds() {
     let a = client.post(RETURNS, return_body("S1", "R2", SHOP, 1)).await;
     assert!(a.status == 200 && !a.signature_ok());
     sim.shutdown().await;
+}
+
+// ---------------------------------------------------------------- several merchants at once
+
+const MCHID_B: &str = "1900000333";
+const APPID_B: &str = "wx9999999999999999";
+const SERIAL_B: &str = "7B8F1C2D3E4F5A6B7C8D9E0F1A2B3C4D5E6F7A8B";
+const APIV3_KEY_B: &str = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+const UNKNOWN_MCHID: &str = "1900000999";
+
+/// The second merchant's API key pair: (private, public).
+fn merchant_b_keys() -> &'static (String, String) {
+    static KEYS: OnceLock<(String, String)> = OnceLock::new();
+    KEYS.get_or_init(|| generate_keypair().expect("keygen"))
+}
+
+fn merchant_b() -> MerchantAccount {
+    MerchantAccount {
+        mchid: MCHID_B.into(),
+        appid: APPID_B.into(),
+        merchant_public_key: merchant_b_keys().1.clone(),
+        merchant_serial: SERIAL_B.into(),
+        apiv3_key: None,
+    }
+}
+
+/// A client signing as `mchid` with `key` and `serial`.
+fn client_as(sim: &WechatSim, mchid: &str, key: &str, serial: &str) -> Client {
+    Client {
+        addr: sim.local_addr(),
+        signing: Signing {
+            key: key.into(),
+            mchid: mchid.into(),
+            serial: serial.into(),
+            ts_offset: 0,
+        },
+        timeout: Duration::from_secs(5),
+    }
+}
+
+fn client_b(sim: &WechatSim) -> Client {
+    client_as(sim, MCHID_B, &merchant_b_keys().0, SERIAL_B)
+}
+
+/// `body` with another `appid`.
+fn with_appid(mut body: Value, appid: &str) -> Value {
+    body["appid"] = appid.into();
+    body
+}
+
+/// MCHID and MCHID_B served at once, each with SHOP added; T1 paid to MCHID, T2 to MCHID_B
+/// (100.00 each).
+async fn two_merchants() -> (WechatSim, Client, Client) {
+    let (sim, a) = start().await;
+    sim.add_merchant(merchant_b()).expect("add merchant");
+    let b = client_b(&sim);
+    a.post(ADD, add_shop_body()).await.assert_ok();
+    b.post(ADD, with_appid(add_shop_body(), APPID_B))
+        .await
+        .assert_ok();
+    sim.seed_transaction("T1", 10_000);
+    sim.seed_transaction_for(MCHID_B, "T2", 10_000)
+        .expect("seed");
+    (sim, a, b)
+}
+
+fn shop_split(transaction_id: &str, out_order_no: &str, appid: &str, amount: i64) -> Value {
+    let body = order_body(
+        transaction_id,
+        out_order_no,
+        &[("MERCHANT_ID", SHOP, amount)],
+    );
+    with_appid(body, appid)
+}
+
+#[tokio::test]
+async fn two_merchants_each_with_their_own_key() {
+    let (sim, a, b) = two_merchants().await;
+    // The same out_order_no for both: numbers are per merchant.
+    let ordered_a = a
+        .post(ORDERS, shop_split("T1", "O1", APPID, 100))
+        .await
+        .assert_ok();
+    let ordered_b = b
+        .post(ORDERS, shop_split("T2", "O1", APPID_B, 300))
+        .await
+        .assert_ok();
+    assert_ne!(ordered_a["order_id"], ordered_b["order_id"]);
+    assert_eq!(
+        (sim.unsplit_fen("T1"), sim.unsplit_fen("T2")),
+        (Some(9_900), Some(9_700))
+    );
+    assert_eq!((sim.order_count("T1"), sim.order_count("T2")), (1, 1));
+    let queried = b.get(&query_target("O1", "T2")).await.assert_ok();
+    assert_eq!(queried["order_id"], ordered_b["order_id"]);
+    let amounts = b
+        .get("/v3/profitsharing/transactions/T2/amounts")
+        .await
+        .assert_ok();
+    assert_eq!(amounts["unsplit_amount"], 9_700);
+    assert_eq!(
+        (sim.transaction_mchid("T1"), sim.transaction_mchid("T2")),
+        (Some(MCHID.to_string()), Some(MCHID_B.to_string()))
+    );
+    assert_eq!(sim.mchids(), [MCHID, MCHID_B]);
+    let calls: Vec<(Option<String>, bool)> = sim
+        .calls()
+        .into_iter()
+        .map(|c| (c.mchid, c.verified))
+        .collect();
+    let expected =
+        [MCHID, MCHID_B, MCHID, MCHID_B, MCHID_B, MCHID_B].map(|m| (Some(m.to_string()), true));
+    assert_eq!(calls, expected);
+    assert!(matches!(
+        sim.seed_transaction_for(UNKNOWN_MCHID, "T3", 100),
+        Err(SimError::UnknownMerchant(_))
+    ));
+    assert_eq!(sim.unsplit_fen("T3"), None);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn signed_by_one_merchant_naming_another_is_refused() {
+    let (sim, _a, _b) = two_merchants().await;
+    let k = keys();
+    let b = merchant_b_keys();
+    let cases = [
+        (
+            "A's key, B's mchid and serial",
+            MCHID_B,
+            &k.merchant_private,
+            SERIAL_B,
+            "T2",
+        ),
+        (
+            "A's key and serial, B's mchid",
+            MCHID_B,
+            &k.merchant_private,
+            SERIAL,
+            "T2",
+        ),
+        ("B's key, A's mchid and serial", MCHID, &b.0, SERIAL, "T1"),
+        ("B's key and serial, A's mchid", MCHID, &b.0, SERIAL_B, "T1"),
+        ("an unknown mchid", UNKNOWN_MCHID, &b.0, SERIAL_B, "T2"),
+    ];
+    for (what, mchid, key, serial, transaction_id) in cases {
+        let forged = client_as(&sim, mchid, key, serial);
+        let appid = if mchid == MCHID { APPID } else { APPID_B };
+        let a = forged
+            .post(ORDERS, shop_split(transaction_id, "F1", appid, 100))
+            .await;
+        a.assert_error(401, "SIGN_ERROR");
+        assert!(a.json()["detail"]["issue"].is_string(), "{what}");
+        let last = sim.calls().pop().expect("call");
+        assert_eq!(
+            (last.mchid.as_deref(), last.verified),
+            (Some(mchid), false),
+            "{what}"
+        );
+    }
+    assert_eq!((sim.order_count("T1"), sim.order_count("T2")), (0, 0));
+    assert_eq!(
+        (sim.unsplit_fen("T1"), sim.unsplit_fen("T2")),
+        (Some(10_000), Some(10_000))
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn transaction_of_another_merchant_is_refused() {
+    let (sim, a, b) = two_merchants().await;
+    let ordered = a
+        .post(ORDERS, shop_split("T1", "S1", APPID, 1_000))
+        .await
+        .assert_ok();
+    sim.complete("T1", "S1", &[]).expect("complete");
+    let returned = a.post(RETURNS, return_body("S1", "R1", SHOP, 100)).await;
+    assert_eq!(returned.assert_ok()["result"], "SUCCESS");
+    let refunded = a.post(REFUNDS, refund_body("RF1", 100, 10_000)).await;
+    refunded.assert_ok();
+    let snapshot = |sim: &WechatSim| {
+        (
+            sim.unsplit_fen("T1"),
+            sim.order_count("T1"),
+            sim.return_count("S1", SHOP),
+            sim.refunded_fen("T1"),
+            sim.return_order("R1").map(|r| (r.result, r.sends)),
+        )
+    };
+    let before = snapshot(&sim);
+    assert_eq!(
+        before,
+        (Some(8_900), 1, 1, Some(100), Some(("SUCCESS".into(), 1)))
+    );
+
+    let unfreeze = json!({"transaction_id": "T1", "out_order_no": "U1", "description": "解冻"});
+    let by_order_id = json!({"order_id": ordered["order_id"], "out_return_no": "R2",
+        "return_mchid": SHOP, "amount": 100, "description": "用户退款"});
+    let refused: [(&str, String, Value, u16, &str, &str); 8] = [
+        (
+            "POST",
+            ORDERS.into(),
+            shop_split("T1", "S2", APPID_B, 100),
+            400,
+            "INVALID_REQUEST",
+            "非本商户的订单不支持分账",
+        ),
+        (
+            "POST",
+            UNFREEZE.into(),
+            unfreeze,
+            400,
+            "INVALID_REQUEST",
+            "非本商户的订单不支持分账",
+        ),
+        (
+            "GET",
+            AMOUNTS_T1.into(),
+            Value::Null,
+            400,
+            "INVALID_REQUEST",
+            "非本商户的订单不支持查询",
+        ),
+        (
+            "GET",
+            query_target("S1", "T1"),
+            Value::Null,
+            404,
+            "RESOURCE_NOT_EXISTS",
+            "记录不存在",
+        ),
+        (
+            "POST",
+            RETURNS.into(),
+            return_body("S1", "R2", SHOP, 100),
+            404,
+            "RESOURCE_NOT_EXISTS",
+            "分账单不存在",
+        ),
+        (
+            "POST",
+            RETURNS.into(),
+            by_order_id,
+            404,
+            "RESOURCE_NOT_EXISTS",
+            "分账单不存在",
+        ),
+        (
+            "GET",
+            return_target("R1", "S1"),
+            Value::Null,
+            404,
+            "RESOURCE_NOT_EXISTS",
+            "记录不存在",
+        ),
+        (
+            "POST",
+            REFUNDS.into(),
+            refund_body("RF2", 100, 10_000),
+            404,
+            "RESOURCE_NOT_EXISTS",
+            "订单不存在",
+        ),
+    ];
+    for (method, target, body, status, code, message) in refused {
+        let body = if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        let answer = b.send(method, &target, &body).await.expect("send");
+        assert_eq!(
+            answer.assert_error(status, code),
+            message,
+            "{method} {target}"
+        );
+    }
+    assert_eq!(snapshot(&sim), before, "nothing changed");
+
+    // MCHID cannot use MCHID_B's transaction either.
+    let a_on_b = a.post(ORDERS, shop_split("T2", "S3", APPID, 100)).await;
+    a_on_b.assert_error(400, "INVALID_REQUEST");
+    assert_eq!(
+        (sim.unsplit_fen("T2"), sim.order_count("T2")),
+        (Some(10_000), 0)
+    );
+    // And a body must carry the calling merchant's appid.
+    let wrong_appid = b.post(ORDERS, shop_split("T2", "S4", APPID, 100)).await;
+    wrong_appid.assert_error(400, "PARAM_ERROR");
+    let wrong_appid = b.post(ADD, add_shop_body()).await;
+    wrong_appid.assert_error(400, "PARAM_ERROR");
+    assert_eq!(sim.order_count("T2"), 0);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn receivers_are_per_merchant() {
+    let (sim, a, b) = two_merchants().await;
+    let alice = json!({"appid": APPID, "type": "PERSONAL_OPENID", "account": ALICE,
+        "relation_type": "USER"});
+    a.post(ADD, alice).await.assert_ok();
+    assert!(sim.is_receiver("PERSONAL_OPENID", ALICE));
+    assert!(!sim.is_receiver_for(MCHID_B, "PERSONAL_OPENID", ALICE));
+    let to_alice = with_appid(
+        order_body("T2", "P1", &[("PERSONAL_OPENID", ALICE, 100)]),
+        APPID_B,
+    );
+    let refused = b.post(ORDERS, to_alice.clone()).await;
+    assert_eq!(
+        refused.assert_error(400, "INVALID_REQUEST"),
+        "分账接收方不存在"
+    );
+    assert_eq!(
+        (sim.unsplit_fen("T2"), sim.order_count("T2")),
+        (Some(10_000), 0)
+    );
+    assert_eq!(
+        (
+            sim.receiver_name_for(MCHID, "MERCHANT_ID", SHOP),
+            sim.receiver_name_for(MCHID_B, "MERCHANT_ID", SHOP)
+        ),
+        (Some(SHOP_NAME.into()), Some(SHOP_NAME.into()))
+    );
+
+    // MCHID_B deleting its SHOP leaves MCHID's.
+    let delete = json!({"appid": APPID_B, "type": "MERCHANT_ID", "account": SHOP});
+    b.post(DELETE, delete).await.assert_ok();
+    assert!(!sim.is_receiver_for(MCHID_B, "MERCHANT_ID", SHOP));
+    assert!(sim.is_receiver("MERCHANT_ID", SHOP));
+    let to_shop = b.post(ORDERS, shop_split("T2", "P2", APPID_B, 100)).await;
+    assert_eq!(
+        to_shop.assert_error(400, "INVALID_REQUEST"),
+        "分账接收方不存在"
+    );
+    a.post(ORDERS, shop_split("T1", "P2", APPID, 100))
+        .await
+        .assert_ok();
+
+    let alice_b = json!({"appid": APPID_B, "type": "PERSONAL_OPENID", "account": ALICE,
+        "relation_type": "USER"});
+    b.post(ADD, alice_b).await.assert_ok();
+    b.post(ORDERS, to_alice).await.assert_ok();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn return_and_refund_numbers_are_per_merchant() {
+    let (sim, a, b) = two_merchants().await;
+    a.post(ORDERS, shop_split("T1", "S1", APPID, 1_000))
+        .await
+        .assert_ok();
+    b.post(ORDERS, shop_split("T2", "S1", APPID_B, 2_000))
+        .await
+        .assert_ok();
+    sim.complete("T1", "S1", &[]).expect("complete");
+    sim.complete("T2", "S1", &[]).expect("complete");
+    let ra = a.post(RETURNS, return_body("S1", "R1", SHOP, 100)).await;
+    let rb = b.post(RETURNS, return_body("S1", "R1", SHOP, 300)).await;
+    assert_eq!(ra.assert_ok()["amount"], 100);
+    assert_eq!(rb.assert_ok()["amount"], 300);
+    assert_ne!(ra.json()["return_id"], rb.json()["return_id"]);
+    let amounts = |r: Option<wechat_sim::ReturnInfo>| r.map(|r| (r.amount, r.sends));
+    assert_eq!(amounts(sim.return_order("R1")), Some((100, 1)));
+    assert_eq!(amounts(sim.return_order_for(MCHID_B, "R1")), Some((300, 1)));
+    assert_eq!(
+        (
+            sim.return_count("S1", SHOP),
+            sim.return_count_for(MCHID_B, "S1", SHOP)
+        ),
+        (1, 1)
+    );
+    let queried = b.get(&return_target("R1", "S1")).await.assert_ok();
+    assert_eq!(queried["amount"], 300);
+
+    let fa = a.post(REFUNDS, refund_body("RF1", 100, 10_000)).await;
+    let fb = b
+        .post(
+            REFUNDS,
+            json!({"transaction_id": "T2", "out_refund_no": "RF1",
+                "amount": {"refund": 200, "total": 10_000, "currency": "CNY"}}),
+        )
+        .await;
+    assert_eq!(fa.assert_ok()["transaction_id"], "T1");
+    assert_eq!(fb.assert_ok()["transaction_id"], "T2");
+    assert_eq!(
+        (sim.refunded_fen("T1"), sim.refunded_fen("T2")),
+        (Some(100), Some(200))
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn notification_names_the_owner_and_uses_its_apiv3_key() {
+    let (sim, a) = start().await;
+    sim.add_merchant(MerchantAccount {
+        apiv3_key: Some(APIV3_KEY_B.into()),
+        ..merchant_b()
+    })
+    .expect("add merchant");
+    let b = client_b(&sim);
+    a.post(ADD, add_shop_body()).await.assert_ok();
+    b.post(ADD, with_appid(add_shop_body(), APPID_B))
+        .await
+        .assert_ok();
+    sim.seed_transaction("T1", 10_000);
+    sim.seed_transaction_for(MCHID_B, "T2", 10_000)
+        .expect("seed");
+    a.post(ORDERS, shop_split("T1", "N1", APPID, 100))
+        .await
+        .assert_ok();
+    b.post(ORDERS, shop_split("T2", "N1", APPID_B, 200))
+        .await
+        .assert_ok();
+    sim.complete("T2", "N1", &[]).expect("complete");
+
+    let open = |transaction_id: &str, key: &str| {
+        let note = sim
+            .notification(transaction_id, "N1", SHOP)
+            .expect("notification");
+        let outer: Value = serde_json::from_str(&note.body).expect("json");
+        let r = &outer["resource"];
+        let nonce = r["nonce"].as_str().expect("nonce");
+        let ciphertext = r["ciphertext"].as_str().expect("ciphertext");
+        aes_gcm_open(key, nonce, "profitsharing", ciphertext)
+            .map(|plain| serde_json::from_str::<Value>(&plain).expect("json"))
+    };
+    let note_b = open("T2", APIV3_KEY_B).expect("sealed with MCHID_B's key");
+    assert_eq!(
+        (
+            &note_b["mchid"],
+            &note_b["transaction_id"],
+            &note_b["receiver"]["amount"]
+        ),
+        (&json!(MCHID_B), &json!("T2"), &json!(200))
+    );
+    assert_eq!(open("T2", APIV3_KEY), None, "not with the simulator's key");
+    let note_a = open("T1", APIV3_KEY).expect("sealed with the simulator's key");
+    assert_eq!(note_a["mchid"], MCHID);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn control_api_adds_merchants() {
+    let (sim, _a) = start().await;
+    let b_public = &merchant_b_keys().1;
+    let merchant = json!({"mchid": MCHID_B, "appid": APPID_B,
+        "merchant_public_key": b_public, "merchant_serial": SERIAL_B});
+    assert_eq!(
+        control_call(&sim, "POST", "/__sim/merchants", merchant).await,
+        (200, json!({}))
+    );
+    let bad = [
+        json!({"mchid": UNKNOWN_MCHID, "appid": APPID_B, "merchant_public_key": "not a key",
+            "merchant_serial": SERIAL_B}),
+        json!({"mchid": "", "appid": APPID_B, "merchant_public_key": b_public,
+            "merchant_serial": SERIAL_B}),
+        json!({"mchid": UNKNOWN_MCHID, "appid": APPID_B, "merchant_public_key": b_public,
+            "merchant_serial": SERIAL_B, "apiv3_key": "too short"}),
+        json!({"mchid": UNKNOWN_MCHID, "appid": APPID_B}),
+    ];
+    for body in bad {
+        let (status, _) = control_call(&sim, "POST", "/__sim/merchants", body.clone()).await;
+        assert_eq!(status, 400, "{body}");
+    }
+    assert_eq!(
+        control_call(&sim, "GET", "/__sim/merchants", Value::Null).await,
+        (
+            200,
+            json!([
+                {"mchid": MCHID, "appid": APPID, "merchant_serial": SERIAL, "own_apiv3_key": false},
+                {"mchid": MCHID_B, "appid": APPID_B, "merchant_serial": SERIAL_B, "own_apiv3_key": false}
+            ])
+        )
+    );
+    let seed = json!({"mchid": MCHID_B, "transaction_id": "T2", "amount_fen": 10_000});
+    assert_eq!(
+        control_call(&sim, "POST", "/__sim/transactions", seed)
+            .await
+            .0,
+        200
+    );
+    let seed = json!({"mchid": UNKNOWN_MCHID, "transaction_id": "T3", "amount_fen": 10_000});
+    assert_eq!(
+        control_call(&sim, "POST", "/__sim/transactions", seed)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(sim.transaction_mchid("T2").as_deref(), Some(MCHID_B));
+    assert_eq!(sim.unsplit_fen("T3"), None);
+
+    let b = client_b(&sim);
+    b.post(ADD, with_appid(add_shop_body(), APPID_B))
+        .await
+        .assert_ok();
+    b.post(ORDERS, shop_split("T2", "S1", APPID_B, 1_000))
+        .await
+        .assert_ok();
+    sim.complete("T2", "S1", &[]).expect("complete");
+    sim.set_balance(SHOP, Some(0));
+    let r = b.post(RETURNS, return_body("S1", "R1", SHOP, 100)).await;
+    assert_eq!(r.assert_ok()["result"], "PROCESSING");
+    let (status, info) = control_call(
+        &sim,
+        "GET",
+        "/__sim/returns/R1?mchid=1900000333",
+        Value::Null,
+    )
+    .await;
+    assert_eq!((status, &info["result"]), (200, &json!("PROCESSING")));
+    assert_eq!(
+        control_call(&sim, "GET", "/__sim/returns/R1", Value::Null)
+            .await
+            .0,
+        404,
+        "the first merchant has no R1"
+    );
+    let (_, count) = control_call(
+        &sim,
+        "GET",
+        &format!("/__sim/orders/S1/returns/{SHOP}?mchid={MCHID_B}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(count, json!({"count": 1}));
+    let complete = json!({"out_return_no": "R1", "result": "SUCCESS"});
+    assert_eq!(
+        control_call(&sim, "POST", "/__sim/complete-return", complete.clone())
+            .await
+            .0,
+        404,
+        "the first merchant's R1 by default"
+    );
+    let complete = json!({"mchid": MCHID_B, "out_return_no": "R1", "result": "SUCCESS"});
+    assert_eq!(
+        control_call(&sim, "POST", "/__sim/complete-return", complete)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        sim.return_order_for(MCHID_B, "R1")
+            .map(|r| r.result)
+            .as_deref(),
+        Some("SUCCESS")
+    );
+
+    // Adding a known merchant again replaces its key and serial (rotation); its data stays.
+    let (new_private, new_public) = generate_keypair().expect("keygen");
+    let rotated = json!({"mchid": MCHID_B, "appid": APPID_B,
+        "merchant_public_key": new_public, "merchant_serial": "NEWSERIAL"});
+    assert_eq!(
+        control_call(&sim, "POST", "/__sim/merchants", rotated)
+            .await
+            .0,
+        200
+    );
+    b.get("/v3/profitsharing/transactions/T2/amounts")
+        .await
+        .assert_error(401, "SIGN_ERROR");
+    let b = client_as(&sim, MCHID_B, &new_private, "NEWSERIAL");
+    let amounts = b
+        .get("/v3/profitsharing/transactions/T2/amounts")
+        .await
+        .assert_ok();
+    assert_eq!(amounts["unsplit_amount"], 9_000);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn binary_serves_extra_merchants() {
+    use tokio::process::Command;
+    let exe = env!("CARGO_BIN_EXE_wechat-sim");
+    let k = keys();
+    let extra = json!([{"mchid": MCHID_B, "appid": APPID_B,
+        "merchant_public_key": merchant_b_keys().1, "merchant_serial": SERIAL_B,
+        "apiv3_key": APIV3_KEY_B}])
+    .to_string();
+    let command = |extra: &str| {
+        let mut command = Command::new(exe);
+        command
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--mchid",
+                MCHID,
+                "--appid",
+                APPID,
+            ])
+            .args(["--merchant-public-key", &k.merchant_public])
+            .args(["--merchant-serial", SERIAL])
+            .args(["--wechat-private-key", &k.wechat_private])
+            .args(["--wechat-public-key-id", KEY_ID])
+            .args(["--apiv3-key", APIV3_KEY])
+            .args(["--extra-merchants", extra]);
+        command
+    };
+    let (mut child, line) = testing::spawn_until_first_line(&mut command(&extra))
+        .await
+        .expect("ready line");
+    let addr: SocketAddr = line
+        .trim_end()
+        .strip_prefix("listening on http://")
+        .expect("ready line")
+        .parse()
+        .expect("addr");
+    let b = Client {
+        addr,
+        signing: Signing {
+            key: merchant_b_keys().0.clone(),
+            mchid: MCHID_B.into(),
+            serial: SERIAL_B.into(),
+            ts_offset: 0,
+        },
+        timeout: Duration::from_secs(5),
+    };
+    let a = b.get("/v3/profitsharing/transactions/T9/amounts").await;
+    a.assert_error(404, "RESOURCE_NOT_EXISTS");
+    child.kill().await.expect("kill");
+
+    for bad in [
+        "not json",
+        r#"[{"mchid":"1","appid":"a","merchant_public_key":"x","merchant_serial":"s"}]"#,
+    ] {
+        let out = tokio::time::timeout(Duration::from_secs(10), command(bad).output())
+            .await
+            .expect("exits")
+            .expect("output");
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
 }
