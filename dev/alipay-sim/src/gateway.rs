@@ -1,5 +1,7 @@
 //! `POST /gateway.do`: common-parameter checks, RSA2 request verification with the key of the
-//! app the request names, fault injection and the signed response envelope.
+//! app the request names, the merchant a call acts for (the app itself, or the merchant whose
+//! `app_auth_token` it carries), `alipay.open.auth.token.app`, fault injection and the signed
+//! response envelope.
 
 use std::collections::VecDeque;
 
@@ -8,9 +10,9 @@ use serde_json::{Value, json};
 use sim_kit::{Dropped, Reply, reply};
 use time::{Date, Duration, Month, PrimitiveDateTime, Time};
 
-use crate::accounts::App;
-use crate::state::{METHODS, business_failed};
-use crate::{CallRecord, Fault, Inner, SimCert, SimError, beijing_now, format_dt};
+use crate::accounts::{App, AuthTokenState, Grant, RefreshRefusal};
+use crate::state::{METHODS, TOKEN_APP, business_failed, success};
+use crate::{CallRecord, Fault, Inner, SimCert, SimError, beijing_now, format_dt, unix_now};
 
 /// How far a request `timestamp` may be from Beijing time now.
 const MAX_SKEW: Duration = Duration::minutes(10);
@@ -259,6 +261,87 @@ fn html_status(code: u16) -> Reply {
 
 const JSON_UTF8: &str = "application/json;charset=utf-8";
 
+/// A call with an `app_auth_token` that does not act for anyone: `code 20001` (授权权限不足,
+/// msg "Insufficient Token Permissions") under the method's node, signed, as Alipay answers it
+/// (public error-code table, open.alitrip.com/docs/doc.htm?articleId=105806&docType=1&treeId=262;
+/// the answer `{"alipay_trade_pay_response":{"code":"20001","msg":"Insufficient Token
+/// Permissions","sub_code":"aop.invalid-app-auth-token","sub_msg":"无效的应用授权令牌"},"sign":..}`
+/// quoted in SDK tests, e.g. alipay-easysdk `TestExecuteWithAppAuthToken`).
+fn token_refused(state: AuthTokenState) -> Value {
+    let (sub_code, sub_msg) = match state {
+        AuthTokenState::Expired => ("aop.app-auth-token-time-out", "应用授权令牌已过期"),
+        AuthTokenState::Valid | AuthTokenState::Invalid => {
+            ("aop.invalid-app-auth-token", "无效的应用授权令牌")
+        }
+    };
+    json!({"code": "20001", "msg": "Insufficient Token Permissions", "sub_code": sub_code,
+        "sub_msg": sub_msg})
+}
+
+/// A `40002 Invalid Arguments` node of `alipay.open.auth.token.app`.
+fn token_app_invalid(sub_code: &str, sub_msg: &str) -> Value {
+    json!({"code": "40002", "msg": "Invalid Arguments", "sub_code": sub_code, "sub_msg": sub_msg})
+}
+
+/// The six fields of a token answer.
+fn token_fields(g: &Grant) -> Value {
+    json!({"user_id": g.user_id, "auth_app_id": g.auth_app_id,
+        "app_auth_token": g.token, "app_refresh_token": g.refresh_token,
+        "expires_in": g.expires_in, "re_expires_in": g.re_expires_in})
+}
+
+/// `alipay.open.auth.token.app` with `grant_type=refresh_token`: a new token and refresh token
+/// for the merchant, the old ones dead. The answer carries the fields flat, as the long-standing
+/// example shows (`alipay_open_auth_token_app_response` with `app_auth_token`,
+/// `app_refresh_token`, `auth_app_id`, `expires_in`, `re_expires_in`, `user_id`), and again in
+/// `tokens`, the array newer docs answer (both forms in go-pay/gopay `AuthTokenApp`), so a
+/// client reading either works. Refusals: 40002 `isv.refresh-token-invalid` "刷新令牌
+/// (refresh_token)错误或状态不对" (developer.aliyun.com/ask/285673) and, for a refresh token
+/// already used, `isv.refreshed-token-invalid` (developer.aliyun.com/ask/285674).
+/// `grant_type=authorization_code` is not simulated: the simulator issues no `app_auth_code`,
+/// so every code is answered 40002 `isv.code-invalid` "授权码code无效".
+fn token_app(inner: &Inner, app_id: &str, biz: &Value, now: &str) -> Value {
+    let Value::Object(biz) = biz else {
+        return token_app_invalid("isv.invalid-parameter", "biz_content 须为 JSON 对象");
+    };
+    match biz.get("grant_type").and_then(Value::as_str) {
+        Some("refresh_token") => {}
+        Some("authorization_code") => {
+            return token_app_invalid("isv.code-invalid", "授权码code无效");
+        }
+        _ => {
+            return token_app_invalid(
+                "isv.invalid-parameter",
+                "grant_type 须为 authorization_code 或 refresh_token",
+            );
+        }
+    }
+    let refresh_token = biz
+        .get("refresh_token")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let year_month: String = now.chars().filter(char::is_ascii_digit).take(6).collect();
+    let refreshed = inner
+        .accounts()
+        .refresh(app_id, refresh_token, &year_month, unix_now());
+    match refreshed {
+        Ok(grant) => {
+            let fields = token_fields(&grant);
+            let mut node = success(fields.clone());
+            node["tokens"] = json!([fields]);
+            node
+        }
+        Err(RefreshRefusal::Used) => token_app_invalid(
+            "isv.refreshed-token-invalid",
+            "该刷新令牌刷出的令牌已无效,请尝试用返回的令牌再次刷新",
+        ),
+        Err(RefreshRefusal::Invalid) => token_app_invalid(
+            "isv.refresh-token-invalid",
+            "刷新令牌(refresh_token)错误或状态不对",
+        ),
+    }
+}
+
 /// Handles one gateway call. `Err` means: answer nothing and drop the connection.
 pub(crate) async fn handle(inner: &Inner, params: Vec<(String, String)>) -> Result<Reply, Dropped> {
     let get = |key: &str| {
@@ -272,6 +355,15 @@ pub(crate) async fn handle(inner: &Inner, params: Vec<(String, String)>) -> Resu
     let biz: Value = get("biz_content")
         .and_then(|b| serde_json::from_str(b).ok())
         .unwrap_or(Value::Null);
+    // A common (signed) parameter: the ISV acts for the merchant it belongs to. Without it the
+    // app acts for itself ("支付宝将认为是本应用替自己发起的请求", yq.aliyun.com/articles/707485).
+    let app_auth_token = get("app_auth_token")
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    let acting = match &app_auth_token {
+        None => Ok(app_id.clone()),
+        Some(token) => inner.accounts().resolve(&app_id, token, unix_now()),
+    };
     let app = inner.accounts().get(&app_id);
     // Verified with the key of the app the request names: a request signed by one app but
     // naming another fails here.
@@ -290,6 +382,8 @@ pub(crate) async fn handle(inner: &Inner, params: Vec<(String, String)>) -> Resu
         let fault = state.faults.get_mut(&method).and_then(VecDeque::pop_front);
         state.calls.push(CallRecord {
             app_id: app_id.clone(),
+            app_auth_token: app_auth_token.clone(),
+            merchant: None,
             method: method.clone(),
             out_request_no: biz["out_request_no"].as_str().map(str::to_string),
             biz_content: biz.clone(),
@@ -321,17 +415,26 @@ pub(crate) async fn handle(inner: &Inner, params: Vec<(String, String)>) -> Resu
         _ => {}
     }
 
+    // The merchant the call acted for, once its business method ran.
+    let mut acted_for: Option<&str> = None;
     let (name, node) = match check_common(&params, app.as_deref(), verified) {
         Err(e) => ("error_response".to_string(), e.to_json()),
         Ok(()) => {
-            let node = match &fault {
-                Some(Fault::Business { sub_code, sub_msg }) => business_failed(sub_code, sub_msg),
-                _ => {
+            let node = match (&fault, &acting) {
+                (Some(Fault::Business { sub_code, sub_msg }), _) => {
+                    business_failed(sub_code, sub_msg)
+                }
+                // The ISV's own call; an app_auth_token it may carry is not looked at.
+                _ if method == TOKEN_APP => {
+                    acted_for = Some(&app_id);
+                    token_app(inner, &app_id, &biz, &format_dt(beijing_now()))
+                }
+                (_, Err(state)) => token_refused(*state),
+                (_, Ok(merchant)) => {
                     let now = format_dt(beijing_now());
-                    // A direct app acts for itself: the merchant is the calling app. An
-                    // `app_auth_token` (third-party apps, not simulated) would name another.
-                    let merchant = app_id.as_str();
-                    let answer = inner.state().call(&method, &biz, merchant, &now);
+                    acted_for = Some(merchant);
+                    let call = (merchant.as_str(), app_id.as_str());
+                    let answer = inner.state().call(&method, &biz, call, &now);
                     answer.unwrap_or_else(|| {
                         json!({"code": "40002", "msg": "Invalid Arguments",
                         "sub_code": "isv.invalid-method", "sub_msg": "不存在的方法名"})
@@ -341,6 +444,12 @@ pub(crate) async fn handle(inner: &Inner, params: Vec<(String, String)>) -> Resu
             (node_name(&method), node)
         }
     };
+    // Recorded whether or not an answer goes out: the call was applied for this merchant.
+    if let Some(merchant) = acted_for
+        && let Some(call) = inner.state().calls.get_mut(index)
+    {
+        call.merchant = Some(merchant.to_string());
+    }
     if matches!(fault, Some(Fault::TimeoutAfterApply)) {
         return Err(inner.server.hold().await);
     }

@@ -2,7 +2,9 @@
 //! client, written from the public protocol documentation and independent of that client.
 //!
 //! It serves several apps (merchant accounts) at once: the one of [`SimConfig`] and any added
-//! with [`AlipaySim::add_app`]. It verifies every request signature with the public key of the
+//! with [`AlipaySim::add_app`]; any of them can also act as a third-party (ISV) app for the
+//! merchants that authorised it ([`AlipaySim::authorize_merchant`]), when its calls carry the
+//! merchant's `app_auth_token`. It verifies every request signature with the public key of the
 //! app the request names, signs every answer with the "Alipay" private key exactly like the real
 //! gateway (node text first, then the signature over those bytes), keeps each merchant's paid
 //! trades with frozen funds, settles and receiver relations apart, and can inject faults into the
@@ -32,7 +34,9 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 use crate::accounts::{Accounts, App};
 use crate::state::State;
 
-pub use crate::accounts::AppAccount;
+pub use crate::accounts::{
+    AppAccount, AppAuthorization, AuthTokenState, DEFAULT_EXPIRES_IN, DEFAULT_RE_EXPIRES_IN,
+};
 
 /// Simulator configuration. Keys are Java style: base64 DER without PEM armour. The app it names
 /// is the first account; [`AlipaySim::add_app`] adds more.
@@ -101,6 +105,12 @@ pub enum Outcome {
 pub struct CallRecord {
     /// The `app_id` parameter as sent ("" when absent), known or not.
     pub app_id: String,
+    /// The `app_auth_token` common parameter as sent; None when absent or empty.
+    pub app_auth_token: Option<String>,
+    /// The merchant the call acted for once its method ran: the app itself (`app_id`), or the
+    /// `user_id` of the merchant whose valid `app_auth_token` it carried. None when it was
+    /// refused before (gateway checks, an invalid or expired token) or a fault replaced it.
+    pub merchant: Option<String>,
     /// The `method` parameter as sent ("" when absent).
     pub method: String,
     /// `biz_content` parsed as JSON (Null when absent or not JSON).
@@ -183,6 +193,10 @@ pub enum SimError {
     UnknownTrade,
     #[error("no app {0} is registered")]
     UnknownApp(String),
+    #[error("no current app_auth_token {0}")]
+    UnknownAppAuthToken(String),
+    #[error("merchant {user_id} has not authorised app {app_id}")]
+    NotAuthorized { app_id: String, user_id: String },
 }
 
 impl From<sim_kit::Error> for SimError {
@@ -203,6 +217,10 @@ pub fn generate_keypair() -> Result<(String, String), SimError> {
 
 const DATE_TIME: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+
+pub(crate) fn unix_now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
 
 pub(crate) fn beijing_now() -> PrimitiveDateTime {
     let now = OffsetDateTime::now_utc().to_offset(offset!(+8));
@@ -287,8 +305,51 @@ impl AlipaySim {
     /// `Key` (not a base64 RSA SubjectPublicKeyInfo).
     pub fn add_app(&self, app: AppAccount) -> Result<(), SimError> {
         let app = App::new(app)?;
-        self.inner.accounts().insert(app);
-        Ok(())
+        self.inner.accounts().insert(app)
+    }
+
+    /// Records that the merchant `user_id` authorised the app `isv_app_id` (third-party mode),
+    /// with the token, refresh token and lifetimes `alipay.open.auth.token.app` would have
+    /// given; authorising again replaces the earlier token (it stops working). Calls of that app
+    /// carrying the token act for `user_id`. Errors: `UnknownApp`, `Config` (a `user_id` that
+    /// is not 2088 + 12 digits or is an app id, an empty or over-40-character token, a token
+    /// another authorisation holds).
+    pub fn authorize_merchant(&self, auth: AppAuthorization) -> Result<(), SimError> {
+        self.inner.accounts().authorize(auth, unix_now())
+    }
+
+    /// The merchant's current `app_auth_token` for the app; None if it has not authorised it.
+    pub fn app_auth_token(&self, isv_app_id: &str, user_id: &str) -> Option<String> {
+        let accounts = self.inner.accounts();
+        accounts.grant(isv_app_id, user_id).map(|g| g.token.clone())
+    }
+
+    /// The merchant's current `app_refresh_token` for the app.
+    pub fn app_refresh_token(&self, isv_app_id: &str, user_id: &str) -> Option<String> {
+        let accounts = self.inner.accounts();
+        accounts
+            .grant(isv_app_id, user_id)
+            .map(|g| g.refresh_token.clone())
+    }
+
+    /// How a call carrying `app_auth_token` would be answered: `Valid`, `Expired`, or `Invalid`
+    /// (unknown, or replaced by a refresh or a new authorisation).
+    pub fn app_auth_token_state(&self, app_auth_token: &str) -> AuthTokenState {
+        let accounts = self.inner.accounts();
+        accounts.token_state(app_auth_token, unix_now())
+    }
+
+    /// Marks a current token expired (calls get `aop.app-auth-token-time-out`; a refresh still
+    /// works) or invalid (calls get `aop.invalid-app-auth-token`, as after the merchant revoked
+    /// the authorisation; refreshing is refused too); `Valid` returns it to following its
+    /// expiry time. Error: `UnknownAppAuthToken`.
+    pub fn set_app_auth_token_state(
+        &self,
+        app_auth_token: &str,
+        state: AuthTokenState,
+    ) -> Result<(), SimError> {
+        let mut accounts = self.inner.accounts();
+        accounts.set_token_state(app_auth_token, state)
     }
 
     /// The registered app ids, sorted.
@@ -343,7 +404,44 @@ impl AlipaySim {
         Ok(())
     }
 
-    /// The app a trade belongs to; None for an unknown trade.
+    /// A paid trade of the merchant `user_id`, paid through the ISV app `isv_app_id` it
+    /// authorised: only calls acting for that merchant (that app or another it authorised,
+    /// with the merchant's valid `app_auth_token`) may settle, query or refund it. Its
+    /// `out_trade_no` is `M` + `trade_no`. Error: `NotAuthorized`.
+    pub fn seed_merchant_trade(
+        &self,
+        isv_app_id: &str,
+        user_id: &str,
+        trade_no: &str,
+        amount_fen: i64,
+    ) -> Result<(), SimError> {
+        let out_trade_no = format!("M{trade_no}");
+        self.seed_merchant_trade_with(isv_app_id, user_id, trade_no, &out_trade_no, amount_fen)
+    }
+
+    /// `seed_merchant_trade` with the merchant's own `out_trade_no`.
+    pub fn seed_merchant_trade_with(
+        &self,
+        isv_app_id: &str,
+        user_id: &str,
+        trade_no: &str,
+        out_trade_no: &str,
+        amount_fen: i64,
+    ) -> Result<(), SimError> {
+        if self.inner.accounts().grant(isv_app_id, user_id).is_none() {
+            return Err(SimError::NotAuthorized {
+                app_id: isv_app_id.to_string(),
+                user_id: user_id.to_string(),
+            });
+        }
+        self.inner
+            .state()
+            .seed_trade(user_id, trade_no, out_trade_no, amount_fen);
+        Ok(())
+    }
+
+    /// The merchant a trade belongs to: an app id, or the user id of an authorised merchant
+    /// (`seed_merchant_trade`); None for an unknown trade.
     pub fn trade_app_id(&self, trade_no: &str) -> Option<String> {
         self.inner.state().trade_owner(trade_no).map(str::to_string)
     }
@@ -399,7 +497,8 @@ impl AlipaySim {
         self.is_bound_for(&app_id, account_type, account)
     }
 
-    /// Whether the app `app_id` has a receiver relation: relations are per app.
+    /// Whether the merchant `app_id` (an app id, or an authorised merchant's user id: relations
+    /// bound with its `app_auth_token` are its own) has a receiver relation.
     pub fn is_bound_for(&self, app_id: &str, account_type: &str, account: &str) -> bool {
         self.inner.state().is_bound(app_id, account_type, account)
     }
@@ -410,23 +509,23 @@ impl AlipaySim {
     }
 
     /// Finishes a pending async settle: each listed receiver account gets its outcome, the
-    /// others succeed. Then sends the signed notification if the app the trade belongs to has
-    /// a `notify_url`.
+    /// others succeed. Then sends the signed notification if the app whose call made the settle
+    /// (the trade's own app, or the ISV app acting for its merchant) has a `notify_url`.
     pub async fn complete(
         &self,
         trade_no: &str,
         out_request_no: &str,
         outcomes: &[(String, Outcome)],
     ) -> Result<NotifyDelivery, SimError> {
-        let owner = {
+        let caller = {
             let now = format_dt(beijing_now());
             let mut state = self.inner.state();
-            state.complete(trade_no, out_request_no, outcomes, &now)?
+            state.complete(trade_no, out_request_no, outcomes, &now)?.1
         };
         let url = self
             .inner
             .accounts()
-            .get(&owner)
+            .get(&caller)
             .and_then(|app| app.notify_url.clone());
         let Some(url) = url else {
             return Ok(NotifyDelivery::NotConfigured);
@@ -436,17 +535,30 @@ impl AlipaySim {
     }
 
     /// The signed notification form for a settle's current state (fresh `notify_id`); its
-    /// `app_id` is the app the trade belongs to.
+    /// `app_id` is the app whose call made the settle, plus `auth_app_id` (the merchant's app)
+    /// when that was an ISV app acting for an authorised merchant.
     pub fn signed_settle_notify(
         &self,
         trade_no: &str,
         out_request_no: &str,
     ) -> Result<Vec<(String, String)>, SimError> {
+        let (owner, caller) = {
+            let state = self.inner.state();
+            let settle = state
+                .find_trade_settle(trade_no, out_request_no)
+                .ok_or(SimError::UnknownSettle)?;
+            (settle.owner.clone(), settle.caller.clone())
+        };
+        let auth_app_id = (owner != caller).then(|| {
+            let accounts = self.inner.accounts();
+            let grant = accounts.grant(&caller, &owner);
+            grant.map_or(owner.clone(), |g| g.auth_app_id.clone())
+        });
         let state = self.inner.state();
         let settle = state
             .find_trade_settle(trade_no, out_request_no)
             .ok_or(SimError::UnknownSettle)?;
-        notify::settle_pairs(&self.inner, settle)
+        notify::settle_pairs(&self.inner, settle, auth_app_id.as_deref())
     }
 
     /// POSTs a notification form to the `notify_url` of the app its `app_id` names (the first
@@ -536,13 +648,24 @@ async fn route(sim: AlipaySim, req: Request<Incoming>) -> Result<Reply, Dropped>
 
 #[derive(Deserialize)]
 struct SeedTrade {
-    /// The app the trade belongs to; the first app when absent.
+    /// The app the trade belongs to; the first app when absent (and no `user_id`).
     #[serde(default)]
     app_id: Option<String>,
+    /// With `user_id`: a trade of that authorised merchant, paid through this ISV app.
+    #[serde(default)]
+    isv_app_id: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
     trade_no: String,
     #[serde(default)]
     out_trade_no: Option<String>,
     amount_fen: i64,
+}
+
+#[derive(Deserialize)]
+struct TokenStateRequest {
+    app_auth_token: String,
+    state: AuthTokenState,
 }
 
 #[derive(Deserialize)]
@@ -624,11 +747,52 @@ async fn control_json(
                 .collect();
             json_reply(StatusCode::OK, &apps)
         }
+        (&Method::POST, "authorizations") => {
+            let auth: AppAuthorization = serde_json::from_slice(body)?;
+            match sim.authorize_merchant(auth) {
+                Ok(()) => ok(),
+                Err(e @ SimError::UnknownApp(_)) => error_reply(StatusCode::NOT_FOUND, e),
+                Err(e) => error_reply(StatusCode::BAD_REQUEST, e),
+            }
+        }
+        (&Method::GET, "authorizations") => {
+            let grants: Vec<Value> = sim
+                .inner
+                .accounts()
+                .all_grants()
+                .map(|(g, state)| {
+                    json!({"isv_app_id": g.isv_app_id, "user_id": g.user_id,
+                        "auth_app_id": g.auth_app_id, "app_auth_token": g.token,
+                        "app_refresh_token": g.refresh_token, "state": state,
+                        "expires_in": g.expires_in, "re_expires_in": g.re_expires_in})
+                })
+                .collect();
+            json_reply(StatusCode::OK, &grants)
+        }
+        (&Method::POST, "app-auth-token-state") => {
+            let t: TokenStateRequest = serde_json::from_slice(body)?;
+            match sim.set_app_auth_token_state(&t.app_auth_token, t.state) {
+                Ok(()) => ok(),
+                Err(e) => error_reply(StatusCode::NOT_FOUND, e),
+            }
+        }
         (&Method::POST, "trades") => {
             let t: SeedTrade = serde_json::from_slice(body)?;
-            let app_id = t.app_id.unwrap_or_else(|| sim.inner.first_app_id());
             let out = t.out_trade_no.unwrap_or_else(|| format!("M{}", t.trade_no));
-            match sim.seed_trade_with_for(&app_id, &t.trade_no, &out, t.amount_fen) {
+            let seeded = match (t.isv_app_id, t.user_id, t.app_id) {
+                (Some(isv), Some(user), None) => {
+                    sim.seed_merchant_trade_with(&isv, &user, &t.trade_no, &out, t.amount_fen)
+                }
+                (None, None, app_id) => {
+                    let app_id = app_id.unwrap_or_else(|| sim.inner.first_app_id());
+                    sim.seed_trade_with_for(&app_id, &t.trade_no, &out, t.amount_fen)
+                }
+                _ => {
+                    let message = "give isv_app_id and user_id together, and then no app_id";
+                    return Ok(error_reply(StatusCode::BAD_REQUEST, message));
+                }
+            };
+            match seeded {
                 Ok(()) => ok(),
                 Err(e) => error_reply(StatusCode::NOT_FOUND, e),
             }

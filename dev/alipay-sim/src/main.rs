@@ -3,26 +3,30 @@
 //! ```text
 //! alipay-sim --listen 127.0.0.1:PORT --app-id ID --app-public-key B64 --alipay-private-key B64 [--notify-url URL]
 //!   [--extra-apps '[{"app_id":..,"app_public_key":..,"notify_url":..}]']
+//!   [--authorizations '[{"isv_app_id":..,"user_id":..,"app_auth_token":..,"app_refresh_token":..}]']
 //! alipay-sim keygen
 //! ```
 
 use std::process::ExitCode;
 
-use alipay_sim::{AlipaySim, AppAccount, SimConfig};
+use alipay_sim::{AlipaySim, AppAccount, AppAuthorization, SimConfig};
 use sim_kit::cli::{self, Flags};
 
 const USAGE: &str = "usage:\n  alipay-sim --listen 127.0.0.1:PORT --app-id ID --app-public-key B64 \
---alipay-private-key B64 [--notify-url URL] [--extra-apps JSON]\n  \
-(--extra-apps: a JSON array of {\"app_id\",\"app_public_key\",\"notify_url\"?}: more apps served at once)\n  \
+--alipay-private-key B64 [--notify-url URL] [--extra-apps JSON] [--authorizations JSON]\n  \
+(--extra-apps: a JSON array of {\"app_id\",\"app_public_key\",\"notify_url\"?}: more apps served at once;\n   \
+--authorizations: a JSON array of {\"isv_app_id\",\"user_id\",\"auth_app_id\"?,\"app_auth_token\",\"app_refresh_token\",\
+\"expires_in\"?,\"re_expires_in\"?}: merchants that authorised an app to act for them)\n  \
 alipay-sim keygen   (prints private=<b64 pkcs8> and public=<b64 spki>)";
 
-const FLAGS: [&str; 6] = [
+const FLAGS: [&str; 7] = [
     "--listen",
     "--app-id",
     "--app-public-key",
     "--alipay-private-key",
     "--notify-url",
     "--extra-apps",
+    "--authorizations",
 ];
 
 #[tokio::main]
@@ -43,16 +47,36 @@ async fn serve(mut flags: Flags) -> Result<(), String> {
         Some(json) => serde_json::from_str(&json).map_err(|e| format!("--extra-apps: {e}"))?,
         None => Vec::new(),
     };
+    let grants: Vec<AppAuthorization> = match flags.optional("--authorizations") {
+        Some(json) => serde_json::from_str(&json).map_err(|e| format!("--authorizations: {e}"))?,
+        None => Vec::new(),
+    };
     let sim = AlipaySim::start(config, listen)
         .await
         .map_err(|e| e.to_string())?;
-    for app in extra {
-        let app_id = app.app_id.clone();
-        if let Err(e) = sim.add_app(app) {
-            sim.shutdown().await;
-            return Err(format!("--extra-apps: app {app_id}: {e}"));
-        }
+    if let Err(e) = register(&sim, extra, grants) {
+        sim.shutdown().await;
+        return Err(e);
     }
     cli::serve_until_signal(&sim.base_url(), sim.shutdown()).await;
+    Ok(())
+}
+
+/// The accounts of the flags, apps before the authorisations naming them.
+fn register(
+    sim: &AlipaySim,
+    extra: Vec<AppAccount>,
+    grants: Vec<AppAuthorization>,
+) -> Result<(), String> {
+    for app in extra {
+        let app_id = app.app_id.clone();
+        sim.add_app(app)
+            .map_err(|e| format!("--extra-apps: app {app_id}: {e}"))?;
+    }
+    for grant in grants {
+        let user_id = grant.user_id.clone();
+        sim.authorize_merchant(grant)
+            .map_err(|e| format!("--authorizations: merchant {user_id}: {e}"))?;
+    }
     Ok(())
 }

@@ -19,10 +19,15 @@ use crate::{Inner, NotifyDelivery, SimError};
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The form pairs of a settle notification for the settle's current state, signed over all
-/// pairs except `sign` and `sign_type`.
+/// pairs except `sign` and `sign_type`. `app_id` is the app whose call made the settle; when that
+/// is an ISV app acting for an authorised merchant, `auth_app_id` names the merchant's app, as
+/// Alipay's notifications do for third-party calls (`auth_app_id` beside `app_id`:
+/// github.com/smartwalle/alipay `TradeNotification`; the token answer's `auth_app_id`,
+/// `/work/shared/reference/tenancy-isv-bills.md` §1.7), so a provider's receiver can route it.
 pub(crate) fn settle_pairs(
     inner: &Inner,
     settle: &Settle,
+    auth_app_id: Option<&str>,
 ) -> Result<Vec<(String, String)>, SimError> {
     let biz = json!({
         "trade_no": settle.trade_no,
@@ -40,8 +45,8 @@ pub(crate) fn settle_pairs(
         ("notify_id", notify_id),
         ("utc_timestamp", utc_ms.to_string()),
         ("msg_method", "alipay.trade.order.settle.notify".into()),
-        // The app the settled trade belongs to.
-        ("app_id", settle.owner.clone()),
+        // The app that made the settle: the trade's own app, or the ISV app acting for it.
+        ("app_id", settle.caller.clone()),
         ("version", "1.1".into()),
         ("charset", "utf-8".into()),
         ("sign_type", "RSA2".into()),
@@ -50,6 +55,9 @@ pub(crate) fn settle_pairs(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    if let Some(auth_app_id) = auth_app_id {
+        pairs.push(("auth_app_id".into(), auth_app_id.to_string()));
+    }
     let content = sign_content(&pairs, &["sign", "sign_type"]);
     pairs.push(("sign".into(), inner.signer.sign_b64(content.as_bytes())?));
     Ok(pairs)

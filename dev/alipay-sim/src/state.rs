@@ -1,6 +1,7 @@
 //! The simulated merchant accounts: paid trades with frozen funds, settles (分账) and receiver
-//! relations, each belonging to one merchant (the `app_id` of the app it was made under), plus the
-//! business methods of the gateway. Everything here is synchronous and runs under the simulator's
+//! relations, each belonging to one merchant (the `app_id` of the app it was made under, or the
+//! `user_id` of a merchant that authorised an ISV app and was acted for through its
+//! `app_auth_token`), plus the business methods of the gateway. Everything here is synchronous and runs under the simulator's
 //! mutex.
 //!
 //! A trade, settle or relation of another merchant is invisible to a caller: it answers exactly
@@ -16,14 +17,19 @@ use crate::{CallRecord, Fault, Outcome, Refunded, Refusal, RoyaltyRefund, SimErr
 /// The seller account every detail is paid out of (`trans_out`).
 pub(crate) const TRANS_OUT: &str = "2088000000000001";
 
+/// Exchanges or refreshes an `app_auth_token` (third-party apps); answered by the gateway from the
+/// accounts, not here.
+pub(crate) const TOKEN_APP: &str = "alipay.open.auth.token.app";
+
 /// The gateway methods this simulator implements.
-pub(crate) const METHODS: [&str; 6] = [
+pub(crate) const METHODS: [&str; 7] = [
     "alipay.trade.order.settle",
     "alipay.trade.order.settle.query",
     "alipay.trade.order.onsettle.query",
     "alipay.trade.royalty.relation.bind",
     "alipay.trade.royalty.relation.unbind",
     "alipay.trade.refund",
+    TOKEN_APP,
 ];
 
 /// The masked buyer account every refund answer names.
@@ -132,8 +138,11 @@ impl Detail {
 }
 
 pub(crate) struct Settle {
-    /// The merchant (app id) that made the settle.
+    /// The merchant that made the settle (an app id, or an authorised merchant's user id).
     pub owner: String,
+    /// The app whose call made it: `owner`, or the ISV app that acted for it. Its application
+    /// gateway gets the notification.
+    pub caller: String,
     pub trade_no: String,
     pub out_request_no: String,
     pub settle_no: String,
@@ -240,7 +249,7 @@ pub(crate) fn format_yuan(fen: i64) -> String {
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
-fn is_user_id(account: &str) -> bool {
+pub(crate) fn is_user_id(account: &str) -> bool {
     account.len() == 16
         && account.starts_with("2088")
         && account.bytes().all(|b| b.is_ascii_digit())
@@ -369,14 +378,14 @@ impl State {
         self.find_settle(owner, trade_no, out_request_no)
     }
 
-    /// Runs one business method for `merchant` (the app id the call acts for). `now` is
-    /// Beijing time `yyyy-MM-dd HH:mm:ss`. Returns None for a method this simulator does not
-    /// know.
+    /// Runs one business method for `merchant` (the app id, or the authorised merchant's user
+    /// id, the call acts for), called by the app `caller`. `now` is Beijing time
+    /// `yyyy-MM-dd HH:mm:ss`. Returns None for a method this simulator does not know.
     pub(crate) fn call(
         &mut self,
         method: &str,
         biz: &Value,
-        merchant: &str,
+        (merchant, caller): (&str, &str),
         now: &str,
     ) -> Option<Value> {
         let Value::Object(biz) = biz else {
@@ -386,7 +395,7 @@ impl State {
                 .then(|| business_failed(err.0, &err.1));
         };
         let result = match method {
-            "alipay.trade.order.settle" => self.settle(biz, merchant, now),
+            "alipay.trade.order.settle" => self.settle(biz, (merchant, caller), now),
             "alipay.trade.order.settle.query" => self.settle_query(biz, merchant),
             "alipay.trade.order.onsettle.query" => self.onsettle_query(biz, merchant),
             "alipay.trade.royalty.relation.bind" => self.relation(biz, merchant, true),
@@ -399,7 +408,12 @@ impl State {
         Some(result.unwrap_or_else(|BizErr(code, msg)| business_failed(code, &msg)))
     }
 
-    fn settle(&mut self, biz: &Map<String, Value>, merchant: &str, now: &str) -> Biz<Value> {
+    fn settle(
+        &mut self,
+        biz: &Map<String, Value>,
+        (merchant, caller): (&str, &str),
+        now: &str,
+    ) -> Biz<Value> {
         let out_request_no = req_str(biz, "out_request_no")?;
         check_request_no(out_request_no)?;
         let trade_no = req_str(biz, "trade_no")?;
@@ -513,6 +527,7 @@ impl State {
             settle_no.clone(),
             Settle {
                 owner: merchant.to_string(),
+                caller: caller.to_string(),
                 trade_no: trade_no.to_string(),
                 out_request_no: out_request_no.to_string(),
                 settle_no,
@@ -751,14 +766,14 @@ impl State {
     }
 
     /// Finishes a pending async settle (made by the merchant the trade belongs to) with the
-    /// given per-account outcomes. Returns that merchant.
+    /// given per-account outcomes. Returns that merchant and the app whose call made it.
     pub(crate) fn complete(
         &mut self,
         trade_no: &str,
         out_request_no: &str,
         outcomes: &[(String, Outcome)],
         now: &str,
-    ) -> Result<String, SimError> {
+    ) -> Result<(String, String), SimError> {
         let owner = self
             .trade_owner(trade_no)
             .ok_or(SimError::UnknownSettle)?
@@ -796,6 +811,7 @@ impl State {
             }
         }
         settle.pending = false;
+        let caller = settle.caller.clone();
         let finish = settle.finish;
         let received: Vec<((String, String), i64)> = settle
             .details
@@ -814,7 +830,7 @@ impl State {
                 trade.unsettled_fen += returned;
             }
         }
-        Ok(owner)
+        Ok((owner, caller))
     }
 }
 

@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use alipay_sim::{
-    AlipaySim, AppAccount, Fault, NotifyDelivery, Outcome, SimConfig, generate_keypair,
+    AlipaySim, AppAccount, AppAuthorization, AuthTokenState, DEFAULT_EXPIRES_IN,
+    DEFAULT_RE_EXPIRES_IN, Fault, NotifyDelivery, Outcome, SimConfig, generate_keypair,
 };
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
@@ -2073,6 +2074,750 @@ async fn binary_serves_extra_apps() {
         .await
         .expect("exits")
         .expect("output");
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+}
+
+// ---------------------------------------------------------------- third-party (ISV) apps
+
+const TOKEN_APP: &str = "alipay.open.auth.token.app";
+const ISV_APP: &str = "2021000000000010";
+/// Merchant M authorised ISV_APP; its trade TM1 was paid through it.
+const MERCHANT_M: &str = "2088000000000021";
+const M_APP: &str = "2021000000000031";
+const TOKEN_M: &str = "202501BB00000000000000000000000000000m01";
+const REFRESH_M: &str = "202501BB00000000000000000000000000000m02";
+/// Merchant N authorised ISV_APP too; its trade is TN1.
+const MERCHANT_N: &str = "2088000000000022";
+const TOKEN_N: &str = "202501BB00000000000000000000000000000n01";
+const REFRESH_N: &str = "202501BB00000000000000000000000000000n02";
+
+fn isv_keys() -> &'static (String, String) {
+    static KEYS: OnceLock<(String, String)> = OnceLock::new();
+    KEYS.get_or_init(|| generate_keypair().expect("keygen"))
+}
+
+fn isv_app(notify_url: Option<String>) -> AppAccount {
+    AppAccount {
+        app_id: ISV_APP.into(),
+        app_public_key: isv_keys().1.clone(),
+        notify_url,
+        cert: None,
+    }
+}
+
+fn authorization(user_id: &str, token: &str, refresh: &str) -> AppAuthorization {
+    AppAuthorization {
+        isv_app_id: ISV_APP.into(),
+        user_id: user_id.into(),
+        auth_app_id: (user_id == MERCHANT_M).then(|| M_APP.to_string()),
+        app_auth_token: token.into(),
+        app_refresh_token: refresh.into(),
+        expires_in: DEFAULT_EXPIRES_IN,
+        re_expires_in: DEFAULT_RE_EXPIRES_IN,
+    }
+}
+
+impl Client {
+    /// A call carrying `app_auth_token` (a common, signed parameter) when given.
+    async fn call_as(&self, method: &str, biz: Value, app_auth_token: Option<&str>) -> Answer {
+        let mut params = self.signed_params(method, &biz);
+        if let Some(token) = app_auth_token {
+            params.retain(|(k, _)| k != "sign");
+            params.push(("app_auth_token".into(), token.into()));
+            let sign = rsa2_sign(&self.app_private, &content_to_sign(&params, &["sign"]));
+            params.push(("sign".into(), sign));
+        }
+        self.post(method, &params).await.expect("gateway call")
+    }
+}
+
+/// `refund_biz` of M's trade TM1.
+fn refund_tm1(request_no: &str, amount: &str, rows: &[(&str, &str)]) -> Value {
+    let mut biz = refund_biz(request_no, amount, rows);
+    biz["trade_no"] = "TM1".into();
+    biz
+}
+
+fn bind_biz(request_no: &str, account: &str) -> Value {
+    json!({"out_request_no": request_no,
+        "receiver_list": [{"type": "userId", "account": account}]})
+}
+
+/// APP_ID (a direct app) and ISV_APP served; merchants M and N authorised ISV_APP; TM1 (100.00)
+/// is M's, TN1 (100.00) N's, T1 (100.00) APP_ID's; ALICE is bound for M (with M's token) and
+/// for N. Clients: APP_ID, ISV_APP.
+async fn isv(notify_url: Option<String>) -> (AlipaySim, Client, Client) {
+    let (sim, direct) = start(None).await;
+    sim.add_app(isv_app(notify_url)).expect("add app");
+    sim.authorize_merchant(authorization(MERCHANT_M, TOKEN_M, REFRESH_M))
+        .expect("authorize");
+    sim.authorize_merchant(authorization(MERCHANT_N, TOKEN_N, REFRESH_N))
+        .expect("authorize");
+    let isv = client_as(&sim, ISV_APP, &isv_keys().0);
+    for token in [TOKEN_M, TOKEN_N] {
+        let bound = isv.call_as(BIND, bind_biz("B1", ALICE), Some(token)).await;
+        assert_eq!(bound.assert_verified().code(), "10000");
+    }
+    sim.seed_merchant_trade(ISV_APP, MERCHANT_M, "TM1", 10_000)
+        .expect("seed");
+    sim.seed_merchant_trade(ISV_APP, MERCHANT_N, "TN1", 10_000)
+        .expect("seed");
+    sim.seed_trade("T1", 10_000);
+    (sim, direct, isv)
+}
+
+/// What a refused call on M's trade must not change.
+fn isv_snapshot(sim: &AlipaySim) -> (Option<i64>, usize, i64, Option<i64>, bool) {
+    (
+        sim.unsettled_fen("TM1"),
+        sim.settle_count("TM1"),
+        sim.holding_fen("TM1", "userId", ALICE).unwrap_or(-1),
+        sim.refunded_fen("TM1"),
+        sim.is_bound_for(MERCHANT_M, "userId", ALICE),
+    )
+}
+
+/// The last call's (app_auth_token, merchant).
+fn last_acting(sim: &AlipaySim) -> (Option<String>, Option<String>) {
+    let last = sim.calls().pop().expect("call");
+    (last.app_auth_token, last.merchant)
+}
+
+fn acting(token: Option<&str>, merchant: Option<&str>) -> (Option<String>, Option<String>) {
+    (token.map(str::to_string), merchant.map(str::to_string))
+}
+
+#[tokio::test]
+async fn isv_royalty_calls_with_the_merchants_token_work() {
+    let (sim, _direct, isv) = isv(None).await;
+    assert!(sim.is_bound_for(MERCHANT_M, "userId", ALICE));
+    assert!(
+        !sim.is_bound_for(ISV_APP, "userId", ALICE),
+        "not the ISV's own"
+    );
+    assert_eq!(sim.trade_app_id("TM1").as_deref(), Some(MERCHANT_M));
+    assert_eq!(last_acting(&sim), acting(Some(TOKEN_N), Some(MERCHANT_N)));
+
+    let settled = isv
+        .call_as(
+            SETTLE,
+            settle_biz("TM1", "S1", &[(ALICE, "10.00")]),
+            Some(TOKEN_M),
+        )
+        .await;
+    assert_eq!(settled.assert_verified().code(), "10000");
+    assert_eq!(last_acting(&sim), acting(Some(TOKEN_M), Some(MERCHANT_M)));
+    let settle_no = settled.node["settle_no"]
+        .as_str()
+        .expect("settle_no")
+        .to_string();
+    let q = isv
+        .call_as(
+            SETTLE_QUERY,
+            json!({"trade_no": "TM1", "out_request_no": "S1"}),
+            Some(TOKEN_M),
+        )
+        .await;
+    assert_eq!(q.assert_verified().code(), "10000");
+    let q = isv
+        .call_as(SETTLE_QUERY, json!({"settle_no": settle_no}), Some(TOKEN_M))
+        .await;
+    assert_eq!(detail_for(&q.node, ALICE)["amount"], "10.00");
+    let on = isv
+        .call_as(ONSETTLE_QUERY, json!({"trade_no": "TM1"}), Some(TOKEN_M))
+        .await;
+    assert_eq!(on.assert_verified().node["unsettled_amount"], "90.00");
+    let refunded = isv
+        .call_as(REFUND, refund_tm1("RF1", "1.00", &[]), Some(TOKEN_M))
+        .await;
+    assert_eq!(refunded.assert_verified().node["trade_no"], "TM1");
+    assert_eq!(sim.refunded_fen("TM1"), Some(100));
+    // By out_trade_no too: it is the merchant's own number.
+    let by_out = json!({"out_trade_no": "MTM1", "out_request_no": "RF2", "refund_amount": "1.00"});
+    let refunded = isv.call_as(REFUND, by_out, Some(TOKEN_M)).await;
+    assert_eq!(refunded.code(), "10000");
+    let unbind =
+        json!({"out_request_no": "U1", "receiver_list": [{"type": "userId", "account": ALICE}]});
+    let unbound = isv.call_as(UNBIND, unbind, Some(TOKEN_M)).await;
+    assert_eq!(unbound.assert_verified().code(), "10000");
+    assert!(!sim.is_bound_for(MERCHANT_M, "userId", ALICE));
+    assert!(sim.is_bound_for(MERCHANT_N, "userId", ALICE), "N's stays");
+    assert_eq!(
+        (sim.unsettled_fen("TM1"), sim.unsettled_fen("TN1")),
+        (Some(8_800), Some(10_000))
+    );
+    sim.shutdown().await;
+}
+
+/// `method biz` on M's trade by ISV_APP: works with M's token; without a token, or with N's,
+/// answered `sub_code` and nothing changes.
+async fn assert_needs_merchant_token(method: &str, biz: Value, sub_code: &str) {
+    let (sim, _direct, isv) = isv(None).await;
+    // Something to query, refund or unbind.
+    let settled = isv
+        .call_as(
+            SETTLE,
+            settle_biz("TM1", "S1", &[(ALICE, "10.00")]),
+            Some(TOKEN_M),
+        )
+        .await;
+    assert_eq!(settled.code(), "10000");
+    let before = isv_snapshot(&sim);
+    for token in [None, Some(TOKEN_N)] {
+        let refused = isv.call_as(method, biz.clone(), token).await;
+        refused.assert_verified();
+        assert_eq!(
+            (refused.code(), refused.sub_code()),
+            ("40004", sub_code),
+            "{method} with {token:?}"
+        );
+        let merchant = if token.is_some() { MERCHANT_N } else { ISV_APP };
+        assert_eq!(last_acting(&sim), acting(token, Some(merchant)));
+        assert_eq!(
+            isv_snapshot(&sim),
+            before,
+            "{method} with {token:?}: nothing changed"
+        );
+    }
+    let done = isv.call_as(method, biz, Some(TOKEN_M)).await;
+    assert_eq!(
+        done.assert_verified().code(),
+        "10000",
+        "{method} with M's token"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn isv_settle_needs_the_merchants_token() {
+    let biz = settle_biz("TM1", "S2", &[(ALICE, "1.00")]);
+    assert_needs_merchant_token(SETTLE, biz, "ACQ.TRADE_NOT_EXIST").await;
+}
+
+#[tokio::test]
+async fn isv_settle_query_needs_the_merchants_token() {
+    let biz = json!({"trade_no": "TM1", "out_request_no": "S1"});
+    assert_needs_merchant_token(SETTLE_QUERY, biz, "ACQ.TRADE_NOT_EXIST").await;
+}
+
+#[tokio::test]
+async fn isv_onsettle_query_needs_the_merchants_token() {
+    let biz = json!({"trade_no": "TM1"});
+    assert_needs_merchant_token(ONSETTLE_QUERY, biz, "ACQ.TRADE_NOT_EXIST").await;
+}
+
+#[tokio::test]
+async fn isv_refund_needs_the_merchants_token() {
+    let biz = refund_tm1("RF1", "1.00", &[(ALICE, "1.00")]);
+    assert_needs_merchant_token(REFUND, biz, "ACQ.TRADE_NOT_EXIST").await;
+}
+
+#[tokio::test]
+async fn isv_unbind_needs_the_merchants_token() {
+    // Without a token the ISV unbinds its own relation, with N's token N's: M's is not there
+    // for them. (N has ALICE bound too, so the call names BOB, whom only M has.)
+    let (sim, _direct, isv) = isv_with_bob().await;
+    let unbind = bind_biz("U1", BOB);
+    for token in [None, Some(TOKEN_N)] {
+        let refused = isv.call_as(UNBIND, unbind.clone(), token).await;
+        assert_eq!(
+            (refused.assert_verified().code(), refused.sub_code()),
+            ("40004", "USER_NOT_EXIST"),
+            "{token:?}"
+        );
+        assert!(
+            sim.is_bound_for(MERCHANT_M, "userId", BOB),
+            "{token:?}: M's stays"
+        );
+    }
+    let done = isv.call_as(UNBIND, unbind, Some(TOKEN_M)).await;
+    assert_eq!(done.code(), "10000");
+    assert!(!sim.is_bound_for(MERCHANT_M, "userId", BOB));
+    sim.shutdown().await;
+}
+
+/// `isv()` plus BOB bound for M only.
+async fn isv_with_bob() -> (AlipaySim, Client, Client) {
+    let (sim, direct, isv) = isv(None).await;
+    let bound = isv.call_as(BIND, bind_biz("B2", BOB), Some(TOKEN_M)).await;
+    assert_eq!(bound.code(), "10000");
+    (sim, direct, isv)
+}
+
+#[tokio::test]
+async fn isv_bind_needs_the_merchants_token() {
+    let (sim, _direct, isv) = isv(None).await;
+    // Without a token the relation is the ISV's own; with N's token, N's: never M's, so M's
+    // settle to BOB stays refused.
+    for (token, owner) in [(None, ISV_APP), (Some(TOKEN_N), MERCHANT_N)] {
+        let bound = isv.call_as(BIND, bind_biz("B2", BOB), token).await;
+        assert_eq!(bound.assert_verified().code(), "10000");
+        assert!(sim.is_bound_for(owner, "userId", BOB), "{owner}");
+        assert!(!sim.is_bound_for(MERCHANT_M, "userId", BOB), "{token:?}");
+        let settle = isv
+            .call_as(
+                SETTLE,
+                settle_biz("TM1", "S9", &[(BOB, "1.00")]),
+                Some(TOKEN_M),
+            )
+            .await;
+        assert_eq!(settle.sub_code(), "ACQ.ROYALTY_RECEIVER_NOT_BIND");
+    }
+    assert_eq!(
+        (sim.unsettled_fen("TM1"), sim.settle_count("TM1")),
+        (Some(10_000), 0)
+    );
+    let bound = isv.call_as(BIND, bind_biz("B2", BOB), Some(TOKEN_M)).await;
+    assert_eq!(bound.code(), "10000");
+    let settle = isv
+        .call_as(
+            SETTLE,
+            settle_biz("TM1", "S9", &[(BOB, "1.00")]),
+            Some(TOKEN_M),
+        )
+        .await;
+    assert_eq!(settle.code(), "10000");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn expired_or_invalid_token_gets_the_documented_error() {
+    let (sim, direct, isv) = isv(None).await;
+    let before = isv_snapshot(&sim);
+    let settle = || settle_biz("TM1", "S1", &[(ALICE, "1.00")]);
+    let expect = |a: &Answer, sub_code: &str, sub_msg: &str| {
+        a.assert_verified();
+        assert_eq!(a.node_name, "alipay_trade_order_settle_response");
+        assert_eq!(
+            (
+                a.code(),
+                a.node["msg"].as_str(),
+                a.sub_code(),
+                a.node["sub_msg"].as_str()
+            ),
+            (
+                "20001",
+                Some("Insufficient Token Permissions"),
+                sub_code,
+                Some(sub_msg)
+            )
+        );
+    };
+
+    sim.set_app_auth_token_state(TOKEN_M, AuthTokenState::Expired)
+        .expect("state");
+    assert_eq!(sim.app_auth_token_state(TOKEN_M), AuthTokenState::Expired);
+    let a = isv.call_as(SETTLE, settle(), Some(TOKEN_M)).await;
+    expect(&a, "aop.app-auth-token-time-out", "应用授权令牌已过期");
+    assert_eq!(last_acting(&sim), acting(Some(TOKEN_M), None));
+    sim.set_app_auth_token_state(TOKEN_M, AuthTokenState::Invalid)
+        .expect("state");
+    let a = isv
+        .call_as(ONSETTLE_QUERY, json!({"trade_no": "TM1"}), Some(TOKEN_M))
+        .await;
+    assert_eq!(a.sub_code(), "aop.invalid-app-auth-token");
+    // An unknown token, and M's token sent by another app.
+    let a = isv.call_as(SETTLE, settle(), Some("202501BBnope")).await;
+    expect(&a, "aop.invalid-app-auth-token", "无效的应用授权令牌");
+    sim.set_app_auth_token_state(TOKEN_M, AuthTokenState::Valid)
+        .expect("state");
+    let a = direct.call_as(SETTLE, settle(), Some(TOKEN_M)).await;
+    expect(&a, "aop.invalid-app-auth-token", "无效的应用授权令牌");
+    assert_eq!(isv_snapshot(&sim), before, "nothing changed");
+    assert!(matches!(
+        sim.set_app_auth_token_state("202501BBnope", AuthTokenState::Expired),
+        Err(alipay_sim::SimError::UnknownAppAuthToken(_))
+    ));
+
+    // A token granted with no lifetime left is expired from the start.
+    sim.authorize_merchant(AppAuthorization {
+        expires_in: 0,
+        ..authorization(
+            MERCHANT_N,
+            "202501BB0000000000000000000000000000n011",
+            "R_N2",
+        )
+    })
+    .expect("authorize");
+    let a = isv
+        .call_as(ONSETTLE_QUERY, json!({"trade_no": "TN1"}), Some(TOKEN_N))
+        .await;
+    assert_eq!(
+        a.sub_code(),
+        "aop.invalid-app-auth-token",
+        "replaced by re-authorising"
+    );
+    let new_n = sim.app_auth_token(ISV_APP, MERCHANT_N).expect("token");
+    let a = isv
+        .call_as(ONSETTLE_QUERY, json!({"trade_no": "TN1"}), Some(&new_n))
+        .await;
+    assert_eq!(a.sub_code(), "aop.app-auth-token-time-out");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn refresh_gives_a_working_token_and_kills_the_old() {
+    let (sim, direct, isv) = isv(None).await;
+    sim.set_app_auth_token_state(TOKEN_M, AuthTokenState::Expired)
+        .expect("state");
+    let refresh = |token: &str| json!({"grant_type": "refresh_token", "refresh_token": token});
+    let a = isv.call_as(TOKEN_APP, refresh(REFRESH_M), None).await;
+    a.assert_verified();
+    assert_eq!(
+        (a.node_name.as_str(), a.code()),
+        ("alipay_open_auth_token_app_response", "10000")
+    );
+    let node = &a.node;
+    let token = node["app_auth_token"].as_str().expect("token").to_string();
+    let refresh_2 = node["app_refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
+    assert_ne!(token, TOKEN_M);
+    assert_ne!(refresh_2, REFRESH_M);
+    assert!(token.len() <= 40, "{token}");
+    assert_eq!(
+        (
+            &node["user_id"],
+            &node["auth_app_id"],
+            &node["expires_in"],
+            &node["re_expires_in"]
+        ),
+        (
+            &json!(MERCHANT_M),
+            &json!(M_APP),
+            &json!(DEFAULT_EXPIRES_IN),
+            &json!(DEFAULT_RE_EXPIRES_IN)
+        )
+    );
+    let flat: Vec<&Value> = [
+        "user_id",
+        "auth_app_id",
+        "app_auth_token",
+        "app_refresh_token",
+    ]
+    .iter()
+    .map(|k| &node[*k])
+    .collect();
+    let listed: Vec<&Value> = [
+        "user_id",
+        "auth_app_id",
+        "app_auth_token",
+        "app_refresh_token",
+    ]
+    .iter()
+    .map(|k| &node["tokens"][0][*k])
+    .collect();
+    assert_eq!(flat, listed);
+    assert_eq!(sim.app_auth_token(ISV_APP, MERCHANT_M), Some(token.clone()));
+    assert_eq!(
+        sim.app_refresh_token(ISV_APP, MERCHANT_M),
+        Some(refresh_2.clone())
+    );
+    assert_eq!(
+        (
+            sim.app_auth_token_state(&token),
+            sim.app_auth_token_state(TOKEN_M)
+        ),
+        (AuthTokenState::Valid, AuthTokenState::Invalid)
+    );
+
+    let old = isv
+        .call_as(
+            SETTLE,
+            settle_biz("TM1", "S1", &[(ALICE, "1.00")]),
+            Some(TOKEN_M),
+        )
+        .await;
+    assert_eq!(
+        (old.code(), old.sub_code()),
+        ("20001", "aop.invalid-app-auth-token")
+    );
+    let new = isv
+        .call_as(
+            SETTLE,
+            settle_biz("TM1", "S1", &[(ALICE, "1.00")]),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(new.code(), "10000");
+    assert_eq!(last_acting(&sim), acting(Some(&token), Some(MERCHANT_M)));
+
+    let refused = [
+        (&isv, refresh(REFRESH_M), "isv.refreshed-token-invalid"),
+        (
+            &isv,
+            refresh("202501BBunknown"),
+            "isv.refresh-token-invalid",
+        ),
+        (&direct, refresh(REFRESH_N), "isv.refresh-token-invalid"),
+        (
+            &isv,
+            json!({"grant_type": "authorization_code", "code": "603d0219f1884fc4b66093900e6b8X89"}),
+            "isv.code-invalid",
+        ),
+        (
+            &isv,
+            json!({"refresh_token": REFRESH_N}),
+            "isv.invalid-parameter",
+        ),
+    ];
+    for (client, biz, sub_code) in refused {
+        let a = client.call_as(TOKEN_APP, biz.clone(), None).await;
+        a.assert_verified();
+        assert_eq!((a.code(), a.sub_code()), ("40002", sub_code), "{biz}");
+    }
+    // A revoked authorisation cannot be refreshed.
+    sim.set_app_auth_token_state(TOKEN_N, AuthTokenState::Invalid)
+        .expect("state");
+    let a = isv.call_as(TOKEN_APP, refresh(REFRESH_N), None).await;
+    assert_eq!(a.sub_code(), "isv.refresh-token-invalid");
+    // The new refresh token works once more.
+    let a = isv.call_as(TOKEN_APP, refresh(&refresh_2), None).await;
+    assert_eq!(a.code(), "10000");
+    assert_eq!(sim.app_auth_token_state(&token), AuthTokenState::Invalid);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn isv_settle_notification_goes_to_the_isv_with_auth_app_id() {
+    let (url_isv, mut notes_isv) = notify_receiver_for(ISV_APP).await;
+    let (url_direct, mut notes_direct) = notify_receiver().await;
+    let (sim, _direct, isv) = isv(Some(url_isv)).await;
+    sim.add_app(AppAccount {
+        app_id: APP_ID.into(),
+        app_public_key: keys().app_public.clone(),
+        notify_url: Some(url_direct),
+        cert: None,
+    })
+    .expect("replace");
+    let mut biz = settle_biz("TM1", "A1", &[(ALICE, "10.00")]);
+    biz["royalty_mode"] = "async".into();
+    assert_eq!(
+        isv.call_as(SETTLE, biz, Some(TOKEN_M)).await.code(),
+        "10000"
+    );
+    assert_eq!(
+        sim.complete("TM1", "A1", &[]).await.expect("complete"),
+        NotifyDelivery::Delivered
+    );
+    let (ok, pairs) = tokio::time::timeout(Duration::from_secs(5), notes_isv.recv())
+        .await
+        .expect("notified")
+        .expect("note");
+    assert!(ok, "verifies, app_id is the ISV's");
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(
+        (get("app_id"), get("auth_app_id")),
+        (Some(ISV_APP), Some(M_APP))
+    );
+    let biz: Value = serde_json::from_str(get("biz_content").expect("biz")).expect("json");
+    assert_eq!(biz["trade_no"], "TM1");
+    assert!(notes_direct.try_recv().is_err(), "nothing for APP_ID");
+    // A direct app's own settle names no auth_app_id.
+    let direct = Client::new(&sim);
+    bind(&direct, "B1", &[ALICE]).await;
+    let mut biz = settle_biz("T1", "A2", &[(ALICE, "1.00")]);
+    biz["royalty_mode"] = "async".into();
+    assert_eq!(direct.call(SETTLE, biz).await.code(), "10000");
+    sim.complete("T1", "A2", &[]).await.expect("complete");
+    let (ok, pairs) = tokio::time::timeout(Duration::from_secs(5), notes_direct.recv())
+        .await
+        .expect("notified")
+        .expect("note");
+    assert!(ok);
+    assert!(!pairs.iter().any(|(k, _)| k == "auth_app_id"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn direct_apps_are_unchanged_next_to_isv_apps() {
+    let (sim, direct, isv) = isv(None).await;
+    bind(&direct, "B1", &[ALICE]).await;
+    let settled = direct
+        .call(SETTLE, settle_biz("T1", "S1", &[(ALICE, "1.00")]))
+        .await;
+    assert_eq!(settled.assert_verified().code(), "10000");
+    assert_eq!(last_acting(&sim), acting(None, Some(APP_ID)));
+    // An ISV without a token on its own trade acts for itself, like any app.
+    sim.seed_trade_for(ISV_APP, "TI1", 1_000).expect("seed");
+    let q = isv
+        .call_as(ONSETTLE_QUERY, json!({"trade_no": "TI1"}), None)
+        .await;
+    assert_eq!(q.node["unsettled_amount"], "10.00");
+    // ...and cannot reach it acting for a merchant.
+    let q = isv
+        .call_as(ONSETTLE_QUERY, json!({"trade_no": "TI1"}), Some(TOKEN_M))
+        .await;
+    assert_eq!(q.sub_code(), "ACQ.TRADE_NOT_EXIST");
+    // A gateway refusal records the token but no merchant.
+    let mut params = isv.signed_params(ONSETTLE_QUERY, &json!({"trade_no": "TM1"}));
+    params.push(("app_auth_token".into(), TOKEN_M.into()));
+    let a = isv.post(ONSETTLE_QUERY, &params).await.expect("post");
+    assert_eq!(a.sub_code(), "isv.invalid-signature");
+    assert_eq!(last_acting(&sim), acting(Some(TOKEN_M), None));
+
+    let bad = [
+        AppAuthorization {
+            isv_app_id: "2021000000000077".into(),
+            ..authorization(MERCHANT_M, "T_X1", "R_X1")
+        },
+        AppAuthorization {
+            user_id: "3088000000000021".into(),
+            ..authorization(MERCHANT_M, "T_X2", "R_X2")
+        },
+        AppAuthorization {
+            user_id: "2088000000000099".into(),
+            ..authorization(MERCHANT_M, TOKEN_N, "R_X3")
+        },
+        authorization("2088000000000099", &"x".repeat(41), "R_X4"),
+        authorization("2088000000000099", "T_X5", ""),
+    ];
+    for auth in bad {
+        assert!(sim.authorize_merchant(auth.clone()).is_err(), "{auth:?}");
+    }
+    assert!(matches!(
+        sim.seed_merchant_trade(APP_ID, MERCHANT_M, "TX", 100),
+        Err(alipay_sim::SimError::NotAuthorized { .. })
+    ));
+    assert_eq!(sim.unsettled_fen("TX"), None);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn control_api_authorizes_merchants() {
+    let (sim, _direct) = start(None).await;
+    let addr = sim.local_addr();
+    let post = |path: &'static str, body: Value| async move {
+        http_post(
+            addr,
+            path,
+            "application/json",
+            &body.to_string(),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("post")
+        .0
+    };
+    let app = json!({"app_id": ISV_APP, "app_public_key": isv_keys().1});
+    assert_eq!(post("/__sim/apps", app).await, 200);
+    let grant = json!({"isv_app_id": ISV_APP, "user_id": MERCHANT_M, "auth_app_id": M_APP,
+        "app_auth_token": TOKEN_M, "app_refresh_token": REFRESH_M});
+    assert_eq!(post("/__sim/authorizations", grant).await, 200);
+    for (bad, status) in [
+        (
+            json!({"isv_app_id": "2021000000000077", "user_id": MERCHANT_N,
+                "app_auth_token": TOKEN_N, "app_refresh_token": REFRESH_N}),
+            404,
+        ),
+        (
+            json!({"isv_app_id": ISV_APP, "user_id": "12345",
+                "app_auth_token": TOKEN_N, "app_refresh_token": REFRESH_N}),
+            400,
+        ),
+        (json!({"isv_app_id": ISV_APP, "user_id": MERCHANT_N}), 400),
+    ] {
+        assert_eq!(
+            post("/__sim/authorizations", bad.clone()).await,
+            status,
+            "{bad}"
+        );
+    }
+    let (status, grants) = http_get(addr, "/__sim/authorizations").await;
+    assert_eq!(
+        (status, grants),
+        (
+            200,
+            json!([{"isv_app_id": ISV_APP, "user_id": MERCHANT_M, "auth_app_id": M_APP,
+                "app_auth_token": TOKEN_M, "app_refresh_token": REFRESH_M, "state": "valid",
+                "expires_in": DEFAULT_EXPIRES_IN, "re_expires_in": DEFAULT_RE_EXPIRES_IN}])
+        )
+    );
+    let seed = json!({"isv_app_id": ISV_APP, "user_id": MERCHANT_M, "trade_no": "TM1",
+        "amount_fen": 10_000});
+    assert_eq!(post("/__sim/trades", seed).await, 200);
+    assert_eq!(sim.trade_app_id("TM1").as_deref(), Some(MERCHANT_M));
+    for (bad, status) in [
+        (
+            json!({"isv_app_id": ISV_APP, "user_id": MERCHANT_N, "trade_no": "TN1",
+                "amount_fen": 1}),
+            404,
+        ),
+        (
+            json!({"isv_app_id": ISV_APP, "trade_no": "TN1", "amount_fen": 1}),
+            400,
+        ),
+    ] {
+        assert_eq!(post("/__sim/trades", bad.clone()).await, status, "{bad}");
+    }
+    let state = json!({"app_auth_token": TOKEN_M, "state": "expired"});
+    assert_eq!(post("/__sim/app-auth-token-state", state).await, 200);
+    let (_, grants) = http_get(addr, "/__sim/authorizations").await;
+    assert_eq!(grants[0]["state"], "expired");
+    let unknown = json!({"app_auth_token": "nope", "state": "invalid"});
+    assert_eq!(post("/__sim/app-auth-token-state", unknown).await, 404);
+    let bad = json!({"app_auth_token": TOKEN_M, "state": "gone"});
+    assert_eq!(post("/__sim/app-auth-token-state", bad).await, 400);
+
+    let isv = client_as(&sim, ISV_APP, &isv_keys().0);
+    let a = isv
+        .call_as(ONSETTLE_QUERY, json!({"trade_no": "TM1"}), Some(TOKEN_M))
+        .await;
+    assert_eq!(a.sub_code(), "aop.app-auth-token-time-out");
+    let (_, calls) = http_get(addr, "/__sim/calls").await;
+    let last = &calls.as_array().expect("calls")[0];
+    assert_eq!(
+        (&last["app_auth_token"], &last["merchant"]),
+        (&json!(TOKEN_M), &Value::Null)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn binary_serves_authorizations() {
+    use tokio::process::Command;
+    let exe = env!("CARGO_BIN_EXE_alipay-sim");
+    let k = keys();
+    let apps = json!([{"app_id": ISV_APP, "app_public_key": isv_keys().1}]).to_string();
+    let grants = json!([{"isv_app_id": ISV_APP, "user_id": MERCHANT_M,
+        "app_auth_token": TOKEN_M, "app_refresh_token": REFRESH_M}])
+    .to_string();
+    let command = |grants: &str| {
+        let mut command = Command::new(exe);
+        command
+            .args(["--listen", "127.0.0.1:0", "--app-id", APP_ID])
+            .args(["--app-public-key", &k.app_public])
+            .args(["--alipay-private-key", &k.alipay_private])
+            .args(["--extra-apps", &apps])
+            .args(["--authorizations", grants]);
+        command
+    };
+    let (mut child, line) = testing::spawn_until_first_line(&mut command(&grants))
+        .await
+        .expect("ready line");
+    let addr: SocketAddr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .and_then(|rest| rest.strip_suffix("/gateway.do"))
+        .expect("url")
+        .parse()
+        .expect("addr");
+    let (status, listed) = http_get(addr, "/__sim/authorizations").await;
+    assert_eq!(
+        (status, &listed[0]["user_id"], &listed[0]["auth_app_id"]),
+        (200, &json!(MERCHANT_M), &json!(MERCHANT_M))
+    );
+    child.kill().await.expect("kill");
+    let orphan = json!([{"isv_app_id": "2021000000000077", "user_id": MERCHANT_M,
+        "app_auth_token": TOKEN_M, "app_refresh_token": REFRESH_M}])
+    .to_string();
+    for bad in [orphan.as_str(), "not json"] {
+        let out = tokio::time::timeout(Duration::from_secs(10), command(bad).output())
+            .await
+            .expect("exits")
+            .expect("output");
         assert_eq!(out.status.code(), Some(2), "{bad}");
     }
 }

@@ -1,8 +1,8 @@
 //! The `/v3/profitsharing/…` endpoints: routing, `Authorization` verification with the key of
-//! the merchant it names, header checks, fault injection and signed answers.
+//! the merchant or provider it names, the merchant a call acts for (partner calls: the
+//! `sub_mchid` they carry), header checks, fault injection and signed answers.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -10,12 +10,12 @@ use hyper::body::Bytes;
 use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 use hyper::http::request::Parts;
 use hyper::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 use sim_kit::{Dropped, Reply, random_bytes};
 
-use crate::accounts::Merchant;
+use crate::accounts::{Signer, SubMerchant};
 use crate::crypto::{ALNUM, HEX_UPPER, random_text};
-use crate::state::{ApiError, ApiResult, Ctx, param_error};
+use crate::state::{ApiError, ApiResult, Ctx, Partner, param_error};
 use crate::{CallRecord, Fault, Inner, Op, SimError, beijing_now, unix_now};
 
 const SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
@@ -24,8 +24,8 @@ const MAX_SKEW: i64 = 300;
 /// How old `Fault::StaleTimestamp` makes an answer, in seconds.
 const STALE_BY: i64 = 600;
 
-/// Maps a request to its operation and path parameter (out_order_no, out_return_no or
-/// transaction_id).
+/// Maps a request to its operation and path parameter (out_order_no, out_return_no,
+/// transaction_id or sub_mchid).
 fn route(method: &Method, path: &str) -> Option<(Op, String)> {
     if method == Method::POST && path == "/v3/refund/domestic/refunds" {
         return Some((Op::Refund, String::new()));
@@ -41,6 +41,9 @@ fn route(method: &Method, path: &str) -> Option<(Op, String)> {
         (&Method::GET, _) => {
             if let Some(no) = rest.strip_prefix("orders/").and_then(segment) {
                 return Some((Op::QueryOrder, no));
+            }
+            if let Some(sub) = rest.strip_prefix("merchant-configs/").and_then(segment) {
+                return Some((Op::MerchantConfigs, sub));
             }
             if let Some(no) = rest.strip_prefix("return-orders/").and_then(segment) {
                 return Some((Op::QueryReturn, no));
@@ -139,15 +142,15 @@ fn named_mchid(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-/// Checks the `Authorization` header against the merchant it names; `Ok` is that merchant,
-/// `Err` carries the reason (sent as `detail.issue`).
+/// Checks the `Authorization` header against the merchant or provider it names; `Ok` is that
+/// signer, `Err` carries the reason (sent as `detail.issue`).
 fn check_authorization(
     inner: &Inner,
     method: &Method,
     target: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Arc<Merchant>, String> {
+) -> Result<Signer, String> {
     let params = auth_params(headers)?;
     let get = |key: &str| {
         params
@@ -158,10 +161,12 @@ fn check_authorization(
             .ok_or(format!("Authorization: {key} missing or empty"))
     };
     let mchid = get("mchid")?;
-    let merchant = inner
+    // A provider signs with its own key under its sp_mchid; a sub-merchant never signs.
+    let signer = inner
         .merchants()
-        .get(mchid)
+        .signer(mchid)
         .ok_or_else(|| format!("mchid {mchid} is not a merchant of this simulator"))?;
+    let merchant = signer.merchant();
     if get("serial_no")? != merchant.serial {
         return Err(format!("serial_no is not {}", merchant.serial));
     }
@@ -181,7 +186,7 @@ fn check_authorization(
             "signature does not verify over METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\nBODY\\n with the public key of merchant {mchid}"
         ));
     }
-    Ok(merchant)
+    Ok(signer)
 }
 
 /// Whether a comma-separated media-type header lists `application/json`.
@@ -214,16 +219,103 @@ fn check_headers(parts: &Parts) -> Result<(), ApiError> {
     Ok(())
 }
 
+// A direct merchant's request carrying `sub_mchid`: WeChat's answer on the v3 payment API
+// ({"code":"PARAM_ERROR","message":"普通商户不允许传sub_mch_id"},
+// developers.weixin.qq.com/community/develop/doc/00022e46b909804e13cb518055bc00). No
+// profit-sharing page names one; the same rule is applied here, so that a direct-mode caller
+// sending a sub_mchid is caught.
+const DIRECT_WITH_SUB_MCHID: &str = "普通商户不允许传sub_mch_id";
+
+// A provider's request without the `sub_mchid` the partner API requires (go-pay/gopay#157:
+// "文档更新了sub_mchid为必填"): 400 PARAM_ERROR in the words WeChat's required-field check used on
+// the partner payment query (developers.weixin.qq.com/community/develop/doc/0004e26a344940026bd210eee65c00).
+// Not documented for the profit-sharing calls: a stand-in. Splits and unfreezes are the
+// exception, see `resolve`.
+const MISSING_SUB_MCHID: &str = "“sub_mchid”映射到字段“子商户号”必填性规则校验失败,此字段为必填项";
+
+// A `sub_mchid` that is not a sub-merchant signed under the calling provider (another
+// provider's, an unknown number, any for a direct merchant): 403 NO_AUTH, the documented answer
+// of the partner max-ratio API (pay.weixin.qq.com/wiki/doc/apiv3_partner/apis/chapter8_7_10.shtml;
+// wechatpay-go services/profitsharing/api_merchants.go), applied to every partner call here.
+fn not_signed() -> ApiError {
+    ApiError::new(403, "NO_AUTH", "非服务商下的签约子商户")
+}
+
+/// The `sub_mchid` a request carries: in the body of a POST, the query string of a GET, the
+/// path of `merchant-configs`. Absent, null and "" are "not given".
+fn carried_sub_mchid(
+    op: Op,
+    param: &str,
+    json: &Value,
+    query: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    match op {
+        Op::MerchantConfigs => Ok(Some(param.to_string())),
+        Op::QueryOrder | Op::QueryReturn | Op::Amounts => {
+            Ok(query_param(query, "sub_mchid").filter(|s| !s.is_empty()))
+        }
+        _ => match json.get("sub_mchid") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(param_error("sub_mchid 须为字符串")),
+        },
+    }
+}
+
+/// Whom a verified call acts for.
+enum Acting {
+    /// The signer itself: a direct merchant; or a provider naming no `sub_mchid` on a split or
+    /// unfreeze, which WeChat takes as the provider's own direct-mode request and so refuses on
+    /// a partner transaction with 交易模式不匹配 (observed on the v3 partner unfreeze,
+    /// github.com/binarywang/WxJava/issues/2747).
+    Itself,
+    /// The sub-merchant a provider's call names.
+    Sub(SubMerchant),
+    /// A provider's amounts query without `sub_mchid`: the partner amounts API has the
+    /// transaction id only (pay.weixin.qq.com/wiki/doc/apiv3_partner/apis/chapter8_1_6.shtml),
+    /// so any transaction paid through the provider.
+    AllSubs,
+}
+
+fn resolve(inner: &Inner, signer: &Signer, op: Op, sub_mchid: Option<&str>) -> ApiResult<Acting> {
+    match (signer, sub_mchid) {
+        (Signer::Direct(_), None) => Ok(Acting::Itself),
+        (Signer::Direct(_), Some(_)) => Err(param_error(DIRECT_WITH_SUB_MCHID)),
+        (Signer::Provider(p), Some(sub)) => inner
+            .merchants()
+            .sub_of(p.sp_mchid(), sub)
+            .map(Acting::Sub)
+            .ok_or_else(not_signed),
+        (Signer::Provider(_), None) => match op {
+            Op::CreateOrder | Op::Unfreeze => Ok(Acting::Itself),
+            Op::Amounts => Ok(Acting::AllSubs),
+            _ => Err(param_error(MISSING_SUB_MCHID)),
+        },
+    }
+}
+
+/// `GET /v3/profitsharing/merchant-configs/{sub_mchid}` (partner only): the ratio the
+/// sub-merchant authorised to the calling provider.
+fn merchant_config(inner: &Inner, signer: &Signer, sub_mchid: &str) -> ApiResult {
+    let sub = match signer {
+        Signer::Provider(p) => inner.merchants().sub_of(p.sp_mchid(), sub_mchid),
+        Signer::Direct(_) => None,
+    };
+    let sub = sub.ok_or_else(not_signed)?;
+    Ok(json!({"sub_mchid": sub.sub_mchid, "max_ratio": sub.max_ratio}))
+}
+
 /// Checks and applies one API call.
 fn process(
     inner: &Inner,
     parts: &Parts,
     route: Option<&(Op, String)>,
-    auth: Result<Arc<Merchant>, String>,
+    auth: Result<Signer, String>,
     body: &[u8],
 ) -> ApiResult {
-    let merchant = match auth {
-        Ok(merchant) => merchant,
+    let signer = match auth {
+        Ok(signer) => signer,
         Err(issue) => {
             let mut error = ApiError::new(401, "SIGN_ERROR", "签名错误");
             error.issue = Some(issue);
@@ -240,11 +332,29 @@ fn process(
     } else {
         Value::Null
     };
-    // A direct merchant acts for itself: the merchant is the one that signed. Partner mode (not
-    // simulated) would act for the request's `sub_mchid` instead.
+    let query = parts.uri.query();
+    let sub_mchid = carried_sub_mchid(*op, param, &json, query)?;
+    if *op == Op::MerchantConfigs {
+        return merchant_config(inner, &signer, param);
+    }
+    let acting = resolve(inner, &signer, *op, sub_mchid.as_deref())?;
+    let merchant = signer.merchant();
+    let (mchid, partner) = match &acting {
+        Acting::Sub(sub) => {
+            let partner = Partner {
+                sp_mchid: &merchant.mchid,
+                sub_appid: sub.sub_appid.as_deref(),
+                max_ratio: sub.max_ratio,
+            };
+            (sub.sub_mchid.as_str(), Some(partner))
+        }
+        Acting::Itself | Acting::AllSubs => (merchant.mchid.as_str(), None),
+    };
     let ctx = Ctx {
-        mchid: &merchant.mchid,
+        mchid,
+        // A provider's bodies carry its sp_appid, whoever they act for.
         appid: &merchant.appid,
+        partner,
         key_id: &inner.key_id,
         key: &inner.key,
         serial_header: parts
@@ -258,19 +368,24 @@ fn process(
     match op {
         Op::CreateOrder => state.create_order(&ctx, &json),
         Op::QueryOrder => {
-            let transaction_id = query_param(parts.uri.query(), "transaction_id");
+            let transaction_id = query_param(query, "transaction_id");
             state.query_order(ctx.mchid, param, transaction_id.as_deref())
         }
         Op::Unfreeze => state.unfreeze(&ctx, &json),
         Op::AddReceiver => state.add_receiver(&ctx, &json),
         Op::DeleteReceiver => state.delete_receiver(&ctx, &json),
-        Op::Amounts => state.amounts(ctx.mchid, param),
+        Op::Amounts => match acting {
+            Acting::AllSubs => state.amounts(None, Some(&merchant.mchid), param),
+            _ => state.amounts(Some(ctx.mchid), ctx.provider(), param),
+        },
         Op::CreateReturn => state.create_return(&ctx, &json),
         Op::QueryReturn => {
-            let out_order_no = query_param(parts.uri.query(), "out_order_no");
+            let out_order_no = query_param(query, "out_order_no");
             state.query_return(ctx.mchid, param, out_order_no.as_deref())
         }
         Op::Refund => state.refund_api(&ctx, &json),
+        // Answered above.
+        Op::MerchantConfigs => merchant_config(inner, &signer, param),
     }
 }
 
@@ -362,16 +477,28 @@ pub(crate) async fn handle(inner: &Inner, parts: &Parts, body: &Bytes) -> Result
     let op = route.as_ref().map(|(op, _)| *op);
     let mchid = named_mchid(&parts.headers);
     let auth = check_authorization(inner, &parts.method, &target, &parts.headers, body);
+    let json = (parts.method == Method::POST)
+        .then(|| serde_json::from_slice::<Value>(body).ok())
+        .flatten()
+        .unwrap_or(Value::Null);
     let out_order_no = match &route {
         Some((Op::QueryOrder, no)) => Some(no.clone()),
         Some((Op::CreateOrder | Op::Unfreeze | Op::CreateReturn, _)) => {
-            serde_json::from_slice::<Value>(body)
-                .ok()
-                .and_then(|v| v["out_order_no"].as_str().map(str::to_string))
+            json["out_order_no"].as_str().map(str::to_string)
         }
         Some((Op::QueryReturn, _)) => query_param(parts.uri.query(), "out_order_no"),
         _ => None,
     };
+    // What a contract test asks of a partner call: which provider signed and which
+    // sub-merchant the call carried (as sent, known or not, whoever signed).
+    let sp_mchid = mchid
+        .clone()
+        .filter(|m| inner.merchants().provider(m).is_some());
+    let sub_mchid = route.as_ref().and_then(|(op, param)| {
+        carried_sub_mchid(*op, param, &json, parts.uri.query())
+            .ok()
+            .flatten()
+    });
     let (index, fault) = {
         let mut state = inner.state();
         let fault = op
@@ -379,6 +506,8 @@ pub(crate) async fn handle(inner: &Inner, parts: &Parts, body: &Bytes) -> Result
             .and_then(VecDeque::pop_front);
         state.calls.push(CallRecord {
             mchid,
+            sp_mchid,
+            sub_mchid,
             method: parts.method.to_string(),
             path: target,
             op,

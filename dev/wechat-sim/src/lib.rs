@@ -1,9 +1,13 @@
-//! A fake WeChat Pay API v3 server (direct merchant, public-key mode) for the profit-sharing
-//! (分账) endpoints, written from the public protocol documentation and independent of our client.
+//! A fake WeChat Pay API v3 server (direct merchants and service providers, public-key mode) for
+//! the profit-sharing (分账) endpoints, written from the public protocol documentation and
+//! independent of our client.
 //!
 //! It serves several direct merchants at once: the one of [`SimConfig`] and any added with
-//! [`WechatSim::add_merchant`]. It verifies every request's `Authorization` signature with the
-//! public key of the merchant it names, signs every answer with the "WeChat Pay" private key,
+//! [`WechatSim::add_merchant`]; and service providers ([`WechatSim::add_provider`]) acting for
+//! their sub-merchants ([`WechatSim::add_sub_merchant`]) in partner mode, where a request signed
+//! by the provider acts for the `sub_mchid` it carries. It verifies every request's
+//! `Authorization` signature with the public key of the merchant or provider it names, signs
+//! every answer with the "WeChat Pay" private key,
 //! decrypts OAEP-encrypted receiver names, keeps each merchant's paid transactions with frozen
 //! funds, split orders, returns and receivers apart, and can inject faults into the next call of
 //! an operation. See `README.md` for the error codes and the HTTP control API under `/__sim/`.
@@ -28,11 +32,13 @@ use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::{format_description, offset};
 
-use crate::accounts::{Merchant, Merchants};
+use crate::accounts::{Merchant, Merchants, Provider};
 use crate::crypto::WechatKey;
 use crate::state::State;
 
-pub use crate::accounts::MerchantAccount;
+pub use crate::accounts::{
+    DEFAULT_MAX_RATIO, MerchantAccount, ProviderAccount, SubMerchantAccount,
+};
 
 /// Simulator configuration. Keys are base64 DER (PEM armour is accepted too). The merchant it
 /// names is the first one; [`WechatSim::add_merchant`] adds more. The WeChat Pay key, its id and
@@ -81,6 +87,8 @@ pub enum Op {
     QueryReturn,
     /// `POST /v3/refund/domestic/refunds`
     Refund,
+    /// `GET /v3/profitsharing/merchant-configs/{sub_mchid}` (partner only)
+    MerchantConfigs,
 }
 
 /// The result of one receiver of a split order. JSON: `"success"` or
@@ -176,6 +184,14 @@ pub struct CallRecord {
     /// Not in the control API's JSON (`GET /__sim/calls`), whose shape callers compare whole.
     #[serde(skip)]
     pub mchid: Option<String>,
+    /// The provider that signed: `mchid` when it names a registered provider (partner call).
+    /// Library only, like `mchid`.
+    #[serde(skip)]
+    pub sp_mchid: Option<String>,
+    /// The `sub_mchid` the call carried (body of a POST, query string of a GET, path of
+    /// `merchant-configs`), as sent and whoever signed; None when it carried none. Library only.
+    #[serde(skip)]
+    pub sub_mchid: Option<String>,
     pub method: String,
     /// The request target as received: path and `?query`.
     pub path: String,
@@ -234,6 +250,10 @@ pub enum SimError {
     InvalidFailReason(String),
     #[error("no merchant {0} is registered")]
     UnknownMerchant(String),
+    #[error("no provider {0} is registered")]
+    UnknownProvider(String),
+    #[error("{0} is not a sub-merchant of that provider")]
+    UnknownSubMerchant(String),
 }
 
 impl From<sim_kit::Error> for SimError {
@@ -351,8 +371,56 @@ impl WechatSim {
     /// an APIv3 key that is not 32 ASCII characters), `Key`.
     pub fn add_merchant(&self, merchant: MerchantAccount) -> Result<(), SimError> {
         let merchant = Merchant::new(merchant)?;
-        self.inner.merchants().insert(merchant);
-        Ok(())
+        self.inner.merchants().insert(merchant)
+    }
+
+    /// Registers a service provider (服务商), or replaces the appid, key, serial and APIv3 key
+    /// of a known `sp_mchid` (its sub-merchants stay). Its key verifies the requests whose
+    /// `Authorization` names `sp_mchid`; such a request acts for the `sub_mchid` it carries.
+    /// Errors: `Config` (an empty field, an APIv3 key that is not 32 ASCII characters, a number
+    /// that is already a direct merchant or sub-merchant), `Key`.
+    pub fn add_provider(&self, provider: ProviderAccount) -> Result<(), SimError> {
+        let provider = Provider::new(provider)?;
+        self.inner.merchants().insert_provider(provider)
+    }
+
+    /// Registers a sub-merchant (特约商户) under its provider, or replaces a known one's
+    /// `sub_appid`, `max_ratio` and provider (its transactions keep the provider they were paid
+    /// through). Errors: `UnknownProvider`, `Config` (an empty number, `max_ratio` above 10000,
+    /// a number that is already a direct merchant or provider).
+    pub fn add_sub_merchant(&self, sub: SubMerchantAccount) -> Result<(), SimError> {
+        self.inner.merchants().insert_sub(sub)
+    }
+
+    /// Sets the ratio (1/10000 of a transaction's paid amount) the sub-merchant authorised to
+    /// its provider: what `merchant-configs` answers and splits are held to from now on.
+    /// Errors: `UnknownSubMerchant` (not a sub-merchant of `sp_mchid`), `Config` (above 10000).
+    pub fn set_max_ratio(
+        &self,
+        sp_mchid: &str,
+        sub_mchid: &str,
+        max_ratio: u32,
+    ) -> Result<(), SimError> {
+        self.inner
+            .merchants()
+            .set_max_ratio(sp_mchid, sub_mchid, max_ratio)
+    }
+
+    /// The ratio `sub_mchid` authorised to `sp_mchid`; None if it is not its sub-merchant.
+    pub fn max_ratio(&self, sp_mchid: &str, sub_mchid: &str) -> Option<u32> {
+        self.inner
+            .merchants()
+            .sub_of(sp_mchid, sub_mchid)
+            .map(|s| s.max_ratio)
+    }
+
+    /// The registered provider numbers (`sp_mchid`), sorted.
+    pub fn sp_mchids(&self) -> Vec<String> {
+        self.inner
+            .merchants()
+            .all_providers()
+            .map(|p| p.sp_mchid().to_string())
+            .collect()
     }
 
     /// The registered merchant numbers, sorted.
@@ -371,7 +439,7 @@ impl WechatSim {
         let mchid = self.inner.first_mchid();
         self.inner
             .state()
-            .seed(&mchid, transaction_id, amount_fen, unix_now());
+            .seed(&mchid, None, transaction_id, amount_fen, unix_now());
     }
 
     /// `seed_transaction` for the merchant `mchid`: only it may split, unfreeze, query or refund
@@ -388,13 +456,45 @@ impl WechatSim {
         }
         self.inner
             .state()
-            .seed(mchid, transaction_id, amount_fen, unix_now());
+            .seed(mchid, None, transaction_id, amount_fen, unix_now());
         Ok(())
     }
 
-    /// The merchant a transaction belongs to; None for an unknown one.
+    /// A transaction paid in partner mode: ordered by the provider `sp_mchid` for its
+    /// sub-merchant `sub_mchid` (the merchant paid), `amount_fen` frozen and splittable. Only
+    /// that provider, naming that `sub_mchid`, may split, unfreeze, query or refund it; a
+    /// direct merchant's call on it, or the provider's without that `sub_mchid`, is answered
+    /// 交易模式不匹配 (splits, unfreezes) or as another merchant's. Errors: `UnknownSubMerchant`.
+    pub fn seed_partner_transaction(
+        &self,
+        sp_mchid: &str,
+        sub_mchid: &str,
+        transaction_id: &str,
+        amount_fen: i64,
+    ) -> Result<(), SimError> {
+        if self.inner.merchants().sub_of(sp_mchid, sub_mchid).is_none() {
+            return Err(SimError::UnknownSubMerchant(sub_mchid.to_string()));
+        }
+        self.inner.state().seed(
+            sub_mchid,
+            Some(sp_mchid),
+            transaction_id,
+            amount_fen,
+            unix_now(),
+        );
+        Ok(())
+    }
+
+    /// The merchant a transaction belongs to (the sub-merchant for a partner transaction);
+    /// None for an unknown one.
     pub fn transaction_mchid(&self, transaction_id: &str) -> Option<String> {
         self.inner.state().owner(transaction_id).map(str::to_string)
+    }
+
+    /// The provider a partner transaction was paid through; None for a direct or unknown one.
+    pub fn transaction_sp_mchid(&self, transaction_id: &str) -> Option<String> {
+        let state = self.inner.state();
+        state.provider(transaction_id).flatten().map(str::to_string)
     }
 
     /// Moves a transaction's paid-at time to `age` before now (returns are refused once it
@@ -426,9 +526,10 @@ impl WechatSim {
         // An unknown transaction is refused either way; the first merchant's numbers are
         // then the ones checked.
         let mchid = state.owner(transaction_id).unwrap_or(&first).to_string();
+        let provider = state.provider(transaction_id).flatten().map(str::to_string);
         state
             .refund(
-                &mchid,
+                (&mchid, provider.as_deref()),
                 transaction_id,
                 out_refund_no,
                 amount_fen,
@@ -608,11 +709,24 @@ async fn route(sim: WechatSim, req: Request<Incoming>) -> Result<Reply, Dropped>
 
 #[derive(Deserialize)]
 struct SeedTransaction {
-    /// The merchant the transaction belongs to; the first one when absent.
+    /// The merchant the transaction belongs to; the first one when absent (and no
+    /// `sub_mchid`).
     #[serde(default)]
     mchid: Option<String>,
+    /// With `sub_mchid`: a partner transaction of this provider's sub-merchant.
+    #[serde(default)]
+    sp_mchid: Option<String>,
+    #[serde(default)]
+    sub_mchid: Option<String>,
     transaction_id: String,
     amount_fen: i64,
+}
+
+#[derive(Deserialize)]
+struct MaxRatioRequest {
+    sp_mchid: String,
+    sub_mchid: String,
+    max_ratio: u32,
 }
 
 #[derive(Deserialize)]
@@ -720,10 +834,69 @@ fn control_json(
                 .collect();
             json_reply(StatusCode::OK, &merchants)
         }
+        (&Method::POST, "providers") => {
+            let p: ProviderAccount = serde_json::from_slice(body)?;
+            match sim.add_provider(p) {
+                Ok(()) => ok(),
+                Err(e) => error_reply(StatusCode::BAD_REQUEST, e),
+            }
+        }
+        (&Method::GET, "providers") => {
+            let providers: Vec<serde_json::Value> = sim
+                .inner
+                .merchants()
+                .all_providers()
+                .map(|p| {
+                    json!({"sp_mchid": p.0.mchid, "sp_appid": p.0.appid, "sp_serial": p.0.serial,
+                        "own_apiv3_key": p.0.apiv3_key.is_some()})
+                })
+                .collect();
+            json_reply(StatusCode::OK, &providers)
+        }
+        (&Method::POST, "sub-merchants") => {
+            let sub: SubMerchantAccount = serde_json::from_slice(body)?;
+            match sim.add_sub_merchant(sub) {
+                Ok(()) => ok(),
+                Err(e @ SimError::UnknownProvider(_)) => error_reply(StatusCode::NOT_FOUND, e),
+                Err(e) => error_reply(StatusCode::BAD_REQUEST, e),
+            }
+        }
+        (&Method::GET, "sub-merchants") => {
+            let subs: Vec<serde_json::Value> = sim
+                .inner
+                .merchants()
+                .all_subs()
+                .map(|s| {
+                    json!({"sub_mchid": s.sub_mchid, "sp_mchid": s.sp_mchid,
+                        "sub_appid": s.sub_appid, "max_ratio": s.max_ratio})
+                })
+                .collect();
+            json_reply(StatusCode::OK, &subs)
+        }
+        (&Method::POST, "max-ratio") => {
+            let r: MaxRatioRequest = serde_json::from_slice(body)?;
+            match sim.set_max_ratio(&r.sp_mchid, &r.sub_mchid, r.max_ratio) {
+                Ok(()) => ok(),
+                Err(e @ SimError::UnknownSubMerchant(_)) => error_reply(StatusCode::NOT_FOUND, e),
+                Err(e) => error_reply(StatusCode::BAD_REQUEST, e),
+            }
+        }
         (&Method::POST, "transactions") => {
             let t: SeedTransaction = serde_json::from_slice(body)?;
-            let mchid = t.mchid.unwrap_or_else(|| sim.inner.first_mchid());
-            match sim.seed_transaction_for(&mchid, &t.transaction_id, t.amount_fen) {
+            let seeded = match (t.sp_mchid, t.sub_mchid, t.mchid) {
+                (Some(sp), Some(sub), None) => {
+                    sim.seed_partner_transaction(&sp, &sub, &t.transaction_id, t.amount_fen)
+                }
+                (None, None, mchid) => {
+                    let mchid = mchid.unwrap_or_else(|| sim.inner.first_mchid());
+                    sim.seed_transaction_for(&mchid, &t.transaction_id, t.amount_fen)
+                }
+                _ => {
+                    let message = "give sp_mchid and sub_mchid together, and then no mchid";
+                    return Ok(error_reply(StatusCode::BAD_REQUEST, message));
+                }
+            };
+            match seeded {
                 Ok(()) => ok(),
                 Err(e) => error_reply(StatusCode::NOT_FOUND, e),
             }

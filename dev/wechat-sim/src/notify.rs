@@ -1,5 +1,9 @@
 //! The profit-sharing notification (分账动账通知) WeChat POSTs to a MERCHANT_ID receiver:
 //! the resource is AES-256-GCM encrypted with the APIv3 key, the body signed like an answer.
+//! An order made in partner mode names `sp_mchid` and `sub_mchid` instead of `mchid` (the
+//! partner variant, `/work/shared/reference/channels.md` §1.5;
+//! pay.weixin.qq.com/wiki/doc/apiv3_partner/apis/chapter8_1_10.shtml) and is sealed with the
+//! provider's APIv3 key.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -19,7 +23,7 @@ pub(crate) fn build(
     account: &str,
 ) -> Result<Notification, SimError> {
     let now = beijing_now();
-    let (mchid, plaintext) = {
+    let (provider, owner, plaintext) = {
         let state = inner.state();
         let order = state
             .find_order(transaction_id, out_order_no)
@@ -37,9 +41,7 @@ pub(crate) fn build(
         } else {
             now.clone()
         };
-        let plaintext = json!({
-            // The merchant the order (and transaction) belongs to.
-            "mchid": order.mchid,
+        let mut plaintext = json!({
             "transaction_id": order.transaction_id,
             "order_id": order.order_id,
             "out_order_no": order.out_order_no,
@@ -50,16 +52,31 @@ pub(crate) fn build(
                 "description": receiver.description,
             },
             "success_time": success_time,
-        })
-        .to_string();
-        (order.mchid.clone(), plaintext)
+        });
+        match &order.provider {
+            // The provider and the sub-merchant the order was made for.
+            Some(sp_mchid) => {
+                plaintext["sp_mchid"] = sp_mchid.as_str().into();
+                plaintext["sub_mchid"] = order.mchid.as_str().into();
+            }
+            // The merchant the order (and transaction) belongs to.
+            None => plaintext["mchid"] = order.mchid.as_str().into(),
+        }
+        (
+            order.provider.clone(),
+            order.mchid.clone(),
+            plaintext.to_string(),
+        )
     };
-    // That merchant's own APIv3 key if it has one, else the simulator's.
-    let apiv3_key = inner
-        .merchants()
-        .get(&mchid)
-        .and_then(|m| m.apiv3_key)
-        .unwrap_or(inner.apiv3_key);
+    // The own APIv3 key of the provider (partner order) or merchant, else the simulator's.
+    let apiv3_key = {
+        let merchants = inner.merchants();
+        match &provider {
+            Some(sp_mchid) => merchants.provider(sp_mchid).and_then(|p| p.0.apiv3_key),
+            None => merchants.get(&owner).and_then(|m| m.apiv3_key),
+        }
+    }
+    .unwrap_or(inner.apiv3_key);
     let resource_nonce = random_text(12, ALNUM);
     let sealed = aes_gcm_seal(
         &apiv3_key,

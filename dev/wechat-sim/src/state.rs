@@ -6,6 +6,11 @@
 //! The merchant's own numbers (`out_order_no`, `out_return_no`, `out_refund_no`) and its
 //! receivers are per merchant: another merchant's are simply not found. A WeChat transaction id
 //! is global; using another merchant's is refused (see `NOT_OURS_*`).
+//!
+//! In partner mode the merchant a call acts for is the sub-merchant its `sub_mchid` names, so
+//! its numbers and receivers are the sub-merchant's; a transaction remembers the provider it was
+//! paid through (none for a direct one), and a split or unfreeze in the other mode, or through
+//! another provider or for another sub-merchant, is refused with `MODE_MISMATCH`.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -42,7 +47,7 @@ impl ApiError {
     }
 }
 
-pub(crate) type ApiResult = Result<Value, ApiError>;
+pub(crate) type ApiResult<T = Value> = Result<T, ApiError>;
 
 pub(crate) fn param_error(message: impl Into<String>) -> ApiError {
     ApiError::new(400, "PARAM_ERROR", message)
@@ -64,13 +69,39 @@ fn not_exists(message: &str) -> ApiError {
 const NOT_OURS_QUERY: &str = "非本商户的订单不支持查询";
 const NOT_OURS_SPLIT: &str = "非本商户的订单不支持分账";
 
+// A split or unfreeze of a transaction paid in the other mode (direct vs. partner), through
+// another provider or for another sub-merchant: WeChat's 400 INVALID_REQUEST with this message,
+// as integrators received it on the v3 partner unfreeze without `sub_mchid`
+// (github.com/binarywang/WxJava/issues/2747) and on splits of the other mode
+// (developers.weixin.qq.com/community/pay/doc/0006ec3c9ac840f0cd9a90f1d56800, err_code
+// INVALID_REQUEST).
+pub(crate) const MODE_MISMATCH: &str = "请求分账的交易模式和下单的交易模式不匹配，普通商户的交易只能普通商户发起分账，服务商下单的交易只能服务商发起分账";
+
+// A partner split above the ratio the sub-merchant authorised: 400 INVALID_REQUEST as the v3
+// API answered it (developers.weixin.qq.com/community/develop/doc/0008003fc683f8229193489f961400;
+// WeChat's FAQ names the message and where the sub-merchant sets the ratio,
+// developers.weixin.qq.com/community/pay/doc/000284823e8460aada68dacca5b008).
+const OVER_MAX_RATIO: &str = "分账金额超出最大分账比例";
+
+/// A partner call: the provider that signed it and what its sub-merchant allows.
+pub(crate) struct Partner<'a> {
+    pub sp_mchid: &'a str,
+    /// The sub-merchant's own appid (`sub_appid` must be it), if it has one.
+    pub sub_appid: Option<&'a str>,
+    /// The ratio the sub-merchant authorised to the provider, in 1/10000.
+    pub max_ratio: u32,
+}
+
 /// What a handler needs besides the state: the calling merchant, the key and the request
 /// context.
 pub(crate) struct Ctx<'a> {
-    /// The merchant the call acts for (today: the one that signed it).
+    /// The merchant the call acts for: the direct merchant that signed it, or the sub-merchant
+    /// a provider's call names in `sub_mchid`.
     pub mchid: &'a str,
-    /// That merchant's appid.
+    /// The appid bodies must carry: the direct merchant's, or the provider's `sp_appid`.
     pub appid: &'a str,
+    /// Set for a partner call (then `mchid` is the sub-merchant).
+    pub partner: Option<Partner<'a>>,
     pub key_id: &'a str,
     pub key: &'a WechatKey,
     /// The request's `Wechatpay-Serial` header.
@@ -81,6 +112,11 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The provider of a partner call.
+    pub(crate) fn provider(&self) -> Option<&str> {
+        self.partner.as_ref().map(|p| p.sp_mchid)
+    }
+
     /// Decrypts an OAEP `name`; the request must say (Wechatpay-Serial) which key encrypted it.
     fn decrypt_name(&self, ciphertext: &str) -> Result<String, ApiError> {
         if self.serial_header != Some(self.key_id) {
@@ -96,7 +132,9 @@ impl Ctx<'_> {
 }
 
 pub(crate) const MERCHANT_ID: &str = "MERCHANT_ID";
-const RECEIVER_TYPES: [&str; 2] = [MERCHANT_ID, "PERSONAL_OPENID"];
+const PERSONAL_OPENID: &str = "PERSONAL_OPENID";
+/// An openid under the sub-merchant's `sub_appid`: partner mode only.
+const PERSONAL_SUB_OPENID: &str = "PERSONAL_SUB_OPENID";
 const RELATION_TYPES: [&str; 11] = [
     "SERVICE_PROVIDER",
     "STORE",
@@ -121,8 +159,12 @@ pub(crate) const RETURN_FAIL_REASONS: [&str; 3] =
     ["ACCOUNT_ABNORMAL", "BALANCE_NOT_ENOUGH", "TIME_OUT_CLOSED"];
 
 struct Transaction {
-    /// The merchant paid (`mchid`): only it may split, unfreeze, query or refund.
+    /// The merchant paid (`mchid`, or the sub-merchant's `sub_mchid`): only it may split,
+    /// unfreeze, query or refund.
     owner: String,
+    /// The provider it was paid through (partner mode); None for a direct transaction. Only
+    /// that provider, naming `owner` as `sub_mchid`, may split or unfreeze it.
+    provider: Option<String>,
     /// What the payer paid (`amount.total` of a refund).
     amount: i64,
     unsplit: i64,
@@ -153,8 +195,10 @@ pub(crate) struct OrderReceiver {
 }
 
 pub(crate) struct Order {
-    /// The merchant that made the order.
+    /// The merchant that made the order (the sub-merchant in partner mode).
     pub mchid: String,
+    /// The provider that made it for `mchid` (partner mode).
+    pub provider: Option<String>,
     pub transaction_id: String,
     pub out_order_no: String,
     pub order_id: String,
@@ -185,18 +229,25 @@ impl Order {
                 v
             })
             .collect();
-        json!({
+        let mut v = json!({
             "transaction_id": self.transaction_id,
             "out_order_no": self.out_order_no,
             "order_id": self.order_id,
             "state": self.state,
             "receivers": receivers,
-        })
+        });
+        // The partner order entity names the sub-merchant (channels.md §1.2).
+        if self.provider.is_some() {
+            v["sub_mchid"] = self.mchid.as_str().into();
+        }
+        v
     }
 }
 
 /// A return (分账回退) from a MERCHANT_ID receiver of a split order.
 pub(crate) struct ReturnOrder {
+    /// The sub-merchant, for a return made in partner mode (its entity names it).
+    sub_mchid: Option<String>,
     out_order_no: String,
     order_id: String,
     out_return_no: String,
@@ -230,6 +281,9 @@ impl ReturnOrder {
         }
         if let Some(t) = &self.finish_time {
             v["finish_time"] = t.as_str().into();
+        }
+        if let Some(sub) = &self.sub_mchid {
+            v["sub_mchid"] = sub.as_str().into();
         }
         v
     }
@@ -369,14 +423,47 @@ fn check_appid(ctx: &Ctx, appid: &str) -> Result<(), ApiError> {
     }
 }
 
-fn check_type(kind: &str) -> Result<(), ApiError> {
-    if RECEIVER_TYPES.contains(&kind) {
-        Ok(())
-    } else {
-        Err(param_error(format!(
-            "type 须为 MERCHANT_ID 或 PERSONAL_OPENID, 而不是 {kind}"
-        )))
+/// A partner body's `sub_appid` when given: the sub-merchant's own appid. `needed`: a receiver
+/// is a `PERSONAL_SUB_OPENID`, whose openid only means something under that appid.
+fn check_sub_appid(ctx: &Ctx, sub_appid: Option<&str>, needed: bool) -> Result<(), ApiError> {
+    let Some(partner) = &ctx.partner else {
+        return Ok(());
+    };
+    match sub_appid {
+        None if needed => Err(param_error(
+            "接收方类型为 PERSONAL_SUB_OPENID 时 sub_appid 不能为空",
+        )),
+        None => Ok(()),
+        Some(given) if Some(given) == partner.sub_appid => Ok(()),
+        Some(_) => Err(param_error("sub_appid 与 sub_mchid 不匹配")),
     }
+}
+
+/// Receiver types: `PERSONAL_SUB_OPENID` exists in partner mode only.
+fn check_type(kind: &str, partner: bool) -> Result<(), ApiError> {
+    match kind {
+        MERCHANT_ID | PERSONAL_OPENID => Ok(()),
+        PERSONAL_SUB_OPENID if partner => Ok(()),
+        _ if partner => Err(param_error(format!(
+            "type 须为 MERCHANT_ID、PERSONAL_OPENID 或 PERSONAL_SUB_OPENID, 而不是 {kind}"
+        ))),
+        _ => Err(param_error(format!(
+            "type 须为 MERCHANT_ID 或 PERSONAL_OPENID, 而不是 {kind}"
+        ))),
+    }
+}
+
+/// Whether a split or unfreeze may use the transaction: paid to the merchant the call acts for,
+/// in the call's mode (directly, or through the same provider).
+fn check_split_party(t: &Transaction, ctx: &Ctx) -> Result<(), ApiError> {
+    if t.owner == ctx.mchid && t.provider.as_deref() == ctx.provider() {
+        return Ok(());
+    }
+    if t.provider.is_none() && ctx.partner.is_none() {
+        // Two direct merchants: the answer of the direct API (see NOT_OURS_SPLIT).
+        return Err(invalid_request(NOT_OURS_SPLIT));
+    }
+    Err(invalid_request(MODE_MISMATCH))
 }
 
 struct NewReceiver<'a> {
@@ -387,12 +474,12 @@ struct NewReceiver<'a> {
     name: Option<&'a str>,
 }
 
-fn parse_receiver(entry: &Value) -> Result<NewReceiver<'_>, ApiError> {
+fn parse_receiver(entry: &Value, partner: bool) -> Result<NewReceiver<'_>, ApiError> {
     let obj = entry
         .as_object()
         .ok_or_else(|| param_error("receivers 的元素须为对象"))?;
     let kind = req_str(obj, "type")?;
-    check_type(kind)?;
+    check_type(kind, partner)?;
     let amount = match obj.get("amount") {
         Some(Value::Number(n)) => n.as_i64().filter(|a| *a >= 1),
         _ => None,
@@ -410,18 +497,20 @@ fn parse_receiver(entry: &Value) -> Result<NewReceiver<'_>, ApiError> {
 }
 
 impl State {
-    /// Adds or resets a transaction of `owner`. Transaction ids are WeChat's, unique across
-    /// merchants: seeding under another merchant moves it (earlier orders stay with the
-    /// merchant that made them).
+    /// Adds or resets a transaction of `owner`, paid through `provider` (partner mode) or
+    /// directly. Transaction ids are WeChat's, unique across merchants: seeding under another
+    /// merchant moves it (earlier orders stay with the merchant that made them).
     pub(crate) fn seed(
         &mut self,
         owner: &str,
+        provider: Option<&str>,
         transaction_id: &str,
         amount_fen: i64,
         now_unix: i64,
     ) {
         let transaction = Transaction {
             owner: owner.to_string(),
+            provider: provider.map(str::to_string),
             amount: amount_fen,
             unsplit: amount_fen,
             refunded: 0,
@@ -438,6 +527,13 @@ impl State {
         self.transactions
             .get(transaction_id)
             .map(|t| t.owner.as_str())
+    }
+
+    /// The provider a transaction was paid through: Some(None) for a direct one.
+    pub(crate) fn provider(&self, transaction_id: &str) -> Option<Option<&str>> {
+        self.transactions
+            .get(transaction_id)
+            .map(|t| t.provider.as_deref())
     }
 
     pub(crate) fn unsplit(&self, transaction_id: &str) -> Option<i64> {
@@ -549,6 +645,41 @@ impl State {
         id
     }
 
+    /// A partner split may take from the transaction at most the ratio the sub-merchant
+    /// authorised to its provider, counting this order and the earlier ones on the transaction.
+    /// Receivers that are the sub-merchant itself are not counted ("分给商户自己本身时无比例限制",
+    /// blog.csdn.net/qq_40065072), nor receivers whose transfer was CLOSED (their money is back
+    /// on the transaction).
+    fn check_max_ratio(
+        &self,
+        sub_mchid: &str,
+        transaction_id: &str,
+        amount: i64,
+        partner: &Partner,
+        parsed: &[NewReceiver],
+    ) -> Result<(), ApiError> {
+        let to_others = |kind: &str, account: &str| !(kind == MERCHANT_ID && account == sub_mchid);
+        let earlier: i64 = self
+            .orders
+            .values()
+            .filter(|o| o.mchid == sub_mchid && o.transaction_id == transaction_id)
+            .flat_map(|o| o.receivers.iter())
+            .filter(|r| r.result != "CLOSED" && to_others(&r.kind, &r.account))
+            .map(|r| r.amount)
+            .fold(0_i64, i64::saturating_add);
+        let this: i64 = parsed
+            .iter()
+            .filter(|r| to_others(r.kind, r.account))
+            .map(|r| r.amount)
+            .fold(0_i64, i64::saturating_add);
+        let limit = i128::from(amount) * i128::from(partner.max_ratio)
+            / i128::from(crate::accounts::FULL_RATIO);
+        if i128::from(earlier.saturating_add(this)) > limit {
+            return Err(invalid_request(OVER_MAX_RATIO));
+        }
+        Ok(())
+    }
+
     /// `POST /v3/profitsharing/orders`.
     pub(crate) fn create_order(&mut self, ctx: &Ctx, body: &Value) -> ApiResult {
         let obj = object(body)?;
@@ -562,6 +693,7 @@ impl State {
         if let Some(appid) = appid {
             check_appid(ctx, appid)?;
         }
+        let sub_appid = opt_str(obj, "sub_appid")?;
         let unfreeze_unsplit = match obj.get("unfreeze_unsplit") {
             Some(Value::Bool(b)) => *b,
             None | Some(Value::Null) => return Err(param_error("缺少参数 unfreeze_unsplit")),
@@ -576,7 +708,7 @@ impl State {
         let mut parsed: Vec<NewReceiver> = Vec::with_capacity(list.len());
         let mut total: i64 = 0;
         for entry in list {
-            let r = parse_receiver(entry)?;
+            let r = parse_receiver(entry, ctx.partner.is_some())?;
             if parsed
                 .iter()
                 .any(|p| p.kind == r.kind && p.account == r.account)
@@ -588,19 +720,19 @@ impl State {
                 .ok_or_else(|| param_error("分账金额过大"))?;
             parsed.push(r);
         }
-        if appid.is_none() && parsed.iter().any(|r| r.kind != MERCHANT_ID) {
+        if appid.is_none() && parsed.iter().any(|r| r.kind == PERSONAL_OPENID) {
             return Err(param_error(
                 "接收方类型为 PERSONAL_OPENID 时 appid 不能为空",
             ));
         }
+        let sub_openid = parsed.iter().any(|r| r.kind == PERSONAL_SUB_OPENID);
+        check_sub_appid(ctx, sub_appid, sub_openid)?;
 
         let transaction = self
             .transactions
             .get(transaction_id)
             .ok_or_else(|| not_exists("订单不存在"))?;
-        if transaction.owner != ctx.mchid {
-            return Err(invalid_request(NOT_OURS_SPLIT));
-        }
+        check_split_party(transaction, ctx)?;
         if transaction.finished {
             return Err(invalid_request("订单已完结"));
         }
@@ -614,6 +746,10 @@ impl State {
                     return Err(invalid_request("分账接收方全称不匹配"));
                 }
             }
+        }
+        if let Some(partner) = &ctx.partner {
+            let amount = transaction.amount;
+            self.check_max_ratio(ctx.mchid, transaction_id, amount, partner, &parsed)?;
         }
         if total > transaction.unsplit {
             return Err(ApiError::new(403, "NOT_ENOUGH", "分账金额不足"));
@@ -639,6 +775,7 @@ impl State {
         }
         let order = Order {
             mchid: ctx.mchid.to_string(),
+            provider: ctx.provider().map(str::to_string),
             transaction_id: transaction_id.to_string(),
             out_order_no: out_order_no.to_string(),
             order_id: self.next_id("30", &ctx.now, 28),
@@ -680,9 +817,7 @@ impl State {
             .transactions
             .get_mut(transaction_id)
             .ok_or_else(|| not_exists("订单不存在"))?;
-        if transaction.owner != ctx.mchid {
-            return Err(invalid_request(NOT_OURS_SPLIT));
-        }
+        check_split_party(transaction, ctx)?;
         let amount = std::mem::take(&mut transaction.unsplit);
         transaction.finished = true;
         let receiver = OrderReceiver {
@@ -698,6 +833,7 @@ impl State {
         };
         let order = Order {
             mchid: ctx.mchid.to_string(),
+            provider: ctx.provider().map(str::to_string),
             transaction_id: transaction_id.to_string(),
             out_order_no: out_order_no.to_string(),
             order_id: self.next_id("30", &ctx.now, 28),
@@ -710,13 +846,22 @@ impl State {
         Ok(answer)
     }
 
-    /// `GET /v3/profitsharing/transactions/{transaction_id}/amounts`, asked by `mchid`.
-    pub(crate) fn amounts(&self, mchid: &str, transaction_id: &str) -> ApiResult {
+    /// `GET /v3/profitsharing/transactions/{transaction_id}/amounts`, asked for `mchid` in the
+    /// mode of the call (through `provider`, or directly); a provider naming no sub-merchant
+    /// (`mchid` None) may ask about a transaction of any of its sub-merchants.
+    pub(crate) fn amounts(
+        &self,
+        mchid: Option<&str>,
+        provider: Option<&str>,
+        transaction_id: &str,
+    ) -> ApiResult {
         let transaction = self
             .transactions
             .get(transaction_id)
             .ok_or_else(|| not_exists("记录不存在"))?;
-        if transaction.owner != mchid {
+        let ours = transaction.provider.as_deref() == provider
+            && mchid.is_none_or(|m| m == transaction.owner);
+        if !ours {
             return Err(invalid_request(NOT_OURS_QUERY));
         }
         if transaction.settling {
@@ -814,6 +959,7 @@ impl State {
 
         let done = take_balance(&mut self.balances, return_mchid, amount);
         let record = ReturnOrder {
+            sub_mchid: ctx.partner.is_some().then(|| ctx.mchid.to_string()),
             out_order_no,
             order_id,
             out_return_no: out_return_no.to_string(),
@@ -905,7 +1051,7 @@ impl State {
             other => return Err(param_error(format!("amount.currency 不支持 {other}"))),
         }
         self.refund(
-            ctx.mchid,
+            (ctx.mchid, ctx.provider()),
             transaction_id,
             out_refund_no,
             refund,
@@ -915,13 +1061,14 @@ impl State {
         .map(|r| refund_json(&r))
     }
 
-    /// A refund of a transaction by `mchid`. While the transaction is not finished its money
-    /// comes from the unsplit (frozen) funds; after an unfreeze, from the unsplit funds left
-    /// and then the merchant's own account. Idempotent on `(mchid, out_refund_no)`. Another
-    /// merchant's transaction is not found, like an unknown one.
+    /// A refund of a transaction by `mchid` (through the provider, in partner mode). While the
+    /// transaction is not finished its money comes from the unsplit (frozen) funds; after an
+    /// unfreeze, from the unsplit funds left and then the merchant's own account. Idempotent on
+    /// `(mchid, out_refund_no)`. Another merchant's transaction, or one paid in the other mode,
+    /// is not found, like an unknown one.
     pub(crate) fn refund(
         &mut self,
-        mchid: &str,
+        (mchid, provider): (&str, Option<&str>),
         transaction_id: &str,
         out_refund_no: &str,
         refund: i64,
@@ -941,7 +1088,7 @@ impl State {
         let t = self
             .transactions
             .get(transaction_id)
-            .filter(|t| t.owner == mchid)
+            .filter(|t| t.owner == mchid && t.provider.as_deref() == provider)
             .ok_or_else(|| not_exists("订单不存在"))?;
         if total.is_some_and(|total| total != t.amount) {
             return Err(param_error("amount.total 与原订单金额不一致"));
@@ -981,7 +1128,8 @@ impl State {
         let obj = object(body)?;
         check_appid(ctx, req_str(obj, "appid")?)?;
         let kind = req_str(obj, "type")?;
-        check_type(kind)?;
+        check_type(kind, ctx.partner.is_some())?;
+        check_sub_appid(ctx, opt_str(obj, "sub_appid")?, kind == PERSONAL_SUB_OPENID)?;
         let account = req_str(obj, "account")?;
         let encrypted = opt_str(obj, "name")?;
         if kind == MERCHANT_ID && encrypted.is_none() {
@@ -1015,6 +1163,9 @@ impl State {
         if let Some(n) = encrypted {
             answer["name"] = n.into();
         }
+        if ctx.partner.is_some() {
+            answer["sub_mchid"] = ctx.mchid.into();
+        }
         Ok(answer)
     }
 
@@ -1023,11 +1174,16 @@ impl State {
         let obj = object(body)?;
         check_appid(ctx, req_str(obj, "appid")?)?;
         let kind = req_str(obj, "type")?;
-        check_type(kind)?;
+        check_type(kind, ctx.partner.is_some())?;
+        check_sub_appid(ctx, opt_str(obj, "sub_appid")?, kind == PERSONAL_SUB_OPENID)?;
         let account = req_str(obj, "account")?;
         let key = (ctx.mchid.to_string(), kind.to_string(), account.to_string());
         self.receivers.remove(&key);
-        Ok(json!({"type": kind, "account": account}))
+        let mut answer = json!({"type": kind, "account": account});
+        if ctx.partner.is_some() {
+            answer["sub_mchid"] = ctx.mchid.into();
+        }
+        Ok(answer)
     }
 
     /// Settles a PROCESSING order made by the merchant the transaction belongs to.

@@ -20,8 +20,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use sim_kit::testing::{self, RawAnswer};
 use wechat_sim::{
-    Fault, MerchantAccount, Op, Outcome, ReturnOutcome, SimConfig, SimError, WechatSim,
-    generate_keypair,
+    DEFAULT_MAX_RATIO, Fault, MerchantAccount, Op, Outcome, ProviderAccount, ReturnOutcome,
+    SimConfig, SimError, SubMerchantAccount, WechatSim, generate_keypair,
 };
 
 const MCHID: &str = "1900000109";
@@ -2876,5 +2876,1018 @@ async fn binary_serves_extra_merchants() {
             .expect("exits")
             .expect("output");
         assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+}
+
+// ---------------------------------------------------------------- partner (服务商) mode
+
+const SP_MCHID: &str = "1900000500";
+const SP_APPID: &str = "wx5555555555555555";
+const SP_SERIAL: &str = "55AA55AA55AA55AA55AA55AA55AA55AA55AA55AA";
+const SP_APIV3_KEY: &str = "SPSPSPSPSPSPSPSPSPSPSPSPSPSPSPSP";
+/// The sub-merchant the partner transaction P1 is paid to; it has its own appid.
+const SUB: &str = "1900000601";
+const SUB_APPID: &str = "wx6666666666666666";
+/// Another sub-merchant of SP_MCHID, without an appid of its own.
+const SUB_2: &str = "1900000602";
+/// A second provider and its sub-merchant.
+const SP_Q: &str = "1900000700";
+const SP_Q_SERIAL: &str = "77BB77BB77BB77BB77BB77BB77BB77BB77BB77BB";
+const SUB_Q: &str = "1900000701";
+const CAROL_SUB_OPENID: &str = "oSubOpenidCarol0000000000000";
+const MODE_MISMATCH: &str = "请求分账的交易模式和下单的交易模式不匹配，普通商户的交易只能普通商户发起分账，服务商下单的交易只能服务商发起分账";
+
+fn sp_keys() -> &'static (String, String) {
+    static KEYS: OnceLock<(String, String)> = OnceLock::new();
+    KEYS.get_or_init(|| generate_keypair().expect("keygen"))
+}
+
+fn sp_q_keys() -> &'static (String, String) {
+    static KEYS: OnceLock<(String, String)> = OnceLock::new();
+    KEYS.get_or_init(|| generate_keypair().expect("keygen"))
+}
+
+fn provider() -> ProviderAccount {
+    ProviderAccount {
+        sp_mchid: SP_MCHID.into(),
+        sp_appid: SP_APPID.into(),
+        sp_public_key: sp_keys().1.clone(),
+        sp_serial: SP_SERIAL.into(),
+        apiv3_key: Some(SP_APIV3_KEY.into()),
+    }
+}
+
+fn sub_merchant(sp_mchid: &str, sub_mchid: &str, sub_appid: Option<&str>) -> SubMerchantAccount {
+    SubMerchantAccount {
+        sp_mchid: sp_mchid.into(),
+        sub_mchid: sub_mchid.into(),
+        sub_appid: sub_appid.map(str::to_string),
+        max_ratio: DEFAULT_MAX_RATIO,
+    }
+}
+
+/// `body` with these fields set.
+fn with(mut body: Value, fields: &[(&str, &str)]) -> Value {
+    for (k, v) in fields {
+        body[*k] = (*v).into();
+    }
+    body
+}
+
+/// `body` without `field`.
+fn without(mut body: Value, field: &str) -> Value {
+    if let Some(obj) = body.as_object_mut() {
+        obj.remove(field);
+    }
+    body
+}
+
+/// A partner split of P1 to SHOP for SUB, as SP_MCHID sends it.
+fn partner_split(out_order_no: &str, amount: i64) -> Value {
+    let body = order_body("P1", out_order_no, &[("MERCHANT_ID", SHOP, amount)]);
+    with(body, &[("appid", SP_APPID), ("sub_mchid", SUB)])
+}
+
+fn partner_query(out_order_no: &str, sub: Option<&str>) -> String {
+    match sub {
+        Some(sub) => format!("{ORDERS}/{out_order_no}?sub_mchid={sub}&transaction_id=P1"),
+        None => query_target(out_order_no, "P1"),
+    }
+}
+
+/// The first merchant (direct, MCHID) plus provider SP_MCHID with SUB (ratio 30%) and SUB_2,
+/// provider SP_Q with SUB_Q; SP_MCHID added SHOP for SUB; P1 (100.00) paid through SP_MCHID to
+/// SUB, T1 (100.00) to MCHID directly. Clients: MCHID, SP_MCHID, SP_Q.
+async fn partner() -> (WechatSim, Client, Client, Client) {
+    let (sim, direct) = start().await;
+    sim.add_provider(provider()).expect("provider");
+    sim.add_sub_merchant(sub_merchant(SP_MCHID, SUB, Some(SUB_APPID)))
+        .expect("sub");
+    sim.add_sub_merchant(sub_merchant(SP_MCHID, SUB_2, None))
+        .expect("sub");
+    sim.add_provider(ProviderAccount {
+        sp_mchid: SP_Q.into(),
+        sp_appid: APPID_B.into(),
+        sp_public_key: sp_q_keys().1.clone(),
+        sp_serial: SP_Q_SERIAL.into(),
+        apiv3_key: None,
+    })
+    .expect("provider");
+    sim.add_sub_merchant(sub_merchant(SP_Q, SUB_Q, None))
+        .expect("sub");
+    let sp = client_as(&sim, SP_MCHID, &sp_keys().0, SP_SERIAL);
+    let q = client_as(&sim, SP_Q, &sp_q_keys().0, SP_Q_SERIAL);
+    let add_shop = with(add_shop_body(), &[("appid", SP_APPID), ("sub_mchid", SUB)]);
+    let added = sp.post(ADD, add_shop).await.assert_ok();
+    assert_eq!(added["sub_mchid"], SUB);
+    sim.seed_partner_transaction(SP_MCHID, SUB, "P1", 10_000)
+        .expect("seed");
+    sim.seed_transaction("T1", 10_000);
+    (sim, direct, sp, q)
+}
+
+/// What a refused partner call must not change.
+fn partner_snapshot(sim: &WechatSim) -> (Option<i64>, usize, Option<i64>, Option<i64>, usize) {
+    (
+        sim.unsplit_fen("P1"),
+        sim.order_count("P1"),
+        sim.unsplit_fen("T1"),
+        sim.refunded_fen("P1"),
+        sim.return_count_for(SUB, "S1", SHOP),
+    )
+}
+
+/// The last call carried (provider, sub_mchid).
+fn last_carried(sim: &WechatSim) -> (Option<String>, Option<String>) {
+    let last = sim.calls().pop().expect("call");
+    (last.sp_mchid, last.sub_mchid)
+}
+
+fn carried(sp_mchid: &str, sub_mchid: Option<&str>) -> (Option<String>, Option<String>) {
+    (Some(sp_mchid.to_string()), sub_mchid.map(str::to_string))
+}
+
+#[tokio::test]
+async fn partner_split_with_its_sub_mchid_works() {
+    let (sim, _direct, sp, _q) = partner().await;
+    assert!(sim.is_receiver_for(SUB, "MERCHANT_ID", SHOP));
+    assert!(!sim.is_receiver_for(SUB_2, "MERCHANT_ID", SHOP));
+    assert!(
+        !sim.is_receiver("MERCHANT_ID", SHOP),
+        "not the direct merchant's"
+    );
+    assert_eq!(
+        (sim.transaction_mchid("P1"), sim.transaction_sp_mchid("P1")),
+        (Some(SUB.to_string()), Some(SP_MCHID.to_string()))
+    );
+    assert_eq!(sim.transaction_sp_mchid("T1"), None);
+
+    let order = sp
+        .post(ORDERS, partner_split("S1", 1_000))
+        .await
+        .assert_ok();
+    assert_eq!(
+        (
+            &order["sub_mchid"],
+            &order["state"],
+            &order["transaction_id"]
+        ),
+        (&json!(SUB), &json!("PROCESSING"), &json!("P1"))
+    );
+    assert_eq!(last_carried(&sim), carried(SP_MCHID, Some(SUB)));
+    assert_eq!(sim.unsplit_fen("P1"), Some(9_000));
+    // The same number again answers the order (idempotent), for the same sub-merchant.
+    let again = sp
+        .post(ORDERS, partner_split("S1", 1_000))
+        .await
+        .assert_ok();
+    assert_eq!(again["order_id"], order["order_id"]);
+    assert_eq!(sim.order_count("P1"), 1);
+
+    let queried = sp.get(&partner_query("S1", Some(SUB))).await.assert_ok();
+    assert_eq!(
+        (&queried["order_id"], &queried["sub_mchid"]),
+        (&order["order_id"], &json!(SUB))
+    );
+    assert_eq!(last_carried(&sim), carried(SP_MCHID, Some(SUB)));
+    // Amounts: the partner API takes the transaction id only; sub_mchid may be given.
+    let amounts = sp
+        .get("/v3/profitsharing/transactions/P1/amounts")
+        .await
+        .assert_ok();
+    assert_eq!(amounts["unsplit_amount"], 9_000);
+    assert_eq!(last_carried(&sim), carried(SP_MCHID, None));
+    let amounts = sp
+        .get(&format!(
+            "/v3/profitsharing/transactions/P1/amounts?sub_mchid={SUB}"
+        ))
+        .await
+        .assert_ok();
+    assert_eq!(amounts["unsplit_amount"], 9_000);
+
+    sim.complete("P1", "S1", &[]).expect("complete");
+    let returned = sp
+        .post(
+            RETURNS,
+            with(return_body("S1", "R1", SHOP, 100), &[("sub_mchid", SUB)]),
+        )
+        .await
+        .assert_ok();
+    assert_eq!(
+        (&returned["result"], &returned["sub_mchid"]),
+        (&json!("SUCCESS"), &json!(SUB))
+    );
+    assert_eq!(sim.return_count_for(SUB, "S1", SHOP), 1);
+    let target = format!("{RETURNS}/R1?sub_mchid={SUB}&out_order_no=S1");
+    let queried = sp.get(&target).await.assert_ok();
+    assert_eq!(queried["return_id"], returned["return_id"]);
+    assert_eq!(last_carried(&sim), carried(SP_MCHID, Some(SUB)));
+
+    let refund = with(
+        json!({"transaction_id": "P1", "out_refund_no": "RF1",
+            "amount": {"refund": 100, "total": 10_000, "currency": "CNY"}}),
+        &[("sub_mchid", SUB)],
+    );
+    sp.post(REFUNDS, refund).await.assert_ok();
+    assert_eq!(sim.refunded_fen("P1"), Some(100));
+
+    let unfreeze = json!({"sub_mchid": SUB, "transaction_id": "P1", "out_order_no": "U1",
+        "description": "解冻全部剩余资金"});
+    let unfrozen = sp.post(UNFREEZE, unfreeze).await.assert_ok();
+    let released = receiver(&unfrozen, SUB);
+    assert_eq!(
+        (&unfrozen["sub_mchid"], &released["amount"]),
+        (&json!(SUB), &json!(8_900))
+    );
+    assert_eq!(sim.unsplit_fen("P1"), Some(0));
+
+    // The notification names the provider and the sub-merchant, sealed with the provider's
+    // APIv3 key.
+    let note = sim.notification("P1", "S1", SHOP).expect("notification");
+    let outer: Value = serde_json::from_str(&note.body).expect("json");
+    let r = &outer["resource"];
+    let open = |key: &str| {
+        aes_gcm_open(
+            key,
+            r["nonce"].as_str().expect("nonce"),
+            "profitsharing",
+            r["ciphertext"].as_str().expect("ciphertext"),
+        )
+    };
+    assert_eq!(open(APIV3_KEY), None, "not with the simulator's key");
+    let plain: Value = serde_json::from_str(&open(SP_APIV3_KEY).expect("sp key")).expect("json");
+    assert_eq!(
+        (
+            &plain["sp_mchid"],
+            &plain["sub_mchid"],
+            &plain["receiver"]["amount"]
+        ),
+        (&json!(SP_MCHID), &json!(SUB), &json!(1_000))
+    );
+    assert!(plain.get("mchid").is_none());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn partner_split_without_its_sub_mchid_is_refused_and_changes_nothing() {
+    let (sim, direct, sp, q) = partner().await;
+    sim.seed_partner_transaction(SP_Q, SUB_Q, "Q1", 10_000)
+        .expect("seed");
+    let before = partner_snapshot(&sim);
+    let mismatch = |a: Answer| assert_eq!(a.assert_error(400, "INVALID_REQUEST"), MODE_MISMATCH);
+
+    // No sub_mchid: WeChat takes it as the provider's own (direct-mode) request.
+    mismatch(
+        sp.post(ORDERS, without(partner_split("X1", 100), "sub_mchid"))
+            .await,
+    );
+    assert_eq!(last_carried(&sim), carried(SP_MCHID, None));
+    // Another sub-merchant of the same provider.
+    let other_sub = with(partner_split("X2", 100), &[("sub_mchid", SUB_2)]);
+    mismatch(sp.post(ORDERS, other_sub).await);
+    assert_eq!(last_carried(&sim), carried(SP_MCHID, Some(SUB_2)));
+    // Another provider's sub-merchant: not signed under this provider.
+    let not_ours = with(partner_split("X3", 100), &[("sub_mchid", SUB_Q)]);
+    let a = sp.post(ORDERS, not_ours).await;
+    assert_eq!(a.assert_error(403, "NO_AUTH"), "非服务商下的签约子商户");
+    // Another provider with its own sub-merchant on this provider's transaction.
+    let other_provider = with(
+        partner_split("X4", 100),
+        &[("sub_mchid", SUB_Q), ("appid", APPID_B)],
+    );
+    mismatch(q.post(ORDERS, other_provider).await);
+    // A direct merchant on the partner transaction, with or without a sub_mchid.
+    let direct_body = with(partner_split("X5", 100), &[("appid", APPID)]);
+    let a = direct.post(ORDERS, direct_body.clone()).await;
+    assert_eq!(
+        a.assert_error(400, "PARAM_ERROR"),
+        "普通商户不允许传sub_mch_id"
+    );
+    mismatch(direct.post(ORDERS, without(direct_body, "sub_mchid")).await);
+    assert_eq!(last_carried(&sim), (None, None));
+    // The provider (any sub-merchant) on a direct transaction.
+    let on_direct = with(partner_split("X6", 100), &[("transaction_id", "T1")]);
+    mismatch(sp.post(ORDERS, on_direct).await);
+    // The same for unfreeze.
+    let unfreeze = json!({"transaction_id": "P1", "out_order_no": "U9", "description": "解冻"});
+    mismatch(sp.post(UNFREEZE, unfreeze.clone()).await);
+    mismatch(
+        sp.post(UNFREEZE, with(unfreeze, &[("sub_mchid", SUB_2)]))
+            .await,
+    );
+
+    assert_eq!(partner_snapshot(&sim), before, "nothing changed");
+    assert_eq!(
+        (sim.unsplit_fen("Q1"), sim.order_count("Q1")),
+        (Some(10_000), 0)
+    );
+    // The refused numbers were not remembered: the right call with one of them works.
+    sp.post(ORDERS, partner_split("X1", 100)).await.assert_ok();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn partner_split_above_the_max_ratio_is_refused_and_changes_nothing() {
+    let (sim, _direct, sp, _q) = partner().await;
+    assert_eq!(sim.max_ratio(SP_MCHID, SUB), Some(DEFAULT_MAX_RATIO));
+    // 30% of 100.00 is 30.00 for others, in any number of orders.
+    sp.post(ORDERS, partner_split("M1", 2_000))
+        .await
+        .assert_ok();
+    let before = partner_snapshot(&sim);
+    let over = sp.post(ORDERS, partner_split("M2", 1_001)).await;
+    assert_eq!(
+        over.assert_error(400, "INVALID_REQUEST"),
+        "分账金额超出最大分账比例"
+    );
+    assert_eq!(partner_snapshot(&sim), before, "nothing changed");
+    sp.post(ORDERS, partner_split("M2", 1_000))
+        .await
+        .assert_ok();
+    assert_eq!(sim.unsplit_fen("P1"), Some(7_000));
+
+    // What goes to the sub-merchant itself is not limited.
+    let add_self = json!({"appid": SP_APPID, "sub_mchid": SUB, "type": "MERCHANT_ID",
+        "account": SUB, "relation_type": "HEADQUARTER",
+        "name": oaep_encrypt(&keys().wechat_public, "特约商户", &OAEP_SHA1_MGF1SHA1)});
+    sp.post(ADD, add_self).await.assert_ok();
+    let to_self = with(
+        order_body("P1", "M3", &[("MERCHANT_ID", SUB, 500)]),
+        &[("appid", SP_APPID), ("sub_mchid", SUB)],
+    );
+    sp.post(ORDERS, to_self).await.assert_ok();
+    let over = sp.post(ORDERS, partner_split("M4", 1)).await;
+    over.assert_error(400, "INVALID_REQUEST");
+
+    // A CLOSED transfer gives its share back; a higher ratio allows more.
+    sim.complete(
+        "P1",
+        "M2",
+        &[(
+            SHOP.to_string(),
+            Outcome::Closed {
+                fail_reason: "NO_RELATION".into(),
+            },
+        )],
+    )
+    .expect("complete");
+    sp.post(ORDERS, partner_split("M4", 1_000))
+        .await
+        .assert_ok();
+    sp.post(ORDERS, partner_split("M5", 1))
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    sim.set_max_ratio(SP_MCHID, SUB, 5_000).expect("ratio");
+    sp.post(ORDERS, partner_split("M5", 2_000))
+        .await
+        .assert_ok();
+    sp.post(ORDERS, partner_split("M6", 1))
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    // Direct transactions are not held to a provider's ratio.
+    let direct = Client::new(&sim);
+    direct.post(ADD, add_shop_body()).await.assert_ok();
+    let big = order_body("T1", "D1", &[("MERCHANT_ID", SHOP, 9_000)]);
+    direct.post(ORDERS, big).await.assert_ok();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn merchant_configs_answers_the_ratio_and_follows_changes() {
+    let (sim, direct, sp, q) = partner().await;
+    let target = |sub: &str| format!("/v3/profitsharing/merchant-configs/{sub}");
+    let config = sp.get(&target(SUB)).await.assert_ok();
+    assert_eq!(config, json!({"sub_mchid": SUB, "max_ratio": 3_000}));
+    let last = sim.calls().pop().expect("call");
+    assert_eq!(
+        (last.op, last.sp_mchid.as_deref(), last.sub_mchid.as_deref()),
+        (Some(Op::MerchantConfigs), Some(SP_MCHID), Some(SUB))
+    );
+    sim.set_max_ratio(SP_MCHID, SUB, 4_500).expect("ratio");
+    assert_eq!(sp.get(&target(SUB)).await.assert_ok()["max_ratio"], 4_500);
+    let (status, _) = control_call(
+        &sim,
+        "POST",
+        "/__sim/max-ratio",
+        json!({"sp_mchid": SP_MCHID, "sub_mchid": SUB, "max_ratio": 2_000}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(sp.get(&target(SUB)).await.assert_ok()["max_ratio"], 2_000);
+    assert_eq!(sim.max_ratio(SP_MCHID, SUB), Some(2_000));
+
+    // Not a sub-merchant signed under the caller: another provider's, unknown, or any for a
+    // direct merchant.
+    for (client, sub) in [
+        (&sp, SUB_Q),
+        (&sp, UNKNOWN_MCHID),
+        (&q, SUB),
+        (&direct, SUB),
+    ] {
+        let a = client.get(&target(sub)).await;
+        assert_eq!(a.assert_error(403, "NO_AUTH"), "非服务商下的签约子商户");
+    }
+    assert!(matches!(
+        sim.set_max_ratio(SP_MCHID, SUB, 10_001),
+        Err(SimError::Config(_))
+    ));
+    assert!(matches!(
+        sim.set_max_ratio(SP_MCHID, SUB_Q, 1_000),
+        Err(SimError::UnknownSubMerchant(_))
+    ));
+    assert_eq!(sim.max_ratio(SP_MCHID, SUB), Some(2_000));
+    for (body, status) in [
+        (
+            json!({"sp_mchid": SP_MCHID, "sub_mchid": SUB_Q, "max_ratio": 1_000}),
+            404,
+        ),
+        (
+            json!({"sp_mchid": SP_MCHID, "sub_mchid": SUB, "max_ratio": 10_001}),
+            400,
+        ),
+        (
+            json!({"sp_mchid": SP_MCHID, "sub_mchid": SUB, "max_ratio": -1}),
+            400,
+        ),
+    ] {
+        let (got, _) = control_call(&sim, "POST", "/__sim/max-ratio", body.clone()).await;
+        assert_eq!(got, status, "{body}");
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn personal_sub_openid_needs_the_sub_appid() {
+    let (sim, direct, sp, _q) = partner().await;
+    let add_carol = json!({"appid": SP_APPID, "sub_mchid": SUB, "type": "PERSONAL_SUB_OPENID",
+        "account": CAROL_SUB_OPENID, "relation_type": "USER"});
+    for (body, message) in [
+        (
+            add_carol.clone(),
+            "接收方类型为 PERSONAL_SUB_OPENID 时 sub_appid 不能为空",
+        ),
+        (
+            with(add_carol.clone(), &[("sub_appid", APPID_B)]),
+            "sub_appid 与 sub_mchid 不匹配",
+        ),
+        (
+            with(
+                add_carol.clone(),
+                &[("sub_appid", SUB_APPID), ("appid", APPID)],
+            ),
+            "appid 与 mchid 不匹配",
+        ),
+    ] {
+        let a = sp.post(ADD, body.clone()).await;
+        assert_eq!(a.assert_error(400, "PARAM_ERROR"), message, "{body}");
+    }
+    assert!(!sim.is_receiver_for(SUB, "PERSONAL_SUB_OPENID", CAROL_SUB_OPENID));
+    let added = sp
+        .post(ADD, with(add_carol.clone(), &[("sub_appid", SUB_APPID)]))
+        .await
+        .assert_ok();
+    assert_eq!(added["sub_mchid"], SUB);
+    assert!(sim.is_receiver_for(SUB, "PERSONAL_SUB_OPENID", CAROL_SUB_OPENID));
+    // A sub-merchant without an appid of its own has no sub openids.
+    let for_sub_2 = with(
+        add_carol.clone(),
+        &[("sub_mchid", SUB_2), ("sub_appid", SUB_APPID)],
+    );
+    sp.post(ADD, for_sub_2)
+        .await
+        .assert_error(400, "PARAM_ERROR");
+    // Direct merchants have no such receiver type.
+    let direct_carol = json!({"appid": APPID, "type": "PERSONAL_SUB_OPENID",
+        "account": CAROL_SUB_OPENID, "relation_type": "USER"});
+    direct
+        .post(ADD, direct_carol)
+        .await
+        .assert_error(400, "PARAM_ERROR");
+
+    let to_carol = with(
+        order_body(
+            "P1",
+            "C1",
+            &[("PERSONAL_SUB_OPENID", CAROL_SUB_OPENID, 100)],
+        ),
+        &[("sub_mchid", SUB), ("appid", SP_APPID)],
+    );
+    let before = partner_snapshot(&sim);
+    let a = sp.post(ORDERS, to_carol.clone()).await;
+    assert_eq!(
+        a.assert_error(400, "PARAM_ERROR"),
+        "接收方类型为 PERSONAL_SUB_OPENID 时 sub_appid 不能为空"
+    );
+    let wrong = with(to_carol.clone(), &[("sub_appid", APPID_B)]);
+    sp.post(ORDERS, wrong)
+        .await
+        .assert_error(400, "PARAM_ERROR");
+    assert_eq!(partner_snapshot(&sim), before);
+    let order = sp
+        .post(ORDERS, with(to_carol, &[("sub_appid", SUB_APPID)]))
+        .await
+        .assert_ok();
+    assert_eq!(
+        receiver(&order, CAROL_SUB_OPENID)["type"],
+        "PERSONAL_SUB_OPENID"
+    );
+
+    // PERSONAL_OPENID receivers need the provider's appid.
+    let alice = json!({"appid": SP_APPID, "sub_mchid": SUB, "type": "PERSONAL_OPENID",
+        "account": ALICE, "relation_type": "USER"});
+    sp.post(ADD, alice).await.assert_ok();
+    let to_alice = with(
+        order_body("P1", "C2", &[("PERSONAL_OPENID", ALICE, 100)]),
+        &[("sub_mchid", SUB)],
+    );
+    let a = sp.post(ORDERS, without(to_alice.clone(), "appid")).await;
+    assert_eq!(
+        a.assert_error(400, "PARAM_ERROR"),
+        "接收方类型为 PERSONAL_OPENID 时 appid 不能为空"
+    );
+    let a = sp.post(ORDERS, to_alice.clone()).await;
+    assert_eq!(a.assert_error(400, "PARAM_ERROR"), "appid 与 mchid 不匹配");
+    sp.post(ORDERS, with(to_alice, &[("appid", SP_APPID)]))
+        .await
+        .assert_ok();
+    sim.shutdown().await;
+}
+
+/// `partner()` plus split S1 (SHOP 1000) completed and return R1 (100) of it, all for SUB.
+async fn partner_done() -> (WechatSim, Client) {
+    let (sim, _direct, sp, _q) = partner().await;
+    sp.post(ORDERS, partner_split("S1", 1_000))
+        .await
+        .assert_ok();
+    sim.complete("P1", "S1", &[]).expect("complete");
+    let r = with(return_body("S1", "R1", SHOP, 100), &[("sub_mchid", SUB)]);
+    sp.post(RETURNS, r).await.assert_ok();
+    (sim, sp)
+}
+
+/// Sends `method target body` as the provider without `sub_mchid`: refused with `status` and
+/// `code`, nothing changed, and the call recorded as the provider's without a sub_mchid. Then
+/// the same call naming SUB_Q (another provider's sub-merchant) is refused with 403 NO_AUTH.
+async fn assert_needs_sub_mchid(
+    sim: &WechatSim,
+    sp: &Client,
+    (method, target, body): (&str, &str, Value),
+    (status, code): (u16, &str),
+) -> String {
+    let before = partner_snapshot(sim);
+    let sent = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    let answer = sp.send(method, target, &sent).await.expect("send");
+    let message = answer.assert_error(status, code);
+    assert_eq!(
+        partner_snapshot(sim),
+        before,
+        "{method} {target}: nothing changed"
+    );
+    assert_eq!(
+        last_carried(sim),
+        carried(SP_MCHID, None),
+        "{method} {target}"
+    );
+    let (target, sent) = if method == "GET" {
+        let joiner = if target.contains('?') { '&' } else { '?' };
+        (format!("{target}{joiner}sub_mchid={SUB_Q}"), sent)
+    } else {
+        (
+            target.to_string(),
+            with(body, &[("sub_mchid", SUB_Q)]).to_string(),
+        )
+    };
+    let answer = sp.send(method, &target, &sent).await.expect("send");
+    answer.assert_error(403, "NO_AUTH");
+    assert_eq!(last_carried(sim), carried(SP_MCHID, Some(SUB_Q)));
+    assert_eq!(partner_snapshot(sim), before);
+    message
+}
+
+#[tokio::test]
+async fn partner_unfreeze_needs_sub_mchid() {
+    let (sim, sp) = partner_done().await;
+    let unfreeze = json!({"transaction_id": "P1", "out_order_no": "U1", "description": "解冻"});
+    let message = assert_needs_sub_mchid(
+        &sim,
+        &sp,
+        ("POST", UNFREEZE, unfreeze.clone()),
+        (400, "INVALID_REQUEST"),
+    )
+    .await;
+    assert_eq!(message, MODE_MISMATCH, "as in WxJava #2747");
+    sp.post(UNFREEZE, with(unfreeze, &[("sub_mchid", SUB)]))
+        .await
+        .assert_ok();
+    assert_eq!(sim.unsplit_fen("P1"), Some(0));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn partner_order_query_needs_sub_mchid() {
+    let (sim, sp) = partner_done().await;
+    let message = assert_needs_sub_mchid(
+        &sim,
+        &sp,
+        ("GET", &partner_query("S1", None), Value::Null),
+        (400, "PARAM_ERROR"),
+    )
+    .await;
+    assert!(message.contains("sub_mchid"), "{message}");
+    sp.get(&partner_query("S1", Some(SUB))).await.assert_ok();
+    // Another sub-merchant of the provider has no such order.
+    let a = sp.get(&partner_query("S1", Some(SUB_2))).await;
+    a.assert_error(404, "RESOURCE_NOT_EXISTS");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn partner_return_needs_sub_mchid() {
+    let (sim, sp) = partner_done().await;
+    let message = assert_needs_sub_mchid(
+        &sim,
+        &sp,
+        ("POST", RETURNS, return_body("S1", "R2", SHOP, 100)),
+        (400, "PARAM_ERROR"),
+    )
+    .await;
+    assert!(message.contains("sub_mchid"), "{message}");
+    let for_sub_2 = with(return_body("S1", "R2", SHOP, 100), &[("sub_mchid", SUB_2)]);
+    let a = sp.post(RETURNS, for_sub_2).await;
+    assert_eq!(a.assert_error(404, "RESOURCE_NOT_EXISTS"), "分账单不存在");
+    let r = with(return_body("S1", "R2", SHOP, 100), &[("sub_mchid", SUB)]);
+    sp.post(RETURNS, r).await.assert_ok();
+    assert_eq!(sim.return_count_for(SUB, "S1", SHOP), 2);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn partner_return_query_needs_sub_mchid() {
+    let (sim, sp) = partner_done().await;
+    let message = assert_needs_sub_mchid(
+        &sim,
+        &sp,
+        ("GET", &return_target("R1", "S1"), Value::Null),
+        (400, "PARAM_ERROR"),
+    )
+    .await;
+    assert!(message.contains("sub_mchid"), "{message}");
+    let target = format!("{RETURNS}/R1?sub_mchid={SUB}&out_order_no=S1");
+    assert_eq!(sp.get(&target).await.assert_ok()["sub_mchid"], SUB);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn partner_receiver_add_needs_sub_mchid() {
+    let (sim, sp) = partner_done().await;
+    let alice = json!({"appid": SP_APPID, "type": "PERSONAL_OPENID", "account": ALICE,
+        "relation_type": "USER"});
+    let message = assert_needs_sub_mchid(
+        &sim,
+        &sp,
+        ("POST", ADD, alice.clone()),
+        (400, "PARAM_ERROR"),
+    )
+    .await;
+    assert!(message.contains("sub_mchid"), "{message}");
+    for mchid in [SP_MCHID, SUB, SUB_Q] {
+        assert!(
+            !sim.is_receiver_for(mchid, "PERSONAL_OPENID", ALICE),
+            "{mchid}"
+        );
+    }
+    // appid is required in partner mode, and must be the provider's.
+    let a = sp
+        .post(
+            ADD,
+            with(without(alice.clone(), "appid"), &[("sub_mchid", SUB)]),
+        )
+        .await;
+    a.assert_error(400, "PARAM_ERROR");
+    sp.post(ADD, with(alice, &[("sub_mchid", SUB)]))
+        .await
+        .assert_ok();
+    assert!(sim.is_receiver_for(SUB, "PERSONAL_OPENID", ALICE));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn partner_receiver_delete_needs_sub_mchid() {
+    let (sim, sp) = partner_done().await;
+    let delete = json!({"appid": SP_APPID, "type": "MERCHANT_ID", "account": SHOP});
+    let message = assert_needs_sub_mchid(
+        &sim,
+        &sp,
+        ("POST", DELETE, delete.clone()),
+        (400, "PARAM_ERROR"),
+    )
+    .await;
+    assert!(message.contains("sub_mchid"), "{message}");
+    assert!(sim.is_receiver_for(SUB, "MERCHANT_ID", SHOP), "still there");
+    let deleted = sp
+        .post(DELETE, with(delete, &[("sub_mchid", SUB)]))
+        .await
+        .assert_ok();
+    assert_eq!(deleted["sub_mchid"], SUB);
+    assert!(!sim.is_receiver_for(SUB, "MERCHANT_ID", SHOP));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn partner_refund_needs_sub_mchid() {
+    let (sim, sp) = partner_done().await;
+    let refund = json!({"transaction_id": "P1", "out_refund_no": "RF1",
+        "amount": {"refund": 100, "total": 10_000, "currency": "CNY"}});
+    assert_needs_sub_mchid(
+        &sim,
+        &sp,
+        ("POST", REFUNDS, refund.clone()),
+        (400, "PARAM_ERROR"),
+    )
+    .await;
+    // Another sub-merchant's transaction is not found, like another merchant's.
+    let a = sp
+        .post(REFUNDS, with(refund.clone(), &[("sub_mchid", SUB_2)]))
+        .await;
+    a.assert_error(404, "RESOURCE_NOT_EXISTS");
+    sp.post(REFUNDS, with(refund, &[("sub_mchid", SUB)]))
+        .await
+        .assert_ok();
+    assert_eq!(sim.refunded_fen("P1"), Some(100));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn partner_amounts_of_other_transactions_are_refused() {
+    let (sim, direct, sp, q) = partner().await;
+    let amounts = |id: &str, sub: Option<&str>| match sub {
+        Some(sub) => format!("/v3/profitsharing/transactions/{id}/amounts?sub_mchid={sub}"),
+        None => format!("/v3/profitsharing/transactions/{id}/amounts"),
+    };
+    for (client, target) in [
+        (&sp, amounts("T1", None)),
+        (&sp, amounts("T1", Some(SUB))),
+        (&sp, amounts("P1", Some(SUB_2))),
+        (&q, amounts("P1", None)),
+        (&direct, amounts("P1", None)),
+    ] {
+        let a = client.get(&target).await;
+        assert_eq!(
+            a.assert_error(400, "INVALID_REQUEST"),
+            "非本商户的订单不支持查询",
+            "{target}"
+        );
+    }
+    let a = direct.get(&amounts("T1", Some(SUB))).await;
+    assert_eq!(
+        a.assert_error(400, "PARAM_ERROR"),
+        "普通商户不允许传sub_mch_id"
+    );
+    let a = q.get(&amounts("P1", Some(SUB))).await;
+    a.assert_error(403, "NO_AUTH");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn direct_mode_is_unchanged_next_to_providers() {
+    let (sim, direct, _sp, _q) = partner().await;
+    direct.post(ADD, add_shop_body()).await.assert_ok();
+    let order = direct
+        .post(ORDERS, shop_split("T1", "D1", APPID, 100))
+        .await;
+    let order = order.assert_ok();
+    assert!(order.get("sub_mchid").is_none());
+    assert_eq!(last_carried(&sim), (None, None));
+    let last = sim.calls().pop().expect("call");
+    assert_eq!(last.mchid.as_deref(), Some(MCHID));
+    let queried = direct.get(&query_target("D1", "T1")).await.assert_ok();
+    assert!(queried.get("sub_mchid").is_none());
+    assert_eq!(sim.unsplit_fen("T1"), Some(9_900));
+    let note = sim.notification("T1", "D1", SHOP).expect("notification");
+    let outer: Value = serde_json::from_str(&note.body).expect("json");
+    let r = &outer["resource"];
+    let plain = aes_gcm_open(
+        APIV3_KEY,
+        r["nonce"].as_str().expect("nonce"),
+        "profitsharing",
+        r["ciphertext"].as_str().expect("ciphertext"),
+    )
+    .expect("simulator's key");
+    let plain: Value = serde_json::from_str(&plain).expect("json");
+    assert_eq!(plain["mchid"], MCHID);
+    assert!(plain.get("sp_mchid").is_none());
+    // A provider number is not a direct merchant: it cannot be seeded as one, and merchant
+    // numbers are one namespace.
+    assert!(matches!(
+        sim.seed_transaction_for(SP_MCHID, "T5", 100),
+        Err(SimError::UnknownMerchant(_))
+    ));
+    let as_merchant = MerchantAccount {
+        mchid: SUB.into(),
+        ..merchant_b()
+    };
+    assert!(matches!(
+        sim.add_merchant(as_merchant),
+        Err(SimError::Config(_))
+    ));
+    assert!(matches!(
+        sim.add_sub_merchant(sub_merchant(SP_MCHID, MCHID, None)),
+        Err(SimError::Config(_))
+    ));
+    assert!(matches!(
+        sim.add_sub_merchant(sub_merchant(UNKNOWN_MCHID, "1900000888", None)),
+        Err(SimError::UnknownProvider(_))
+    ));
+    assert!(matches!(
+        sim.seed_partner_transaction(SP_MCHID, SUB_Q, "P9", 100),
+        Err(SimError::UnknownSubMerchant(_))
+    ));
+    assert_eq!(sim.sp_mchids(), [SP_MCHID, SP_Q]);
+    assert_eq!(sim.mchids(), [MCHID]);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn control_api_adds_providers_and_sub_merchants() {
+    let (sim, _direct) = start().await;
+    let provider_json = json!({"sp_mchid": SP_MCHID, "sp_appid": SP_APPID,
+        "sp_public_key": sp_keys().1, "sp_serial": SP_SERIAL, "apiv3_key": SP_APIV3_KEY});
+    assert_eq!(
+        control_call(&sim, "POST", "/__sim/providers", provider_json).await,
+        (200, json!({}))
+    );
+    for bad in [
+        json!({"sp_mchid": SP_Q, "sp_appid": SP_APPID, "sp_public_key": "nope",
+            "sp_serial": SP_SERIAL}),
+        json!({"sp_mchid": MCHID, "sp_appid": SP_APPID, "sp_public_key": sp_keys().1,
+            "sp_serial": SP_SERIAL}),
+        json!({"sp_mchid": SP_Q, "sp_appid": SP_APPID}),
+    ] {
+        let (status, _) = control_call(&sim, "POST", "/__sim/providers", bad.clone()).await;
+        assert_eq!(status, 400, "{bad}");
+    }
+    let sub = json!({"sp_mchid": SP_MCHID, "sub_mchid": SUB, "sub_appid": SUB_APPID});
+    assert_eq!(
+        control_call(&sim, "POST", "/__sim/sub-merchants", sub)
+            .await
+            .0,
+        200
+    );
+    for (bad, status) in [
+        (json!({"sp_mchid": SP_Q, "sub_mchid": SUB_Q}), 404),
+        (json!({"sp_mchid": SP_MCHID, "sub_mchid": MCHID}), 400),
+        (
+            json!({"sp_mchid": SP_MCHID, "sub_mchid": SUB_2, "max_ratio": 10_001}),
+            400,
+        ),
+    ] {
+        let (got, _) = control_call(&sim, "POST", "/__sim/sub-merchants", bad.clone()).await;
+        assert_eq!(got, status, "{bad}");
+    }
+    assert_eq!(
+        control_call(&sim, "GET", "/__sim/providers", Value::Null).await,
+        (
+            200,
+            json!([{"sp_mchid": SP_MCHID, "sp_appid": SP_APPID, "sp_serial": SP_SERIAL,
+                "own_apiv3_key": true}])
+        )
+    );
+    assert_eq!(
+        control_call(&sim, "GET", "/__sim/sub-merchants", Value::Null).await,
+        (
+            200,
+            json!([{"sub_mchid": SUB, "sp_mchid": SP_MCHID, "sub_appid": SUB_APPID,
+                "max_ratio": 3_000}])
+        )
+    );
+    let seed = json!({"sp_mchid": SP_MCHID, "sub_mchid": SUB, "transaction_id": "P1",
+        "amount_fen": 10_000});
+    assert_eq!(
+        control_call(&sim, "POST", "/__sim/transactions", seed)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(sim.transaction_sp_mchid("P1").as_deref(), Some(SP_MCHID));
+    for (bad, status) in [
+        (
+            json!({"sp_mchid": SP_MCHID, "transaction_id": "P2", "amount_fen": 1}),
+            400,
+        ),
+        (
+            json!({"sp_mchid": SP_MCHID, "sub_mchid": SUB, "mchid": MCHID,
+                "transaction_id": "P2", "amount_fen": 1}),
+            400,
+        ),
+        (
+            json!({"sp_mchid": SP_MCHID, "sub_mchid": SUB_2, "transaction_id": "P2",
+                "amount_fen": 1}),
+            404,
+        ),
+    ] {
+        let (got, _) = control_call(&sim, "POST", "/__sim/transactions", bad.clone()).await;
+        assert_eq!(got, status, "{bad}");
+    }
+    assert_eq!(sim.unsplit_fen("P2"), None);
+
+    // The provider's key signs for its sub-merchant; its returns are looked up by sub_mchid.
+    let sp = client_as(&sim, SP_MCHID, &sp_keys().0, SP_SERIAL);
+    let add_shop = with(add_shop_body(), &[("appid", SP_APPID), ("sub_mchid", SUB)]);
+    sp.post(ADD, add_shop).await.assert_ok();
+    sp.post(ORDERS, partner_split("S1", 1_000))
+        .await
+        .assert_ok();
+    sim.complete("P1", "S1", &[]).expect("complete");
+    sim.set_balance(SHOP, Some(0));
+    let r = with(return_body("S1", "R1", SHOP, 100), &[("sub_mchid", SUB)]);
+    assert_eq!(
+        sp.post(RETURNS, r).await.assert_ok()["result"],
+        "PROCESSING"
+    );
+    let (status, info) = control_call(
+        &sim,
+        "GET",
+        &format!("/__sim/returns/R1?mchid={SUB}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!((status, &info["result"]), (200, &json!("PROCESSING")));
+    let complete = json!({"mchid": SUB, "out_return_no": "R1", "result": "SUCCESS"});
+    assert_eq!(
+        control_call(&sim, "POST", "/__sim/complete-return", complete)
+            .await
+            .0,
+        200
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn binary_serves_providers_and_sub_merchants() {
+    use tokio::process::Command;
+    let exe = env!("CARGO_BIN_EXE_wechat-sim");
+    let k = keys();
+    let providers = json!([{"sp_mchid": SP_MCHID, "sp_appid": SP_APPID,
+        "sp_public_key": sp_keys().1, "sp_serial": SP_SERIAL}])
+    .to_string();
+    let subs = json!([{"sp_mchid": SP_MCHID, "sub_mchid": SUB, "max_ratio": 2_500}]).to_string();
+    let command = |providers: &str, subs: &str| {
+        let mut command = Command::new(exe);
+        command
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--mchid",
+                MCHID,
+                "--appid",
+                APPID,
+            ])
+            .args(["--merchant-public-key", &k.merchant_public])
+            .args(["--merchant-serial", SERIAL])
+            .args(["--wechat-private-key", &k.wechat_private])
+            .args(["--wechat-public-key-id", KEY_ID])
+            .args(["--apiv3-key", APIV3_KEY])
+            .args(["--providers", providers])
+            .args(["--sub-merchants", subs]);
+        command
+    };
+    let (mut child, line) = testing::spawn_until_first_line(&mut command(&providers, &subs))
+        .await
+        .expect("ready line");
+    let addr: SocketAddr = line
+        .trim_end()
+        .strip_prefix("listening on http://")
+        .expect("ready line")
+        .parse()
+        .expect("addr");
+    let sp = Client {
+        addr,
+        signing: Signing {
+            key: sp_keys().0.clone(),
+            mchid: SP_MCHID.into(),
+            serial: SP_SERIAL.into(),
+            ts_offset: 0,
+        },
+        timeout: Duration::from_secs(5),
+    };
+    let config = sp
+        .get(&format!("/v3/profitsharing/merchant-configs/{SUB}"))
+        .await
+        .assert_ok();
+    assert_eq!(config["max_ratio"], 2_500);
+    child.kill().await.expect("kill");
+
+    // A sub-merchant of an unknown provider, or a bad provider, exits with status 2.
+    let orphan = json!([{"sp_mchid": SP_Q, "sub_mchid": SUB_Q}]).to_string();
+    for (providers, subs) in [(providers.as_str(), orphan.as_str()), ("not json", "[]")] {
+        let out = tokio::time::timeout(Duration::from_secs(10), command(providers, subs).output())
+            .await
+            .expect("exits")
+            .expect("output");
+        assert_eq!(out.status.code(), Some(2), "{providers} {subs}");
     }
 }
