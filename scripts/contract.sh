@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 # Checks the running local system (scripts/run.sh) against its OpenAPI contract with
 # schemathesis: every answer must match the document (schema, status code, content type), none
-# may be a 5xx or an envelope 10001 (系统错误), a correctly signed request must never be refused
-# for its signature (20052), every signed `data` must verify, and an answer must use the field
-# names of its request's generation. Generated requests are signed by our rule
-# (scripts/contract_hooks.py), positive and negative (mutated) ones alike.
+# may be a 5xx or an envelope 10001 (系统错误; beta4's 10500), a correctly signed request must
+# never be refused for its signature (20052; an admin call signed with SigV4 never 403), every
+# signed `data` (every signed beta4 envelope) must verify, and an answer must use the field names
+# of its request's generation. Generated requests are signed (scripts/contract_hooks.py),
+# positive and negative (mutated) ones alike: 2.0.x ones by our rule, DaxPay 3.0.0-beta4's
+# (`/unipay/alloc/...`) by beta4's for an app of the run (mostly `default`), admin calls
+# (`/admin/...`) with SigV4. Admin calls that change something never name the run's own apps and
+# merchants (run.env's apps, their merchants, the default app): only a merchant and an app the
+# fixtures make for the check, or ids nobody has.
 #
 # Usage: scripts/contract.sh [--max-examples N] [--max-time SECS|none] [--seed N] [run options...]
-#   LOCAL_DIR          the running system's folder (default .local): run.env gives URL, SIGN_SECRET
+#   LOCAL_DIR          the running system's folder (default .local): run.env gives URL, SIGN_SECRET,
+#                      the apps (APP<n>_ID, APP<n>_SECRET) beta4 requests may speak for
+#   CONTRACT_ADMIN_ACCESS_KEY_ID, CONTRACT_ADMIN_SECRET_ACCESS_KEY, CONTRACT_ADMIN_REGION
+#                      the admin routes' SigV4 credentials (default: run.env's
+#                      LOCAL_ADMIN_ACCESS_KEY_ID / LOCAL_ADMIN_SECRET_ACCESS_KEY / AWS_REGION, else
+#                      the front door's test / test, us-east-1)
 #   CONTRACT_SPEC      served (default: the document the system serves at $URL/openapi.json, else
 #                      the file) or file (shared/openapi.json, sent to --url $URL)
 #   CONTRACT_MAX_TIME  seconds for schemathesis (default 150; `none`: every coverage case and one
@@ -45,7 +55,7 @@ pinned_venv "$CONTRACT_VENV" "$ROOT/scripts/requirements-contract.txt" \
   "schemathesis into .venv-contract, about a minute" schemathesis
 PY="$CONTRACT_VENV/bin/python"
 
-log "the signing rule of the hooks against the test vectors"
+log "the signing rules of the hooks (SPEC §3, beta4's, SigV4) against the test vectors"
 VECTORS=()
 [ -f "$ROOT/../shared/vectors/sign.json" ] && VECTORS=("$ROOT/../shared/vectors/sign.json")
 "$PY" scripts/contract_hooks.py self-test "$ROOT/shared/tests/fixtures/sign.json" \
@@ -86,7 +96,7 @@ DOC="$FILE"
 [ "${LOCATION[0]}" = "$FILE" ] || DOC="$OUT/served.json"
 "$PY" scripts/contract_hooks.py check-document "$DOC"
 
-log "fixtures: real pay orders, receivers, groups, allocations and returns on both channels"
+log "fixtures: real pay orders, receivers, groups, allocations (2.0.x and beta4) and returns on both channels; the check's own merchant and app"
 "$PY" scripts/contract_hooks.py fixtures "$RUN_ENV" "$OUT/fixtures.json"
 
 LIMIT=(--max-time "$MAX_TIME")
@@ -97,7 +107,7 @@ CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,respo
 CHECKS+=,no_system_error,signed_request_not_refused_for_signature,answer_signature_valid,answer_in_request_spelling
 log "schemathesis run (positive and negative cases; $MAX_EXAMPLES fuzzed per operation and cycle; time limit: $MAX_TIME)"
 status=0
-SCHEMATHESIS_HOOKS="$ROOT/scripts/contract_hooks.py" CONTRACT_SECRET="$SIGN_SECRET" \
+SCHEMATHESIS_HOOKS="$ROOT/scripts/contract_hooks.py" CONTRACT_SECRET="$SIGN_SECRET" CONTRACT_RUN_ENV="$RUN_ENV" \
 CONTRACT_SIGN_TYPE="${SIGN_TYPE:-HMAC_SHA256}" CONTRACT_FIXTURES="$OUT/fixtures.json" \
 CONTRACT_STATS="$OUT/answers.json" \
   "$CONTRACT_VENV/bin/schemathesis" --config-file "$OUT/schemathesis.toml" run "${LOCATION[@]}" \

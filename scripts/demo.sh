@@ -5,7 +5,12 @@
 # channel simulators' control API stay curl. Every command of the CLI runs at least once, and
 # every outcome is checked: the demo stops with a message at the first one that is not as
 # expected (a refusal it asks for must exit 1).
-# Usage: scripts/demo.sh [alipay|wechat]   (default alipay). Needs curl and python3.
+# Usage: scripts/demo.sh [alipay|wechat|beta4] [--app N]   (default alipay). Needs curl and python3.
+#   --app N   walk as app N of the local run (shop-N under /app/shop-N, its own sign secret and
+#             its own accounts at the simulators) instead of the stack's default app
+#   beta4     a shorter walk on Alipay in DaxPay 3.0.0-beta4's dialect (/unipay/alloc/...: appId
+#             in the body, reqTime as Beijing text, amounts in yuan), bodies signed by
+#             `alloc sign --beta4` as that SDK signs them
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -14,17 +19,31 @@ LOCAL_DIR="${LOCAL_DIR:-$ROOT/.local}"
 source "$LOCAL_DIR/run.env"
 ALLOC_BIN="$ROOT/target/debug/alloc"
 [ -x "$ALLOC_BIN" ] || { echo "no $ALLOC_BIN: scripts/run.sh builds it (cargo build -p alloc-cli)" >&2; exit 1; }
+MODE="${1:-alipay}"
+APP_N=""
+if [ "${2:-}" = --app ]; then
+  APP_N="${3:?--app needs a number}"
+fi
+# Which app: the stack's default one (routes without a prefix), or app N of the local run.
+BASE="$URL"; SECRET="$SIGN_SECRET"; APP_ID="${DEFAULT_APP_ID:-default}"; SEED_OWNER_ALI=""; SEED_OWNER_WX=""
+if [ -n "$APP_N" ]; then
+  id_var="APP${APP_N}_ID"; url_var="APP${APP_N}_URL"; secret_var="APP${APP_N}_SECRET"
+  ali_var="APP${APP_N}_ALIPAY_APP_ID"; wx_var="APP${APP_N}_WECHAT_MCHID"
+  [ -n "${!url_var:-}" ] || { echo "no app $APP_N in $LOCAL_DIR/run.env" >&2; exit 2; }
+  APP_ID="${!id_var}"; BASE="${!url_var}"; SECRET="${!secret_var}"
+  SEED_OWNER_ALI=",\"app_id\":\"${!ali_var}\""; SEED_OWNER_WX=",\"mchid\":\"${!wx_var}\""
+fi
 # The CLI's settings, from the environment only: a developer's own config file is not read.
-export ALLOC_URL="$URL" ALLOC_SIGN_SECRET="$SIGN_SECRET" ALLOC_SIGN_TYPE=HMAC_SHA256 \
+export ALLOC_URL="$BASE" ALLOC_SIGN_SECRET="$SECRET" ALLOC_SIGN_TYPE=HMAC_SHA256 \
   ALLOC_SPELLING=2.0.7 ALLOC_TIMEOUT_SECS=30 ALLOC_RETRIES=2
 export XDG_CONFIG_HOME="$LOCAL_DIR/no-alloc-config"
 unset ALLOC_CLIENT_IP
 RUN=$(date +%s)
 ORDER="P$RUN"; TRADE="2026$RUN"; GROUP="G$RUN"
-case "${1:-alipay}" in
-  alipay)
+case "$MODE" in
+  alipay|beta4)
     CHANNEL=ali_pay
-    SEED="$SIM_URL/__sim/trades"; SEED_BODY="{\"trade_no\":\"$TRADE\",\"amount_fen\":10000}"
+    SEED="$SIM_URL/__sim/trades"; SEED_BODY="{\"trade_no\":\"$TRADE\",\"amount_fen\":10000$SEED_OWNER_ALI}"
     TYPE1=ali_user_id; ACCOUNT1=2088000000000011; TYPE2=ali_login_name; ACCOUNT2=staff@example.com
     TYPE3=ali_user_id; ACCOUNT3=2088000000000033
     COMPLETE_URL="$SIM_URL/__sim/complete"
@@ -34,14 +53,14 @@ case "${1:-alipay}" in
     REFUND_BODY="{\"trade_no\":\"$TRADE\",\"out_request_no\":\"RF$RUN\",\"refund_amount_fen\":3000,\"royalty\":[{\"trans_out_type\":\"userId\",\"trans_out\":\"$ACCOUNT1\",\"amount_fen\":2500}]}" ;;
   wechat)
     CHANNEL=wechat_pay
-    SEED="$WX_URL/__sim/transactions"; SEED_BODY="{\"transaction_id\":\"$TRADE\",\"amount_fen\":10000}"
+    SEED="$WX_URL/__sim/transactions"; SEED_BODY="{\"transaction_id\":\"$TRADE\",\"amount_fen\":10000$SEED_OWNER_WX}"
     TYPE1=wx_merchant; ACCOUNT1=1900000110; TYPE2=wx_personal; ACCOUNT2=oUpF8uMuAJO_M2pxb1Q9zNjWeS6o
     TYPE3=wx_personal; ACCOUNT3=oUpF8uMuAJO_M2pxb1Q9zNjWeS7p
     COMPLETE_URL="$WX_URL/__sim/complete"
     complete_body() { echo "{\"transaction_id\":\"$TRADE\",\"out_order_no\":\"$1\",\"outcomes\":{}}"; }
     REFUND_URL="$WX_URL/__sim/refund"
     REFUND_BODY="{\"transaction_id\":\"$TRADE\",\"out_refund_no\":\"RF$RUN\",\"amount_fen\":3000}" ;;
-  *) echo "usage: scripts/demo.sh [alipay|wechat]" >&2; exit 2 ;;
+  *) echo "usage: scripts/demo.sh [alipay|wechat|beta4] [--app N]" >&2; exit 2 ;;
 esac
 
 ERR=$(mktemp); trap 'rm -f "$ERR"' EXIT
@@ -83,12 +102,17 @@ post() {
   show "$answer"
 }
 
+if [ "$MODE" = beta4 ]; then
+  source "$ROOT/scripts/demo-beta4.sh"
+  exit 0
+fi
+
 step "1. $CHANNEL holds a paid trade $TRADE of 100.00 yuan, frozen for sharing (simulator control API)"
 post "$SEED" "$SEED_BODY"
 
 step "2. the DaxPay gateway feeds the paid order $ORDER (its signed payment notice: alloc sign --notice)"
 alloc sign --notice "{\"orderNo\":\"$ORDER\",\"bizOrderNo\":\"SDK_$RUN\",\"outOrderNo\":\"$TRADE\",\"title\":\"演示订单\",\"channel\":\"$CHANNEL\",\"method\":\"qrcode\",\"amount\":10000,\"status\":\"success\",\"allocation\":true,\"autoAllocation\":false,\"payTime\":$RUN,\"code\":0,\"resTime\":$RUN}"
-post "$URL/feed/pay-order" "$OUT" SUCCESS
+post "$BASE/feed/pay-order" "$OUT" SUCCESS
 alloc pay-order "$ORDER"
 contains "$TRADE"
 alloc allocatable "$ORDER" --json
@@ -198,7 +222,7 @@ alloc return query --return-no "$RETURN_NO"
 step "13. the payment gateway refunds 30.00 at the channel, and DaxPay's signed refund notice reaches /feed/refund"
 post "$REFUND_URL" "$REFUND_BODY"
 alloc sign --notice "{\"orderNo\":\"$ORDER\",\"bizOrderNo\":\"SDK_$RUN\",\"outOrderNo\":\"$TRADE\",\"title\":\"演示订单\",\"refundNo\":\"RF$RUN\",\"bizRefundNo\":\"BRF$RUN\",\"channel\":\"$CHANNEL\",\"orderAmount\":10000,\"amount\":3000,\"reason\":\"客户退款\",\"status\":\"success\",\"finishTime\":$RUN,\"createTime\":$RUN,\"code\":0,\"resTime\":$RUN}"
-post "$URL/feed/refund" "$OUT" SUCCESS
+post "$BASE/feed/refund" "$OUT" SUCCESS
 
 step "14. the return has ended; the order's returns; what the pay order can still split (ours beside the channel's)"
 STATUS=""
@@ -216,4 +240,4 @@ alloc allocatable "$ORDER"
 alloc allocatable "$ORDER" --json
 check 'd["refunded"] == 3000'
 
-printf '\n\033[1;32mdemo passed on %s: every alloc command ran and every outcome was as expected\033[0m\n' "$CHANNEL"
+printf '\n\033[1;32mdemo passed on %s as app %s: every alloc command ran and every outcome was as expected\033[0m\n' "$CHANNEL" "$APP_ID"

@@ -62,6 +62,15 @@ sys.exit(1)
 PY
 }
 
+# POSTs the JSON text $2 to $1 (a simulator's control API); fails on any status but 2xx.
+post_json() {
+  python3 - "$1" "$2" <<'PY'
+import sys, urllib.request
+req = urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), headers={"content-type": "application/json"})
+urllib.request.urlopen(req, timeout=10).read()
+PY
+}
+
 MOTO_PID=""
 # Starts moto's server on a free port and exports what the AWS SDK needs to reach it. It runs
 # through scripts/emulator.py, which gives DynamoDB requests the isolation DynamoDB has.
@@ -91,6 +100,15 @@ stop_emulator() {
   if [ -n "$MOTO_PID" ]; then
     kill "$MOTO_PID" 2>/dev/null || true
     wait "$MOTO_PID" 2>/dev/null || true
-    MOTO_PID=""
+    # POSTs the JSON text $2 to $1 (a simulator's control API); fails on any status but 2xx.
+post_json() {
+  python3 - "$1" "$2" <<'PY'
+import sys, urllib.request
+req = urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), headers={"content-type": "application/json"})
+urllib.request.urlopen(req, timeout=10).read()
+PY
+}
+
+MOTO_PID=""
   fi
 }

@@ -83,9 +83,19 @@ wait_http "$WX_PORT" /__sim/calls 30 || { echo "the WeChat Pay simulator did not
 WX_URL="http://127.0.0.1:$WX_PORT"
 log "WeChat Pay simulator on $WX_URL (log: .local/wechat-sim.log)"
 
+# The stack's KMS key on the emulator: every app but the default keeps its secrets under it.
+KMS_KEY_ID=$("$VENV/bin/python" - <<PY
+import boto3, os
+kms = boto3.client("kms", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
+print(kms.create_key(Description="allocation-local app secrets")["KeyMetadata"]["Arn"])
+PY
+)
+log "KMS key $KMS_KEY_ID"
+
 : > "$LOCAL_DIR/api.log"
 target/debug/local setup-table --table "$TABLE"
 ENV_ARGS=(
+  --env KMS_KEY_ID="$KMS_KEY_ID" --env APP_CACHE_SECS="${APP_CACHE_SECS:-10}"
   --env TABLE_NAME="$TABLE" --env SIGN_SECRET="$SIGN_SECRET" --env LOG_FORMAT=text
   --env QUEUE_URL="$QUEUE_URL" --env ALLOCATION_NO_PREFIX=DEV
   --env DEFAULT_NOTIFY_URL="$SINK_URL/notify" --env ALLOW_PRIVATE_NOTIFY_URLS=true
@@ -116,7 +126,46 @@ target/debug/local schedule --every 10 --bin target/debug/scheduler "${ENV_ARGS[
 SCHED_PID=$!
 
 URL="http://127.0.0.1:$PORT"
-printf 'URL=%s\nSIM_URL=%s\nWX_URL=%s\nSINK_URL=%s\nSIGN_SECRET=%s\nEMULATOR_PID=%s\n' "$URL" "$SIM_URL" "$WX_URL" "$SINK_URL" "$SIGN_SECRET" "$MOTO_PID" > "$LOCAL_DIR/run.env"
+
+# Two merchants with one app each, made through the IAM-guarded admin routes (the front door
+# checks SigV4 against the emulator's credentials), each app with its own Alipay app and WeChat
+# Pay merchant at the simulators, their keys fresh.
+ADMIN=(env AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 ALLOC_URL="$URL" target/debug/alloc admin)
+KEYS_DIR="$LOCAL_DIR/keys"
+mkdir -p "$KEYS_DIR"
+chmod 700 "$KEYS_DIR"
+APPS_ENV=""
+for i in 1 2; do
+  app="shop-$i"
+  "${ADMIN[@]}" merchant create --mch-no "M$i" --name "Merchant $i" > /dev/null
+  secret=$("${ADMIN[@]}" --json app create --mch-no "M$i" --app-id "$app" --name "Shop $i" \
+    | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["signSecret"])')
+  # Alipay: the app's own Alipay app id and key pair; Alipay's key is the simulator's.
+  ali_app="20210000000001$((10 + i))"
+  keys=$(target/debug/alipay-sim keygen)
+  sed -n 's/^private=//p' <<<"$keys" > "$KEYS_DIR/$app-alipay-app.key"
+  sed -n 's/^public=//p' <<<"$ALI_KEYS" > "$KEYS_DIR/alipay-public.key"
+  post_json "$SIM_URL/__sim/apps" "{\"app_id\":\"$ali_app\",\"app_public_key\":\"$(sed -n 's/^public=//p' <<<"$keys")\",\"notify_url\":\"$URL/app/$app/callback/alipay\"}" > /dev/null
+  "${ADMIN[@]}" channel set "$app" ali_pay --account-app-id "$ali_app" \
+    --private-key-file "$KEYS_DIR/$app-alipay-app.key" --public-key-file "$KEYS_DIR/alipay-public.key" \
+    --gateway-url "$SIM_URL/gateway.do" --notify-url "$URL/app/$app/callback/alipay" > /dev/null
+  # WeChat Pay: the app's own merchant number, API key and serial.
+  mchid="19000001$((10 + i))"; wx_appid="wx88888888888888$((10 + i))"; serial="7B8F00000000000000000000000000000000000$i"
+  keys=$(target/debug/wechat-sim keygen)
+  sed -n 's/^private=//p' <<<"$keys" > "$KEYS_DIR/$app-wechat-merchant.key"
+  sed -n 's/^public=//p' <<<"$WX_KEYS" > "$KEYS_DIR/wechat-public.key"
+  printf '%s' "$APIV3_KEY" > "$KEYS_DIR/wechat-apiv3.key"
+  post_json "$WX_URL/__sim/merchants" "{\"mchid\":\"$mchid\",\"appid\":\"$wx_appid\",\"merchant_public_key\":\"$(sed -n 's/^public=//p' <<<"$keys")\",\"merchant_serial\":\"$serial\"}" > /dev/null
+  "${ADMIN[@]}" channel set "$app" wechat_pay --mchid "$mchid" --appid "$wx_appid" \
+    --merchant-serial "$serial" --public-key-id "$WX_KEY_ID" \
+    --private-key-file "$KEYS_DIR/$app-wechat-merchant.key" --public-key-file "$KEYS_DIR/wechat-public.key" \
+    --apiv3-key-file "$KEYS_DIR/wechat-apiv3.key" --base-url "$WX_URL" > /dev/null
+  APPS_ENV+=$(printf 'APP%s_ID=%s\nAPP%s_SECRET=%s\nAPP%s_URL=%s\nAPP%s_ALIPAY_APP_ID=%s\nAPP%s_WECHAT_MCHID=%s\n' \
+    "$i" "$app" "$i" "$secret" "$i" "$URL/app/$app" "$i" "$ali_app" "$i" "$mchid")$'\n'
+done
+log "apps shop-1 and shop-2 (merchants M1, M2) under $URL/app/<appId>"
+
+printf 'URL=%s\nSIM_URL=%s\nWX_URL=%s\nSINK_URL=%s\nSIGN_SECRET=%s\nEMULATOR_PID=%s\nDEFAULT_APP_ID=default\n%s' "$URL" "$SIM_URL" "$WX_URL" "$SINK_URL" "$SIGN_SECRET" "$MOTO_PID" "$APPS_ENV" > "$LOCAL_DIR/run.env"
 cat <<MSG
 
 The allocation service runs on $URL
@@ -125,6 +174,9 @@ The allocation service runs on $URL
   WeChat Pay simulator: $WX_URL (control API under $WX_URL/__sim/)
   worker on queue $QUEUE_URL; scheduler every 10 s; merchant notices to $SINK_URL/notify
   logs: .local/{api,worker,scheduler,notices,alipay-sim,wechat-sim}.log
+  apps: the default app (routes without a prefix, appId "default") and shop-1, shop-2 under
+  $URL/app/<appId>, their sign secrets in .local/run.env (APP1_SECRET, APP2_SECRET)
+  admin: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test ALLOC_URL=$URL target/debug/alloc admin ...
 
 From another terminal in $ROOT:
   scripts/demo.sh          # paid order -> receivers -> start -> Alipay settles -> sync -> finish

@@ -13,6 +13,7 @@ fn verifier() -> Verifier {
         signer: bench::signer(),
         require_sign: true,
         req_timeout_secs: 300,
+        previous: None,
     }
 }
 

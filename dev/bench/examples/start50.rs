@@ -15,6 +15,7 @@ fn main() {
         signer: bench::signer(),
         require_sign: true,
         req_timeout_secs: 300,
+        previous: None,
     };
     let receivers = std::env::args()
         .nth(2)

@@ -20,18 +20,18 @@ fuzz_target!(|data: &[u8]| {
         Some(serde_json::Value::Object(object).to_string())
     };
     if which & 1 == 0 {
-        if let Ok(order) = parse_pay_notice(body, &signer, false) {
+        if let Ok(order) = parse_pay_notice(body, |_| true) {
             let text = resigned().unwrap_or_default();
-            let again = parse_pay_notice(text.as_bytes(), &signer, true);
+            let again = parse_pay_notice(text.as_bytes(), |m| signer.verify(m));
             assert_eq!(again.ok(), Some(order));
         } else {
-            let _ = parse_pay_notice(body, &signer, true);
+            let _ = parse_pay_notice(body, |m| signer.verify(m));
         }
-    } else if let Ok(refund) = parse_refund_notice(body, &signer, false) {
+    } else if let Ok(refund) = parse_refund_notice(body, |_| true) {
         let text = resigned().unwrap_or_default();
-        let again = parse_refund_notice(text.as_bytes(), &signer, true);
+        let again = parse_refund_notice(text.as_bytes(), |m| signer.verify(m));
         assert_eq!(again.ok(), Some(refund));
     } else {
-        let _ = parse_refund_notice(body, &signer, true);
+        let _ = parse_refund_notice(body, |m| signer.verify(m));
     }
 });

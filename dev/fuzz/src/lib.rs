@@ -18,6 +18,7 @@ pub fn verifier(require_sign: bool) -> Verifier {
         signer: signer(SignType::HmacSha256),
         require_sign,
         req_timeout_secs: 300,
+        previous: None,
     }
 }
 

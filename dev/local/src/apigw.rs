@@ -1,6 +1,13 @@
 //! API Gateway HTTP API (payload format 2.0) in front of a [`HostPool`]: HTTP request →
 //! Lambda event, Lambda response → HTTP response.
 //!
+//! Paths under `/admin/` are routed with `AWS_IAM` authorization, as the stack's API routes
+//! `/admin/{proxy+}`: the request must be SigV4-signed with the front door's credentials
+//! ([`AdminAuth`]: `LOCAL_ADMIN_ACCESS_KEY_ID` / `LOCAL_ADMIN_SECRET_ACCESS_KEY`, default
+//! `test` / `test`, and the region), else it is answered `403 {"message":"Forbidden"}` without
+//! invoking the function; a signed one reaches the function with `requestContext.authorizer.iam`
+//! naming the caller. Other paths are not authorized, as before.
+//!
 //! Field names follow `aws_lambda_events` 1.x `ApiGatewayV2httpRequest` / `ApiGatewayV2httpResponse`.
 //! `lambda_http` 1.3 recognises an event as HTTP API v2 by trying to deserialise it into
 //! `ApiGatewayV2httpRequest` (the only hard requirement is `requestContext.http.method`); the
@@ -29,12 +36,22 @@ use tokio::net::TcpListener;
 use crate::pool::HostPool;
 use crate::runtime::{ACCOUNT_ID, Invocation};
 
+mod sigv4;
+
+pub use sigv4::{
+    ACCESS_KEY_ENV, ADMIN_PREFIX, AdminAuth, MAX_SKEW_SECS, Refusal, SECRET_KEY_ENV, SERVICE,
+    USER_ARN, USER_ID, iam_authorizer, is_protected,
+};
+
 /// Status given to the client when the function fails, times out or answers garbage: 500 with
 /// API Gateway's body, as an HTTP API answers a failed Lambda integration. (A real integration
 /// timeout answers 503; locally it is reported the same way as other failures.)
 pub const INTEGRATION_ERROR_STATUS: StatusCode = StatusCode::INTERNAL_SERVER_ERROR;
 /// API Gateway's body for integration failures.
 pub const INTEGRATION_ERROR_BODY: &str = r#"{"message":"Internal Server Error"}"#;
+/// API Gateway's answer to a request its `AWS_IAM` authorization refuses.
+pub const FORBIDDEN_STATUS: StatusCode = StatusCode::FORBIDDEN;
+pub const FORBIDDEN_BODY: &str = r#"{"message":"Forbidden"}"#;
 /// HTTP APIs reject request bodies over 10 MB.
 const MAX_REQUEST_BODY: usize = 10 * 1024 * 1024;
 
@@ -220,7 +237,8 @@ pub fn event_response_to_http(bytes: &[u8]) -> Result<http::Response<Vec<u8>>, R
     Ok(response)
 }
 
-/// Serves HTTP/1.1 on `listen` until Ctrl-C or SIGTERM, then kills the function.
+/// Serves HTTP/1.1 on `listen` until Ctrl-C or SIGTERM, then kills the function. `/admin/`
+/// paths take the credentials of [`AdminAuth::from_env`].
 pub async fn serve(listen: SocketAddr, host: Arc<HostPool>) -> std::io::Result<()> {
     let listener = TcpListener::bind(listen).await?;
     serve_listener(listener, host, shutdown_signal()).await;
@@ -228,12 +246,24 @@ pub async fn serve(listen: SocketAddr, host: Arc<HostPool>) -> std::io::Result<(
 }
 
 /// Serves HTTP/1.1 on an already bound listener until `shutdown` completes; then stops
-/// accepting, lets requests in progress finish (at most 5 s) and kills the function.
+/// accepting, lets requests in progress finish (at most 5 s) and kills the function. `/admin/`
+/// paths take the credentials of [`AdminAuth::from_env`].
 pub async fn serve_listener(
     listener: TcpListener,
     host: Arc<HostPool>,
     shutdown: impl Future<Output = ()>,
 ) {
+    serve_listener_with(listener, host, AdminAuth::from_env(), shutdown).await;
+}
+
+/// [`serve_listener`] with the credentials `/admin/` requests must be signed with.
+pub async fn serve_listener_with(
+    listener: TcpListener,
+    host: Arc<HostPool>,
+    auth: AdminAuth,
+    shutdown: impl Future<Output = ()>,
+) {
+    let auth = Arc::new(auth);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -248,8 +278,9 @@ pub async fn serve_listener(
             },
             () = &mut shutdown => break,
         };
-        let host = Arc::clone(&host);
-        let service = service_fn(move |req| handle(Arc::clone(&host), peer.ip(), req));
+        let (host, auth) = (Arc::clone(&host), Arc::clone(&auth));
+        let service =
+            service_fn(move |req| handle(Arc::clone(&host), Arc::clone(&auth), peer.ip(), req));
         let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -295,6 +326,7 @@ pub fn shutdown_signal() -> impl Future<Output = ()> {
 
 async fn handle(
     host: Arc<HostPool>,
+    auth: Arc<AdminAuth>,
     source_ip: IpAddr,
     req: http::Request<Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, Infallible> {
@@ -306,18 +338,27 @@ async fn handle(
             return Ok(json_response(StatusCode::PAYLOAD_TOO_LARGE, body));
         }
     };
+    let what = format!("{} {}", parts.method, parts.uri.path());
+    // The route's authorization runs before the integration: a refused request never reaches
+    // the function.
+    let iam_route = is_protected(parts.uri.path());
+    if iam_route && let Err(why) = auth.verify(&parts.method, &parts.uri, &parts.headers, &body) {
+        return Ok(forbidden(&what, &why));
+    }
     let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let event = request_to_event(
+    let mut event = request_to_event(
         &parts.method,
         path_and_query,
         &parts.headers,
         &body,
         source_ip,
     );
+    if iam_route {
+        event["requestContext"]["authorizer"] = iam_authorizer(auth.access_key_id());
+    }
     let request_id = event["requestContext"]["requestId"]
         .as_str()
         .map(str::to_owned);
-    let what = format!("{} {}", parts.method, parts.uri.path());
 
     let response = match host.invoke(event).await {
         Ok(Invocation::Response(bytes)) => match event_response_to_http(&bytes) {
@@ -342,6 +383,17 @@ fn integration_error(what: &str, why: &str) -> http::Response<Full<Bytes>> {
         INTEGRATION_ERROR_STATUS.as_u16()
     );
     json_response(INTEGRATION_ERROR_STATUS, INTEGRATION_ERROR_BODY)
+}
+
+/// API Gateway's 403 for a refused signature; the reason is only logged, as AWS keeps it in
+/// its own logs.
+fn forbidden(what: &str, why: &Refusal) -> http::Response<Full<Bytes>> {
+    eprintln!("[local] {what} -> {}: {why}", FORBIDDEN_STATUS.as_u16());
+    let mut response = json_response(FORBIDDEN_STATUS, FORBIDDEN_BODY);
+    if let Ok(id) = HeaderValue::from_str(&api_request_id()) {
+        response.headers_mut().insert("apigw-requestid", id);
+    }
+    response
 }
 
 fn json_response(status: StatusCode, body: &'static str) -> http::Response<Full<Bytes>> {
@@ -499,6 +551,28 @@ mod tests {
         assert_eq!(req.uri().query(), Some("x=1&x=2&s=a%20b"));
         assert_eq!(req.headers()[COOKIE], "a=1; b=2");
         assert_eq!(req.body().as_ref(), b"{}");
+    }
+
+    #[test]
+    fn the_iam_authorizer_is_read_by_lambda_http() {
+        let ip: IpAddr = [127, 0, 0, 1].into();
+        let mut event = request_to_event(&Method::GET, "/admin/x", &HeaderMap::new(), b"", ip);
+        event["requestContext"]["authorizer"] = iam_authorizer("test");
+        let req = lambda_http::request::from_str(&event.to_string()).expect("lambda_http parses");
+        let Some(RequestContext::ApiGatewayV2(context)) = req.request_context_ref() else {
+            panic!("an HTTP API v2 context");
+        };
+        let iam = context
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.iam.as_ref())
+            .expect("authorizer.iam");
+        assert_eq!(iam.user_arn.as_deref(), Some(USER_ARN));
+        assert_eq!(iam.access_key.as_deref(), Some("test"));
+        assert_eq!(iam.account_id.as_deref(), Some(ACCOUNT_ID));
+        assert_eq!(iam.user_id.as_deref(), Some(USER_ID));
+        assert_eq!(iam.caller_id.as_deref(), Some(USER_ID));
+        assert!(iam.cognito_identity.is_none() && iam.principal_org_id.is_none());
     }
 
     #[test]

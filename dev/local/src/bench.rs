@@ -124,6 +124,7 @@ pub async fn scheduler(items: usize) -> Result<String, String> {
             .build(),
     );
     let app = shared::app::App {
+        tenant: shared::domain::Tenant::default_app(),
         verifier: shared::daxpay::request::Verifier {
             signer: shared::daxpay::sign::Signer::new(
                 shared::daxpay::sign::SignType::HmacSha256,
@@ -131,6 +132,7 @@ pub async fn scheduler(items: usize) -> Result<String, String> {
             ),
             require_sign: true,
             req_timeout_secs: 300,
+            previous: None,
         },
         store: shared::store::Store::new(db, &name),
         clock: shared::infra::Clock::System,

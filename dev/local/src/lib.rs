@@ -9,6 +9,7 @@
 
 pub mod apigw;
 pub mod bench;
+pub mod bench_apps;
 pub mod pool;
 pub mod runtime;
 pub mod schedule;

@@ -31,6 +31,9 @@ usage:
   local bench-scheduler [--items 2000]
       seed N due items into a fresh table at $AWS_ENDPOINT_URL, dispatch them in one scheduler
       run, print items/s and the run time as a ratio of the sum of its round trips
+  local bench-apps [--apps 10000] [--starts 200]
+      the median start of one app, warm, in a table holding only it and in one holding N apps
+      (at $AWS_ENDPOINT_URL), interleaved in one run, and their ratio
   local notice-sink --listen 127.0.0.1:PORT [--fail-first N]
       stand in for a merchant's notifyUrl: log each POST, answer SUCCESS (the first N: FAIL,
       HTTP 500); GET /received lists every body received as JSON";
@@ -61,6 +64,7 @@ async fn main() -> ExitCode {
         "schedule" => schedule(rest).await,
         "notice-sink" => notice_sink(rest).await,
         "bench-scheduler" => bench_scheduler(rest).await,
+        "bench-apps" => bench_apps(rest).await,
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -131,6 +135,27 @@ async fn bench_scheduler(args: &[String]) -> Result<(), CliError> {
     println!(
         "{}",
         local::bench::scheduler(items)
+            .await
+            .map_err(CliError::Failed)?
+    );
+    Ok(())
+}
+
+async fn bench_apps(args: &[String]) -> Result<(), CliError> {
+    let flags = Flags::parse(args, &["--apps", "--starts"])?;
+    let number = |name: &str, default: &str| -> Result<usize, CliError> {
+        flags
+            .get(name)
+            .unwrap_or(default)
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| CliError::Usage(format!("{name}: a positive number")))
+    };
+    let (apps, starts) = (number("--apps", "10000")?, number("--starts", "200")?);
+    println!(
+        "{}",
+        local::bench_apps::apps(apps, starts)
             .await
             .map_err(CliError::Failed)?
     );

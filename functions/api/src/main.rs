@@ -4,10 +4,10 @@ use lambda_http::{Error, Request, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let app = shared::app::App::for_lambda().await?;
-    let app = &app;
+    let stack = shared::app::Stack::for_lambda().await?;
+    let stack = &stack;
     run(service_fn(move |req: Request| async move {
-        Ok::<_, Error>(shared::http::handle(app, req).await)
+        Ok::<_, Error>(shared::http::handle(stack, req).await)
     }))
     .await
 }

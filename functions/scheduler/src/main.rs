@@ -6,11 +6,11 @@ use shared::jobs::deadline_of;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let app = shared::app::App::for_scheduler().await?;
-    let app = &app;
+    let stack = shared::app::Stack::for_scheduler().await?;
+    let stack = &stack;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = deadline_of(event.context.deadline());
-        shared::jobs::schedule::handle(app, Some(deadline))
+        shared::jobs::schedule::handle(stack, Some(deadline))
             .await
             .map_err(Error::from)
     }))

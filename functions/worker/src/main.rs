@@ -7,11 +7,13 @@ use shared::jobs::worker::handle_batch_until;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let app = shared::app::App::for_lambda().await?;
-    let app = &app;
+    let stack = shared::app::Stack::for_lambda().await?;
+    let stack = &stack;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let deadline = deadline_of(event.context.deadline());
-        Ok::<SqsBatchResponse, Error>(handle_batch_until(app, event.payload, Some(deadline)).await)
+        Ok::<SqsBatchResponse, Error>(
+            handle_batch_until(stack, event.payload, Some(deadline)).await,
+        )
     }))
     .await
 }

@@ -26,6 +26,9 @@ sync and orders sync are sent again after a timeout, a dropped connection, an HT
 
 Output: a table; --json prints the verified `data` of the answer as one line of JSON.
 
+`alloc admin ...` calls the admin API instead (see `alloc admin --help`): not signed with the
+sign secret but with SigV4, with the caller's AWS credentials from the environment.
+
 Exit codes:
   0  success
   1  the service refused: a verified refusal (data code != 0) or a rejected request (envelope
@@ -424,6 +427,7 @@ pub fn command() -> Command {
                         ),
                 ),
         )
+        .subcommand(admin())
         .subcommand(
             Command::new("sign")
                 .about("print JSON signed: reqTime (now) and a nonceStr are added when absent")
@@ -433,8 +437,215 @@ pub fn command() -> Command {
                         .action(ArgAction::SetTrue)
                         .help("sign only, add nothing (DaxPay's pay and refund notices)"),
                 )
+                .arg(
+                    Arg::new("beta4")
+                        .long("beta4")
+                        .value_name("APP_ID")
+                        .conflicts_with("notice")
+                        .help(
+                            "sign as DaxPay 3.0.0-beta4's SDK does, for /unipay/alloc/...: appId, \
+                             reqTime (yyyy-MM-dd HH:mm:ss, Beijing) and a nonceStr are added \
+                             when absent; a list member is signed as {}",
+                        ),
+                )
                 .arg(Arg::new("object").value_name("JSON").required(true)),
         )
+}
+
+const ADMIN_AFTER_HELP: &str = "\
+The admin API (`/admin/...` of the same --url / ALLOC_URL) is guarded by AWS IAM: every call is
+signed with SigV4 (service execute-api) with the caller's AWS credentials, read from the
+environment only:
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   required
+  AWS_SESSION_TOKEN                          with temporary credentials
+  AWS_REGION, else AWS_DEFAULT_REGION        the stack's region (default us-east-1)
+--url, --timeout, --retries and --config apply as for the other commands; reads are sent again
+after a failure, changes once.
+
+Output: a table; --json prints the answer as one line of JSON. A new sign secret (app create,
+app rotate-secret) is shown once: store it then.
+
+Exit codes: 0 success, 1 refused (HTTP 4xx, 403 when the credentials are refused), 2 usage
+(missing credentials included), 3 transport failure or HTTP 5xx.";
+
+fn id(name: &'static str, value: &'static str) -> Arg {
+    Arg::new(name).value_name(value).required(true)
+}
+
+fn count(name: &'static str, help: &'static str, max: i64) -> Arg {
+    Arg::new(name)
+        .long(name)
+        .value_name("N")
+        .help(help)
+        .value_parser(value_parser!(u32).range(1..=max))
+}
+
+fn file(name: &'static str, help: &'static str) -> Arg {
+    Arg::new(name).long(name).value_name("FILE").help(help)
+}
+
+/// `alloc admin ...`: the admin API's routes.
+fn admin() -> Command {
+    let merchant = Command::new("merchant")
+        .about("merchants: each has apps, refused while disabled")
+        .subcommand_required(true)
+        .subcommand(
+            Command::new("create")
+                .about("create a merchant")
+                .arg(text("mch-no", "letters, digits, _ and - (1 to 32)").required(true))
+                .arg(text("name", "the merchant's name").required(true)),
+        )
+        .subcommand(
+            Command::new("list")
+                .about("merchants, a page at a time")
+                .arg(count("limit", "at most N (1 to 100, default 50)", 100))
+                .arg(text("cursor", "the `next` of the previous page")),
+        )
+        .subcommand(
+            Command::new("show")
+                .about("one merchant")
+                .arg(id("mch_no", "MCH_NO")),
+        )
+        .subcommand(
+            Command::new("disable")
+                .about("refuse every app of a merchant")
+                .arg(id("mch_no", "MCH_NO")),
+        )
+        .subcommand(
+            Command::new("enable")
+                .about("serve a merchant's apps again")
+                .arg(id("mch_no", "MCH_NO")),
+        );
+    let app = Command::new("app")
+        .about("apps: a merchant's sign secret, settings and channel accounts")
+        .subcommand_required(true)
+        .subcommand(
+            Command::new("create")
+                .about("create an app; its sign secret is printed once")
+                .arg(text("mch-no", "the merchant").required(true))
+                .arg(text("app-id", "the app's id (default: made up by the service)"))
+                .arg(text("name", "the app's name"))
+                .after_help("--sign-type (HMAC_SHA256 or MD5) is the new app's sign type; default HMAC_SHA256"),
+        )
+        .subcommand(
+            Command::new("list")
+                .about("a merchant's apps")
+                .arg(text("mch-no", "the merchant").required(true)),
+        )
+        .subcommand(Command::new("show").about("one app").arg(id("app_id", "APP_ID")))
+        .subcommand(
+            Command::new("disable")
+                .about("refuse an app's requests")
+                .arg(id("app_id", "APP_ID")),
+        )
+        .subcommand(
+            Command::new("enable")
+                .about("serve an app again")
+                .arg(id("app_id", "APP_ID")),
+        )
+        .subcommand(
+            Command::new("rotate-secret")
+                .about("a new sign secret, printed once; the previous one verifies for a while")
+                .arg(id("app_id", "APP_ID"))
+                .arg(
+                    Arg::new("grace-secs")
+                        .long("grace-secs")
+                        .value_name("N")
+                        .help("how long the previous secret still verifies (0 to 604800, default 86400)")
+                        .value_parser(value_parser!(u32).range(0..=604_800)),
+                ),
+        )
+        .subcommand(
+            Command::new("settings")
+                .about("set app settings; NAME=null clears the app's own value")
+                .arg(id("app_id", "APP_ID"))
+                .arg(
+                    Arg::new("settings")
+                        .value_name("NAME=VALUE")
+                        .required(true)
+                        .num_args(1..)
+                        .value_parser(setting)
+                        .help("a value is JSON when it reads as JSON (600, true, null, [..]), else text"),
+                ),
+        );
+    let channels = || PossibleValuesParser::new(["ali_pay", "wechat_pay"]);
+    let channel = Command::new("channel")
+        .about("an app's direct account at a channel")
+        .subcommand_required(true)
+        .subcommand(
+            Command::new("set")
+                .about("set an app's account at ali_pay or wechat_pay (keys are read from files)")
+                .arg(id("app_id", "APP_ID"))
+                .arg(id("channel", "CHANNEL").value_parser(channels()))
+                .arg(text("account-app-id", "ali_pay: Alipay's app id (2021...)"))
+                .arg(file(
+                    "private-key-file",
+                    "the private key (PKCS#8, PEM or base64 DER)",
+                ))
+                .arg(file(
+                    "public-key-file",
+                    "Alipay's / WeChat Pay's public key (SPKI, PEM or base64 DER)",
+                ))
+                .arg(file(
+                    "app-cert-file",
+                    "ali_pay certificate mode: appCertPublicKey_*.crt",
+                ))
+                .arg(file(
+                    "alipay-cert-file",
+                    "ali_pay certificate mode: alipayCertPublicKey_RSA2.crt",
+                ))
+                .arg(file(
+                    "root-cert-file",
+                    "ali_pay certificate mode: alipayRootCert.crt",
+                ))
+                .arg(text("gateway-url", "ali_pay: the OpenAPI gateway"))
+                .arg(text("notify-url", "ali_pay: sent as notify_url"))
+                .arg(text("mchid", "wechat_pay: the merchant id"))
+                .arg(text("appid", "wechat_pay: the appid"))
+                .arg(text(
+                    "merchant-serial",
+                    "wechat_pay: the merchant API certificate's serial",
+                ))
+                .arg(text("public-key-id", "wechat_pay: PUB_KEY_ID_..."))
+                .arg(file(
+                    "apiv3-key-file",
+                    "wechat_pay: the 32-character APIv3 key",
+                ))
+                .arg(text("base-url", "wechat_pay: the API host")),
+        )
+        .subcommand(
+            Command::new("remove")
+                .about("remove an app's account at a channel")
+                .arg(id("app_id", "APP_ID"))
+                .arg(id("channel", "CHANNEL").value_parser(channels())),
+        );
+    Command::new("admin")
+        .about("the admin API: merchants, apps, channel accounts, audit (AWS credentials)")
+        .after_help(ADMIN_AFTER_HELP)
+        .subcommand_required(true)
+        .subcommand(merchant)
+        .subcommand(app)
+        .subcommand(channel)
+        .subcommand(
+            Command::new("audit")
+                .about("who changed what, newest first")
+                .arg(text("target", "one merchant or app: merchant:M1, app:X"))
+                .arg(count("limit", "at most N (1 to 100, default 50)", 100))
+                .arg(text("cursor", "the `next` of the previous page")),
+        )
+}
+
+/// `NAME=VALUE` of `app settings`: the value as JSON when it reads as JSON, else as text.
+fn setting(s: &str) -> Result<(String, serde_json::Value), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: expected NAME=VALUE"))?;
+    if name.is_empty() {
+        return Err(format!("`{s}`: the name is empty"));
+    }
+    let value =
+        serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+    Ok((name.to_owned(), value))
 }
 
 /// `NAME=NUMBER`.
@@ -458,6 +669,33 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         command().debug_assert();
+    }
+
+    #[test]
+    fn settings_are_json_when_they_read_as_json() {
+        use serde_json::json;
+        assert_eq!(
+            setting("reqTimeoutSecs=600"),
+            Ok(("reqTimeoutSecs".into(), json!(600)))
+        );
+        assert_eq!(
+            setting("notifyUrl=null"),
+            Ok(("notifyUrl".into(), json!(null)))
+        );
+        assert_eq!(
+            setting("fieldNames=2.0.8"),
+            Ok(("fieldNames".into(), json!("2.0.8")))
+        );
+        assert_eq!(
+            setting("autoFinish=false"),
+            Ok(("autoFinish".into(), json!(false)))
+        );
+        assert_eq!(
+            setting("notifyUrl=http://h/n?a=b"),
+            Ok(("notifyUrl".into(), json!("http://h/n?a=b")))
+        );
+        assert_eq!(setting("name="), Ok(("name".into(), json!(""))));
+        assert!(setting("=1").is_err() && setting("reqSign").is_err());
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! The readable form of each answer. Amounts are fen, rates basis points, as the API has them.
+//! The readable form of each answer. Amounts are fen, rates basis points, as the API has them;
+//! admin times are epoch seconds shown in UTC.
 
 use crate::table::{epoch, grid, pairs};
+use alloc_client::admin;
 use alloc_client::*;
 
 fn s(v: impl ToString) -> Option<String> {
@@ -382,4 +384,183 @@ pub fn group_rates(g: &GroupRates) -> String {
 
 pub fn default_group(g: &DefaultGroup) -> String {
     pairs(&[("groupNo", s(&g.group_no)), ("channel", s(&g.channel))])
+}
+
+pub fn merchant(m: &admin::Merchant) -> String {
+    pairs(&[
+        ("mchNo", s(&m.mch_no)),
+        ("name", s(&m.name)),
+        ("status", s(&m.status)),
+        ("createdAt", time(Some(m.created_at))),
+        ("updatedAt", time(Some(m.updated_at))),
+    ])
+}
+
+pub fn merchants(p: &admin::MerchantPage) -> String {
+    let rows: Vec<Vec<String>> = p
+        .merchants
+        .iter()
+        .map(|m| {
+            vec![
+                m.mch_no.clone(),
+                m.name.clone(),
+                m.status.clone(),
+                epoch(m.created_at),
+            ]
+        })
+        .collect();
+    let mut out = grid(
+        &["MCH_NO", "NAME", "STATUS", "CREATED"],
+        &rows,
+        "no merchants",
+    );
+    if let Some(next) = &p.next {
+        out.push_str(&format!("next page: --cursor {next}\n"));
+    }
+    out
+}
+
+/// A JSON value as a cell: text as it is, anything else as compact JSON.
+fn cell(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub fn app(a: &admin::App) -> String {
+    let mut out = pairs(&[
+        ("appId", s(&a.app_id)),
+        ("mchNo", s(&a.mch_no)),
+        ("name", opt(&a.name)),
+        ("status", s(&a.status)),
+        ("signType", opt(&a.sign_type)),
+        ("reqSign", a.req_sign.map(|r| r.to_string())),
+        ("secretRotatedAt", time(a.secret_rotated_at)),
+        (
+            "previousSecretValidUntil",
+            time(a.previous_secret_valid_until),
+        ),
+        ("createdAt", time(Some(a.created_at))),
+        ("updatedAt", time(Some(a.updated_at))),
+    ]);
+    out.push('\n');
+    let rows: Vec<Vec<String>> = a
+        .settings
+        .iter()
+        .map(|(name, value)| {
+            let own = if a.overrides.contains_key(name) {
+                "yes"
+            } else {
+                ""
+            };
+            vec![name.clone(), cell(value), own.to_owned()]
+        })
+        .collect();
+    out.push_str(&grid(
+        &["SETTING", "VALUE", "SET HERE"],
+        &rows,
+        "no settings",
+    ));
+    out.push('\n');
+    let rows: Vec<Vec<String>> = a
+        .channels
+        .iter()
+        .map(|(channel, account)| {
+            let mode = account.get("mode").map(cell).unwrap_or_default();
+            let members = account
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, v)| *k != "mode" && !v.is_null())
+                .map(|(k, v)| format!("{k}={}", cell(v)))
+                .collect::<Vec<_>>()
+                .join(" ");
+            vec![channel.clone(), mode, members]
+        })
+        .collect();
+    out.push_str(&grid(
+        &["CHANNEL", "MODE", "ACCOUNT"],
+        &rows,
+        "no channel accounts",
+    ));
+    out
+}
+
+pub fn apps(apps: &[admin::App]) -> String {
+    let rows: Vec<Vec<String>> = apps
+        .iter()
+        .map(|a| {
+            vec![
+                a.app_id.clone(),
+                a.name.clone().unwrap_or_default(),
+                a.status.clone(),
+                a.sign_type.clone().unwrap_or_default(),
+                a.channels.keys().cloned().collect::<Vec<_>>().join(","),
+                epoch(a.created_at),
+            ]
+        })
+        .collect();
+    grid(
+        &[
+            "APP_ID",
+            "NAME",
+            "STATUS",
+            "SIGN_TYPE",
+            "CHANNELS",
+            "CREATED",
+        ],
+        &rows,
+        "no apps",
+    )
+}
+
+/// An app and its new sign secret, printed this once (`rotated`: by `rotate-secret`).
+pub fn app_secret(a: &admin::AppSecret, rotated: bool) -> String {
+    let mut out = app(&a.app);
+    out.push('\n');
+    out.push_str(&pairs(&[("signSecret", s(&a.sign_secret))]));
+    out.push_str(
+        "The sign secret is shown only now and will not be shown again: store it safely.\n",
+    );
+    if rotated {
+        match a.app.previous_secret_valid_until {
+            Some(until) => out.push_str(&format!(
+                "The previous secret still verifies until {}.\n",
+                epoch(until)
+            )),
+            None => out.push_str("The previous secret no longer verifies.\n"),
+        }
+    }
+    out
+}
+
+pub fn audit(p: &admin::AuditPage) -> String {
+    let rows: Vec<Vec<String>> = p
+        .records
+        .iter()
+        .map(|r| {
+            let detail = if r.detail.is_null() {
+                String::new()
+            } else {
+                cell(&r.detail)
+            };
+            vec![
+                epoch(r.at),
+                r.principal.clone(),
+                r.action.clone(),
+                r.target.clone(),
+                detail,
+            ]
+        })
+        .collect();
+    let mut out = grid(
+        &["AT", "PRINCIPAL", "ACTION", "TARGET", "DETAIL"],
+        &rows,
+        "no audit records",
+    );
+    if let Some(next) = &p.next {
+        out.push_str(&format!("next page: --cursor {next}\n"));
+    }
+    out
 }

@@ -2,9 +2,14 @@
 //! verified `data`, for `--json`).
 
 use crate::render;
+use alloc_client::admin::{
+    AdminAnswer, AdminClient, AlipayAccount, AuditQuery, ChannelAccount, NewApp, Page,
+    WechatAccount,
+};
 use alloc_client::*;
 use clap::ArgMatches;
 use serde_json::{Map, Value};
+use std::path::Path;
 
 /// A verified answer: its `data` as received, and its table.
 pub struct Output {
@@ -15,11 +20,18 @@ pub struct Output {
 pub enum Failure {
     Usage(String),
     Call(Error),
+    Admin(AdminError),
 }
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         Failure::Call(e)
+    }
+}
+
+impl From<AdminError> for Failure {
+    fn from(e: AdminError) -> Self {
+        Failure::Admin(e)
     }
 }
 
@@ -304,4 +316,281 @@ async fn groups(client: &Client, m: &ArgMatches) -> Result<Output, Failure> {
         }
         other => return Err(Failure::Usage(format!("unknown command `groups {other}`"))),
     })
+}
+
+fn admin_out<T>(answer: AdminAnswer<T>, table: impl FnOnce(&T) -> String) -> Output {
+    Output {
+        table: table(&answer.data),
+        raw: answer.raw,
+    }
+}
+
+/// Runs `alloc admin ...` (its arguments `m`) with `client`.
+pub async fn admin(client: &AdminClient, m: &ArgMatches) -> Result<Output, Failure> {
+    let Some((group, m)) = m.subcommand() else {
+        return Err(Failure::Usage("admin: a subcommand is required".into()));
+    };
+    let (name, sub) = m.subcommand().unwrap_or(("", m));
+    Ok(match (group, name) {
+        ("merchant", "create") => admin_out(
+            client
+                .create_merchant(&required(sub, "mch-no")?, &required(sub, "name")?)
+                .await?,
+            render::merchant,
+        ),
+        ("merchant", "list") => {
+            let page = Page {
+                limit: sub.get_one::<u32>("limit").copied(),
+                cursor: string(sub, "cursor"),
+            };
+            admin_out(client.list_merchants(&page).await?, render::merchants)
+        }
+        ("merchant", "show") => admin_out(
+            client.merchant(&required(sub, "mch_no")?).await?,
+            render::merchant,
+        ),
+        ("merchant", "disable") => admin_out(
+            client.disable_merchant(&required(sub, "mch_no")?).await?,
+            render::merchant,
+        ),
+        ("merchant", "enable") => admin_out(
+            client.enable_merchant(&required(sub, "mch_no")?).await?,
+            render::merchant,
+        ),
+        ("app", "create") => {
+            // `--sign-type` is the global flag (the merchant signer's), here only as given on
+            // the command line: ALLOC_SIGN_TYPE or the file do not choose a new app's type.
+            let sign_type = match sub.value_source("sign-type") {
+                Some(clap::parser::ValueSource::CommandLine) => string(sub, "sign-type"),
+                _ => None,
+            };
+            let app = NewApp {
+                mch_no: required(sub, "mch-no")?,
+                app_id: string(sub, "app-id"),
+                name: string(sub, "name"),
+                sign_type,
+                settings: None,
+            };
+            admin_out(client.create_app(&app).await?, |a| {
+                render::app_secret(a, false)
+            })
+        }
+        ("app", "list") => admin_out(
+            client.merchant_apps(&required(sub, "mch-no")?).await?,
+            |apps| render::apps(apps),
+        ),
+        ("app", "show") => admin_out(client.app(&required(sub, "app_id")?).await?, render::app),
+        ("app", "disable") => admin_out(
+            client.disable_app(&required(sub, "app_id")?).await?,
+            render::app,
+        ),
+        ("app", "enable") => admin_out(
+            client.enable_app(&required(sub, "app_id")?).await?,
+            render::app,
+        ),
+        ("app", "rotate-secret") => {
+            let grace = sub.get_one::<u32>("grace-secs").copied();
+            admin_out(
+                client
+                    .rotate_secret(&required(sub, "app_id")?, grace)
+                    .await?,
+                |a| render::app_secret(a, true),
+            )
+        }
+        ("app", "settings") => {
+            let mut settings = Map::new();
+            for (name, value) in sub
+                .get_many::<(String, Value)>("settings")
+                .into_iter()
+                .flatten()
+            {
+                if settings.insert(name.clone(), value.clone()).is_some() {
+                    return Err(Failure::Usage(format!("setting `{name}` is given twice")));
+                }
+            }
+            admin_out(
+                client
+                    .update_settings(&required(sub, "app_id")?, &settings)
+                    .await?,
+                render::app,
+            )
+        }
+        ("channel", "set") => {
+            let account = channel_account(sub)?;
+            admin_out(
+                client
+                    .set_channel(&required(sub, "app_id")?, &account)
+                    .await?,
+                render::app,
+            )
+        }
+        ("channel", "remove") => admin_out(
+            client
+                .remove_channel(&required(sub, "app_id")?, &required(sub, "channel")?)
+                .await?,
+            render::app,
+        ),
+        ("audit", _) => {
+            let q = AuditQuery {
+                page: Page {
+                    limit: m.get_one::<u32>("limit").copied(),
+                    cursor: string(m, "cursor"),
+                },
+                target: string(m, "target"),
+            };
+            admin_out(client.audit(&q).await?, render::audit)
+        }
+        (group, name) => {
+            return Err(Failure::Usage(format!(
+                "unknown command `admin {group} {name}`"
+            )));
+        }
+    })
+}
+
+/// The flags of one channel only: `ali_pay` and `wechat_pay` take different members.
+const ALIPAY_ONLY: [&str; 6] = [
+    "account-app-id",
+    "app-cert-file",
+    "alipay-cert-file",
+    "root-cert-file",
+    "gateway-url",
+    "notify-url",
+];
+const WECHAT_ONLY: [&str; 6] = [
+    "mchid",
+    "appid",
+    "merchant-serial",
+    "public-key-id",
+    "apiv3-key-file",
+    "base-url",
+];
+
+/// The account of `channel set` from its flags, keys read from their files.
+fn channel_account(m: &ArgMatches) -> Result<ChannelAccount, Failure> {
+    let channel = required(m, "channel")?;
+    let others: &[&str] = if channel == "ali_pay" {
+        &WECHAT_ONLY
+    } else {
+        &ALIPAY_ONLY
+    };
+    if let Some(flag) = others.iter().find(|f| m.contains_id(f)) {
+        return Err(Failure::Usage(format!("--{flag} is not for {channel}")));
+    }
+    let need =
+        |id: &str| string(m, id).ok_or_else(|| Failure::Usage(format!("{channel} needs --{id}")));
+    let key = |id: &str| -> Result<String, Failure> { der_base64(&need(id)?) };
+    if channel == "ali_pay" {
+        let certs = ["app-cert-file", "alipay-cert-file", "root-cert-file"];
+        let given = certs.iter().filter(|c| m.contains_id(c)).count();
+        let cert_mode = match (m.contains_id("public-key-file"), given) {
+            (true, 0) => false,
+            (false, 3) => true,
+            (true, _) => {
+                return Err(Failure::Usage(
+                    "ali_pay: --public-key-file or the three certificate files, not both".into(),
+                ));
+            }
+            (false, _) => {
+                return Err(Failure::Usage(
+                    "ali_pay needs --public-key-file, or --app-cert-file, --alipay-cert-file and --root-cert-file".into(),
+                ));
+            }
+        };
+        let pem = |id: &str| -> Result<Option<String>, Failure> {
+            if cert_mode {
+                read_text(&need(id)?).map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        Ok(ChannelAccount::Alipay(AlipayAccount {
+            app_id: need("account-app-id")?,
+            private_key: key("private-key-file")?,
+            public_key: if cert_mode {
+                None
+            } else {
+                Some(key("public-key-file")?)
+            },
+            app_cert: pem("app-cert-file")?,
+            alipay_cert: pem("alipay-cert-file")?,
+            root_cert: pem("root-cert-file")?,
+            gateway_url: string(m, "gateway-url"),
+            notify_url: string(m, "notify-url"),
+            timeout_ms: None,
+        }))
+    } else {
+        Ok(ChannelAccount::Wechat(WechatAccount {
+            mchid: need("mchid")?,
+            appid: need("appid")?,
+            merchant_serial: need("merchant-serial")?,
+            public_key_id: need("public-key-id")?,
+            private_key: key("private-key-file")?,
+            public_key: key("public-key-file")?,
+            api_v3_key: read_text(&need("apiv3-key-file")?)?.trim().to_owned(),
+            base_url: string(m, "base-url"),
+            timeout_ms: None,
+        }))
+    }
+}
+
+fn read_text(path: &str) -> Result<String, Failure> {
+    std::fs::read_to_string(Path::new(path)).map_err(|e| Failure::Usage(format!("{path}: {e}")))
+}
+
+/// A key file as the service wants it, base64 DER: the body of a PEM file (armour and line
+/// breaks stripped), or the file's base64 as it is.
+fn der_base64(path: &str) -> Result<String, Failure> {
+    pem_body(&read_text(path)?).map_err(|e| Failure::Usage(format!("{path}: {e}")))
+}
+
+pub(crate) fn pem_body(text: &str) -> Result<String, String> {
+    let body = match text.find("-----BEGIN ") {
+        None => text,
+        Some(start) => {
+            let rest = &text[start..];
+            // the BEGIN line ends at its own line break; the body ends at the END line
+            let body_start = rest.find('\n').ok_or("a PEM BEGIN line without a body")?;
+            let rest = &rest[body_start..];
+            let end = rest
+                .find("-----END ")
+                .ok_or("a PEM block without its END line")?;
+            &rest[..end]
+        }
+    };
+    let base64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    // Standard base64: its alphabet, whole groups of four, `=` only as the final padding.
+    let data = base64.trim_end_matches('=');
+    let valid = data
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
+        && base64.len().is_multiple_of(4)
+        && base64.len() - data.len() <= 2;
+    if data.is_empty() || !valid {
+        return Err("not a PEM key or base64 DER".into());
+    }
+    Ok(base64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_files_are_sent_as_base64_der() {
+        let pem = "-----BEGIN PUBLIC KEY-----\r\nMIIBIjAN\r\nBgkq\r\n-----END PUBLIC KEY-----\r\n";
+        assert_eq!(pem_body(pem), Ok("MIIBIjANBgkq".into()));
+        let with_text = "Bag Attributes\n-----BEGIN PRIVATE KEY-----\nMIIE\nvQ==\n-----END PRIVATE KEY-----\nafter";
+        assert_eq!(pem_body(with_text), Ok("MIIEvQ==".into()));
+        assert_eq!(pem_body("MIIBIjANBgkq\n"), Ok("MIIBIjANBgkq".into()));
+        for bad in [
+            "",
+            "this is not a key",
+            "-----BEGIN PRIVATE KEY-----\nMIIE",
+            "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nMIIE\n-----END RSA PRIVATE KEY-----",
+            "MII=E===",
+        ] {
+            assert!(pem_body(bad).is_err(), "{bad}");
+        }
+    }
 }

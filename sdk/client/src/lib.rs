@@ -8,6 +8,10 @@
 //! again, with bounded backoff, when their outcome is unknown ([`endpoint`] lists which);
 //! the others are sent once. Money is integer fen.
 //!
+//! The operators' admin API (merchants, apps, sign secrets, channel accounts, audit) has its
+//! own client, [`admin::AdminClient`] (feature `admin`, on by default): SigV4-signed with AWS
+//! credentials instead of the sign secret.
+//!
 //! ```no_run
 //! use alloc_client::{Client, OrderRef, Secret, SignType, Signer};
 //! # async fn demo() -> Result<(), alloc_client::Error> {
@@ -18,6 +22,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "admin")]
+pub mod admin;
 pub mod answers;
 mod client;
 pub mod codes;
@@ -28,6 +34,8 @@ pub mod requests;
 mod spelling;
 mod transport;
 
+#[cfg(feature = "admin")]
+pub use admin::{AdminClient, AdminError};
 pub use alloc_protocol::{Secret, SignType, Signer};
 pub use answers::*;
 pub use client::{Answer, Client, ClientBuilder, RetryPolicy, new_nonce, now_secs, sign_request};

@@ -74,6 +74,30 @@ impl Transport {
             .header(http::header::USER_AGENT, USER_AGENT)
             .body(Full::new(body))
             .map_err(|e| TransportError::Failed(e.to_string()))?;
+        self.send(request, timeout).await
+    }
+
+    /// Sends `request` as it is (its headers are the caller's: a signed request must reach
+    /// the server with exactly the headers signed; `user-agent` and `accept` are added when
+    /// absent) and reads the whole answer, all within `timeout`.
+    pub(crate) async fn send(
+        &self,
+        mut request: Request<Full<Bytes>>,
+        timeout: Duration,
+    ) -> Result<(StatusCode, Bytes), TransportError> {
+        let headers = request.headers_mut();
+        if !headers.contains_key(http::header::USER_AGENT) {
+            headers.insert(
+                http::header::USER_AGENT,
+                http::HeaderValue::from_static(USER_AGENT),
+            );
+        }
+        if !headers.contains_key(http::header::ACCEPT) {
+            headers.insert(
+                http::header::ACCEPT,
+                http::HeaderValue::from_static("application/json"),
+            );
+        }
         let call = async {
             let response = self.inner.request(request).await.map_err(|e| {
                 let why = causes(&e);

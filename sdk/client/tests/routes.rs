@@ -1,6 +1,8 @@
 //! The client names every merchant endpoint of the service, and no other. The service's
 //! OpenAPI document is held equal to its route table by the service's own test, so a
-//! `POST /unipay/...` route added without a client call fails here.
+//! `POST /unipay/...` route added without a client call fails here. DaxPay 3.0.0-beta4's
+//! endpoints (`/unipay/alloc/...`) are another dialect, which its own Java SDK speaks: this
+//! client speaks DaxPay 2.0.x's (the CLI signs a beta4 body with `alloc sign --beta4`).
 
 use alloc_client::endpoint;
 use std::collections::BTreeSet;
@@ -15,6 +17,7 @@ fn the_client_covers_every_merchant_route_of_the_contract() {
         .expect("paths")
         .iter()
         .filter(|(path, item)| path.starts_with("/unipay/") && item.get("post").is_some())
+        .filter(|(path, _)| !path.starts_with("/unipay/alloc/"))
         .map(|(path, _)| path.to_ascii_lowercase())
         .collect();
     let ours: BTreeSet<String> = endpoint::ALL

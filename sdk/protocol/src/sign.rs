@@ -67,6 +67,25 @@ impl Signer {
         given.len() == expected.len() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
     }
 
+    /// The lowercase hex digest of a whole sign string (`&key=` already in it).
+    pub(crate) fn digest(&self, string: &str) -> String {
+        match self.sign_type {
+            SignType::HmacSha256 => {
+                let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(self.secret.expose().as_bytes())
+                else {
+                    return String::new();
+                };
+                Mac::update(&mut mac, string.as_bytes());
+                hex::encode(mac.finalize().into_bytes())
+            }
+            SignType::Md5 => hex::encode(Md5::digest(string.as_bytes())),
+        }
+    }
+
+    pub(crate) fn secret_text(&self) -> &str {
+        self.secret.expose()
+    }
+
     /// Sets `object["sign"]` to the signature of the rest of the object.
     pub fn sign_in_place(&self, object: &mut Map<String, Value>) {
         let signature = self.sign(object);
@@ -332,6 +351,30 @@ fn push_quoted_stripped(out: &mut impl Sink, text: &str) {
                 ]);
             }
             other => out.put(other.encode_utf8(&mut buf).as_bytes()),
+        }
+    }
+}
+
+/// `text` as Hutool 5.8's `JSONUtil` escapes it inside a JSON string (the rules of
+/// [`push_quoted_stripped`], with the backslashes written), appended to `out`.
+pub(crate) fn hutool_escaped(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            '\u{0}'..='\u{1f}'
+            | '\u{80}'..='\u{a0}'
+            | '\u{2000}'..='\u{2010}'
+            | '\u{2028}'..='\u{202f}'
+            | '\u{2066}'..='\u{206f}' => {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            }
+            other => out.push(other),
         }
     }
 }

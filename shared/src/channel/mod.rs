@@ -150,6 +150,18 @@ pub trait SharingChannel: Send + Sync + std::fmt::Debug {
     fn reply(&self, taken: Taken) -> Reply;
 }
 
+/// The channel and account a notification at `/callback/<name>` says it is for, read from it
+/// unverified (each app that has the account then verifies it with its own keys), so a
+/// notification reaching the stack's route is routed to the apps of that account (SPEC §8.2).
+/// `None`: the notification names none in the clear (WeChat Pay's direct notifications are
+/// sealed: their app's route is `/app/{appId}/callback/wechat`).
+pub fn notification_account(name: &str, body: &[u8]) -> Option<(Channel, String)> {
+    if name.eq_ignore_ascii_case("alipay") {
+        return alipay::notify::app_id_of(body).map(|id| (Channel::AliPay, id));
+    }
+    None
+}
+
 fn unsupported(channel: Channel) -> ChannelError {
     ChannelError::Rejected {
         code: "UNSUPPORTED".into(),

@@ -34,6 +34,8 @@ pub mod codes {
     pub const VALIDATION: i32 = 10006;
     pub const NOT_FOUND: i32 = 10010;
     pub const SIGN: i32 = 20052;
+    /// DaxPay 3.x's `CONFIG_NOT_ENABLE`: the app (or its merchant) is not enabled.
+    pub const APP_DISABLED: i32 = 20023;
 }
 
 /// A request that cannot be verified or validated, or failed unexpectedly. Answered with an
@@ -46,6 +48,9 @@ pub enum ApiError {
     Invalid(ValidationError),
     #[error("验签失败")]
     BadSignature,
+    /// The request verified, but its app or the app's merchant is disabled (SPEC §8.1).
+    #[error("商户应用未启用 (the app or its merchant is disabled)")]
+    AppDisabled,
     #[error("接口不存在: {method} {path} (no such endpoint)")]
     UnknownPath { method: String, path: String },
     /// The cause is logged with the trace id, never returned.
@@ -59,6 +64,7 @@ impl ApiError {
             Self::Malformed(_) => codes::MALFORMED_JSON,
             Self::Invalid(_) => codes::VALIDATION,
             Self::BadSignature => codes::SIGN,
+            Self::AppDisabled => codes::APP_DISABLED,
             Self::UnknownPath { .. } => codes::NOT_FOUND,
             Self::System(_) => codes::SYSTEM,
         }

@@ -19,6 +19,7 @@ pub use alloc_protocol::sign;
 pub mod spelling;
 pub mod start_digest;
 pub mod start_params;
+pub mod v3;
 pub mod views;
 
 pub use envelope::{ApiError, ValidationError};

@@ -132,6 +132,7 @@ mod tests {
             signer: Signer::new(SignType::HmacSha256, Secret::new("k")),
             require_sign: true,
             req_timeout_secs: 300,
+            previous: None,
         };
         if let Value::Object(m) = &mut v {
             m.insert("reqTime".into(), json!(NOW));

@@ -253,6 +253,7 @@ mod tests {
             signer: Signer::new(SignType::HmacSha256, Secret::new("123456")),
             require_sign: true,
             req_timeout_secs: 300,
+            previous: None,
         }
     }
 

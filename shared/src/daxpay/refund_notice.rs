@@ -6,7 +6,6 @@
 use super::envelope::ValidationError;
 use super::pay_notice::{PayNoticeError, code, integer, parse_signed, required};
 use super::request::optional_string;
-use super::sign::Signer;
 use crate::domain::money::Fen;
 use crate::domain::{Channel, Refund, RefundStatus};
 use serde_json::{Map, Value};
@@ -14,10 +13,9 @@ use serde_json::{Map, Value};
 /// Parses and verifies a refund notice. Nothing is written by this function.
 pub fn parse_refund_notice(
     body: &[u8],
-    signer: &Signer,
-    require_sign: bool,
+    signed: impl Fn(&Map<String, Value>) -> bool,
 ) -> Result<Refund, PayNoticeError> {
-    parse_signed(body, signer, require_sign, refund_from_notice)
+    parse_signed(body, signed, refund_from_notice)
 }
 
 fn refund_from_notice(raw: &Map<String, Value>) -> Result<Refund, ValidationError> {
@@ -51,6 +49,7 @@ fn refund_from_notice(raw: &Map<String, Value>) -> Result<Refund, ValidationErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daxpay::sign::Signer;
     use crate::daxpay::sign::{Secret, SignType};
     use serde_json::json;
 
@@ -76,7 +75,7 @@ mod tests {
 
     #[test]
     fn parses_a_signed_refund_notice() {
-        let r = parse_refund_notice(&signed(notice()), &signer(), true);
+        let r = parse_refund_notice(&signed(notice()), |m| signer().verify(m));
         let r = r.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((r.amount, r.status), (2500, RefundStatus::Success));
         assert_eq!(r.finish_time, Some(1_719_475_300));
@@ -90,15 +89,15 @@ mod tests {
             signer().sign_in_place(m);
         }
         body["amount"] = json!(9999);
-        let r = parse_refund_notice(body.to_string().as_bytes(), &signer(), true);
+        let r = parse_refund_notice(body.to_string().as_bytes(), |m| signer().verify(m));
         assert_eq!(r, Err(PayNoticeError::BadSignature));
         let mut no_status = notice();
         no_status["status"] = Value::Null;
-        let r = parse_refund_notice(&signed(no_status), &signer(), true);
+        let r = parse_refund_notice(&signed(no_status), |m| signer().verify(m));
         assert!(matches!(r, Err(PayNoticeError::Invalid(e)) if e.field == "status"));
         let mut no_refund = notice();
         no_refund["refundNo"] = json!("");
-        let r = parse_refund_notice(&signed(no_refund), &signer(), true);
+        let r = parse_refund_notice(&signed(no_refund), |m| signer().verify(m));
         assert!(matches!(r, Err(PayNoticeError::Invalid(e)) if e.field == "refundNo"));
     }
 }

@@ -34,19 +34,64 @@ pub struct Verified<T> {
 /// (unknown members are refused), then checked for lengths and ranges.
 pub trait Params: DeserializeOwned {
     fn validate(&self) -> Result<(), ValidationError>;
+
+    /// Whether the use case claims the request's (nonceStr, reqTime) itself, in the first write
+    /// it makes (a start: in its create transaction, saving a round trip), instead of a claim
+    /// of its own before it runs.
+    const CLAIMS_NONCE: bool = false;
 }
 
 /// Request verification settings.
 #[derive(Debug, Clone)]
 pub struct Verifier {
+    /// Verifies requests and signs answers and notices (the app's current secret).
     pub signer: Signer,
     /// DaxPay's `reqSign`: when false, signatures are not required (and not checked).
     pub require_sign: bool,
     /// How old a `reqTime` may be, in seconds.
     pub req_timeout_secs: i64,
+    /// During a rotation (SPEC §8.1): the previous secret, which still verifies requests until
+    /// the time given (epoch seconds); answers are signed with the current one.
+    pub previous: Option<(Signer, i64)>,
 }
 
 impl Verifier {
+    /// A verifier with one secret and no rotation in progress.
+    pub fn new(signer: Signer, require_sign: bool, req_timeout_secs: i64) -> Self {
+        Self {
+            signer,
+            require_sign,
+            req_timeout_secs,
+            previous: None,
+        }
+    }
+
+    /// The verifier of an app that does not exist: requests are checked as any app's are, and
+    /// no signature verifies (its secret is random and never leaves this value), so an unknown
+    /// app is answered exactly as a known app is answered a wrong signature (SPEC §8.2: no
+    /// oracle on app ids).
+    pub fn refusing(req_timeout_secs: i64) -> Self {
+        let secret = crate::infra::crypto::random_alnum(48);
+        Self::new(
+            Signer::new(
+                super::sign::SignType::HmacSha256,
+                super::sign::Secret::new(secret),
+            ),
+            true,
+            req_timeout_secs,
+        )
+    }
+
+    /// Whether `raw` carries a signature of the current secret, or of the previous one while
+    /// it is still valid at `now`.
+    pub fn signed<O: JsonObject + ?Sized>(&self, raw: &O, now: i64) -> bool {
+        self.signer.verify(raw)
+            || self
+                .previous
+                .as_ref()
+                .is_some_and(|(signer, until)| now <= *until && signer.verify(raw))
+    }
+
     /// Parses and verifies `body` at time `now` (epoch seconds).
     pub fn verify<T: Params>(&self, body: &[u8], now: i64) -> Result<Verified<T>, ApiError> {
         let arena = json::Arena::for_body(body.len());
@@ -55,9 +100,9 @@ impl Verifier {
             other => ApiError::Malformed(other.to_string()),
         })?;
         let common = common_fields(&raw)?;
-        let params: T = deserialize_params(&raw)?;
+        let params: T = deserialize_params(&raw, &COMMON_FIELDS)?;
         params.validate()?;
-        if self.require_sign && !self.signer.verify(&raw) {
+        if self.require_sign && !self.signed(&raw, now) {
             return Err(ApiError::BadSignature);
         }
         check_req_time(common.req_time, now, self.req_timeout_secs)?;
@@ -84,7 +129,8 @@ pub fn check_req_time(req_time: i64, now: i64, timeout: i64) -> Result<(), Valid
     Ok(())
 }
 
-fn common_fields(raw: &Object<'_>) -> Result<Common, ValidationError> {
+/// `clientIp`: optional, at most 64, an IPv4 or IPv6 address.
+pub(crate) fn client_ip(raw: &Object<'_>) -> Result<Option<String>, ValidationError> {
     let client_ip = optional_string(raw, "clientIp", 64)?;
     if let Some(ip) = &client_ip
         && ip.parse::<std::net::IpAddr>().is_err()
@@ -94,6 +140,11 @@ fn common_fields(raw: &Object<'_>) -> Result<Common, ValidationError> {
             "IP地址不合法！ (must be an IPv4 or IPv6 address)",
         ));
     }
+    Ok(client_ip)
+}
+
+fn common_fields(raw: &Object<'_>) -> Result<Common, ValidationError> {
+    let client_ip = client_ip(raw)?;
     let nonce_str = optional_string(raw, "nonceStr", 32)?;
     // A missing `sign` is a signature failure (20052), as in DaxPay; only its shape is checked here.
     check_optional_string(raw, "sign", 64)?;
@@ -138,7 +189,7 @@ pub fn optional_string<O: JsonObject + ?Sized>(
 }
 
 /// [`optional_string`], borrowed.
-fn check_optional_string<'o, O: JsonObject + ?Sized>(
+pub(crate) fn check_optional_string<'o, O: JsonObject + ?Sized>(
     raw: &'o O,
     field: &str,
     max: usize,
@@ -184,14 +235,17 @@ pub fn check_required(field: &str, value: &str, max: usize) -> Result<(), Valida
     check_len(field, value, max)
 }
 
-/// Deserializes the non-common members into `T`, mapping serde's complaints to
+/// Deserializes the members that are not `common` into `T`, mapping serde's complaints to
 /// `field: rule` messages.
-fn deserialize_params<T: DeserializeOwned>(raw: &Object<'_>) -> Result<T, ValidationError> {
+pub(crate) fn deserialize_params<T: DeserializeOwned>(
+    raw: &Object<'_>,
+    common: &[&str],
+) -> Result<T, ValidationError> {
     // Read in place from the parsed tree. The path of a failure is tracked only when there is
     // one to report (tracking it costs as much again as the reading itself): a failed read is
     // read again to find where it failed.
     let rest = || {
-        let members = raw.iter().filter(|(k, _)| !COMMON_FIELDS.contains(k));
+        let members = raw.iter().filter(|(k, _)| !common.contains(k));
         serde::de::value::MapDeserializer::<_, serde_json::Error>::new(members)
     };
     T::deserialize(rest()).or_else(|_| {

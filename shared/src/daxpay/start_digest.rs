@@ -75,6 +75,13 @@ impl StartParams {
                 }
             }
         }
+        // Only a 3.x start has a title: without one the text is what it always was, so orders
+        // started before titles existed keep their digest.
+        if let Some(title) = &self.title {
+            text.extend_from_slice(b"\0title\0");
+            len(&mut text, title.len());
+            text.extend_from_slice(title.as_bytes());
+        }
         text
     }
 

@@ -26,6 +26,10 @@ pub struct StartParams {
     /// the digest text when not given, so orders started before it existed keep their digest.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_notify: Option<bool>,
+    /// DaxPay 3.0.0-beta4's `title` of the allocation (its pay order's when absent). No 2.0.x
+    /// request has it, so it is never read from one; a 3.x start sets it.
+    #[serde(skip)]
+    pub title: Option<String>,
 }
 
 /// The explicit receivers of a start request, in the order given: each number with its
@@ -151,6 +155,10 @@ impl Serialize for ReceiverAmount<'_> {
 }
 
 impl Params for StartParams {
+    /// A start claims the nonce with its bizAllocationNo, in the create transaction: a replay
+    /// meets the claim and is refused as a replay (SPEC §3).
+    const CLAIMS_NONCE: bool = true;
+
     fn validate(&self) -> Result<(), ValidationError> {
         check_required("bizAllocationNo", &self.biz_allocation_no, 100)?;
         check_opt_len("orderNo", &self.order_no, 32)?;
@@ -380,6 +388,7 @@ mod robustness {
             signer: Signer::new(SignType::Md5, Secret::new("k")),
             require_sign: true,
             req_timeout_secs: 300,
+            previous: None,
         };
         let body = r#"{"bizAllocationNo":"A1","orderNo":"P1","receivers":[{"receiverNo":"r","amount":6000}],"description":"测试","reqTime":1719475200,"sign":"00"}"#.as_bytes();
         let mut state: u32 = 12345;

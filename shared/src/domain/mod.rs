@@ -34,7 +34,7 @@ pub use refusal::Refusal;
 pub use returns::{ReturnAnswer, ReturnOrder, ReturnRefusal, ReturnState, Returned};
 pub use share::{Accepted, ChannelError, ChannelNotice, Relation, Share, ShareResult, ShareState};
 pub use spelling::Spelling;
-pub use tenant::{AppId, MchNo, TenantStatus};
+pub use tenant::{AppId, MchNo, Tenant, TenantStatus};
 
 /// How many times a read-decide-write that lost a race (its condition failed) is tried again
 /// with a fresh read before it gives up.

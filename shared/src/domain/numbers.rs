@@ -45,20 +45,53 @@ fn beijing_digits(now: i64) -> String {
 /// The longest allocation number (it is the channel's request number; Alipay allows 32).
 pub const MAX_ALLOCATION_NO: usize = 32;
 
-/// A fresh allocation number (SPEC §5): prefix + `A` + `yyMMddHHmmss` (Beijing time) + 8 random
-/// digits. Its uniqueness is enforced by the conditional write that stores the order.
-pub fn new_allocation_no(prefix: &str, now: i64) -> String {
+/// The digits of an app's code in its numbers.
+pub const APP_CODE_DIGITS: usize = 6;
+
+/// How long our numbers may be: the finish's request number adds one character (`F`) and
+/// must stay within Alipay's 32.
+const MAX_NUMBER: usize = MAX_ALLOCATION_NO - 1;
+
+/// `kind` + `yyMMddHHmmss` (Beijing time) after `prefix`, then the app's code (none for the
+/// stack's default app) and random digits: 8 for the default app, as many as fit (at least 4)
+/// for the others. An app's numbers are unique by the conditional write that stores them, and
+/// two apps' numbers never meet: different codes, or (the default app's) a different length.
+fn new_number(prefix: &str, kind: char, code: Option<&str>, now: i64) -> String {
     use rand::Rng;
-    let n: u32 = rand::rng().random_range(0..100_000_000);
-    format!("{prefix}A{}{n:08}", beijing_digits(now))
+    let stamp = beijing_digits(now);
+    let code = code.unwrap_or_default();
+    let random = if code.is_empty() {
+        8
+    } else {
+        MAX_NUMBER
+            .saturating_sub(prefix.len() + 1 + stamp.len() + code.len())
+            .clamp(4, 12)
+    };
+    let mut rng = rand::rng();
+    let digits: String = (0..random)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect();
+    format!("{prefix}{kind}{stamp}{code}{digits}")
 }
 
-/// A fresh return number: prefix + `R` + `yyMMddHHmmss` (Beijing time) + 8 random digits; it is
-/// the channel's `out_return_no`. Unique by the conditional write that stores the return.
-pub fn new_return_no(prefix: &str, now: i64) -> String {
+/// A fresh allocation number (SPEC §5): prefix + `A` + `yyMMddHHmmss` (Beijing time) + the
+/// app's code + random digits (see [`new_number`]).
+pub fn new_allocation_no(prefix: &str, code: Option<&str>, now: i64) -> String {
+    new_number(prefix, 'A', code, now)
+}
+
+/// A fresh return number: prefix + `R` + `yyMMddHHmmss` (Beijing time) + the app's code +
+/// random digits; it is the channel's `out_return_no`.
+pub fn new_return_no(prefix: &str, code: Option<&str>, now: i64) -> String {
+    new_number(prefix, 'R', code, now)
+}
+
+/// A fresh app code: [`APP_CODE_DIGITS`] random digits (unique by the conditional write that
+/// claims it).
+pub fn new_app_code() -> String {
     use rand::Rng;
-    let n: u32 = rand::rng().random_range(0..100_000_000);
-    format!("{prefix}R{}{n:08}", beijing_digits(now))
+    let n: u32 = rand::rng().random_range(0..1_000_000);
+    format!("{n:06}")
 }
 
 /// A fresh request number for a receiver bind/unbind at the channel (≤ 32 of `[A-Za-z0-9]`).
@@ -85,7 +118,7 @@ mod tests {
 
     #[test]
     fn numbers_have_the_daxpay_shape() {
-        let no = new_allocation_no("DEV", 1_719_475_200);
+        let no = new_allocation_no("DEV", None, 1_719_475_200);
         assert!(no.starts_with("DEVA240627160000"), "{no}");
         assert_eq!(no.len(), 3 + 1 + 12 + 8);
         assert!(no.len() <= MAX_ALLOCATION_NO && no.chars().all(|c| c.is_ascii_alphanumeric()));
@@ -95,6 +128,29 @@ mod tests {
             "{r}"
         );
         assert_eq!(finish_request_no("A1"), "A1F");
+    }
+
+    #[test]
+    fn an_apps_numbers_carry_its_code_and_never_meet_the_default_apps() {
+        for prefix in ["", "DEV", "ABCDEFGH"] {
+            let default = new_allocation_no(prefix, None, 1_719_475_200);
+            let app = new_allocation_no(prefix, Some("004217"), 1_719_475_200);
+            let ret = new_return_no(prefix, Some("004217"), 1_719_475_200);
+            assert!(
+                app.starts_with(&format!("{prefix}A240627160000004217")),
+                "{app}"
+            );
+            assert!(
+                ret.starts_with(&format!("{prefix}R240627160000004217")),
+                "{ret}"
+            );
+            assert_ne!(default.len(), app.len(), "{prefix}");
+            // the finish's request number (+F) stays within Alipay's 32
+            assert!(app.len() < MAX_ALLOCATION_NO, "{app}");
+            assert!(app.len() >= prefix.len() + 1 + 12 + 6 + 4, "{app}");
+            assert!(app.chars().all(|c| c.is_ascii_alphanumeric()));
+        }
+        assert_eq!(new_app_code().len(), APP_CODE_DIGITS);
     }
 
     #[test]

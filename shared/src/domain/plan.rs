@@ -98,6 +98,8 @@ pub struct OrderRequest {
     pub digest: String,
     pub spelling: Spelling,
     pub not_notify: bool,
+    /// The order's title, when the start gave one (else its pay order's).
+    pub title: Option<String>,
 }
 
 /// A new order of `pay` with the planned details, before it has its number: `ignore` when
@@ -119,7 +121,7 @@ pub fn new_allocation(
         order_no: pay.order_no.clone(),
         biz_order_no: pay.biz_order_no.clone(),
         out_order_no: trade_no.to_owned(),
-        title: pay.title.clone(),
+        title: req.title.unwrap_or_else(|| pay.title.clone()),
         channel: pay.channel,
         amount: details.iter().map(|d| d.amount).sum(),
         description: req.description,

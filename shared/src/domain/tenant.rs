@@ -77,6 +77,41 @@ impl TenantStatus {
     }
 }
 
+/// The id the stack's default app has unless configured otherwise (`DEFAULT_APP_ID`).
+pub const DEFAULT_APP_ID: &str = "default";
+/// The merchant number of the default app unless configured otherwise (`DEFAULT_MCH_NO`).
+pub const DEFAULT_MCH_NO: &str = "default";
+
+/// Who a request or a job speaks for: an app of a merchant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub app_id: AppId,
+    pub mch_no: MchNo,
+    /// The stack's default app: configured by the stack's own settings, its data kept under
+    /// the single-merchant keys, and its jobs' messages name no app.
+    pub is_default: bool,
+    /// The app's code in the numbers it makes (`None`: the default app, whose numbers have the
+    /// single-merchant shape).
+    pub code: Option<String>,
+}
+
+impl Tenant {
+    /// The default app under the default ids.
+    pub fn default_app() -> Self {
+        Self {
+            app_id: AppId(DEFAULT_APP_ID.to_owned()),
+            mch_no: MchNo(DEFAULT_MCH_NO.to_owned()),
+            is_default: true,
+            code: None,
+        }
+    }
+
+    /// The app id a job message names (`None`: the default app's).
+    pub fn message_app(&self) -> Option<String> {
+        (!self.is_default).then(|| self.app_id.as_str().to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,18 +1,106 @@
-//! `POST /callback/<channel>` (SPEC §6.3): the channel's own client verifies the notification;
-//! it is queued for the worker (which verifies it again as of its arrival), and only then is
-//! the channel told it arrived, in the channel's own words.
+//! `POST /callback/<channel>` (SPEC §6.3, §8.2): the channel's own client verifies the
+//! notification; it is queued for the worker (which verifies it again as of its arrival), and
+//! only then is the channel told it arrived, in the channel's own words.
+//!
+//! Which app it is for: the path's (`/app/{appId}/callback/<channel>`); else the apps whose
+//! account the notification names (several apps may share one account: each gets it, and only
+//! the one holding the order applies it); else the stack's default app. A disabled app's
+//! notifications are still taken: they report money already at the channel.
 
-use super::{response, text};
-use crate::app::App;
-use crate::channel::{Inbound, Taken};
+use super::{Target, response, text};
+use crate::app::{App, TenantError};
+use crate::channel::{Inbound, Taken, notification_account};
 use crate::infra::Job;
 use lambda_http::{Body, Response};
 
-pub async fn take(app: &App, name: &str, headers: &http::HeaderMap, body: &[u8]) -> Response<Body> {
-    let Some(channel) = app.channels.by_callback_name(name) else {
-        tracing::warn!(callback = %name, "notification for a channel that is not configured");
-        return text(404, "fail".into());
+/// The registry could not be read (logged): the channel should send it again.
+struct Unreadable;
+
+/// The apps a notification may be for.
+async fn apps_of(at: &Target<'_>, name: &str, body: &[u8]) -> Result<Vec<App>, Unreadable> {
+    let found = |r: Result<App, TenantError>| match r {
+        Ok(app) => Ok(Some(app)),
+        Err(TenantError::Disabled(app)) => Ok(Some(*app)),
+        Err(TenantError::Unknown) => Ok(None),
+        Err(TenantError::System(cause)) => {
+            tracing::error!(cause = %cause, "tenant registry");
+            Err(Unreadable)
+        }
     };
+    if at.app_id.is_some() {
+        return Ok(found(at.stack.app(at.app_id).await)?.into_iter().collect());
+    }
+    if let (Some(tenants), Some((channel, account))) =
+        (at.stack.tenants(), notification_account(name, body))
+    {
+        let ids = tenants
+            .registry
+            .apps_of_account(channel, &account)
+            .await
+            .map_err(|e| {
+                tracing::error!(cause = %e, "account index");
+                Unreadable
+            })?;
+        let mut apps = Vec::with_capacity(ids.len());
+        for id in ids {
+            apps.extend(found(at.stack.app(Some(&id)).await)?);
+        }
+        // the default app too: it may share the account (its own client checks that it does)
+        apps.push(at.stack.default_app().clone());
+        return Ok(apps);
+    }
+    Ok(vec![at.stack.default_app().clone()])
+}
+
+pub async fn take(
+    at: &Target<'_>,
+    name: &str,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Response<Body> {
+    let apps = match apps_of(at, name, body).await {
+        Ok(apps) if !apps.is_empty() => apps,
+        Ok(_) => {
+            tracing::warn!(callback = %name, "notification for an unknown app");
+            return text(404, "fail".into());
+        }
+        Err(Unreadable) => return text(500, "fail".into()),
+    };
+    let mut reply = None;
+    for app in &apps {
+        let Some(channel) = app.channels.by_callback_name(name) else {
+            continue;
+        };
+        let taken = take_for(app, channel, headers, body).await;
+        // the best news any app had: queued, else not queued (retry), else refused
+        let rank = |t: Taken| match t {
+            Taken::Queued => 2,
+            Taken::NotQueued => 1,
+            Taken::Refused => 0,
+        };
+        if reply
+            .as_ref()
+            .is_none_or(|(best, _): &(Taken, _)| rank(taken) > rank(*best))
+        {
+            reply = Some((taken, channel.reply(taken)));
+        }
+    }
+    match reply {
+        Some((_, r)) => response(r.status, r.content_type, r.body),
+        None => {
+            tracing::warn!(callback = %name, "notification for a channel that is not configured");
+            text(404, "fail".into())
+        }
+    }
+}
+
+/// Verifies a notification with one app's client and queues it for that app.
+async fn take_for(
+    app: &App,
+    channel: &dyn crate::channel::SharingChannel,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Taken {
     let kept: Vec<(String, String)> = channel
         .signed_headers()
         .iter()
@@ -23,9 +111,9 @@ pub async fn take(app: &App, name: &str, headers: &http::HeaderMap, body: &[u8])
         headers: &kept,
     };
     let now = app.clock.now();
-    let taken = match channel.verify_notification(&inbound, now) {
+    match channel.verify_notification(&inbound, now) {
         Err(why) => {
-            tracing::warn!(channel = %channel.channel(), reason = %why, "notification refused");
+            tracing::warn!(channel = %channel.channel(), app = %app.tenant.app_id, reason = %why, "notification refused");
             Taken::Refused
         }
         Ok(_) => {
@@ -38,7 +126,7 @@ pub async fn take(app: &App, name: &str, headers: &http::HeaderMap, body: &[u8])
             match &app.queue {
                 Some(queue) => match queue.send(&job, 0).await {
                     Ok(()) => {
-                        tracing::info!(channel = %channel.channel(), "notification queued");
+                        tracing::info!(channel = %channel.channel(), app = %app.tenant.app_id, "notification queued");
                         Taken::Queued
                     }
                     Err(e) => {
@@ -52,7 +140,5 @@ pub async fn take(app: &App, name: &str, headers: &http::HeaderMap, body: &[u8])
                 }
             }
         }
-    };
-    let reply = channel.reply(taken);
-    response(reply.status, reply.content_type, reply.body)
+    }
 }

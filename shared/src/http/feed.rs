@@ -1,10 +1,13 @@
 //! `POST /feed/pay-order` (SPEC §4.1) and `POST /feed/refund` (§4.9): DaxPay's signed payment
 //! and refund notices, answered `SUCCESS` once stored (or already stored); anything else makes
 //! the sender retry: 400 for a bad notice, 401 for a bad signature, 409 when it contradicts what
-//! we hold (or names a pay order we do not hold yet), 500 when it could not be stored.
+//! we hold (or names a pay order we do not hold yet), 500 when it could not be stored. A feed
+//! is always verified, whatever the app's `reqSign` says (SPEC §8.1): it moves money. The app
+//! is the path's (`/app/{appId}/feed/...`, else the default); an unknown app is answered as a
+//! bad signature is, a disabled one 403 once its signature verifies.
 
-use super::text;
-use crate::app::App;
+use super::{Target, text};
+use crate::app::{App, TenantError};
 use crate::daxpay::pay_notice::{PayNoticeError, parse_pay_notice};
 use crate::daxpay::refund_notice::parse_refund_notice;
 use crate::service::pay_orders;
@@ -44,8 +47,33 @@ fn answer(what: &str, result: Result<FeedOutcome, StoreError>, status: &str) -> 
     }
 }
 
-pub async fn refund(app: &App, body: &[u8]) -> Response<Body> {
-    let refund = match parse_refund_notice(body, &app.verifier.signer, app.verifier.require_sign) {
+/// The app a feed is for, or the answer that ends it (`Err`) once its signature is checked.
+async fn app_of(at: &Target<'_>) -> Result<(App, bool), Response<Body>> {
+    match at.stack.app(at.app_id).await {
+        Ok(app) => Ok((app, false)),
+        Err(TenantError::Disabled(app)) => Ok((*app, true)),
+        Err(TenantError::Unknown) => Ok((at.stack.stranger(), false)),
+        Err(TenantError::System(cause)) => {
+            tracing::error!(cause = %cause, "tenant registry");
+            Err(text(500, "FAIL: system error".into()))
+        }
+    }
+}
+
+fn disabled(what: &str) -> Response<Body> {
+    tracing::warn!("{what} refused: the app or its merchant is disabled");
+    text(403, "FAIL: app disabled".into())
+}
+
+pub async fn refund(at: &Target<'_>, body: &[u8]) -> Response<Body> {
+    let (app, off) = match app_of(at).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
+    let app = &app;
+    let now = app.clock.now();
+    let refund = match parse_refund_notice(body, |m| app.verifier.signed(m, now)) {
+        Ok(_) if off => return disabled("refund notice"),
         Ok(refund) => refund,
         Err(e) => return refused("refund notice", &e),
     };
@@ -58,8 +86,15 @@ pub async fn refund(app: &App, body: &[u8]) -> Response<Body> {
     .await
 }
 
-pub async fn pay_order(app: &App, body: &[u8]) -> Response<Body> {
-    let order = match parse_pay_notice(body, &app.verifier.signer, app.verifier.require_sign) {
+pub async fn pay_order(at: &Target<'_>, body: &[u8]) -> Response<Body> {
+    let (app, off) = match app_of(at).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
+    let app = &app;
+    let now = app.clock.now();
+    let order = match parse_pay_notice(body, |m| app.verifier.signed(m, now)) {
+        Ok(_) if off => return disabled("pay notice"),
         Ok(order) => order,
         Err(e) => return refused("pay notice", &e),
     };

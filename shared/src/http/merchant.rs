@@ -1,31 +1,56 @@
-//! Merchant endpoints (SPEC §2.2, §2.3, §3): verify (parse, validate, sign, reqTime, nonce
-//! replay), run the use case, answer in the signed envelope.
+//! Merchant endpoints (SPEC §2.2, §2.3, §3, §8.2): find the app, verify (parse, validate,
+//! sign, reqTime, nonce replay), run the use case as that app, answer in the signed envelope.
 
-use super::response;
-use crate::app::App;
+use super::{Target, response};
+use crate::app::{App, TenantError};
 use crate::daxpay::envelope::{refusal_data, signed, unsigned};
 use crate::daxpay::request::{MAX_FUTURE_SECS, Params, Verified};
 use crate::daxpay::{ApiError, ValidationError};
-use crate::service::Outcome;
+use crate::daxpay::{Spelling, views};
+use crate::service::{Model, Outcome};
 use lambda_http::{Body, Response};
 use serde_json::Value;
 use std::future::Future;
 
-/// Verifies a merchant request, runs `logic` on it and wraps the outcome in the envelope.
-pub async fn merchant<T, F, Fut>(app: &App, body: &[u8], trace_id: &str, logic: F) -> Response<Body>
+/// Verifies a merchant request for the app its path names, runs `logic` on it as that app and
+/// wraps the outcome in the envelope.
+///
+/// An unknown app is verified like any other, with a secret nobody holds: it is answered as a
+/// wrong signature is, after the same checks in the same order, so nothing tells whether an
+/// app id exists. A disabled app (or merchant) is refused once its signature verifies, before
+/// anything is written.
+pub async fn merchant<T, F, Fut>(at: &Target<'_>, body: &[u8], logic: F) -> Response<Body>
 where
     T: Params,
     F: FnOnce(App, Verified<T>) -> Fut,
     Fut: Future<Output = Result<Outcome, ApiError>>,
 {
+    let trace_id = at.trace_id;
+    let (app, disabled) = match at.stack.app(at.app_id).await {
+        Ok(app) => (app, false),
+        Err(TenantError::Disabled(app)) => (*app, true),
+        Err(TenantError::Unknown) => (at.stack.stranger(), false),
+        Err(TenantError::System(cause)) => return error(&ApiError::System(cause), trace_id),
+    };
+    let app = &app;
     let now = app.clock.now();
-    let verified = match verify(app, body, now).await {
-        Ok(v) => v,
+    let checked = app.verifier.verify::<T>(body, now);
+    let verified = match checked {
+        Ok(_) if disabled => return error(&ApiError::AppDisabled, trace_id),
+        Ok(v) => match claim_nonce(app, v).await {
+            Ok(v) => v,
+            Err(e) => return error(&e, trace_id),
+        },
         Err(e) => return error(&e, trace_id),
     };
     let signer = &app.verifier.signer;
+    let spelling = verified.common.spelling;
     match logic(app.clone(), verified).await {
         Ok(Outcome::Ok(data)) => json(&signed(signer, data, 0, app.clock.now(), trace_id)),
+        Ok(Outcome::Model(model)) => {
+            let data = v2_model(&model, spelling);
+            json(&signed(signer, data, 0, app.clock.now(), trace_id))
+        }
         Ok(Outcome::Refused(refusal)) => {
             let msg = refusal.to_string();
             tracing::info!(reason = %msg, "refused");
@@ -41,10 +66,16 @@ where
     }
 }
 
-/// The verification every merchant endpoint shares. Writes nothing unless the request passed
-/// every other check (the nonce claim is the last step).
-pub async fn verify<T: Params>(app: &App, body: &[u8], now: i64) -> Result<Verified<T>, ApiError> {
-    let verified: Verified<T> = app.verifier.verify(body, now)?;
+/// Refuses a replayed (nonceStr, reqTime) pair of a verified request, claiming it otherwise:
+/// the last step of verification, so nothing is written for a request that fails another. A
+/// use case that claims the nonce in its own first write ([`Params::CLAIMS_NONCE`]) is left to.
+pub(super) async fn claim_nonce<T: Params>(
+    app: &App,
+    verified: Verified<T>,
+) -> Result<Verified<T>, ApiError> {
+    if T::CLAIMS_NONCE {
+        return Ok(verified);
+    }
     if let Some(nonce) = verified
         .common
         .nonce_str
@@ -62,6 +93,21 @@ pub async fn verify<T: Params>(app: &App, body: &[u8], now: i64) -> Result<Verif
         }
     }
     Ok(verified)
+}
+
+/// A DaxPay model answer as the 2.0.x SDKs read it, in the request's generation of names.
+fn v2_model(model: &Model, spelling: Spelling) -> serde_json::Map<String, Value> {
+    match model {
+        Model::Allocation(order) => views::data(&views::AllocationView::from(order), spelling),
+        Model::Order(a) => views::data(&views::AllocOrderView::new(&a.order, &a.details), spelling),
+        Model::Synced(_) | Model::Done => views::data(&views::Common {}, spelling),
+        Model::Receivers(list) => views::data(
+            &views::ReceiversView {
+                receivers: list.iter().map(views::ReceiverView::from).collect(),
+            },
+            spelling,
+        ),
+    }
 }
 
 fn json(value: &Value) -> Response<Body> {

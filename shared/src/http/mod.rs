@@ -2,12 +2,14 @@
 //! table names every endpoint once; paths match case-insensitively. A handler never fails:
 //! every outcome is an answer.
 
+pub mod admin;
 mod callbacks;
 mod feed;
 mod merchant;
 mod routes;
+pub mod v3;
 
-use crate::app::App;
+use crate::app::Stack;
 use crate::daxpay::ApiError;
 use crate::service::{groups, notices, ops, orders, pay_orders, receivers, returns, start};
 use lambda_http::request::RequestContext;
@@ -15,7 +17,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use merchant::merchant;
 use tracing::Instrument;
 
-use routes::{Endpoint, route};
+use routes::{Endpoint, route, split_app};
 
 /// The OpenAPI 3.1 document of every route, served at `GET /openapi.json`.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
@@ -41,52 +43,69 @@ fn request_path(req: &Request) -> String {
 }
 
 /// Handles one HTTP request.
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
+pub async fn handle(stack: &Stack, req: Request) -> Response<Body> {
     let trace_id = trace_id(&req);
     let path = request_path(&req);
     let method = req.method().as_str().to_owned();
+    let (app_id, rest) = split_app(&path);
+    let (app_id, rest) = (app_id.map(str::to_owned), rest.to_owned());
     let span = tracing::info_span!(
         "request",
         traceId = %trace_id,
         method = %method,
         path = %path,
+        appId = tracing::field::Empty,
         allocationNo = tracing::field::Empty,
         bizAllocationNo = tracing::field::Empty
     );
+    if let Some(id) = &app_id {
+        span.record("appId", id.as_str());
+    }
     async move {
         let body = req.body().as_ref();
         let t = trace_id.as_str();
-        let response = match route(&method, &path) {
+        let at = Target {
+            stack,
+            app_id: app_id.as_deref(),
+            trace_id: t,
+        };
+        if path.starts_with(admin::ADMIN_PREFIX) {
+            // boxed: the admin and beta4 futures are large, and the merchant path pays for the
+            // largest of the arms on every request otherwise
+            let response = Box::pin(admin::handle(stack, &req, &method, &path)).await;
+            tracing::info!(status = response.status().as_u16(), "answered");
+            return response;
+        }
+        let response = match route(&method, &rest) {
             Some(Endpoint::OpenApi) => response(200, "application/json", OPENAPI.to_owned()),
-            Some(Endpoint::PayOrderFeed) => feed::pay_order(app, body).await,
-            Some(Endpoint::RefundFeed) => feed::refund(app, body).await,
-            Some(Endpoint::Callback(name)) => callbacks::take(app, name, req.headers(), body).await,
-            Some(Endpoint::Start) => merchant(app, body, t, start::start).await,
-            Some(Endpoint::Finish) => merchant(app, body, t, orders::finish).await,
-            Some(Endpoint::Sync) => merchant(app, body, t, orders::sync).await,
-            Some(Endpoint::SyncMany) => merchant(app, body, t, ops::sync_many).await,
-            Some(Endpoint::QueryOrder) => merchant(app, body, t, orders::query).await,
-            Some(Endpoint::QueryNotices) => merchant(app, body, t, notices::query_notices).await,
-            Some(Endpoint::ResendNotice) => merchant(app, body, t, notices::resend_notice).await,
-            Some(Endpoint::QueryPayOrder) => merchant(app, body, t, pay_orders::query).await,
-            Some(Endpoint::Flagged) => merchant(app, body, t, ops::flagged).await,
-            Some(Endpoint::OrdersByDay) => merchant(app, body, t, ops::by_day).await,
-            Some(Endpoint::Return) => merchant(app, body, t, returns::create).await,
-            Some(Endpoint::QueryReturn) => merchant(app, body, t, returns::query).await,
-            Some(Endpoint::Allocatable) => merchant(app, body, t, pay_orders::allocatable).await,
-            Some(Endpoint::ReceiverAdd) => merchant(app, body, t, receivers::add).await,
-            Some(Endpoint::ReceiverRemove) => merchant(app, body, t, receivers::remove).await,
-            Some(Endpoint::QueryReceivers) => merchant(app, body, t, receivers::query).await,
-            Some(Endpoint::GroupCreate) => merchant(app, body, t, groups::create).await,
-            Some(Endpoint::GroupUpdate) => merchant(app, body, t, groups::update).await,
-            Some(Endpoint::GroupDelete) => merchant(app, body, t, groups::delete).await,
-            Some(Endpoint::GroupBind) => merchant(app, body, t, groups::bind).await,
-            Some(Endpoint::GroupUnbind) => merchant(app, body, t, groups::unbind).await,
-            Some(Endpoint::GroupSetDefault) => merchant(app, body, t, groups::set_default).await,
-            Some(Endpoint::GroupClearDefault) => {
-                merchant(app, body, t, groups::clear_default).await
-            }
-            Some(Endpoint::GroupQuery) => merchant(app, body, t, groups::query).await,
+            Some(Endpoint::PayOrderFeed) => feed::pay_order(&at, body).await,
+            Some(Endpoint::RefundFeed) => feed::refund(&at, body).await,
+            Some(Endpoint::Callback(name)) => callbacks::take(&at, name, req.headers(), body).await,
+            Some(Endpoint::Start) => merchant(&at, body, start::start).await,
+            Some(Endpoint::Finish) => merchant(&at, body, orders::finish).await,
+            Some(Endpoint::Sync) => merchant(&at, body, orders::sync).await,
+            Some(Endpoint::SyncMany) => merchant(&at, body, ops::sync_many).await,
+            Some(Endpoint::QueryOrder) => merchant(&at, body, orders::query).await,
+            Some(Endpoint::QueryNotices) => merchant(&at, body, notices::query_notices).await,
+            Some(Endpoint::ResendNotice) => merchant(&at, body, notices::resend_notice).await,
+            Some(Endpoint::QueryPayOrder) => merchant(&at, body, pay_orders::query).await,
+            Some(Endpoint::Flagged) => merchant(&at, body, ops::flagged).await,
+            Some(Endpoint::OrdersByDay) => merchant(&at, body, ops::by_day).await,
+            Some(Endpoint::Return) => merchant(&at, body, returns::create).await,
+            Some(Endpoint::QueryReturn) => merchant(&at, body, returns::query).await,
+            Some(Endpoint::Allocatable) => merchant(&at, body, pay_orders::allocatable).await,
+            Some(Endpoint::ReceiverAdd) => merchant(&at, body, receivers::add).await,
+            Some(Endpoint::ReceiverRemove) => merchant(&at, body, receivers::remove).await,
+            Some(Endpoint::QueryReceivers) => merchant(&at, body, receivers::query).await,
+            Some(Endpoint::GroupCreate) => merchant(&at, body, groups::create).await,
+            Some(Endpoint::GroupUpdate) => merchant(&at, body, groups::update).await,
+            Some(Endpoint::GroupDelete) => merchant(&at, body, groups::delete).await,
+            Some(Endpoint::GroupBind) => merchant(&at, body, groups::bind).await,
+            Some(Endpoint::GroupUnbind) => merchant(&at, body, groups::unbind).await,
+            Some(Endpoint::GroupSetDefault) => merchant(&at, body, groups::set_default).await,
+            Some(Endpoint::GroupClearDefault) => merchant(&at, body, groups::clear_default).await,
+            Some(Endpoint::GroupQuery) => merchant(&at, body, groups::query).await,
+            Some(Endpoint::Alloc(op)) => Box::pin(v3::alloc(&at, op, body)).await,
             None => {
                 let mut shown = path.clone();
                 shown.truncate(200);
@@ -104,6 +123,15 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     }
     .instrument(span)
     .await
+}
+
+/// Where a request goes: the stack, the app its path names (`None`: no `/app/{appId}`
+/// prefix), and its trace id.
+#[derive(Clone, Copy)]
+pub(crate) struct Target<'a> {
+    pub stack: &'a Stack,
+    pub app_id: Option<&'a str>,
+    pub trace_id: &'a str,
 }
 
 /// An answer with a status, a content type and a body.

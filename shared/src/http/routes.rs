@@ -3,6 +3,8 @@
 //! trailing `/` is ignored. The OpenAPI document served at `GET /openapi.json`
 //! (`shared/openapi.json`) lists exactly these routes; a test holds the two together.
 
+use super::v3::AllocOp;
+
 /// What a request asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Endpoint<'p> {
@@ -36,6 +38,8 @@ pub enum Endpoint<'p> {
     GroupSetDefault,
     GroupClearDefault,
     GroupQuery,
+    /// DaxPay 3.0.0-beta4's allocation endpoints (`/unipay/alloc/...`).
+    Alloc(super::v3::AllocOp),
 }
 
 /// The route of the pay-order feed (DaxPay's signed payment notice).
@@ -143,7 +147,60 @@ pub const ROUTES: &[(&str, &str, Endpoint<'static>)] = &[
         "/unipay/allocation/group/query",
         Endpoint::GroupQuery,
     ),
+    (
+        "POST",
+        "/unipay/alloc/start",
+        Endpoint::Alloc(AllocOp::Start),
+    ),
+    (
+        "POST",
+        "/unipay/alloc/finish",
+        Endpoint::Alloc(AllocOp::Finish),
+    ),
+    ("POST", "/unipay/alloc/sync", Endpoint::Alloc(AllocOp::Sync)),
+    (
+        "POST",
+        "/unipay/alloc/query",
+        Endpoint::Alloc(AllocOp::Query),
+    ),
+    (
+        "POST",
+        "/unipay/alloc/receiver/add",
+        Endpoint::Alloc(AllocOp::ReceiverAdd),
+    ),
+    (
+        "POST",
+        "/unipay/alloc/receiver/remove",
+        Endpoint::Alloc(AllocOp::ReceiverRemove),
+    ),
+    (
+        "POST",
+        "/unipay/alloc/receiver/list",
+        Endpoint::Alloc(AllocOp::ReceiverList),
+    ),
 ];
+
+/// The prefix under which every route is also served for one app (SPEC §8.2): DaxPay's 2.0.x
+/// SDKs build each URL as `serviceUrl + path`, so a merchant sets
+/// `serviceUrl = https://<host>/app/<appId>`.
+pub const APP_PREFIX: &str = "/app/";
+
+/// The app a path names with its `/app/{appId}` prefix (matched case-insensitively, the id as
+/// written), and the rest of the path. A path without the prefix names no app (the stack's
+/// default); `/app/{appId}` alone is a path of no route.
+pub fn split_app(path: &str) -> (Option<&str>, &str) {
+    let Some(prefix) = path.get(..APP_PREFIX.len()) else {
+        return (None, path);
+    };
+    if !prefix.eq_ignore_ascii_case(APP_PREFIX) {
+        return (None, path);
+    }
+    let after = &path[APP_PREFIX.len()..];
+    match after.find('/') {
+        Some(i) if i > 0 => (Some(&after[..i]), &after[i..]),
+        _ => (None, path),
+    }
+}
 
 /// The endpoint of a request, if any.
 pub fn route<'p>(method: &str, path: &'p str) -> Option<Endpoint<'p>> {
@@ -198,6 +255,35 @@ mod tests {
     }
 
     #[test]
+    fn every_route_is_also_served_under_an_app_prefix() {
+        for (method, path, endpoint) in ROUTES {
+            let path = path.replace("{channel}", "alipay");
+            let prefixed = format!("/app/shop-1{path}");
+            let (app, rest) = split_app(&prefixed);
+            assert_eq!(app, Some("shop-1"));
+            let expected = match endpoint {
+                Endpoint::Callback(_) => Endpoint::Callback("alipay"),
+                other => *other,
+            };
+            assert_eq!(route(method, rest), Some(expected), "{prefixed}");
+        }
+        assert_eq!(
+            split_app("/APP/Shop-1/unipay/allocation/start"),
+            (Some("Shop-1"), "/unipay/allocation/start")
+        );
+        assert_eq!(
+            split_app("/unipay/allocation/start"),
+            (None, "/unipay/allocation/start")
+        );
+        assert_eq!(split_app("/app/shop-1"), (None, "/app/shop-1"));
+        assert_eq!(
+            split_app("/app//unipay/allocation/start"),
+            (None, "/app//unipay/allocation/start")
+        );
+        assert_eq!(route("POST", split_app("/app/shop-1").1), None);
+    }
+
+    #[test]
     fn each_endpoint_has_one_route() {
         for (i, (m, p, _)) in ROUTES.iter().enumerate() {
             for (m2, p2, _) in &ROUTES[i + 1..] {
@@ -207,10 +293,33 @@ mod tests {
     }
 
     /// The document served at `GET /openapi.json` and the route table name the same routes:
-    /// a route the document lacks, or a documented route that does not exist, fails here.
+    /// a route the document lacks, or a documented route that does not exist, fails here. The
+    /// admin routes (`/admin/...`, handled by `http::admin`, not in the table) are documented
+    /// too: each of them once, and nothing else under `/admin/`.
     #[test]
     fn the_openapi_document_lists_exactly_the_routes() {
         use std::collections::BTreeSet;
+        /// The routes `http::admin::route` answers, as the document spells their paths.
+        const ADMIN_ROUTES: &[(&str, &str)] = &[
+            ("POST", "/admin/merchants"),
+            ("GET", "/admin/merchants"),
+            ("GET", "/admin/merchants/{mchNo}"),
+            ("POST", "/admin/merchants/{mchNo}/enable"),
+            ("POST", "/admin/merchants/{mchNo}/disable"),
+            ("GET", "/admin/merchants/{mchNo}/apps"),
+            ("POST", "/admin/apps"),
+            ("GET", "/admin/apps/{appId}"),
+            ("POST", "/admin/apps/{appId}/enable"),
+            ("POST", "/admin/apps/{appId}/disable"),
+            ("POST", "/admin/apps/{appId}/rotate-secret"),
+            ("POST", "/admin/apps/{appId}/settings"),
+            ("PUT", "/admin/apps/{appId}/channels/{channel}"),
+            ("DELETE", "/admin/apps/{appId}/channels/{channel}"),
+            ("GET", "/admin/audit"),
+        ];
+        for (_, path) in ADMIN_ROUTES {
+            assert!(path.starts_with(crate::http::admin::ADMIN_PREFIX), "{path}");
+        }
         let doc: serde_json::Value = serde_json::from_str(crate::http::OPENAPI).unwrap();
         assert_eq!(
             doc["openapi"].as_str().map(|v| v.starts_with("3.1")),
@@ -232,8 +341,15 @@ mod tests {
         }
         let routed: BTreeSet<(String, String)> = ROUTES
             .iter()
-            .map(|(m, p, _)| ((*m).to_owned(), p.to_ascii_lowercase()))
+            .map(|(m, p, _)| (*m, *p))
+            .chain(ADMIN_ROUTES.iter().copied())
+            .map(|(m, p)| (m.to_owned(), p.to_ascii_lowercase()))
             .collect();
+        assert_eq!(
+            routed.len(),
+            ROUTES.len() + ADMIN_ROUTES.len(),
+            "an admin route is also in the route table, or listed twice"
+        );
         let undocumented: Vec<_> = routed.difference(&documented).collect();
         let unrouted: Vec<_> = documented.difference(&routed).collect();
         assert!(
@@ -242,7 +358,7 @@ mod tests {
         );
         assert!(
             unrouted.is_empty(),
-            "documented but not routed: {unrouted:?}"
+            "documented but neither routed nor an admin route: {unrouted:?}"
         );
     }
 }

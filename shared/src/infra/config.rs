@@ -9,7 +9,8 @@ pub use super::secrets::{
     SecretSource, Secrets, load_secrets, secret_from_json, secrets_from_json,
 };
 pub use super::setting::ConfigError;
-use super::setting::{bool_setting, timeout_setting, url_setting};
+use super::setting::{bool_setting, secs_setting, timeout_setting, url_setting};
+use crate::domain::tenant::{DEFAULT_APP_ID, DEFAULT_MCH_NO};
 
 /// Settings of the api function.
 #[derive(Debug, Clone)]
@@ -48,10 +49,24 @@ pub struct Config {
     /// (all three) must have the same value.
     pub order_lists: bool,
     pub jobs: JobSettings,
+    /// `DEFAULT_APP_ID` (default `default`): the app id of the stack's default app, the app of
+    /// every route without an `/app/{appId}` prefix (SPEC §8.2); a 3.x request names it as its
+    /// `appId`. No other app may take it.
+    pub default_app_id: String,
+    /// `DEFAULT_MCH_NO` (default `default`): the merchant number of the default app.
+    pub default_mch_no: String,
+    /// `KMS_KEY_ID`: the stack's KMS key (id, ARN or alias), under which every app other than
+    /// the default keeps its secrets (SPEC §8.3). Without it the stack serves its default app
+    /// only.
+    pub kms_key_id: Option<String>,
+    /// `APP_CACHE_SECS` (default 300, 0..=3600): how long a function keeps an app's settings
+    /// and opened secrets; a rotation or a disabling takes effect within it.
+    pub app_cache_secs: u64,
 }
 
-/// WeChat Pay settings that are not secret.
-#[derive(Debug, Clone)]
+/// WeChat Pay settings that are not secret (an app's account keeps them as this JSON).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WechatSettings {
     pub mchid: String,
     pub appid: String,
@@ -61,8 +76,9 @@ pub struct WechatSettings {
     pub timeout_ms: u64,
 }
 
-/// Alipay settings that are not secret.
-#[derive(Debug, Clone)]
+/// Alipay settings that are not secret (an app's account keeps them as this JSON).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AlipaySettings {
     pub app_id: String,
     pub gateway_url: String,
@@ -71,6 +87,43 @@ pub struct AlipaySettings {
 }
 
 pub const DEFAULT_REQ_TIMEOUT_SECS: i64 = 300;
+
+/// How an app's requests are verified (SPEC §3, §8.1): `SIGN_TYPE`, `REQ_SIGN`,
+/// `REQ_TIMEOUT_SECS` for the default app, and the defaults of every other app's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verification {
+    pub sign_type: SignType,
+    pub require_sign: bool,
+    pub req_timeout_secs: i64,
+}
+
+impl Verification {
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let sign_type = match get("SIGN_TYPE") {
+            None => SignType::HmacSha256,
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|e: String| ConfigError::new("SIGN_TYPE", e))?,
+        };
+        let req_timeout_secs = match get("REQ_TIMEOUT_SECS") {
+            None => DEFAULT_REQ_TIMEOUT_SECS,
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|t| (1..=86_400).contains(t))
+                .ok_or_else(|| {
+                    ConfigError::new("REQ_TIMEOUT_SECS", "must be whole seconds from 1 to 86400")
+                })?,
+        };
+        Ok(Self {
+            sign_type,
+            require_sign: bool_setting(get, "REQ_SIGN", true)?,
+            req_timeout_secs,
+        })
+    }
+}
 /// Alipay's production gateway.
 pub const DEFAULT_ALIPAY_GATEWAY: &str = "https://openapi.alipay.com/gateway.do";
 /// WeChat Pay's API host.
@@ -97,24 +150,12 @@ impl Config {
                 "must be 3-255 characters of A-Z a-z 0-9 _ . -",
             ));
         }
-        let sign_type = match get("SIGN_TYPE") {
-            None => SignType::HmacSha256,
-            Some(v) => v
-                .parse()
-                .map_err(|e: String| ConfigError::new("SIGN_TYPE", e))?,
-        };
-        let require_sign = bool_setting(&get, "REQ_SIGN", true)?;
+        let Verification {
+            sign_type,
+            require_sign,
+            req_timeout_secs,
+        } = Verification::from_lookup(&get)?;
         let order_lists = bool_setting(&get, "ORDER_LISTS", false)?;
-        let req_timeout_secs = match get("REQ_TIMEOUT_SECS") {
-            None => DEFAULT_REQ_TIMEOUT_SECS,
-            Some(v) => v
-                .parse::<i64>()
-                .ok()
-                .filter(|t| (1..=86_400).contains(t))
-                .ok_or_else(|| {
-                    ConfigError::new("REQ_TIMEOUT_SECS", "must be whole seconds from 1 to 86400")
-                })?,
-        };
         let secret = match (get("SECRETS_ID"), get("SIGN_SECRET")) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError::new(
@@ -189,8 +230,25 @@ impl Config {
             queue_url: get("QUEUE_URL"),
             order_lists,
             jobs: JobSettings::from_lookup(&get)?,
+            default_app_id: id_setting(&get, "DEFAULT_APP_ID", DEFAULT_APP_ID)?,
+            default_mch_no: id_setting(&get, "DEFAULT_MCH_NO", DEFAULT_MCH_NO)?,
+            kms_key_id: get("KMS_KEY_ID"),
+            app_cache_secs: u64::try_from(secs_setting(&get, "APP_CACHE_SECS", 300, 3600)?)
+                .unwrap_or(300),
         })
     }
+}
+
+/// An app id or merchant number setting (SPEC §8.1's alphabet), `default` when unset.
+fn id_setting(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: &str,
+) -> Result<String, ConfigError> {
+    let value = get(name).unwrap_or_else(|| default.to_owned());
+    crate::domain::AppId::parse(value.trim())
+        .map(|id| id.as_str().to_owned())
+        .map_err(|e| ConfigError::new(name, e.to_string()))
 }
 
 #[cfg(test)]
@@ -249,6 +307,12 @@ mod tests {
         assert_eq!(with("DEFAULT_NOTIFY_URL", "ftp://x"), "DEFAULT_NOTIFY_URL");
         assert_eq!(with("DEFAULT_FIELD_NAMES", "2.0.9"), "DEFAULT_FIELD_NAMES");
         assert_eq!(with("DEFAULT_FIELD_NAMES", "2.0.8"), "accepted");
+        assert_eq!(with("DEFAULT_APP_ID", "shop 1"), "DEFAULT_APP_ID");
+        assert_eq!(with("DEFAULT_APP_ID", "shop-1"), "accepted");
+        assert_eq!(
+            with("DEFAULT_MCH_NO", "m123456789012345678901234567890123"),
+            "DEFAULT_MCH_NO"
+        );
         assert_eq!(
             with("NOTIFY_DELAYS_SECS", "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1"),
             "accepted"

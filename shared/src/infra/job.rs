@@ -66,6 +66,17 @@ pub enum Job {
     },
 }
 
+/// A job as it travels through SQS: the job's members, and `app`, the app it is for (absent:
+/// the stack's default app, so messages written before apps existed still run as its own).
+/// JSON: `{"app": "shop-1", "kind": "sync", "allocationNo": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    #[serde(flatten)]
+    pub job: Job,
+}
+
 impl Job {
     /// The job that delivers the notice of `subject` and `topic`.
     pub fn notify(subject: &str, topic: &Topic) -> Job {
@@ -184,5 +195,33 @@ mod tests {
             })
         );
         assert!(serde_json::from_str::<Job>(r#"{"kind":"dance"}"#).is_err());
+    }
+
+    #[test]
+    fn a_message_names_its_app_unless_it_is_the_default_apps() {
+        let job = Job::Sync {
+            allocation_no: "A2".into(),
+        };
+        let of = |app: Option<&str>| Message {
+            app: app.map(str::to_owned),
+            job: job.clone(),
+        };
+        let text = |m: &Message| serde_json::to_string(m).ok();
+        assert_eq!(
+            text(&of(None)).as_deref(),
+            Some(r#"{"kind":"sync","allocationNo":"A2"}"#)
+        );
+        assert_eq!(
+            text(&of(Some("shop-1"))).as_deref(),
+            Some(r#"{"app":"shop-1","kind":"sync","allocationNo":"A2"}"#)
+        );
+        // a message queued before apps existed is the default app's
+        let old: Result<Message, _> =
+            serde_json::from_str(r#"{"kind":"sync","allocationNo":"A2"}"#);
+        assert_eq!(old.ok(), Some(of(None)));
+        let back: Result<Message, _> =
+            serde_json::from_str(r#"{"kind":"sync","app":"shop-1","allocationNo":"A2"}"#);
+        assert_eq!(back.ok(), Some(of(Some("shop-1"))));
+        assert!(serde_json::from_str::<Message>(r#"{"app":"x","kind":"dance"}"#).is_err());
     }
 }

@@ -96,7 +96,7 @@ impl JobSettings {
         Schedule::new(self.notify_delays_secs.clone())
     }
 
-    pub(super) fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let d = Self::default();
         let notify_delays_secs = match get("NOTIFY_DELAYS_SECS") {
             None => d.notify_delays_secs,

@@ -1,6 +1,7 @@
 //! Infrastructure the services use: configuration, crypto primitives, the clock, logging, the
 //! job queue and the notice sender.
 
+pub mod app_settings;
 pub mod aws;
 pub mod clock;
 pub mod config;
@@ -8,6 +9,7 @@ pub mod crypto;
 pub mod http;
 pub mod job;
 pub mod job_settings;
+pub mod keyring;
 pub mod queue;
 pub mod sdk_http;
 pub mod secrets;
@@ -16,5 +18,5 @@ pub mod setting;
 pub mod telemetry;
 
 pub use clock::{Clock, now_secs};
-pub use job::Job;
+pub use job::{Job, Message};
 pub use queue::Queue;

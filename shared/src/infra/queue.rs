@@ -1,7 +1,7 @@
 //! The SQS queue of jobs. Messages stay within AWS limits: ≤ 256 KB each, ≤ 10 per batch,
 //! a delay of at most 15 minutes.
 
-use super::job::Job;
+use super::job::{Job, Message};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
@@ -22,11 +22,13 @@ pub enum QueueError {
     TooLarge(usize),
 }
 
-/// The job queue. Cheap to clone.
+/// The job queue, as one app sees it: every job it sends names that app. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Queue {
     sqs: Client,
     url: String,
+    /// The app the jobs sent through this handle are for (`None`: the default app).
+    app: Option<String>,
 }
 
 impl Queue {
@@ -34,6 +36,15 @@ impl Queue {
         Self {
             sqs,
             url: url.into(),
+            app: None,
+        }
+    }
+
+    /// The same queue, for the jobs of `app` (`None`: the default app).
+    pub fn for_app(&self, app: Option<String>) -> Self {
+        Self {
+            app,
+            ..self.clone()
         }
     }
 
@@ -41,8 +52,16 @@ impl Queue {
         &self.url
     }
 
-    fn body(job: &Job) -> Result<String, QueueError> {
-        let body = serde_json::to_string(job).map_err(|e| QueueError::Sqs(e.to_string()))?;
+    /// A job of this handle's app, as a message.
+    pub fn message(&self, job: Job) -> Message {
+        Message {
+            app: self.app.clone(),
+            job,
+        }
+    }
+
+    fn body(message: &Message) -> Result<String, QueueError> {
+        let body = serde_json::to_string(message).map_err(|e| QueueError::Sqs(e.to_string()))?;
         if body.len() > MAX_MESSAGE_BYTES {
             return Err(QueueError::TooLarge(body.len()));
         }
@@ -55,7 +74,7 @@ impl Queue {
         self.sqs
             .send_message()
             .queue_url(&self.url)
-            .message_body(Self::body(job)?)
+            .message_body(Self::body(&self.message(job.clone()))?)
             .delay_seconds(delay)
             .send()
             .await
@@ -63,9 +82,9 @@ impl Queue {
         Ok(())
     }
 
-    /// Sends many jobs, ten per request, a few requests at once. Returns how many were sent;
-    /// the rest failed (logged).
-    pub async fn send_all(&self, jobs: &[Job]) -> Result<usize, QueueError> {
+    /// Sends many messages (each names its own app), ten per request, a few requests at once.
+    /// Returns how many were sent; the rest failed (logged).
+    pub async fn send_all(&self, jobs: &[Message]) -> Result<usize, QueueError> {
         // The requests are made before they are streamed: a stream that maps chunks to futures
         // makes its caller's future unprovably `Send` (a closure over a borrowed chunk).
         let requests: Vec<_> = jobs
@@ -83,7 +102,7 @@ impl Queue {
         Ok(sent)
     }
 
-    async fn send_batch(&self, chunk: &[Job]) -> Result<usize, QueueError> {
+    async fn send_batch(&self, chunk: &[Message]) -> Result<usize, QueueError> {
         let mut req = self.sqs.send_message_batch().queue_url(&self.url);
         for (i, job) in chunk.iter().enumerate() {
             let entry = SendMessageBatchRequestEntry::builder()

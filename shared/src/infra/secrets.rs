@@ -35,6 +35,56 @@ impl std::fmt::Debug for Secrets {
     }
 }
 
+/// An app's secrets as they are sealed (SPEC §8.3): the sign secret (and the previous one
+/// during a rotation) and its direct channel accounts' keys, as JSON with the members of the
+/// stack's own secret. Shown to no one: no `Debug`, no `Display`.
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppSecrets {
+    pub sign_secret: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_sign_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alipay_private_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alipay_public_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alipay_app_cert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alipay_cert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alipay_root_cert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat_private_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat_public_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat_api_v3_key: Option<String>,
+}
+
+impl std::fmt::Debug for AppSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppSecrets(***)")
+    }
+}
+
+impl AppSecrets {
+    /// The keys the channel clients are built from.
+    pub fn channel_secrets(&self) -> Secrets {
+        Secrets {
+            sign_secret: Secret::new(self.sign_secret.clone()),
+            alipay_private_key: self.alipay_private_key.clone(),
+            alipay_public_key: self.alipay_public_key.clone(),
+            alipay_app_cert: self.alipay_app_cert.clone(),
+            alipay_cert: self.alipay_cert.clone(),
+            alipay_root_cert: self.alipay_root_cert.clone(),
+            wechat_private_key: self.wechat_private_key.clone(),
+            wechat_public_key: self.wechat_public_key.clone(),
+            wechat_apiv3_key: self.wechat_api_v3_key.clone(),
+        }
+    }
+}
+
 /// Loads the secrets from their source.
 pub async fn load_secrets(
     source: &SecretSource,

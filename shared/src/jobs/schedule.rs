@@ -1,6 +1,6 @@
 //! The scheduler function's adapter (SPEC §7): every minute, queue the work that is due.
 
-use crate::app::App;
+use crate::app::Stack;
 use crate::service::due;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -10,7 +10,10 @@ pub const MAX_PER_KIND: usize = 20_000;
 
 /// One scheduled run, until shortly before `deadline` (the invocation's); the event's content
 /// does not matter. Answers what it found and queued.
-pub async fn handle(app: &App, deadline: Option<Instant>) -> Result<Value, String> {
+pub async fn handle(stack: &Stack, deadline: Option<Instant>) -> Result<Value, String> {
+    // The due index is the stack's: the default app's store and queue read it and queue each
+    // item's job for its own app.
+    let app = stack.default_app();
     let now = app.clock.now();
     let report = due::tick_until(app, now, MAX_PER_KIND, deadline)
         .await

@@ -3,11 +3,11 @@
 //! malformed message fails every time and so ends in the dead-letter queue after a few
 //! receives; a job whose subject no longer needs anything is acknowledged.
 
-use crate::app::App;
+use crate::app::{App, Stack, TenantError};
 use crate::channel::Inbound;
 use crate::daxpay::ApiError;
 use crate::domain::AllocationStatus;
-use crate::infra::Job;
+use crate::infra::{Job, Message};
 use crate::service::callbacks::{self, CallbackError};
 use crate::service::{deadline, lifecycle, notices, return_life, start};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
@@ -48,8 +48,8 @@ impl From<crate::store::StoreError> for JobError {
 const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 
 /// Runs an SQS batch with no deadline (tests, local tools). See [`handle_batch_until`].
-pub async fn handle_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
-    handle_batch_until(app, event, None).await
+pub async fn handle_batch(stack: &Stack, event: SqsEvent) -> SqsBatchResponse {
+    handle_batch_until(stack, event, None).await
 }
 
 /// Runs an SQS batch and reports the messages that failed (`ReportBatchItemFailures`): the
@@ -59,11 +59,12 @@ pub async fn handle_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
 /// and is reported failed instead, so the batch always ends in time and one slow channel
 /// cannot make SQS deliver the finished jobs again.
 pub async fn handle_batch_until(
-    app: &App,
+    stack: &Stack,
     event: SqsEvent,
     deadline: Option<Instant>,
 ) -> SqsBatchResponse {
-    let budget = Duration::from_secs(u64::try_from(app.jobs.job_budget_secs).unwrap_or(1));
+    let settings = &stack.default_app().jobs;
+    let budget = Duration::from_secs(u64::try_from(settings.job_budget_secs).unwrap_or(1));
     let failed: Vec<String> = stream::iter(event.records)
         .map(|record| async move {
             let id = record.message_id.clone().unwrap_or_default();
@@ -77,7 +78,7 @@ pub async fn handle_batch_until(
                 Err(JobError::Retry("not started: the invocation's time is nearly up".into()))
             } else {
                 let body = record.body.as_deref().unwrap_or("");
-                match tokio::time::timeout(budget, run_message(app, body)).await {
+                match tokio::time::timeout(budget, run_message(stack, body)).await {
                     Ok(outcome) => outcome,
                     Err(_) => Err(JobError::Retry(format!(
                         "cut after its budget of {} s",
@@ -97,7 +98,7 @@ pub async fn handle_batch_until(
                 }
             }
         })
-        .buffer_unordered(app.jobs.worker_concurrency.max(1))
+        .buffer_unordered(settings.worker_concurrency.max(1))
         .filter_map(|failed| async move { failed })
         .collect()
         .await;
@@ -110,18 +111,42 @@ pub async fn handle_batch_until(
     response
 }
 
-/// Parses a message body and runs its job, in a span of its own.
-pub async fn run_message(app: &App, body: &str) -> Result<(), JobError> {
-    let job: Job =
+/// Parses a message body and runs its job as the app it names, in a span of its own.
+pub async fn run_message(stack: &Stack, body: &str) -> Result<(), JobError> {
+    let Message { app, job } =
         serde_json::from_str(body).map_err(|e| JobError::Poison(format!("not a job: {e}")))?;
     let span = tracing::info_span!(
         "job",
         kind = job.kind(),
+        appId = app.as_deref().unwrap_or_default(),
         subject = job.subject(),
         allocationNo = tracing::field::Empty,
         bizAllocationNo = tracing::field::Empty
     );
-    run(app, &job).instrument(span).await
+    async {
+        let app = match stack.app_for_job(app.as_deref()).await {
+            Ok(app) => app,
+            Err(TenantError::Unknown) => {
+                return Err(JobError::Poison(
+                    "a job of an app that does not exist".into(),
+                ));
+            }
+            Err(TenantError::Disabled(app)) => {
+                // New splits of a disabled app wait: its auto allocation or freeze-deadline
+                // job is acknowledged and done nothing, its due item stays due (leased, it
+                // comes back after the lease), so it runs once the app is enabled again.
+                if matches!(job, Job::AutoAllocate { .. } | Job::Deadline { .. }) {
+                    tracing::info!("app disabled: its new splits wait");
+                    return Ok(());
+                }
+                *app
+            }
+            Err(TenantError::System(cause)) => return Err(JobError::Retry(cause)),
+        };
+        run(&app, &job).await
+    }
+    .instrument(span)
+    .await
 }
 
 /// Runs one job.

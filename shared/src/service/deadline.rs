@@ -50,8 +50,9 @@ pub async fn watch(app: &App, order_no: &str) -> Result<(), ApiError> {
             notify_url: None,
             attach: None,
             not_notify: None,
+            title: None,
         };
-        match start::run(app, &params, app.jobs.default_spelling).await? {
+        match start::run(app, &params, app.jobs.default_spelling, None).await? {
             Ok(order) => {
                 tracing::warn!(alert = "allocation_expiring", allocationNo = %order.allocation_no, deadline, "pay order near its freeze deadline: allocated with the default group");
                 return app

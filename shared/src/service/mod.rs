@@ -2,6 +2,9 @@
 //! needs from the store, calls a channel when it must, lets a pure domain function decide,
 //! and saves with a conditional write (re-reading after a lost race).
 
+pub mod admin;
+mod admin_accounts;
+mod admin_apps;
 pub mod callbacks;
 pub mod deadline;
 pub mod due;
@@ -19,17 +22,36 @@ pub mod start;
 use crate::app::App;
 use crate::daxpay::ApiError;
 use crate::daxpay::params::AllocationRef;
-use crate::domain::Refusal;
+use crate::domain::{Allocation, AllocationOrder, Receiver, Refusal};
 use crate::store::{StoreError, StoredAllocation};
 use serde_json::{Map, Value};
 
 /// What a merchant endpoint's business logic decided.
 #[derive(Debug)]
 pub enum Outcome {
-    /// Accepted: the result fields of `data` (`code`, `resTime` and `sign` are added).
+    /// Accepted: the result fields of `data` of one of our own endpoints (`code`, `resTime` and
+    /// `sign` are added).
     Ok(Map<String, Value>),
+    /// Accepted: the answer of a DaxPay endpoint, in domain terms; the adapter of the dialect
+    /// that asked writes it as that dialect's SDK model (the services never learn which).
+    Model(Box<Model>),
     /// A business refusal after verification: `data.code = 1` with its message, signed.
     Refused(Refusal),
+}
+
+/// The answer of a DaxPay endpoint that more than one dialect has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Model {
+    /// An order (start, finish): `AllocationModel`.
+    Allocation(AllocationOrder),
+    /// An order with its details (query): `AllocOrderModel`.
+    Order(Allocation),
+    /// An order after a sync: `AllocSyncModel`.
+    Synced(AllocationOrder),
+    /// A receiver added or removed: a model with no members.
+    Done,
+    /// Receivers (query, list): `AllocReceiversModel`.
+    Receivers(Vec<Receiver>),
 }
 
 impl From<Refusal> for Outcome {

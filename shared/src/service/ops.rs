@@ -78,9 +78,9 @@ pub async fn sync_many(app: App, req: Verified<SyncManyParams>) -> Result<Outcom
         let (outcome, status) = match order {
             None => ("not_found", None),
             Some(o) if o.status == AllocationStatus::Processing => {
-                jobs.push(Job::Sync {
+                jobs.push(queue.message(Job::Sync {
                     allocation_no: no.clone(),
-                });
+                }));
                 ("queued", None)
             }
             Some(o) => ("not_processing", Some(o.status)),

@@ -2,20 +2,17 @@
 //! finish (seed 002).
 
 use super::lifecycle::{finish_order, sync_order};
-use super::{Outcome, find};
+use super::{Model, Outcome, find};
 use crate::app::App;
+use crate::daxpay::ApiError;
 use crate::daxpay::params::AllocationRef;
 use crate::daxpay::request::Verified;
-use crate::daxpay::{ApiError, views};
 use crate::domain::Refusal;
 
 /// `POST /unipay/query/allocationOrder`: `AllocOrderModel`, accounts masked.
 pub async fn query(app: App, req: Verified<AllocationRef>) -> Result<Outcome, ApiError> {
     Ok(match find(&app, &req.params).await? {
-        Some(s) => Outcome::Ok(views::data(
-            &views::AllocOrderView::new(s.order(), &s.allocation.details),
-            req.common.spelling,
-        )),
+        Some(s) => Outcome::Model(Box::new(Model::Order(s.allocation))),
         None => Refusal::OrderNotFound.into(),
     })
 }
@@ -26,11 +23,10 @@ pub async fn sync(app: App, req: Verified<AllocationRef>) -> Result<Outcome, Api
     let Some(stored) = find(&app, &req.params).await? else {
         return Ok(Refusal::OrderNotFound.into());
     };
-    sync_order(&app, stored, None).await?;
-    Ok(Outcome::Ok(views::data(
-        &views::Common {},
-        req.common.spelling,
-    )))
+    let synced = sync_order(&app, stored, None).await?;
+    Ok(Outcome::Model(Box::new(Model::Synced(
+        synced.allocation.order,
+    ))))
 }
 
 /// `POST /unipay/allocation/finish`: `AllocationModel`.
@@ -39,10 +35,7 @@ pub async fn finish(app: App, req: Verified<AllocationRef>) -> Result<Outcome, A
         return Ok(Refusal::OrderNotFound.into());
     };
     Ok(match finish_order(&app, stored).await? {
-        Ok(s) => Outcome::Ok(views::data(
-            &views::AllocationView::from(s.order()),
-            req.common.spelling,
-        )),
+        Ok(s) => Outcome::Model(Box::new(Model::Allocation(s.allocation.order))),
         Err(refusal) => refusal.into(),
     })
 }

@@ -1,7 +1,7 @@
 //! Receivers (SPEC §4.8): bound at the channel before they are stored, unbound before they are
 //! deleted, never removed while a group lists them.
 
-use super::Outcome;
+use super::{Model, Outcome};
 use crate::app::App;
 use crate::daxpay::receiver_params::{
     QueryReceiverParams, ReceiverAddParams, ReceiverRemoveParams,
@@ -65,7 +65,7 @@ pub async fn add(app: App, req: Verified<ReceiverAddParams>) -> Result<Outcome, 
     Ok(match app.store.add_receiver(&receiver).await? {
         Written::Done => {
             tracing::info!(receiverNo = %receiver.receiver_no, channel = %receiver.channel, "receiver added");
-            ok(&views::Common {})
+            Outcome::Model(Box::new(Model::Done))
         }
         Written::Conflict => Refusal::ReceiverExists(receiver.receiver_no).into(),
     })
@@ -98,7 +98,7 @@ pub async fn remove(app: App, req: Verified<ReceiverRemoveParams>) -> Result<Out
     Ok(match app.store.remove_receiver(&no).await? {
         Written::Done => {
             tracing::info!(receiverNo = %no, "receiver removed");
-            ok(&views::Common {})
+            Outcome::Model(Box::new(Model::Done))
         }
         Written::Conflict => Refusal::ReceiverJoinedGroup(no).into(),
     })
@@ -121,7 +121,5 @@ pub async fn query(app: App, req: Verified<QueryReceiverParams>) -> Result<Outco
             None => Vec::new(),
         },
     };
-    Ok(ok(&views::ReceiversView {
-        receivers: list.iter().map(views::ReceiverView::from).collect(),
-    }))
+    Ok(Outcome::Model(Box::new(Model::Receivers(list))))
 }

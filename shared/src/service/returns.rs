@@ -55,7 +55,7 @@ pub async fn create(app: App, req: Verified<ReturnParams>) -> Result<Outcome, Ap
         };
         let in_refund = client.returns_in_refund();
         let mut r = ReturnOrder {
-            return_no: new_return_no(&app.allocation_no_prefix, now),
+            return_no: new_return_no(&app.allocation_no_prefix, app.tenant.code.as_deref(), now),
             biz_return_no: p.biz_return_no.clone(),
             allocation_no: o.allocation_no.clone(),
             biz_allocation_no: o.biz_allocation_no.clone(),

@@ -4,11 +4,11 @@
 //! transaction before the channel is called.
 
 use super::lifecycle::allocate;
-use super::{Outcome, record_numbers};
+use super::{Model, Outcome, record_numbers};
 use crate::app::App;
+use crate::daxpay::ApiError;
 use crate::daxpay::params::{Receivers, StartParams};
 use crate::daxpay::request::Verified;
-use crate::daxpay::{ApiError, views};
 use crate::domain::numbers::{auto_biz_allocation_no, new_allocation_no};
 use crate::domain::plan::{OrderRequest, Planned, new_allocation, plan_explicit, plan_group};
 use crate::domain::receivers::check_receivers;
@@ -20,10 +20,18 @@ use crate::store::{
 /// `POST /unipay/allocation/start`: `AllocationModel`.
 pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiError> {
     let spelling = req.common.spelling;
-    Ok(match run(&app, &req.params, spelling).await? {
-        Ok(order) => Outcome::Ok(views::data(&views::AllocationView::from(&order), spelling)),
-        Err(refusal) => refusal.into(),
-    })
+    let nonce = req
+        .common
+        .nonce_str
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .map(|n| format!("{}#{n}", req.common.req_time));
+    Ok(
+        match run(&app, &req.params, spelling, nonce.as_deref()).await? {
+            Ok(order) => Outcome::Model(Box::new(Model::Allocation(order))),
+            Err(refusal) => refusal.into(),
+        },
+    )
 }
 
 /// A start: the order as it stands afterwards, or why there is none. `spelling`: the field
@@ -33,17 +41,22 @@ pub async fn start(app: App, req: Verified<StartParams>) -> Result<Outcome, ApiE
 /// would pay a read for nothing): the create transaction's condition on the claim catches a
 /// repeat, and a start refused before it gets that far looks for the claim before answering,
 /// so a repeat is answered from its order either way.
+///
+/// `nonce` (`<reqTime>#<nonceStr>`, when the request had one) is claimed with the
+/// bizAllocationNo, in the create transaction: the request that made an order cannot be
+/// replayed (SPEC §3), and the start still makes three round trips.
 pub async fn run(
     app: &App,
     p: &StartParams,
     spelling: Spelling,
+    nonce: Option<&str>,
 ) -> Result<Result<AllocationOrder, Refusal>, ApiError> {
     record_numbers(None, Some(&p.biz_allocation_no));
     let digest = p.digest();
-    match fresh(app, p, spelling, &digest).await? {
+    match fresh(app, p, spelling, &digest, nonce).await? {
         Err(refusal) if refusal != Refusal::BizAllocationNoReused => {
             match app.store.claim(&p.biz_allocation_no).await? {
-                Some(claim) => repeated(app, &claim, p, &digest).await,
+                Some(claim) => repeated(app, &claim, p, &digest, nonce).await,
                 None => Ok(Err(refusal)),
             }
         }
@@ -57,6 +70,7 @@ async fn fresh(
     p: &StartParams,
     spelling: Spelling,
     digest: &str,
+    nonce: Option<&str>,
 ) -> Result<Result<AllocationOrder, Refusal>, ApiError> {
     let listed: Vec<String> = p
         .explicit_receivers()
@@ -116,16 +130,18 @@ async fn fresh(
         digest: digest.to_owned(),
         spelling,
         not_notify: p.not_notify == Some(true),
+        title: p.title.clone().filter(|t| !t.trim().is_empty()),
     };
     let mut allocation = new_allocation(pay, &trade_no, planned, request, now, &app.jobs.timing());
 
     // round trip 3: order, details, claim and pay-order mark, atomically, before the channel
     let mut created = false;
     for _ in 0..RACES {
-        allocation.order.allocation_no = new_allocation_no(&app.allocation_no_prefix, now);
+        allocation.order.allocation_no =
+            new_allocation_no(&app.allocation_no_prefix, app.tenant.code.as_deref(), now);
         match app
             .store
-            .create_allocation(&allocation, pay.refunded)
+            .create_allocation(&allocation, pay.refunded, nonce)
             .await?
         {
             Ok(()) => {
@@ -135,7 +151,7 @@ async fn fresh(
             Err(CreateConflict::AllocationNoTaken) => continue,
             Err(CreateConflict::BizAllocationNoTaken) => {
                 return match app.store.claim(&p.biz_allocation_no).await? {
-                    Some(c) => repeated(app, &c, p, digest).await,
+                    Some(c) => repeated(app, &c, p, digest, nonce).await,
                     None => Err(ApiError::System("claim vanished".into())),
                 };
             }
@@ -246,7 +262,15 @@ async fn repeated(
     claim: &Claim,
     p: &StartParams,
     digest: &str,
+    nonce: Option<&str>,
 ) -> Result<Result<AllocationOrder, Refusal>, ApiError> {
+    if nonce.is_some() && claim.nonce.as_deref() == nonce {
+        return Err(crate::daxpay::ValidationError::new(
+            "nonceStr",
+            "重复请求 (this nonceStr was already used with this reqTime)",
+        )
+        .into());
+    }
     if !p.matches_digest(&claim.digest, digest) {
         return Ok(Err(Refusal::BizAllocationNoReused));
     }
@@ -281,9 +305,10 @@ pub async fn auto_allocate(app: &App, order_no: &str) -> Result<(), ApiError> {
         notify_url: None,
         attach: None,
         not_notify: None,
+        title: None,
     };
     // no merchant request chose the field names: its notices use the configured ones
-    match run(app, &params, app.jobs.default_spelling).await? {
+    match run(app, &params, app.jobs.default_spelling, None).await? {
         Ok(order) => {
             tracing::info!(allocationNo = %order.allocation_no, "auto allocation started");
         }

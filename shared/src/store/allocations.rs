@@ -22,6 +22,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 pub struct Claim {
     pub allocation_no: String,
     pub digest: String,
+    /// `<reqTime>#<nonceStr>` of the request that made the order, when it had a nonce.
+    pub nonce: Option<String>,
 }
 
 /// Why creating an allocation did not happen.
@@ -39,6 +41,7 @@ pub(super) fn claim_from_item(item: &Item) -> Result<Claim, StoreError> {
     Ok(Claim {
         allocation_no: need(get_s(item, "allocationNo"), "allocationNo")?,
         digest: need(get_s(item, "digest"), "digest")?,
+        nonce: get_s(item, "nonce"),
     })
 }
 
@@ -211,13 +214,14 @@ impl Store {
         }))
     }
 
-    /// Writes a new order with its details (one item), the bizAllocationNo claim and the pay
-    /// order's allocation mark in one transaction (SPEC §4.2 step 6), if the pay order's refunds
-    /// are still the `refunded` fen the start planned with.
+    /// Writes a new order with its details (one item), the bizAllocationNo claim (with the
+    /// request's nonce) and the pay order's allocation mark in one transaction (SPEC §4.2 step
+    /// 6), if the pay order's refunds are still the `refunded` fen the start planned with.
     pub async fn create_allocation(
         &self,
         allocation: &Allocation,
         refunded: i64,
+        nonce: Option<&str>,
     ) -> Result<Result<(), CreateConflict>, StoreError> {
         let order = &allocation.order;
         let items = vec![
@@ -229,6 +233,9 @@ impl Store {
                 let mut claim = claim_key(&self.scope, &order.biz_allocation_no);
                 claim.insert("allocationNo".into(), s(&order.allocation_no));
                 claim.insert("digest".into(), s(&order.digest));
+                if let Some(n) = nonce {
+                    claim.insert("nonce".into(), s(n));
+                }
                 self.put(claim, Some("attribute_not_exists(pk)"))?
             },
             {

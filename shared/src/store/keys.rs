@@ -11,7 +11,7 @@ use std::sync::Arc;
 /// upgraded in place reads everything it wrote before as its default app's; every other app
 /// has `APP#<appId>#`. No key of the default layout starts with `APP#` (each starts with its
 /// item type), and an app id cannot contain `#`, so no two apps share a key.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Scope(Arc<str>);
 
 const APP_PREFIX: &str = "APP#";

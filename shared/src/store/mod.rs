@@ -10,6 +10,7 @@ use schema::PK;
 use std::collections::HashMap;
 
 pub mod allocations;
+pub mod apps;
 pub mod conflict;
 mod details;
 pub mod due;
@@ -24,6 +25,7 @@ pub mod refunds;
 pub mod returns;
 pub mod schema;
 pub mod start;
+pub mod tenants;
 
 pub use allocations::{Claim, CreateConflict, StoredAllocation};
 pub use due::{Cursor, DueItem, DueSubject, Lease};

@@ -26,7 +26,7 @@
 //! (`createdAt` descending). An order writes the index when it is flagged and when it leaves
 //! that state, never otherwise.
 //! The `byDay` index lists orders by status and day: where the deployment keeps order lists
-//! (`ORDER_LISTS`), every allocation order carries `dayPk` (`<status>#<yyyyMMdd>`, the day of
+//! (`ORDER_LISTS`), every allocation order carries `dayPk` (`<status>#<yyyy-MM-dd>`, the day of
 //! its creation in China Standard Time) and is found newest first (`createdAt` descending).
 //! Without it, no item carries `dayPk` and the index stays empty and free.
 

@@ -10,6 +10,7 @@ const START: &str = "/unipay/allocation/start";
 const FINISH: &str = "/unipay/allocation/finish";
 
 use crate::common::on_both_channels;
+use crate::common::{call, envelope, now, sign};
 
 on_both_channels!(
     explicit_receivers_settle_sync_and_finish,
@@ -624,9 +625,29 @@ async fn dynamodb_round_trips_stay_within_budget(kind: Kind) {
     let h = harness(kind).await;
     let trade = setup(&h, "P1").await;
     h.trips.take();
-    let d = h.ok(START, json!({"bizAllocationNo": "A1", "orderNo": "P1", "receivers": [{"receiverNo": "r1", "amount": 100}]})).await;
+    // a start with a nonce: read, create (claiming the nonce with the bizAllocationNo), outcome
+    let body = sign(
+        json!({"bizAllocationNo": "A1", "orderNo": "P1", "reqTime": now(),
+        "nonceStr": "round-trips-1", "receivers": [{"receiverNo": "r1", "amount": 100}]}),
+    )
+    .to_string();
+    let env = envelope(&call(&h.app, START, &body).await);
+    assert_eq!(env["data"]["code"], 0, "{env}");
     let start = h.trips.take();
-    let no = text(&d["allocationNo"]);
+    let no = text(&env["data"]["allocationNo"]);
+    // the same request again is a replay, refused as one, and writes nothing
+    let items = h.items().await;
+    let replay = envelope(&call(&h.app, START, &body).await);
+    assert_eq!(replay["code"], 10006, "{replay}");
+    assert!(
+        replay["msg"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("nonceStr"),
+        "{replay}"
+    );
+    assert_eq!(h.items().await, items);
+    h.trips.take();
     h.query(&no).await;
     let query = h.trips.take();
     h.ok(
@@ -636,10 +657,17 @@ async fn dynamodb_round_trips_stay_within_budget(kind: Kind) {
     .await;
     let query_biz = h.trips.take();
     h.settle(&trade, &no, &[]).await;
-    h.ok("/unipay/sync/allocation", json!({"bizAllocationNo": "A1"}))
+    h.ok("/unipay/sync/allocation", json!({"allocationNo": no}))
         .await;
     let sync = h.trips.take();
-    // the longest start: the pay order by bizOrderNo, with the default group
+    // a start without a nonce
+    h.paid("P3", 10000).await;
+    h.trips.take();
+    h.ok(START, json!({"bizAllocationNo": "A3", "orderNo": "P3", "receivers": [{"receiverNo": "r1", "amount": 100}]}))
+        .await;
+    let start_plain = h.trips.take();
+    // the longest start: the pay order by bizOrderNo (a pointer, then the order), with the
+    // default group (a pointer, then the group)
     h.paid("P2", 10000).await;
     h.ok(
         "/unipay/allocation/group/create",
@@ -661,13 +689,15 @@ async fn dynamodb_round_trips_stay_within_budget(kind: Kind) {
         .await;
     let start_default = h.trips.take();
     println!(
-        "{kind:?} dynamodb round trips: start {start}, start via bizOrderNo + default group {start_default}, query {query} (by bizAllocationNo {query_biz}), sync {sync}"
+        "{kind:?} dynamodb round trips: start {start} (with a nonce), {start_plain} (without), via bizOrderNo + default group {start_default}, query {query} (by bizAllocationNo {query_biz}), sync {sync}"
     );
     assert!(
-        start <= 4 && start_default <= 4,
-        "start {start} / {start_default}"
+        start <= 3 && start_plain <= 3,
+        "start {start} / {start_plain}"
     );
-    assert!(query <= 2 && query_biz <= 2, "query {query} / {query_biz}");
+    assert!(start_default <= 4, "start via two pointers {start_default}");
+    assert_eq!(query, 1, "query");
+    assert!(query_biz <= 2, "query by bizAllocationNo {query_biz}");
     assert!(sync <= 3, "sync {sync}");
 }
 

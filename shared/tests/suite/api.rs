@@ -269,7 +269,11 @@ async fn unknown_paths_and_methods_get_a_clear_envelope() {
             .contains("POST /unipay/allocation/nothing"),
         "{env}"
     );
-    let r = shared::http::handle(&app, apigw_request("GET", "/unipay/query/payOrder", "")).await;
+    let r = shared::http::handle(
+        &shared::app::Stack::single(app.clone()),
+        apigw_request("GET", "/unipay/query/payOrder", ""),
+    )
+    .await;
     let env = envelope(&r);
     assert_eq!(env["code"], 10010);
     assert!(
@@ -285,7 +289,11 @@ async fn unknown_paths_and_methods_get_a_clear_envelope() {
 #[tokio::test]
 async fn the_openapi_document_is_served() {
     let app = app().await;
-    let r = shared::http::handle(&app, apigw_request("GET", "/openapi.json", "")).await;
+    let r = shared::http::handle(
+        &shared::app::Stack::single(app.clone()),
+        apigw_request("GET", "/openapi.json", ""),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.headers()

@@ -328,7 +328,7 @@ async fn call_form(h: &Harness, body: &str) -> lambda_http::Response<lambda_http
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
     );
-    shared::http::handle(&h.app, req).await
+    shared::http::handle(&shared::app::Stack::single(h.app.clone()), req).await
 }
 
 #[tokio::test]
@@ -406,7 +406,7 @@ async fn call_wechat(
             req.headers_mut().insert(k, v);
         }
     }
-    shared::http::handle(&h.app, req).await
+    shared::http::handle(&shared::app::Stack::single(h.app.clone()), req).await
 }
 
 #[tokio::test]

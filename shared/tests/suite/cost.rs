@@ -66,7 +66,7 @@ async fn start_cost_within_goal(kind: Kind) {
             "{kind:?} start, {receivers} receivers: {trips} round trips, {} write units ({} of them indexes), {} read units = ${dollars:.2} per million starts (goal ≤ ${goal})",
             u.write, u.index_write, u.read
         ));
-        within &= dollars <= goal && trips <= 4;
+        within &= dollars <= goal && trips <= 3;
         // With order lists (ORDER_LISTS=true) the order is also written to the byDay index.
         let (listed, listed_trips) = one_start(kind, receivers, true).await;
         report.push(format!(

@@ -50,10 +50,12 @@ fn every_event_file_is_covered() {
 #[tokio::test]
 async fn api_events_reach_the_handler() {
     let app = App {
+        tenant: shared::domain::Tenant::default_app(),
         verifier: Verifier {
             signer: Signer::new(SignType::HmacSha256, Secret::new("local-dev-secret")),
             require_sign: true,
             req_timeout_secs: 300,
+            previous: None,
         },
         store: fresh_store().await,
         // the query sample was signed at reqTime 1795320060
@@ -63,12 +65,20 @@ async fn api_events_reach_the_handler() {
         queue: None,
         jobs: Default::default(),
     };
-    let r = shared::http::handle(&app, event("api-feed-pay-order.json")).await;
+    let r = shared::http::handle(
+        &shared::app::Stack::single(app.clone()),
+        event("api-feed-pay-order.json"),
+    )
+    .await;
     assert_eq!(
         (r.status().as_u16(), body_text(&r)),
         (200, "SUCCESS".to_owned())
     );
-    let r = shared::http::handle(&app, event("api-query-pay-order.json")).await;
+    let r = shared::http::handle(
+        &shared::app::Stack::single(app.clone()),
+        event("api-query-pay-order.json"),
+    )
+    .await;
     let env = envelope(&r);
     assert_eq!(env["traceId"], "queryReqId01");
     assert_eq!(env["data"]["orderNo"], "P-DEMO-1");
@@ -110,7 +120,8 @@ async fn sqs_events_reach_the_worker() {
         let event: aws_lambda_events::event::sqs::SqsEvent =
             serde_json::from_value(json_event(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(event.records.len(), 1, "{name}");
-        let r = shared::jobs::worker::handle_batch(&app, event).await;
+        let r = shared::jobs::worker::handle_batch(&shared::app::Stack::single(app.clone()), event)
+            .await;
         assert!(r.batch_item_failures.is_empty(), "{name}: {r:?}");
     }
     assert!(
@@ -121,7 +132,8 @@ async fn sqs_events_reach_the_worker() {
     let event: aws_lambda_events::event::sqs::SqsEvent =
         serde_json::from_value(json_event("sqs-poison.json")).unwrap_or_else(|e| panic!("{e}"));
     let poison_id = event.records[0].message_id.clone().unwrap_or_default();
-    let r = shared::jobs::worker::handle_batch(&app, event).await;
+    let r =
+        shared::jobs::worker::handle_batch(&shared::app::Stack::single(app.clone()), event).await;
     let failed: Vec<String> = r
         .batch_item_failures
         .iter()
@@ -143,6 +155,10 @@ async fn the_schedule_event_runs_a_scheduler_tick() {
 #[tokio::test]
 async fn a_callback_event_that_does_not_verify_is_refused() {
     let app = app_with_queue().await;
-    let r = shared::http::handle(&app, event("api-callback-alipay.json")).await;
+    let r = shared::http::handle(
+        &shared::app::Stack::single(app.clone()),
+        event("api-callback-alipay.json"),
+    )
+    .await;
     assert_eq!(body_text(&r), "fail");
 }

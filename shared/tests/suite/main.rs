@@ -11,14 +11,19 @@ mod allocation_e2e;
 mod api;
 mod async_jobs;
 mod bands;
+mod beta4_contract;
 mod cost;
 mod daxpay_contract;
 mod events;
+mod fairness;
+mod isolation;
 mod ops;
 mod sign_vectors;
 mod store_layout;
 mod table_schema;
+mod tenancy;
 mod tls;
+mod upgrade;
 mod wechat_crypto;
 
 /// A file in a one-binary test folder that no `mod` line names would silently never run. The

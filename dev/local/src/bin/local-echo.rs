@@ -1,6 +1,7 @@
 //! Test fixture for the `local` crate's integration tests (not a tool): a tiny `lambda_http`
 //! function. `/boom` fails (an `Err`, posted to /error), `/exit` kills the process, `/sleep?ms=N` sleeps, `/raw` echoes the
-//! body bytes as they came; any other path answers 201 with a JSON echo of the request.
+//! body bytes as they came; any other path answers 201 with a JSON echo of the request (with
+//! `requestContext.authorizer.iam` as `iam`, null when the route is not IAM-authorized).
 //! With `ECHO_INIT_FAIL` set it reports an init error to the Runtime API and exits.
 
 use std::io::{Read, Write};
@@ -8,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lambda_http::http::StatusCode;
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
 
 #[tokio::main]
@@ -44,6 +46,15 @@ async fn handle(req: Request) -> Result<Response<Body>, Error> {
             .body(Body::Binary(req.body().as_ref().to_vec()))?),
         path => {
             let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+            // The caller as an IAM-authorized route passes it, read as the service reads it.
+            let iam = match req.request_context_ref() {
+                Some(RequestContext::ApiGatewayV2(context)) => context
+                    .authorizer
+                    .as_ref()
+                    .and_then(|a| a.iam.as_ref())
+                    .and_then(|iam| serde_json::to_value(iam).ok()),
+                _ => None,
+            };
             let echo = serde_json::json!({
                 "seq": seq,
                 "method": req.method().as_str(),
@@ -53,6 +64,7 @@ async fn handle(req: Request) -> Result<Response<Body>, Error> {
                 "x_test": header("x-test"),
                 "cookie": header("cookie"),
                 "body": String::from_utf8_lossy(req.body().as_ref()),
+                "iam": iam,
             });
             Ok(Response::builder()
                 .status(StatusCode::CREATED)

@@ -2,6 +2,7 @@
 //! five). A new test file here must be declared below (a test in `shared/tests/suite` fails
 //! otherwise).
 
+mod admin;
 mod events;
 mod http;
 mod runtime;

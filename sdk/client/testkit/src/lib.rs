@@ -1,6 +1,7 @@
 //! Test-only: a loopback HTTP/1.1 server that plays the allocation service with canned answers
-//! (signed, unsigned, refused, 5xx, slow, a dropped connection) and records every request, so
-//! the client's and the CLI's tests can count what was sent. It runs on a thread of its own
+//! (signed, unsigned, refused, 5xx, slow, a dropped connection) and records every request
+//! (method, path, query, headers, body), so the client's and the CLI's tests can count and
+//! check what was sent. It runs on a thread of its own
 //! with its own runtime, so both async and plain tests can use it; it stops when dropped.
 
 use alloc_protocol::{Secret, SignType, Signer, json};
@@ -18,12 +19,34 @@ use std::time::Duration;
 /// One request the server received.
 #[derive(Debug, Clone)]
 pub struct Hit {
+    pub method: String,
+    /// The path as received (still percent-encoded).
     pub path: String,
+    /// The query as received, without `?`.
+    pub query: Option<String>,
+    /// Every header as received, names lowercase, in order.
+    pub headers: Vec<(String, String)>,
     /// The body as a JSON object (empty if it was not one).
     pub body: Map<String, Value>,
+    /// The body's bytes.
+    pub raw: Bytes,
 }
 
 impl Hit {
+    /// The values of header `name`, in order.
+    pub fn header(&self, name: &str) -> Vec<&str> {
+        let found = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name));
+        found.map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// The body as JSON (`Null` if there is none or it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.raw).unwrap_or(Value::Null)
+    }
+
     /// Whether the request's signature verifies with `signer`.
     pub fn verifies(&self, signer: &Signer) -> bool {
         signer.verify(&self.body)
@@ -145,7 +168,17 @@ async fn answer(
     handler: Arc<Handler>,
     recorded: Arc<Mutex<Vec<Hit>>>,
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
+    let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
+    let query = req.uri().query().map(str::to_owned);
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            (n.as_str().to_owned(), value)
+        })
+        .collect();
     let body = req
         .into_body()
         .collect()
@@ -153,8 +186,12 @@ async fn answer(
         .map_err(std::io::Error::other)?
         .to_bytes();
     let hit = Hit {
+        method,
         path: path.clone(),
+        query,
+        headers,
         body: json::parse_object(&body).unwrap_or_default(),
+        raw: body,
     };
     let before = {
         let mut all = recorded.lock().map_err(|_| std::io::Error::other("lock"))?;

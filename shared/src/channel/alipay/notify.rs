@@ -10,6 +10,14 @@ use crate::infra::crypto::RsaVerifier;
 pub const NOTIFY_MAX_AGE_SECS: i64 = 25 * 3600;
 pub const NOTIFY_MAX_AHEAD_SECS: i64 = 300;
 
+/// The `app_id` a notification's form names (unverified).
+pub fn app_id_of(body: &[u8]) -> Option<String> {
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == "app_id")
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty() && v.len() <= 32)
+}
+
 /// Verifies a settle notification and returns its `biz_content`. `Err` says why, safe to log.
 pub fn verify_notification(
     pairs: &[(String, String)],

@@ -23,7 +23,7 @@ use wechat_sim::WechatSim;
 
 /// Counts DynamoDB requests actually sent (each attempt).
 #[derive(Debug, Clone, Default)]
-pub struct RoundTrips(Arc<AtomicUsize>);
+pub struct RoundTrips(pub Arc<AtomicUsize>);
 
 impl RoundTrips {
     pub fn take(&self) -> usize {
@@ -85,6 +85,9 @@ pub struct Harness {
     pub meter: super::meter::Meter,
     /// WeChat Pay's public key (WeChat harnesses), to open its notifications in tests.
     pub wechat_key: Option<RsaVerifier>,
+    /// The channel account of this harness's app as the admin API sets one (keys included),
+    /// so an app of a many-app stack can use the same simulator account (`Null`: not given).
+    pub account: Value,
 }
 
 pub const APP_ID: &str = "2021000000000001";
@@ -120,13 +123,18 @@ impl Harness {
         let ((app_private, app_public), (ali_private, ali_public)) = keys();
         let alipay_key =
             RsaVerifier::from_spki_base64("alipay", &ali_public).unwrap_or_else(|e| panic!("{e}"));
-        Self::alipay_with(
+        let mut h = Self::alipay_with(
             timeout,
-            (app_private, app_public, ali_private),
+            (app_private.clone(), app_public, ali_private),
             alipay_key,
             None,
         )
-        .await
+        .await;
+        if let Sim::Alipay(sim) = &h.sim {
+            h.account = json!({"mode": "direct", "appId": APP_ID, "privateKey": app_private,
+                "publicKey": ali_public, "gatewayUrl": sim.base_url(), "timeoutMs": timeout.as_millis() as u64});
+        }
+        h
     }
 
     /// Alipay in certificate mode over the TEST-ONLY certificates of
@@ -224,8 +232,13 @@ impl Harness {
             timeout,
         });
         let channels = Channels::new(vec![Box::new(client)]);
+        let base_url = sim.base_url();
         let mut h = Self::around(Kind::Wechat, Sim::Wechat(sim), channels).await;
         h.wechat_key = RsaVerifier::from_spki_base64("wechat", &wx_public).ok();
+        h.account = json!({"mode": "direct", "mchid": MCHID, "appid": WX_APPID,
+            "merchantSerial": WX_SERIAL, "publicKeyId": WX_KEY_ID, "privateKey": merchant_private,
+            "publicKey": wx_public, "apiV3Key": APIV3_KEY, "baseUrl": base_url,
+            "timeoutMs": timeout.as_millis() as u64});
         h
     }
 
@@ -246,10 +259,12 @@ impl Harness {
                 .build(),
         );
         let app = App {
+            tenant: shared::domain::Tenant::default_app(),
             verifier: shared::daxpay::request::Verifier {
                 signer: signer(),
                 require_sign: true,
                 req_timeout_secs: 300,
+                previous: None,
             },
             store: shared::store::Store::new(counted, table),
             clock: Clock::System,
@@ -268,6 +283,7 @@ impl Harness {
             trips,
             meter,
             wechat_key: None,
+            account: Value::Null,
         }
     }
 
@@ -794,6 +810,16 @@ impl Harness {
         &self,
         deadline: Option<tokio::time::Instant>,
     ) -> (usize, Vec<String>) {
+        let stack = shared::app::Stack::single(self.app.clone());
+        self.drain_for(&stack, deadline).await
+    }
+
+    /// One drain of this harness's queue by a worker serving `stack` (many apps).
+    pub async fn drain_for(
+        &self,
+        stack: &shared::app::Stack,
+        deadline: Option<tokio::time::Instant>,
+    ) -> (usize, Vec<String>) {
         let Some(queue) = &self.app.queue else {
             panic!("no queue")
         };
@@ -828,7 +854,7 @@ impl Harness {
             .collect();
         let event: aws_lambda_events::event::sqs::SqsEvent =
             serde_json::from_value(json!({"Records": records})).unwrap_or_else(|e| panic!("{e}"));
-        let response = shared::jobs::worker::handle_batch_until(&self.app, event, deadline).await;
+        let response = shared::jobs::worker::handle_batch_until(stack, event, deadline).await;
         let failed: Vec<String> = response
             .batch_item_failures
             .iter()

@@ -66,10 +66,12 @@ pub fn capture_logs() {
 pub async fn app() -> App {
     capture_logs();
     App {
+        tenant: shared::domain::Tenant::default_app(),
         verifier: Verifier {
             signer: signer(),
             require_sign: true,
             req_timeout_secs: 300,
+            previous: None,
         },
         store: fresh_store().await,
         clock: shared::infra::Clock::Fixed(now()),
@@ -105,11 +107,37 @@ pub fn sign(mut body: Value) -> Value {
 /// An API Gateway HTTP API (v2) event for `POST path` with `body`, turned into a request the
 /// same way lambda_http does inside Lambda.
 pub fn apigw_request(method: &str, path: &str, body: &str) -> Request {
-    let event = json!({
+    event_request(method, path, "", body, None, "trace-test-1")
+}
+
+/// An admin request as API Gateway passes it once IAM let it through: the caller's principal
+/// (`None`: none, as if the route had lost its authorizer) in `requestContext.authorizer.iam`,
+/// and the query string.
+pub fn admin_request(
+    method: &str,
+    path_and_query: &str,
+    body: &str,
+    principal: Option<&str>,
+) -> Request {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    event_request(method, path, query, body, principal, "trace-admin-1")
+}
+
+fn event_request(
+    method: &str,
+    path: &str,
+    query: &str,
+    body: &str,
+    principal: Option<&str>,
+    request_id: &str,
+) -> Request {
+    let mut event = json!({
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
-        "rawQueryString": "",
+        "rawQueryString": query,
         "headers": {"content-type": "application/json"},
         "requestContext": {
             "accountId": "000000000000",
@@ -118,7 +146,7 @@ pub fn apigw_request(method: &str, path: &str, body: &str) -> Request {
             "domainPrefix": "test",
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
                      "sourceIp": "127.0.0.1", "userAgent": "test"},
-            "requestId": "trace-test-1",
+            "requestId": request_id,
             "routeKey": "$default",
             "stage": "$default",
             "time": "22/Nov/2026:10:00:00 +0000",
@@ -127,6 +155,19 @@ pub fn apigw_request(method: &str, path: &str, body: &str) -> Request {
         "body": body,
         "isBase64Encoded": false
     });
+    if !query.is_empty() {
+        let params: Map<String, Value> = query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), Value::from(v)))
+            .collect();
+        event["queryStringParameters"] = Value::Object(params);
+    }
+    if let Some(arn) = principal {
+        event["requestContext"]["authorizer"] = json!({"iam": {
+            "accessKey": "AKIATEST", "accountId": "000000000000", "callerId": "AIDATEST",
+            "cognitoIdentity": null, "principalOrgId": null, "userArn": arn, "userId": "AIDATEST"}});
+    }
     match lambda_http::request::from_str(&event.to_string()) {
         Ok(r) => r,
         Err(e) => panic!("event: {e}"),
@@ -134,7 +175,11 @@ pub fn apigw_request(method: &str, path: &str, body: &str) -> Request {
 }
 
 pub async fn call(app: &App, path: &str, body: &str) -> Response<Body> {
-    shared::http::handle(app, apigw_request("POST", path, body)).await
+    shared::http::handle(
+        &shared::app::Stack::single(app.clone()),
+        apigw_request("POST", path, body),
+    )
+    .await
 }
 
 pub fn body_text(r: &Response<Body>) -> String {
