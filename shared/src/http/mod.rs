@@ -42,6 +42,66 @@ fn request_path(req: &Request) -> String {
     path.to_owned()
 }
 
+/// The largest body read (SPEC §9): the largest real request, a start with 50 receivers, is
+/// about 5 KB; anything far beyond is refused before it is parsed.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// The answer to a body over [`MAX_BODY`], in the words of the route it was sent to.
+fn too_large(endpoint: Option<Endpoint<'_>>, admin: bool, trace_id: &str) -> Response<Body> {
+    let rule = format!("must be at most {MAX_BODY} bytes");
+    match endpoint {
+        _ if admin => response(
+            413,
+            "application/json; charset=utf-8",
+            serde_json::json!({"code": "invalid", "message": format!("body: {rule}")}).to_string(),
+        ),
+        Some(Endpoint::PayOrderFeed | Endpoint::RefundFeed | Endpoint::Callback(_)) => {
+            text(413, format!("FAIL: body {rule}"))
+        }
+        Some(Endpoint::Alloc(_)) => {
+            v3::refused_unsigned(&ApiError::invalid("body", rule), trace_id)
+        }
+        _ => merchant::error(&ApiError::invalid("body", rule), trace_id),
+    }
+}
+
+/// Time kept back before the invocation's deadline: the answer must still reach API Gateway.
+const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// Handles one HTTP request within the invocation's `deadline` (SPEC §9): a request still
+/// running `DEADLINE_MARGIN` before it is answered as a system error the merchant may send
+/// again (`10001`; a feed or a channel's notification: HTTP 500, so its sender retries), never
+/// left to the function's timeout and a gateway error. What it had done stays as a crash there
+/// would leave it: every write is conditional, and an order left processing is synced.
+pub async fn handle_until(
+    stack: &Stack,
+    req: Request,
+    deadline: Option<tokio::time::Instant>,
+) -> Response<Body> {
+    let Some(deadline) = deadline else {
+        return handle(stack, req).await;
+    };
+    let path = request_path(&req);
+    let trace = trace_id(&req);
+    let budget = deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline);
+    match tokio::time::timeout_at(budget, handle(stack, req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(traceId = %trace, path = %path, "request cut before the invocation's deadline");
+            let (_, rest) = split_app(&path);
+            let lower = rest.to_ascii_lowercase();
+            if lower.starts_with("/feed/") || lower.starts_with(routes::CALLBACK_PREFIX) {
+                text(500, "FAIL: try again".into())
+            } else {
+                merchant::error(
+                    &ApiError::System("the invocation's time ran out".into()),
+                    &trace,
+                )
+            }
+        }
+    }
+}
+
 /// Handles one HTTP request.
 pub async fn handle(stack: &Stack, req: Request) -> Response<Body> {
     let trace_id = trace_id(&req);
@@ -69,6 +129,19 @@ pub async fn handle(stack: &Stack, req: Request) -> Response<Body> {
             app_id: app_id.as_deref(),
             trace_id: t,
         };
+        if body.len() > MAX_BODY {
+            let response = too_large(
+                route(&method, &rest),
+                path.starts_with(admin::ADMIN_PREFIX),
+                t,
+            );
+            tracing::info!(
+                status = response.status().as_u16(),
+                bytes = body.len(),
+                "body over the cap refused"
+            );
+            return response;
+        }
         if path.starts_with(admin::ADMIN_PREFIX) {
             // boxed: the admin and beta4 futures are large, and the merchant path pays for the
             // largest of the arms on every request otherwise

@@ -44,6 +44,17 @@ fn unsigned(code: i64, msg: &str, trace_id: &str) -> Response<Body> {
     json_answer(json!({"msg": msg, "code": code, "data": null, "traceId": trace_id}).to_string())
 }
 
+/// A request refused before its app is known (an unsigned 10506, or 10505 for a body that is
+/// not JSON).
+pub(crate) fn refused_unsigned(e: &ApiError, trace_id: &str) -> Response<Body> {
+    let code = if matches!(e, ApiError::Malformed(_)) {
+        code::MALFORMED
+    } else {
+        code::VALIDATION
+    };
+    unsigned(code, &e.to_string(), trace_id)
+}
+
 /// A signed answer of `app`.
 fn signed(
     app: &App,
@@ -82,14 +93,7 @@ pub(crate) async fn alloc(at: &Target<'_>, op: AllocOp, body: &[u8]) -> Response
     let t = at.trace_id;
     let head = match request::head(body) {
         Ok(h) => h,
-        Err(e) => {
-            let code = if matches!(e, ApiError::Malformed(_)) {
-                code::MALFORMED
-            } else {
-                code::VALIDATION
-            };
-            return unsigned(code, &e.to_string(), t);
-        }
+        Err(e) => return refused_unsigned(&e, t),
     };
     tracing::Span::current().record("appId", head.app_id.as_str());
     if let Some(path_app) = at.app_id
