@@ -100,15 +100,6 @@ stop_emulator() {
   if [ -n "$MOTO_PID" ]; then
     kill "$MOTO_PID" 2>/dev/null || true
     wait "$MOTO_PID" 2>/dev/null || true
-    # POSTs the JSON text $2 to $1 (a simulator's control API); fails on any status but 2xx.
-post_json() {
-  python3 - "$1" "$2" <<'PY'
-import sys, urllib.request
-req = urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), headers={"content-type": "application/json"})
-urllib.request.urlopen(req, timeout=10).read()
-PY
-}
-
-MOTO_PID=""
+    MOTO_PID=""
   fi
 }

@@ -153,6 +153,7 @@ async fn table(
         relation_type: RelationType::Partner,
         relation_name: None,
         group_count: 0,
+        state: shared::domain::BindState::Bound,
     };
     app.store.add_receiver(&receiver).await.map_err(text)?;
     let group = Group {

@@ -51,6 +51,11 @@ pub trait SharingChannel: Send + Sync + std::fmt::Debug {
     /// The last segment of its callback route, `/callback/<name>`.
     fn callback_name(&self) -> &'static str;
 
+    /// Whether this client can sign its requests now (its key read and usable): asked before
+    /// an order is written on the strength of a call, so a key that cannot sign writes nothing
+    /// (SPEC §9). The first use reads the key; later ones cost nothing.
+    fn ready(&self) -> Result<(), ChannelError>;
+
     /// Asks the channel to split `trade_no`, idempotently under `allocation_no`.
     fn allocate<'a>(
         &'a self,
@@ -71,7 +76,7 @@ pub trait SharingChannel: Send + Sync + std::fmt::Debug {
     ) -> Call<'a, Option<Vec<ShareResult>>>;
 
     /// What the channel holds frozen and still splittable on `trade_no`, in fen (SPEC §4.10).
-    /// An answer that the trade is still settling is an `Ambiguous` error, never a figure.
+    /// An answer that the trade is still settling is a `Pending` error, never a figure.
     fn unsplit<'a>(&'a self, trade_no: &'a str, now: i64) -> Call<'a, i64>;
 
     /// Whether money comes back from receivers only inside a refund (Alipay): a return is then

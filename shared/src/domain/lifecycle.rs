@@ -98,7 +98,7 @@ pub fn on_allocate(
             next.order.out_allocation_no = accepted.out_allocation_no.clone();
             Some(step(a, next, false, now, t))
         }
-        Err(ChannelError::Rejected { code, msg }) => {
+        Err(ChannelError::Rejected { code, msg } | ChannelError::Unsent { code, msg }) => {
             next.order.status = AllocationStatus::Failed;
             next.order.result = AllocationResult::AllFailed;
             next.order.error_code = Some(code.clone());
@@ -179,7 +179,7 @@ pub fn on_finish(
             next.order.error_code = None;
             next.order.error_msg = None;
         }
-        Err(ChannelError::Rejected { code, msg }) => {
+        Err(ChannelError::Rejected { code, msg } | ChannelError::Unsent { code, msg }) => {
             next.order.status = AllocationStatus::FinishFailed;
             next.order.error_code = Some(code.clone());
             next.order.error_msg = Some(msg.clone());
@@ -289,9 +289,24 @@ mod tests {
         assert_eq!(s.left, Some(AllocationStatus::Processing));
         assert_eq!(s.next.order.due, None);
         assert_eq!(s.next.details[1].error_msg.as_deref(), Some("no"));
-        // an unknown outcome never fails anything
+        // an unknown outcome never fails anything, a pending one neither
         let unknown = Err(ChannelError::Ambiguous("timeout".into()));
         assert_eq!(on_allocate(&processing(), &unknown, NOW, &T), None);
+        let pending = Err(ChannelError::refusal(
+            "INVALID_REQUEST".into(),
+            "订单处理中".into(),
+        ));
+        assert_eq!(on_allocate(&processing(), &pending, NOW, &T), None);
+        // a request that was never sent (our key could not sign it) is as definite as a refusal
+        let unsent = Err(ChannelError::Unsent {
+            code: "LOCAL_SIGN_FAILED".into(),
+            msg: "not sent".into(),
+        });
+        let s = on_allocate(&processing(), &unsent, NOW, &T).unwrap_or_else(|| panic!("a step"));
+        assert_eq!(
+            (s.next.order.status, s.release_pay_order),
+            (AllocationStatus::Failed, true)
+        );
         let accepted = Ok(Accepted {
             out_allocation_no: None,
         });

@@ -28,7 +28,7 @@ pub use codes::{
 pub use due::{Due, DueKind};
 pub use notice::{Notice, NoticeAttempt, Schedule, Topic};
 pub use pay_order::PayOrder;
-pub use receivers::{Group, GroupMember, Receiver};
+pub use receivers::{BindState, Group, GroupMember, Receiver};
 pub use refund::{Refund, RefundChange};
 pub use refusal::Refusal;
 pub use returns::{ReturnAnswer, ReturnOrder, ReturnRefusal, ReturnState, Returned};

@@ -86,6 +86,11 @@ pub struct Notice {
     pub body: String,
     pub delivered: bool,
     pub attempts: Vec<NoticeAttempt>,
+    /// How many attempts were claimed: one more than `attempts` while an attempt is under way,
+    /// or when the function making it stopped before recording it.
+    pub claimed: i64,
+    /// Until when the last claimed attempt is leased to the job making it.
+    pub claim_lease: Option<i64>,
     /// When the next attempt may be made (the schedule); `due` may run later than this while
     /// the scheduler leases the item.
     pub next_at: Option<i64>,
@@ -96,6 +101,25 @@ pub struct Notice {
 }
 
 impl Notice {
+    /// The attempt claimed but never recorded, once its lease has passed at `now`: the function
+    /// making it stopped (SPEC §9). Whether the merchant got it is unknown, so it counts as a
+    /// failed attempt, and the notice goes on with its schedule.
+    pub fn interrupted_attempt(&self, now: i64, lease_secs: i64) -> Option<NoticeAttempt> {
+        let recorded = self.attempts.len() as i64;
+        if self.delivered || self.claimed <= recorded {
+            return None;
+        }
+        // a claim made before leases were stored is long over
+        let lease_until = self.claim_lease.unwrap_or(now);
+        (lease_until <= now).then(|| NoticeAttempt {
+            number: recorded + 1,
+            at: self.claim_lease.map_or(now, |l| l - lease_secs),
+            delivered: false,
+            status: None,
+            error: Some("the attempt did not finish; whether it arrived is unknown".into()),
+        })
+    }
+
     /// A notice written now: due at once, with no attempt yet, keeping `schedule`.
     pub fn new(
         subject: String,
@@ -112,6 +136,8 @@ impl Notice {
             body,
             delivered: false,
             attempts: Vec::new(),
+            claimed: 0,
+            claim_lease: None,
             next_at: Some(now),
             due: Some(Due {
                 kind: super::due::DueKind::Notify,
@@ -191,6 +217,32 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attempt_is_interrupted_only_once_its_lease_is_over() {
+        let mut n = Notice::new(
+            "A".into(),
+            Topic::Expiring,
+            "http://x".into(),
+            "{}".into(),
+            Schedule::daxpay(),
+            100,
+        );
+        assert_eq!(n.interrupted_attempt(200, 60), None, "nothing claimed");
+        n.claimed = 1;
+        n.claim_lease = Some(160);
+        assert_eq!(n.interrupted_attempt(159, 60), None, "still leased");
+        let lost = n.interrupted_attempt(160, 60);
+        assert_eq!(
+            lost.as_ref().map(|a| (a.number, a.at, a.delivered)),
+            Some((1, 100, false))
+        );
+        n.attempts.extend(lost);
+        assert_eq!(n.interrupted_attempt(500, 60), None, "recorded");
+        n.claimed = 2;
+        n.delivered = true;
+        assert_eq!(n.interrupted_attempt(500, 60), None, "delivered");
+    }
 
     #[test]
     fn topics_name_themselves() {

@@ -112,6 +112,13 @@ pub fn auto_biz_allocation_no(order_no: &str) -> String {
     format!("AUTO{order_no}")
 }
 
+/// The bizAllocationNo of the allocation made when a pay order nears its freeze deadline
+/// (SPEC §4.11): its own, so that it never meets an auto allocation of the same pay order with
+/// other parameters (a duplicate start must carry the same ones).
+pub fn deadline_biz_allocation_no(order_no: &str) -> String {
+    format!("DEADLINE{order_no}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,43 @@ use super::account::Account;
 use super::codes::{Channel, ReceiverType, RelationType};
 use super::refusal::Refusal;
 
-/// A receiver registered with a channel (SPEC §4.8). Immutable once added, except its group count.
+/// Where a receiver is in its binding with the channel. Each step is a conditional write, so a
+/// receiver is never stored, usable and unbound at the channel, nor bound at the channel with
+/// nothing stored that a repeated request could finish (SPEC §4.8, §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindState {
+    /// Its number is taken; the channel is being asked to bind it. Not usable yet: a repeated
+    /// add with the same details finishes the bind.
+    Binding,
+    /// Bound at the channel: usable in starts and groups.
+    Bound,
+    /// Leaving: the channel is being asked to unbind it. No group may take it; a repeated
+    /// remove finishes the unbind.
+    Unbinding,
+}
+
+impl BindState {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Binding => "binding",
+            Self::Bound => "bound",
+            Self::Unbinding => "unbinding",
+        }
+    }
+
+    /// The state a stored code names; receivers stored before states were are bound.
+    pub fn from_code(code: Option<&str>) -> Option<Self> {
+        match code {
+            None | Some("bound") => Some(Self::Bound),
+            Some("binding") => Some(Self::Binding),
+            Some("unbinding") => Some(Self::Unbinding),
+            Some(_) => None,
+        }
+    }
+}
+
+/// A receiver registered with a channel (SPEC §4.8). Immutable once added, except its group
+/// count and its binding state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receiver {
     pub receiver_no: String,
@@ -16,9 +52,20 @@ pub struct Receiver {
     pub relation_name: Option<String>,
     /// How many groups list this receiver; it cannot be removed while above 0.
     pub group_count: i64,
+    pub state: BindState,
 }
 
 impl Receiver {
+    /// The same binding at the channel (an add repeated with the same details).
+    pub fn same_binding(&self, other: &Receiver) -> bool {
+        self.channel == other.channel
+            && self.receiver_type == other.receiver_type
+            && self.receiver_account == other.receiver_account
+            && self.receiver_name == other.receiver_name
+            && self.relation_type == other.relation_type
+            && self.relation_name == other.relation_name
+    }
+
     pub fn account(&self) -> Account {
         Account {
             receiver_type: self.receiver_type,
@@ -119,6 +166,7 @@ mod tests {
             relation_type: RelationType::Partner,
             relation_name: None,
             group_count: 0,
+            state: BindState::Bound,
         };
         let found = vec![
             r("ali", Channel::AliPay, ReceiverType::AliUserId),

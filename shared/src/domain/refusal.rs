@@ -15,6 +15,8 @@ pub enum Refusal {
     SharingUnsupported(Channel),
     AlreadyAllocated,
     ChannelNotConfigured(Channel),
+    /// The channel's signing key cannot sign (a setting to fix): nothing was written.
+    ChannelKeyUnusable(Channel),
     NoTradeNo,
     BizAllocationNoReused,
     OrderNotFound,
@@ -109,6 +111,10 @@ impl fmt::Display for Refusal {
             ChannelNotConfigured(c) => {
                 write!(f, "支付通道 {c} 未配置分账 (channel not configured)")
             }
+            ChannelKeyUnusable(c) => write!(
+                f,
+                "支付通道 {c} 密钥不可用 (the channel's signing key cannot sign; nothing was done)"
+            ),
             NoTradeNo => f.write_str("支付订单缺少通道交易号 (the pay order has no outOrderNo)"),
             BizAllocationNoReused => f.write_str(
                 "商户分账单号已被使用 (bizAllocationNo is already used with other parameters)",

@@ -14,6 +14,15 @@ pub enum ChannelError {
     /// Never mark anything failed on this: sync later with the same request number.
     #[error("channel outcome unknown: {0}")]
     Ambiguous(String),
+    /// The channel has the trade or this very request in hand and gives no verdict yet (订单处理中,
+    /// a duplicate request still being processed): an unknown outcome like [`Self::Ambiguous`],
+    /// asked again later under the same number, never a refusal.
+    #[error("channel still processing: {code} {msg}")]
+    Pending { code: String, msg: String },
+    /// The request was never sent: it could not be made here (our key could not sign it).
+    /// As definite as a refusal: the channel did nothing.
+    #[error("not sent: {code} {msg}")]
+    Unsent { code: String, msg: String },
     /// The channel is not configured in this deployment.
     #[error("channel {0} is not configured")]
     NotConfigured(Channel),
@@ -29,15 +38,50 @@ impl ChannelError {
                 msg: mask_accounts_in(&msg, accounts),
             },
             Self::Ambiguous(why) => Self::Ambiguous(mask_accounts_in(&why, accounts)),
+            Self::Pending { code, msg } => Self::Pending {
+                code: mask_accounts_in(&code, accounts),
+                msg: mask_accounts_in(&msg, accounts),
+            },
+            other @ Self::Unsent { .. } => other,
             other @ Self::NotConfigured(_) => other,
         }
     }
 }
 
-/// Whether a channel's refusal only says the trade is still being processed (订单处理中,
-/// "processing"): not a verdict, so it is an unknown outcome, asked again later (SPEC §4.10).
-pub fn says_still_processing(msg: &str) -> bool {
-    msg.contains("处理中")
+impl ChannelError {
+    /// A channel's business refusal (`code`: WeChat's error code, Alipay's `sub_code`), typed:
+    /// one that only says the trade or the request is still being processed (订单处理中), that
+    /// the same request is already in hand (重复请求, 请勿重复), or that the channel failed
+    /// inside (`SYSTEM_ERROR`, `ACQ.SYSTEM_ERROR`: "call again with the same parameters") is no
+    /// verdict, so not a refusal (SPEC §4.10, §9); anything else is a definite refusal.
+    pub fn refusal(code: String, msg: String) -> Self {
+        // the request itself repeated, not a repeated member inside it (接收方重复 is a refusal)
+        let repeated = ["重复请求", "请求重复", "请勿重复", "重复提交"];
+        let no_verdict = msg.contains("处理中")
+            || repeated.iter().any(|r| msg.contains(r))
+            || code.ends_with("SYSTEM_ERROR")
+            || code.ends_with("PROCESSING")
+            || code.contains("DUPLICATE_REQUEST")
+            || code.contains("REQUEST_DUPLICATE");
+        if no_verdict {
+            Self::Pending { code, msg }
+        } else {
+            Self::Rejected { code, msg }
+        }
+    }
+
+    /// A request our key could not sign (`what`: the call): never sent.
+    pub fn unsigned(what: &str, e: &dyn std::fmt::Display) -> Self {
+        Self::Unsent {
+            code: "LOCAL_SIGN_FAILED".into(),
+            msg: format!("{what}: {e}; nothing was sent"),
+        }
+    }
+
+    /// The outcome is not known (yet): nothing may be marked failed on it.
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Self::Ambiguous(_) | Self::Pending { .. })
+    }
 }
 
 /// One row of a split: who gets how much.

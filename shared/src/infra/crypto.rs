@@ -61,8 +61,8 @@ fn looks_like_pkcs8_rsa(der: &[u8]) -> bool {
 ///
 /// Reading a private key (aws-lc checks it, a few milliseconds of a cold start for each) waits
 /// for its first signature: a sandbox pays only for the channels it calls. At start-up the text
-/// is decoded and its shape checked, so a key pasted in the wrong place still fails init,
-/// naming its setting; a key whose numbers are wrong fails its first signature the same way.
+/// is decoded, its shape checked and its numbers checked against each other (microseconds), so
+/// a key pasted in the wrong place or corrupt fails init, naming its setting.
 pub struct RsaSigner {
     what: &'static str,
     der: Vec<u8>,
@@ -82,6 +82,9 @@ impl RsaSigner {
         let der = der_from_text(what, text)?;
         if !looks_like_pkcs8_rsa(&der) {
             return Err(CryptoError::Key(what, "not a PKCS#8 RSA private key"));
+        }
+        if let Some(why) = super::rsa_check::inconsistency(&der) {
+            return Err(CryptoError::Key(what, why));
         }
         Ok(Self {
             what,
@@ -211,7 +214,7 @@ pub fn generate_rsa_keypair() -> Result<(String, String), CryptoError> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn a_private_key_is_read_on_first_use_and_its_shape_checked_at_once() {
+    fn a_private_key_is_checked_at_once_and_read_on_first_use() {
         let Ok((private, public)) = generate_rsa_keypair() else {
             panic!("keygen")
         };
@@ -226,23 +229,20 @@ mod tests {
             panic!("good key refused")
         };
         assert!(good.check().is_ok() && good.sign_base64(b"m").is_ok());
-        // the right shape with broken numbers: accepted at init, refused at first use, named
+        // the right shape with broken numbers fails init too, named, before any order is
+        // written on its strength (a first signature failing would come too late)
         let mut der = der_from_text("K", &private).unwrap_or_default();
         let mid = der.len() / 2;
         for b in &mut der[mid..mid + 8] {
             *b ^= 0x5a;
         }
         let broken = B64.encode(&der);
-        let Ok(signer) = RsaSigner::from_pkcs8_base64("ALIPAY_PRIVATE_KEY", &broken) else {
-            panic!("shape check too strict")
-        };
-        let e = signer.sign_base64(b"m").err();
+        let e = RsaSigner::from_pkcs8_base64("ALIPAY_PRIVATE_KEY", &broken).err();
         assert!(
             e.as_ref()
                 .is_some_and(|e| e.to_string().starts_with("ALIPAY_PRIVATE_KEY")),
             "{e:?}"
         );
-        assert_eq!(signer.check().err(), e);
     }
 
     use super::*;

@@ -11,6 +11,7 @@ pub mod job;
 pub mod job_settings;
 pub mod keyring;
 pub mod queue;
+mod rsa_check;
 pub mod sdk_http;
 pub mod secrets;
 pub mod sender;

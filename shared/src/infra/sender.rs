@@ -8,6 +8,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the host's address may take to find, within the attempt's time (the system
+/// resolver has no deadline of its own).
+pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What one attempt gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,11 +79,36 @@ fn internal_v4(ip: Ipv4Addr) -> bool {
         || a >= 240 // reserved
 }
 
-/// Checks the URL and finds the address to connect to. `Err`: why the URL is refused.
+/// Checks the URL and finds the address to connect to, within [`LOOKUP_TIMEOUT`]. `Err`: why
+/// the URL is refused.
 pub async fn resolve_target(
     url: &str,
     allow_internal: bool,
 ) -> Result<(url::Url, SocketAddr), String> {
+    resolve_with(
+        url,
+        allow_internal,
+        LOOKUP_TIMEOUT,
+        |host, port| async move {
+            tokio::net::lookup_host((host.as_str(), port))
+                .await
+                .map(Iterator::collect)
+        },
+    )
+    .await
+}
+
+/// [`resolve_target`] with the lookup and its time limit given.
+async fn resolve_with<F, Fut>(
+    url: &str,
+    allow_internal: bool,
+    limit: Duration,
+    lookup: F,
+) -> Result<(url::Url, SocketAddr), String>
+where
+    F: FnOnce(String, u16) -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<Vec<SocketAddr>>>,
+{
     let parsed = url::Url::parse(url).map_err(|_| "notifyUrl is not a valid URL".to_owned())?;
     if parsed.scheme() != "http" && parsed.scheme() != "https" {
         return Err("notifyUrl must be http or https".into());
@@ -94,10 +122,17 @@ pub async fn resolve_target(
     let port = parsed
         .port_or_known_default()
         .ok_or_else(|| "notifyUrl has no port".to_owned())?;
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-        .await
-        .map_err(|_| format!("cannot resolve {host}"))?
-        .collect();
+    let addrs: Vec<SocketAddr> = match tokio::time::timeout(limit, lookup(host.clone(), port)).await
+    {
+        Ok(Ok(addrs)) => addrs,
+        Ok(Err(_)) => return Err(format!("cannot resolve {host}")),
+        Err(_) => {
+            return Err(format!(
+                "cannot resolve {host}: no answer within {} ms",
+                limit.as_millis()
+            ));
+        }
+    };
     if addrs.is_empty() {
         return Err(format!("cannot resolve {host}"));
     }
@@ -160,6 +195,29 @@ pub async fn deliver(url: &str, body: &str, allow_internal: bool) -> Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_lookup_that_never_answers_ends_the_attempt_in_time() {
+        let hung = resolve_with(
+            "https://merchant.example/notify",
+            false,
+            Duration::from_millis(50),
+            |_, _| std::future::pending(),
+        )
+        .await;
+        assert_eq!(
+            hung.err().as_deref(),
+            Some("cannot resolve merchant.example: no answer within 50 ms")
+        );
+        let answered = resolve_with(
+            "https://merchant.example/notify",
+            false,
+            Duration::from_millis(50),
+            |_, port| async move { Ok(vec![SocketAddr::from(([93, 184, 216, 34], port))]) },
+        )
+        .await;
+        assert_eq!(answered.map(|(_, a)| a.port()), Ok(443));
+    }
 
     #[test]
     fn internal_ranges() {

@@ -9,7 +9,7 @@ use super::start;
 use crate::app::App;
 use crate::daxpay::ApiError;
 use crate::daxpay::params::StartParams;
-use crate::domain::numbers::auto_biz_allocation_no;
+use crate::domain::numbers::deadline_biz_allocation_no;
 use crate::domain::{Notice, PayOrder, PayStatus, Topic};
 use serde_json::{Value, json};
 
@@ -41,7 +41,7 @@ pub async fn watch(app: &App, order_no: &str) -> Result<(), ApiError> {
     let deadline = pay.pay_time.map(|t| app.jobs.freeze_deadline(t));
     if app.jobs.freeze_deadline_allocates {
         let params = StartParams {
-            biz_allocation_no: auto_biz_allocation_no(order_no),
+            biz_allocation_no: deadline_biz_allocation_no(order_no),
             order_no: Some(order_no.to_owned()),
             biz_order_no: None,
             description: Some("冻结到期前自动分账".into()),

@@ -9,7 +9,8 @@ use crate::daxpay::ApiError;
 use crate::domain::lifecycle::{Step, check_finishable, on_allocate, on_finish, on_sync};
 use crate::domain::numbers::finish_request_no;
 use crate::domain::{
-    Allocation, AllocationStatus, ChannelError, DueKind, RACES, Refusal, Share, ShareResult,
+    Accepted, Allocation, AllocationStatus, ChannelError, DueKind, RACES, Refusal, Share,
+    ShareResult,
 };
 use crate::infra::Job;
 use crate::store::StoredAllocation;
@@ -110,7 +111,13 @@ fn shares_of(a: &Allocation) -> Vec<Share> {
 /// unknown → unchanged, for a sync.
 pub async fn allocate(app: &App, stored: StoredAllocation) -> Result<StoredAllocation, ApiError> {
     let now = app.clock.now();
-    let a = &stored.allocation;
+    let outcome = send_split(app, &stored.allocation, now).await;
+    let timing = app.jobs.timing();
+    apply(app, stored, |a| on_allocate(a, &outcome, now, &timing)).await
+}
+
+/// The split call itself, its answer masked and logged.
+async fn send_split(app: &App, a: &Allocation, now: i64) -> Result<Accepted, ChannelError> {
     let shares = shares_of(a);
     let outcome = match app.channels.get(a.order.channel) {
         Ok(c) => {
@@ -129,8 +136,45 @@ pub async fn allocate(app: &App, stored: StoredAllocation) -> Result<StoredAlloc
             tracing::warn!(error = %e, "allocation outcome unknown; it stays processing until a sync")
         }
     }
+    outcome
+}
+
+/// Sends again a split the channel said it did not know, under the same number (SPEC §4.5,
+/// §9). A refusal of the re-send proves nothing by itself: the first request may have landed
+/// meanwhile, or still land. The order fails (and its pay order is released) only if the
+/// channel, asked once more, still knows nothing of the split; rows it answers now are the
+/// sync's, and an unclear answer leaves the order processing.
+async fn resend(
+    app: &App,
+    stored: StoredAllocation,
+    now: i64,
+) -> Result<(StoredAllocation, Option<Vec<ShareResult>>), ApiError> {
+    let outcome = send_split(app, &stored.allocation, now).await;
     let timing = app.jobs.timing();
-    apply(app, stored, |a| on_allocate(a, &outcome, now, &timing)).await
+    if !matches!(outcome, Err(ChannelError::Rejected { .. })) {
+        let stored = apply(app, stored, |a| on_allocate(a, &outcome, now, &timing)).await?;
+        return Ok((stored, None));
+    }
+    let o = stored.order();
+    let again = match app.channels.get(o.channel) {
+        Ok(c) => c.query(&o.out_order_no, &o.allocation_no, now).await,
+        Err(e) => Err(e),
+    };
+    match again {
+        Ok(None) => {
+            let stored = apply(app, stored, |a| on_allocate(a, &outcome, now, &timing)).await?;
+            Ok((stored, None))
+        }
+        Ok(Some(rows)) => {
+            tracing::warn!("the re-sent split was refused, but the first one has landed");
+            Ok((stored, Some(rows)))
+        }
+        Err(e) => {
+            let e = e.masked(&stored.allocation.accounts());
+            tracing::warn!(error = %e, "the re-sent split was refused and the channel's record is unclear; it stays processing");
+            Ok((stored, None))
+        }
+    }
 }
 
 /// The one sync transition (SPEC §4.5): asks the channel (or takes the rows a verified
@@ -160,8 +204,9 @@ pub async fn sync_order(
                 Ok(Some(rows)) => Some(rows),
                 Ok(None) => {
                     tracing::info!("channel does not know the split; sending it again");
-                    stored = allocate(app, stored).await?;
-                    None
+                    let (again, rows) = resend(app, stored, now).await?;
+                    stored = again;
+                    rows
                 }
                 Err(e) => {
                     let e = e.masked(&stored.allocation.accounts());

@@ -46,10 +46,28 @@ pub fn notice_for(app: &App, a: &Allocation, now: i64) -> Option<Notice> {
 /// conditional write first, so two jobs never send the same attempt.
 pub async fn deliver(app: &App, subject: &str, topic: &Topic) -> Result<(), ApiError> {
     let now = app.clock.now();
-    let Some(notice) = app.store.notice(subject, topic).await? else {
+    let Some(mut notice) = app.store.notice(subject, topic).await? else {
         return Ok(());
     };
-    let attempts = notice.attempts.len() as i64;
+    let mut attempts = notice.attempts.len() as i64;
+    if let Some(lost) = notice.interrupted_attempt(now, NOTICE_LEASE_SECS) {
+        // The job that claimed this attempt stopped before recording it: it counts as failed,
+        // and the schedule goes on from it (never wedged on a claim nobody holds).
+        let next = notice.schedule.next_at(lost.number, now);
+        if !app
+            .store
+            .record_notice_attempt(subject, topic, &lost, next)
+            .await?
+        {
+            return Ok(());
+        }
+        tracing::warn!(
+            attempt = lost.number,
+            "notice attempt interrupted; counted as failed"
+        );
+        attempts = lost.number;
+        notice.next_at = next;
+    }
     if notice.delivered || notice.schedule.exhausted(attempts) {
         return Ok(());
     }
@@ -84,9 +102,18 @@ pub async fn deliver(app: &App, subject: &str, topic: &Topic) -> Result<(), ApiE
         status: delivery.status,
         error: delivery.error.clone(),
     };
-    app.store
+    if !app
+        .store
         .record_notice_attempt(subject, topic, &attempt, next)
-        .await?;
+        .await?
+    {
+        // Past its lease, another job recorded this attempt as interrupted and went on.
+        tracing::warn!(
+            attempt = number,
+            "notice attempt recorded late; already counted"
+        );
+        return Ok(());
+    }
     match (delivery.delivered, next) {
         (true, _) => tracing::info!(attempt = number, "notice delivered"),
         (false, Some(at)) => {

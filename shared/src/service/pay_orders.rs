@@ -87,10 +87,11 @@ pub async fn allocatable(
         Some(Err(ChannelError::Rejected { code, msg })) => (None, Some(format!("{code} {msg}"))),
         Some(Err(e)) => {
             tracing::warn!(cause = %e, "the channel's unsplit figure is not available");
-            let why = if e.to_string().contains("still settling") {
-                "订单处理中 (the channel is still settling the payment; ask again later)"
-            } else {
-                "通道暂时不可用 (the channel did not answer clearly; ask again later)"
+            let why = match e {
+                ChannelError::Pending { .. } => {
+                    "订单处理中 (the channel is still settling the payment; ask again later)"
+                }
+                _ => "通道暂时不可用 (the channel did not answer clearly; ask again later)",
             };
             (None, Some(why.to_owned()))
         }

@@ -71,16 +71,20 @@ pub(super) async fn ask_channel(
     let state = match answer {
         Ok(a) => Some((a.state, a.return_id)),
         // the channel refused the return itself: nothing was returned, and nothing will be
-        Err(e @ ChannelError::Rejected { .. }) => match e.masked(&accounts) {
-            ChannelError::Rejected { code, msg } => Some((ReturnState::Failed { code, msg }, None)),
-            other => Some((
-                ReturnState::Failed {
-                    code: "REJECTED".into(),
-                    msg: other.to_string(),
-                },
-                None,
-            )),
-        },
+        Err(e @ (ChannelError::Rejected { .. } | ChannelError::Unsent { .. })) => {
+            match e.masked(&accounts) {
+                ChannelError::Rejected { code, msg } | ChannelError::Unsent { code, msg } => {
+                    Some((ReturnState::Failed { code, msg }, None))
+                }
+                other => Some((
+                    ReturnState::Failed {
+                        code: "REJECTED".into(),
+                        msg: other.to_string(),
+                    },
+                    None,
+                )),
+            }
+        }
         Err(e) => {
             tracing::warn!(cause = %e.masked(&accounts), "return outcome unknown; asked again later");
             None

@@ -112,6 +112,11 @@ async fn fresh(
         Ok(t) => t.to_owned(),
         Err(refusal) => return Ok(Err(refusal)),
     };
+    // a key that cannot sign fails here, before anything is written on the strength of a call
+    if let Err(e) = app.channels.get(pay.channel).and_then(|c| c.ready()) {
+        tracing::error!(alert = "channel_key", error = %e, "the channel's key cannot sign; nothing written");
+        return Ok(Err(Refusal::ChannelKeyUnusable(pay.channel)));
+    }
     let planned = match plan(p, &lookup, &snapshot, pay) {
         Ok(planned) => planned,
         Err(refusal) => return Ok(Err(refusal)),

@@ -4,7 +4,7 @@
 use super::item::{Item, due_of, get_n, get_s, insert_due, n, need, s};
 use super::keys::Scope;
 use super::keys::notice_key;
-use super::{Store, StoreError, conditional, db_err};
+use super::{Store, StoreError, conditional};
 use crate::domain::{DueKind, Notice, NoticeAttempt, Schedule, Topic};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -89,6 +89,8 @@ pub(super) fn notice_from_item(item: &Item) -> Result<Notice, StoreError> {
         url: code("url")?,
         body: code("body")?,
         delivered: matches!(item.get("delivered"), Some(AttributeValue::Bool(true))),
+        claimed: get_n(item, "attemptCount").unwrap_or(attempts.len() as i64),
+        claim_lease: get_n(item, "claimLease"),
         attempts,
         next_at: get_n(item, "nextAt"),
         due: due_of(item),
@@ -120,7 +122,7 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(notice_key(&self.scope, subject, topic)))
-            .update_expression("SET attemptCount = :next, dueAt = :lease")
+            .update_expression("SET attemptCount = :next, dueAt = :lease, claimLease = :lease")
             .condition_expression("attemptCount = :n AND delivered = :no AND nextAt <= :now")
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":next", n(attempts + 1))
@@ -161,13 +163,15 @@ impl Store {
     }
 
     /// Records a claimed attempt; `next_due`: when to try again (none: delivered or given up).
+    /// `Ok(false)`: the attempt is recorded already (another job found it interrupted and
+    /// recorded it as failed).
     pub async fn record_notice_attempt(
         &self,
         subject: &str,
         topic: &Topic,
         attempt: &NoticeAttempt,
         next_due: Option<i64>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut update = String::from(
             "SET attempts = list_append(if_not_exists(attempts, :empty), :new), delivered = :d",
         );
@@ -176,7 +180,9 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(notice_key(&self.scope, subject, topic)))
-            .condition_expression("attemptCount = :n")
+            .condition_expression(
+                "attemptCount = :n AND (attribute_not_exists(attempts) OR size(attempts) < :n)",
+            )
             .expression_attribute_values(":n", n(attempt.number))
             .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
             .expression_attribute_values(":new", AttributeValue::L(vec![attempt_to_value(attempt)]))
@@ -188,7 +194,6 @@ impl Store {
             }
             None => update.push_str(" REMOVE duePk, dueAt, nextAt"),
         }
-        req.update_expression(update).send().await.map_err(db_err)?;
-        Ok(())
+        conditional(req.update_expression(update).send().await)
     }
 }

@@ -10,7 +10,7 @@ use super::keys::Scope;
 use super::keys::{default_group_key, group_key, groups_of, receiver_key, receivers_of};
 use super::schema::{GSI1, GSI1_PK, GSI1_SK};
 use super::{Store, StoreError, db_err};
-use crate::domain::{Channel, Group, GroupMember, Receiver, ReceiverType, RelationType};
+use crate::domain::{BindState, Channel, Group, GroupMember, Receiver, ReceiverType, RelationType};
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem, Update};
 use serde_json::{Value, json};
 
@@ -29,6 +29,7 @@ fn receiver_to_item(sc: &Scope, r: &Receiver) -> Item {
         item.insert("relationName".into(), s(v));
     }
     item.insert("groupCount".into(), n(r.group_count));
+    item.insert("bindState".into(), s(r.state.code()));
     item.insert(GSI1_PK.into(), s(receivers_of(sc, r.channel)));
     item.insert(GSI1_SK.into(), s(&r.receiver_no));
     item
@@ -51,8 +52,23 @@ pub(super) fn receiver_from_item(item: &Item) -> Result<Receiver, StoreError> {
         )?,
         relation_name: get_s(item, "relationName"),
         group_count: get_n(item, "groupCount").unwrap_or_default(),
+        state: need(
+            BindState::from_code(get_s(item, "bindState").as_deref()),
+            "bindState",
+        )?,
     })
 }
+
+/// A receiver a start or a group may use: bound at the channel.
+pub(super) fn usable_receiver(item: &Item) -> Option<Result<Receiver, StoreError>> {
+    match receiver_from_item(item) {
+        Ok(r) if r.state != BindState::Bound => None,
+        other => Some(other),
+    }
+}
+
+/// Only a bound receiver (or one stored before states were) may join a group.
+const USABLE: &str = "(attribute_not_exists(bindState) OR bindState = :bound)";
 
 fn members_json(members: &[GroupMember]) -> String {
     Value::Array(
@@ -124,7 +140,7 @@ pub enum Written {
 
 impl Store {
     /// A transaction whose failed condition means "exists already / gone / changed".
-    async fn write(&self, items: Vec<TransactWriteItem>) -> Result<Written, StoreError> {
+    pub(super) async fn write(&self, items: Vec<TransactWriteItem>) -> Result<Written, StoreError> {
         Ok(match self.transact(items).await? {
             None => Written::Done,
             Some(_) => Written::Conflict,
@@ -132,16 +148,23 @@ impl Store {
     }
 
     fn count_update(&self, receiver_no: &str, delta: i64) -> Result<TransactWriteItem, StoreError> {
-        // Leaving needs the count to stay ≥ 0; joining needs the receiver to exist.
-        let update = Update::builder()
+        // Leaving needs the count to stay ≥ 0; joining needs the receiver to exist, bound.
+        let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(receiver_key(&self.scope, receiver_no)))
             .update_expression("SET groupCount = groupCount + :d")
-            .condition_expression("attribute_exists(pk) AND groupCount >= :min")
             .expression_attribute_values(":d", n(delta))
-            .expression_attribute_values(":min", n(if delta < 0 { -delta } else { 0 }))
-            .build()
-            .map_err(db_err)?;
+            .expression_attribute_values(":min", n(if delta < 0 { -delta } else { 0 }));
+        update = if delta > 0 {
+            update
+                .condition_expression(format!(
+                    "attribute_exists(pk) AND groupCount >= :min AND {USABLE}"
+                ))
+                .expression_attribute_values(":bound", s(BindState::Bound.code()))
+        } else {
+            update.condition_expression("attribute_exists(pk) AND groupCount >= :min")
+        };
+        let update = update.build().map_err(db_err)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
@@ -152,7 +175,8 @@ impl Store {
         }
     }
 
-    /// Stores a new receiver; `Conflict` if the receiverNo exists.
+    /// Stores a new receiver (in the state it carries: `Binding` while the channel is asked);
+    /// `Conflict` if the receiverNo exists.
     pub async fn add_receiver(&self, r: &Receiver) -> Result<Written, StoreError> {
         let item = self.put(
             receiver_to_item(&self.scope, r),
@@ -161,25 +185,12 @@ impl Store {
         self.write(vec![item]).await
     }
 
-    /// Deletes a receiver no group lists; `Conflict` if one does (or it is gone).
-    pub async fn remove_receiver(&self, receiver_no: &str) -> Result<Written, StoreError> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(receiver_key(&self.scope, receiver_no)))
-            .condition_expression("attribute_exists(pk) AND groupCount = :zero")
-            .expression_attribute_values(":zero", n(0))
-            .build()
-            .map_err(db_err)?;
-        self.write(vec![TransactWriteItem::builder().delete(delete).build()])
-            .await
-    }
-
-    /// Receivers of a channel, by receiverNo (paged through the `gsi1` index).
+    /// The bound receivers of a channel, by receiverNo (paged through the `gsi1` index).
     pub async fn receivers_of(&self, channel: Channel) -> Result<Vec<Receiver>, StoreError> {
         self.query_gsi1(&receivers_of(&self.scope, channel))
             .await?
             .iter()
-            .map(receiver_from_item)
+            .filter_map(usable_receiver)
             .collect()
     }
 
@@ -187,7 +198,8 @@ impl Store {
         self.query_all(Some(GSI1), GSI1_PK, pk, false).await
     }
 
-    /// Receivers by number (one batch read); missing ones are simply absent.
+    /// Bound receivers by number (one batch read); missing ones (and those being bound or
+    /// unbound) are simply absent.
     pub async fn receivers(&self, receiver_nos: &[String]) -> Result<Vec<Receiver>, StoreError> {
         if receiver_nos.is_empty() {
             return Ok(Vec::new());
@@ -200,7 +212,7 @@ impl Store {
                     .collect(),
             )
             .await?;
-        found.values().map(receiver_from_item).collect()
+        found.values().filter_map(usable_receiver).collect()
     }
 
     pub async fn group(&self, group_no: &str) -> Result<Option<(Group, i64)>, StoreError> {

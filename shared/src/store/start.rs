@@ -10,7 +10,7 @@ use super::keys::{
     pay_pk, receiver_key, receiver_pk,
 };
 use super::pay_orders::pay_order_from_item;
-use super::receivers::{group_from_item, receiver_from_item};
+use super::receivers::{group_from_item, usable_receiver};
 use super::{Store, StoreError};
 use crate::domain::{Channel, Group, PayOrder, Receiver};
 use std::collections::HashMap;
@@ -124,7 +124,7 @@ impl Store {
                 snapshot.receivers = nos
                     .iter()
                     .filter_map(|no| first.get(&receiver_pk(&self.scope, no)))
-                    .map(receiver_from_item)
+                    .filter_map(usable_receiver)
                     .collect::<Result<_, _>>()?;
             }
             ReceiversRef::Group(g) => {

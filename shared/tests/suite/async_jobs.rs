@@ -639,22 +639,8 @@ async fn auto_allocated_orders_notify_in_the_configured_field_names() {
     jobs.default_notify_url = Some(sink.url.clone());
     jobs.default_spelling = shared::daxpay::Spelling::V208;
     let (h, _) = ready(Kind::Wechat, jobs).await;
-    for (path, body) in [
-        (
-            "/unipay/allocation/group/create",
-            json!({"groupNo": "g", "name": "n", "channel": "wechat_pay"}),
-        ),
-        (
-            "/unipay/allocation/group/bind",
-            json!({"groupNo": "g", "receivers": [{"receiverNo": "r1", "rate": 3000}]}),
-        ),
-        (
-            "/unipay/allocation/group/setDefault",
-            json!({"groupNo": "g"}),
-        ),
-    ] {
-        h.ok(path, body).await;
-    }
+    h.default_group("g", json!([{"receiverNo": "r1", "rate": 3000}]))
+        .await;
     let trade = h.pay_notice_auto("PB", 10000).await;
     h.run_until(LIMIT, || async {
         h.ok("/unipay/query/payOrder", json!({"orderNo": "PB"}))

@@ -134,7 +134,7 @@ impl AlipayClient {
             .config
             .app_key
             .sign_base64(content.as_bytes())
-            .map_err(|e| ChannelError::Ambiguous(format!("{method}: {e}")))?;
+            .map_err(|e| ChannelError::unsigned(method, &e))?;
         params.push(("sign", &sign));
         let form = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params.iter())
@@ -223,10 +223,8 @@ impl AlipayClient {
         self.call(SETTLE, &biz, now).await.map(|_| ())
     }
 
-    /// `alipay.trade.order.settle.query` by trade and request number; `None` when Alipay has
-    /// no such settle (`ACQ.TRADE_NOT_EXIST`).
     /// `alipay.trade.order.onsettle.query`: the trade's unsettled (still splittable) amount.
-    /// A refusal saying the trade is still being processed is ambiguous, not a figure.
+    /// A refusal saying the trade is still being processed is `Pending`, not a figure.
     pub async fn onsettle_query(&self, trade_no: &str, now: i64) -> Result<i64, ChannelError> {
         let biz = OnsettleQueryBiz { trade_no };
         let answer: OnsettleAnswer = self
@@ -241,6 +239,8 @@ impl AlipayClient {
         })
     }
 
+    /// `alipay.trade.order.settle.query` by trade and request number; `None` when Alipay has
+    /// no such settle (`ACQ.TRADE_NOT_EXIST`).
     pub async fn settle_query(
         &self,
         trade_no: &str,

@@ -4,7 +4,8 @@
 use super::{AlipayClient, notify};
 use crate::channel::{Call, Inbound, Reply, SharingChannel, Taken};
 use crate::domain::{
-    Accepted, Account, Channel, ChannelNotice, ReceiverType, Relation, Share, ShareResult,
+    Accepted, Account, Channel, ChannelError, ChannelNotice, ReceiverType, Relation, Share,
+    ShareResult,
 };
 
 impl SharingChannel for AlipayClient {
@@ -14,6 +15,13 @@ impl SharingChannel for AlipayClient {
 
     fn callback_name(&self) -> &'static str {
         "alipay"
+    }
+
+    fn ready(&self) -> Result<(), ChannelError> {
+        self.config
+            .app_key
+            .check()
+            .map_err(|e| ChannelError::unsigned("alipay", &e))
     }
 
     fn allocate<'a>(

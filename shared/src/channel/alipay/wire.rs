@@ -218,14 +218,11 @@ pub fn classify(method: &str, node: Node) -> Result<Node, ChannelError> {
         "10000" => Ok(node),
         // Business failure, or a request Alipay refused outright (bad params, no permission):
         // either way nothing was executed.
-        // ... unless it only says the trade is still being processed: no verdict yet
-        "40004" if crate::domain::share::says_still_processing(&msg) => Err(
-            ChannelError::Ambiguous(format!("{method}: still settling ({msg})")),
-        ),
-        "40004" | "40001" | "40002" | "40003" | "40006" => Err(ChannelError::Rejected {
-            code: status.sub_code.unwrap_or(status.code),
+        // ... unless it only says the trade or the request is still in hand: no verdict yet
+        "40004" | "40001" | "40002" | "40003" | "40006" => Err(ChannelError::refusal(
+            status.sub_code.unwrap_or(status.code),
             msg,
-        }),
+        )),
         other => Err(ChannelError::Ambiguous(format!(
             "{method}: code {other} {msg}"
         ))),
@@ -336,9 +333,11 @@ mod tests {
         assert!(matches!(
             classify(
                 "m",
-                node(json!({"code":"40004","msg":"Business Failed","sub_code":"ACQ.SYSTEM_ERROR","sub_msg":"订单处理中"}))
+                node(
+                    json!({"code":"40004","msg":"Business Failed","sub_code":"ACQ.SYSTEM_ERROR","sub_msg":"订单处理中"})
+                )
             ),
-            Err(ChannelError::Ambiguous(why)) if why.contains("still settling")
+            Err(ChannelError::Pending { .. })
         ));
         assert!(matches!(
             classify("m", node(json!({}))),

@@ -70,16 +70,6 @@ impl Answer {
     }
 }
 
-/// A 4xx answer: a definite refusal, unless it says the trade is still being processed
-/// (订单处理中): that is no verdict, only "ask again later".
-fn refusal(what: &str, code: String, msg: String) -> ChannelError {
-    if crate::domain::share::says_still_processing(&msg) {
-        ChannelError::Ambiguous(format!("{what}: still settling ({code} {msg})"))
-    } else {
-        ChannelError::Rejected { code, msg }
-    }
-}
-
 impl WechatClient {
     pub fn new(config: WechatConfig) -> Self {
         Self { config }
@@ -128,8 +118,10 @@ impl WechatClient {
             path_and_query.split('?').next().unwrap_or("")
         );
         let body_text = match body {
-            Some(b) => serde_json::to_string(b)
-                .map_err(|e| ChannelError::Ambiguous(format!("{what}: {e}")))?,
+            Some(b) => serde_json::to_string(b).map_err(|e| ChannelError::Unsent {
+                code: "LOCAL_ENCODE_FAILED".into(),
+                msg: format!("{what}: {e}; nothing was sent"),
+            })?,
             None => String::new(),
         };
         let nonce = crate::infra::crypto::random_alnum(32);
@@ -138,7 +130,7 @@ impl WechatClient {
             .config
             .merchant_key
             .sign_base64(message.as_bytes())
-            .map_err(|e| ChannelError::Ambiguous(format!("{what}: {e}")))?;
+            .map_err(|e| ChannelError::unsigned(&what, &e))?;
         let authorization = format!(
             "WECHATPAY2-SHA256-RSA2048 mchid=\"{}\",nonce_str=\"{nonce}\",timestamp=\"{now}\",serial_no=\"{}\",signature=\"{signature}\"",
             self.config.mchid, self.config.merchant_serial
@@ -177,7 +169,8 @@ impl WechatClient {
                     error.code
                 )));
             }
-            return Err(refusal(&what, error.code, error.message));
+            // a definite refusal, unless it says the trade or the request is still in hand
+            return Err(ChannelError::refusal(error.code, error.message));
         }
         verify_signed(
             &headers,

@@ -4,7 +4,8 @@
 use super::{SignatureHeaders, WechatClient, notify, open_notification};
 use crate::channel::{Call, Inbound, Reply, SharingChannel, Taken};
 use crate::domain::{
-    Accepted, Account, Channel, ChannelNotice, Relation, ReturnAnswer, Share, ShareResult,
+    Accepted, Account, Channel, ChannelError, ChannelNotice, Relation, ReturnAnswer, Share,
+    ShareResult,
 };
 
 impl SharingChannel for WechatClient {
@@ -14,6 +15,13 @@ impl SharingChannel for WechatClient {
 
     fn callback_name(&self) -> &'static str {
         "wechat"
+    }
+
+    fn ready(&self) -> Result<(), ChannelError> {
+        self.config
+            .merchant_key
+            .check()
+            .map_err(|e| ChannelError::unsigned("wechat", &e))
     }
 
     fn allocate<'a>(

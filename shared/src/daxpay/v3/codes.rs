@@ -103,7 +103,7 @@ pub fn refusal_code(r: &Refusal) -> i64 {
         Refusal::OrderNotFound => NOT_FOUND,
         Refusal::ReceiverNotFound(_) | Refusal::GroupNotFound(_) => DATA_ERROR,
         Refusal::ReceiverExists(_) => OPERATION_FAIL,
-        Refusal::ChannelNotConfigured(_) => UNSUPPORTED,
+        Refusal::ChannelNotConfigured(_) | Refusal::ChannelKeyUnusable(_) => UNSUPPORTED,
         _ if r.to_string().contains("状态") => TRADE_STATUS,
         _ => UNCLASSIFIED,
     }

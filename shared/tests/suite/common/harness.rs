@@ -390,6 +390,26 @@ impl Harness {
         self.ok("/unipay/allocation/receiver/add", body).await;
     }
 
+    /// Creates group `group_no` of this channel with `members` and makes it the default one.
+    pub async fn default_group(&self, group_no: &str, members: Value) {
+        for (path, body) in [
+            (
+                "/unipay/allocation/group/create",
+                json!({"groupNo": group_no, "name": "n", "channel": self.channel()}),
+            ),
+            (
+                "/unipay/allocation/group/bind",
+                json!({"groupNo": group_no, "receivers": members}),
+            ),
+            (
+                "/unipay/allocation/group/setDefault",
+                json!({"groupNo": group_no}),
+            ),
+        ] {
+            self.ok(path, body).await;
+        }
+    }
+
     pub async fn query(&self, allocation_no: &str) -> Value {
         self.ok(
             "/unipay/query/allocationOrder",
@@ -586,6 +606,28 @@ impl Harness {
         match &self.sim {
             Sim::Alipay(s) => s.settle_count(trade_no),
             Sim::Wechat(s) => s.order_count(trade_no),
+        }
+    }
+
+    /// The channel answers the next query of a split as if it had no such split, whether or
+    /// not it has (the first request still on its way when asked, landing just after).
+    pub fn forget_next_query(&self) {
+        match &self.sim {
+            Sim::Alipay(s) => s.inject(
+                "alipay.trade.order.settle.query",
+                alipay_sim::Fault::Business {
+                    sub_code: "ACQ.TRADE_NOT_EXIST".into(),
+                    sub_msg: "交易不存在".into(),
+                },
+            ),
+            Sim::Wechat(s) => s.inject(
+                wechat_sim::Op::QueryOrder,
+                wechat_sim::Fault::Status {
+                    status: 404,
+                    code: "RESOURCE_NOT_EXISTS".into(),
+                    message: "记录不存在".into(),
+                },
+            ),
         }
     }
 
