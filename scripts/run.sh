@@ -109,6 +109,11 @@ ENV_ARGS=(
   --env WECHAT_PRIVATE_KEY="$(sed -n 's/^private=//p' <<<"$MCH_KEYS")"
   --env WECHAT_PUBLIC_KEY="$(sed -n 's/^public=//p' <<<"$WX_KEYS")" --env WECHAT_APIV3_KEY="$APIV3_KEY"
 )
+# The api, worker and scheduler share their chaos settings and counters (crashes, duplicate and
+# reordered deliveries; off unless asked for at /__local/chaos) through this directory.
+export LOCAL_CHAOS_DIR="$LOCAL_DIR/chaos"
+rm -rf "$LOCAL_CHAOS_DIR"
+mkdir -p "$LOCAL_CHAOS_DIR"
 target/debug/local serve-http --listen "127.0.0.1:$PORT" --name api --bin target/debug/api "${ENV_ARGS[@]}" \
   > >(tee "$LOCAL_DIR/api.log") 2>&1 &
 API_PID=$!

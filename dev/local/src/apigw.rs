@@ -8,6 +8,10 @@
 //! invoking the function; a signed one reaches the function with `requestContext.authorizer.iam`
 //! naming the caller. Other paths are not authorized, as before.
 //!
+//! [`chaos::CONTROL_PATH`] (`/__local/chaos`) is not a route of the stack: it is the local
+//! runner's chaos control (see [`crate::chaos`]), answered here when the sandboxes run with
+//! chaos, and never passed to the function.
+//!
 //! Field names follow `aws_lambda_events` 1.x `ApiGatewayV2httpRequest` / `ApiGatewayV2httpResponse`.
 //! `lambda_http` 1.3 recognises an event as HTTP API v2 by trying to deserialise it into
 //! `ApiGatewayV2httpRequest` (the only hard requirement is `requestContext.http.method`); the
@@ -33,6 +37,7 @@ use rand::Rng;
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 
+use crate::chaos;
 use crate::pool::HostPool;
 use crate::runtime::{ACCOUNT_ID, Invocation};
 
@@ -339,6 +344,9 @@ async fn handle(
         }
     };
     let what = format!("{} {}", parts.method, parts.uri.path());
+    if parts.uri.path() == chaos::CONTROL_PATH {
+        return Ok(chaos_control(&host, &parts.method, &body));
+    }
     // The route's authorization runs before the integration: a refused request never reaches
     // the function.
     let iam_route = is_protected(parts.uri.path());
@@ -375,6 +383,21 @@ async fn handle(
         response.headers_mut().insert("apigw-requestid", id);
     }
     Ok(response)
+}
+
+fn chaos_control(host: &HostPool, method: &Method, body: &[u8]) -> http::Response<Full<Bytes>> {
+    let (status, value) = match host.chaos() {
+        Some(chaos) => chaos::control(chaos, method, body),
+        None => (
+            StatusCode::NOT_FOUND,
+            json!({"message": "this front door runs without chaos"}),
+        ),
+    };
+    let mut response = http::Response::new(Full::new(Bytes::from(value.to_string())));
+    *response.status_mut() = status;
+    let json_type = HeaderValue::from_static("application/json");
+    response.headers_mut().insert(CONTENT_TYPE, json_type);
+    response
 }
 
 fn integration_error(what: &str, why: &str) -> http::Response<Full<Bytes>> {

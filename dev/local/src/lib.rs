@@ -6,10 +6,13 @@
 //! - [`sqs`]: Lambda's SQS event source mapping (batches, partial batch failures) in front of it.
 //! - [`schedule`]: an EventBridge schedule that invokes it every N seconds.
 //! - [`sink`]: a stand-in for a merchant's notifyUrl that records what it is sent.
+//! - [`chaos`]: crashes (sandboxes killed after an outgoing call), SQS duplicates and reordering,
+//!   switchable at run time (the AWS faults are the emulator's: `scripts/emulator.py`).
 
 pub mod apigw;
 pub mod bench;
 pub mod bench_apps;
+pub mod chaos;
 pub mod pool;
 pub mod runtime;
 pub mod schedule;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use local::chaos::{self, Chaos};
 use local::pool::HostPool;
 use local::runtime::{FunctionHost, FunctionSpec};
 use local::{apigw, schedule, sink, sqs};
@@ -14,7 +15,8 @@ const USAGE: &str = "\
 usage:
   local serve-http [--listen 127.0.0.1:9000] [--name NAME] [--concurrency 4] --bin PATH [--env K=V ...]
       run PATH as a Lambda function behind an emulated API Gateway HTTP API (payload 2.0), in
-      N sandboxes each serving one request at a time (default $LOCAL_API_CONCURRENCY or 4)
+      N sandboxes each serving one request at a time (default $LOCAL_API_CONCURRENCY or 4);
+      GET/POST/DELETE /__local/chaos reads, changes and heals the chaos (see below)
   local cold-start --bin PATH [--runs 20] [--env K=V ...]
       measure process start to first Runtime API poll, N times
   local startup --bins NAME=PATH,NAME=PATH... [--runs 100] [--env K=V ...]
@@ -36,7 +38,12 @@ usage:
       (at $AWS_ENDPOINT_URL), interleaved in one run, and their ratio
   local notice-sink --listen 127.0.0.1:PORT [--fail-first N]
       stand in for a merchant's notifyUrl: log each POST, answer SUCCESS (the first N: FAIL,
-      HTTP 500); GET /received lists every body received as JSON";
+      HTTP 500); GET /received lists every body received as JSON
+
+chaos (serve-http, sqs-worker, schedule; off unless asked for): [--chaos JSON] [--crash-rate R]
+  after $LOCAL_CHAOS (JSON), e.g. {\"crash_rate\":0.02,\"seed\":1,\"dupes_rate\":0.1}: sandboxes
+  killed after an outgoing call, SQS duplicates and reordering; $LOCAL_CHAOS_DIR (one directory
+  for all the processes of a system) lets the front door's /__local/chaos switch them all";
 
 /// How long a function gets to make its first poll of the Runtime API.
 const READY_LIMIT: Duration = Duration::from_secs(30);
@@ -190,7 +197,17 @@ async fn startup(args: &[String]) -> Result<(), CliError> {
 }
 
 async fn serve_http(args: &[String]) -> Result<(), CliError> {
-    let flags = Flags::parse(args, &["--listen", "--name", "--bin", "--concurrency"])?;
+    let flags = Flags::parse(
+        args,
+        &[
+            "--listen",
+            "--name",
+            "--bin",
+            "--concurrency",
+            "--chaos",
+            "--crash-rate",
+        ],
+    )?;
     let listen: SocketAddr = flags
         .get("--listen")
         .unwrap_or("127.0.0.1:9000")
@@ -200,6 +217,7 @@ async fn serve_http(args: &[String]) -> Result<(), CliError> {
     if let Some(name) = flags.get("--name") {
         spec.name = name.to_owned();
     }
+    spec.chaos = Some(flags.chaos(&spec.name)?);
     // Installed now so that a signal is never missed; Ctrl-C while starting stops too.
     let sandboxes = concurrency(&flags, "LOCAL_API_CONCURRENCY", 4)?;
     let mut stop = std::pin::pin!(apigw::shutdown_signal());
@@ -277,7 +295,15 @@ async fn setup_table(args: &[String]) -> Result<(), CliError> {
 async fn sqs_worker(args: &[String]) -> Result<(), CliError> {
     let flags = Flags::parse(
         args,
-        &["--queue-url", "--bin", "--name", "--batch", "--concurrency"],
+        &[
+            "--queue-url",
+            "--bin",
+            "--name",
+            "--batch",
+            "--concurrency",
+            "--chaos",
+            "--crash-rate",
+        ],
     )?;
     let queue_url = flags
         .get("--queue-url")
@@ -293,6 +319,7 @@ async fn sqs_worker(args: &[String]) -> Result<(), CliError> {
     };
     let mut spec = flags.spec()?;
     spec.name = flags.get("--name").unwrap_or("worker").to_owned();
+    spec.chaos = Some(flags.chaos(&spec.name)?);
     // Lambda's poller keeps several batches in flight, each in a sandbox of its own.
     let pollers = concurrency(&flags, "LOCAL_WORKER_CONCURRENCY", 2)?;
     let mut stop = std::pin::pin!(apigw::shutdown_signal());
@@ -332,7 +359,10 @@ async fn sqs_worker(args: &[String]) -> Result<(), CliError> {
 }
 
 async fn schedule(args: &[String]) -> Result<(), CliError> {
-    let flags = Flags::parse(args, &["--every", "--bin", "--name"])?;
+    let flags = Flags::parse(
+        args,
+        &["--every", "--bin", "--name", "--chaos", "--crash-rate"],
+    )?;
     let every = flags
         .get("--every")
         .ok_or_else(|| CliError::Usage("--every is required".into()))?;
@@ -342,6 +372,7 @@ async fn schedule(args: &[String]) -> Result<(), CliError> {
         })?;
     let mut spec = flags.spec()?;
     spec.name = flags.get("--name").unwrap_or("scheduler").to_owned();
+    spec.chaos = Some(flags.chaos(&spec.name)?);
     let mut stop = std::pin::pin!(apigw::shutdown_signal());
     let Some(host) = start_host(spec, &mut stop).await? else {
         return Ok(());
@@ -443,6 +474,32 @@ impl Flags {
     fn get(&self, flag: &str) -> Option<&str> {
         let found = self.values.iter().find(|(f, _)| f == flag);
         found.map(|(_, v)| v.as_str())
+    }
+
+    /// The chaos of the function `name` (see `local::chaos`): `$LOCAL_CHAOS`, `--chaos`,
+    /// `--crash-rate`, shared through `$LOCAL_CHAOS_DIR` if set. Always made (if only to answer
+    /// the control endpoint), since it may be switched on at run time.
+    fn chaos(&self, name: &str) -> Result<Arc<Chaos>, CliError> {
+        let crash_rate = match self.get("--crash-rate") {
+            None => None,
+            Some(r) => Some(r.parse::<f64>().map_err(|_| {
+                CliError::Usage(format!("--crash-rate: `{r}` is not a number from 0 to 1"))
+            })?),
+        };
+        let settings =
+            chaos::initial_settings(self.get("--chaos"), crash_rate).map_err(CliError::Usage)?;
+        let dir = chaos::dir_from_env();
+        let shown = dir.as_ref().map_or_else(
+            || "this process only".to_owned(),
+            |d| d.display().to_string(),
+        );
+        let chaos = Chaos::new(name, settings, dir)
+            .map_err(|e| CliError::Failed(format!("{}: {e}", chaos::DIR_ENV)))?;
+        eprintln!(
+            "[chaos] {name}: {} (shared through {shown})",
+            chaos.settings().to_json()
+        );
+        Ok(Arc::new(chaos))
     }
 
     /// A spec from `--bin` (required; the function name defaults to the file name) and `--env`.

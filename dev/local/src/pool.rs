@@ -57,6 +57,11 @@ impl HostPool {
         outcome
     }
 
+    /// The chaos the sandboxes run with (they share one), if any.
+    pub fn chaos(&self) -> Option<&std::sync::Arc<crate::chaos::Chaos>> {
+        self.hosts.first().and_then(FunctionHost::chaos)
+    }
+
     /// Stops every sandbox.
     pub async fn stop(&self) {
         for host in &self.hosts {

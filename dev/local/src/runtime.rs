@@ -1,6 +1,12 @@
 //! An emulator of the AWS Lambda Runtime API for one function, and the host that runs the real
 //! function binary as a child process against it (one warm sandbox, one invocation at a time).
 //!
+//! With [`FunctionSpec::chaos`], the sandbox reaches AWS and the channels through proxies that
+//! count its outgoing calls, and an invocation may be killed right after one of them (see
+//! [`crate::chaos`]); a killed sandbox is replaced by a fresh one for the next invocation, as on
+//! Lambda. A process that dies by itself (an exit, an init error) is not replaced: that is a bug
+//! in the function, and every later invocation fails with it until the runner is restarted.
+//!
 //! The endpoints and headers are the ones `lambda_runtime` 1.5 uses (see its `requests.rs`,
 //! `constants.rs` and `types.rs`): it long-polls `GET /2018-06-01/runtime/invocation/next`, reads
 //! the request id, deadline, function ARN and trace id from the response headers, then posts the
@@ -11,6 +17,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -25,6 +32,10 @@ use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
+
+use crate::chaos::Chaos;
+
+mod proxy;
 
 /// Lambda's default function timeout in the console is 3 s; API Gateway's integration limit is
 /// 30 s, which is what a local HTTP caller would experience, so that is the default here.
@@ -51,6 +62,9 @@ pub struct FunctionSpec {
     pub memory_mb: u32,
     /// Send the child's stdout and stderr to /dev/null instead of this terminal.
     pub quiet: bool,
+    /// Crash injection: with it, each sandbox's outgoing calls go through counting proxies and
+    /// an invocation may be killed after one of them (see [`crate::chaos`]). `None`: no proxies.
+    pub chaos: Option<Arc<Chaos>>,
 }
 
 impl FunctionSpec {
@@ -63,6 +77,7 @@ impl FunctionSpec {
             timeout: DEFAULT_TIMEOUT,
             memory_mb: DEFAULT_MEMORY_MB,
             quiet: false,
+            chaos: None,
         }
     }
 }
@@ -102,6 +117,10 @@ pub enum HostError {
     NotReady { name: String, waited: Duration },
     #[error("function `{name}`: the host was shut down")]
     ShutDown { name: String },
+    /// Chaos killed the sandbox during this invocation (as Lambda kills one at a timeout or out
+    /// of memory); the next invocation gets a fresh sandbox.
+    #[error("function `{name}`: the sandbox was killed {reason} (injected crash)")]
+    Killed { name: String, reason: String },
 }
 
 type Reply = oneshot::Sender<Result<Invocation, HostError>>;
@@ -119,6 +138,16 @@ struct State {
     in_flight: HashMap<String, Reply>,
     /// Once set (init error, process exit, shutdown), every pending and later invocation fails.
     fatal: Option<HostError>,
+    /// The invocation the function runs now (one at a time), for crash injection.
+    plan: Option<Plan>,
+}
+
+/// The invocation in progress: its outgoing calls so far and the one it dies after, if any.
+struct Plan {
+    id: String,
+    crash_after: Option<u32>,
+    calls: u32,
+    fired: bool,
 }
 
 struct Shared {
@@ -135,6 +164,11 @@ struct Shared {
     first_poll: OnceLock<Duration>,
     /// Set once the process has exited and been reaped.
     reaped: OnceLock<()>,
+    /// Asks the monitor task to kill the process.
+    kill: Notify,
+    /// Set when chaos killed the process: the sandbox is then replaced.
+    killed: OnceLock<()>,
+    chaos: Option<Arc<Chaos>>,
 }
 
 impl Shared {
@@ -160,13 +194,67 @@ impl Shared {
         self.queued.notify_one();
         self.changed.send_replace(());
     }
+
+    /// Counts an outgoing call of the invocation in progress; the reason to kill the sandbox
+    /// once it is answered, when it is the planned one. Calls made outside an invocation (at
+    /// init) are not counted.
+    fn outgoing_call(&self, label: &str) -> Option<String> {
+        let mut st = self.lock();
+        let plan = st.plan.as_mut()?;
+        plan.calls += 1;
+        if plan.fired || plan.crash_after != Some(plan.calls) {
+            return None;
+        }
+        plan.fired = true;
+        Some(format!(
+            "right after its outgoing call #{} ({label}) was answered",
+            plan.calls
+        ))
+    }
+
+    /// The reason to kill the sandbox instead of taking invocation `id`'s answer: its crash was
+    /// planned after more calls than it made.
+    fn crash_due_at_response(&self, id: &str) -> Option<String> {
+        let mut st = self.lock();
+        let plan = st.plan.as_mut().filter(|p| p.id == id && !p.fired)?;
+        let after = plan.crash_after?;
+        plan.fired = true;
+        Some(format!(
+            "as it posted its answer, after {} outgoing calls (planned after call #{after})",
+            plan.calls
+        ))
+    }
+
+    /// Kills the process with SIGKILL (chaos), fails what it was running with
+    /// [`HostError::Killed`], and waits (at most 5 s) until it is gone, so that nothing it was
+    /// about to do happens after this returns.
+    async fn crash(&self, reason: String, at_response: bool) {
+        let mut changed = self.changed.subscribe();
+        if self.killed.set(()).is_ok() {
+            if let Some(chaos) = &self.chaos {
+                chaos.count_crash(&self.name, at_response);
+            }
+            eprintln!("[local] chaos: killing `{}` {reason}", self.name);
+            self.fail_all(HostError::Killed {
+                name: self.name.clone(),
+                reason,
+            });
+            self.kill.notify_one();
+        }
+        let reaped =
+            async { while self.reaped.get().is_none() && changed.changed().await.is_ok() {} };
+        let _ = tokio::time::timeout(Duration::from_secs(5), reaped).await;
+    }
 }
 
-/// One function process and the Runtime API it talks to. Kills the process on drop.
+/// One function: its sandbox (a process and the Runtime API it talks to), replaced by a fresh one
+/// when chaos killed it. Kills the process on drop.
 pub struct FunctionHost {
-    shared: Arc<Shared>,
-    kill: Arc<Notify>,
-    server: JoinHandle<()>,
+    spec: FunctionSpec,
+    current: Mutex<Arc<Sandbox>>,
+    /// Held while a sandbox is replaced (one replacement at a time) and by `stop` (none after).
+    replacing: tokio::sync::Mutex<()>,
+    stopped: AtomicBool,
 }
 
 impl FunctionHost {
@@ -174,6 +262,109 @@ impl FunctionHost {
     /// with the environment Lambda gives a custom runtime. Does not wait for the function to be
     /// ready: see [`FunctionHost::wait_ready`].
     pub async fn start(spec: FunctionSpec) -> Result<Self, HostError> {
+        let sandbox = Sandbox::start(&spec).await?;
+        Ok(Self {
+            spec,
+            current: Mutex::new(Arc::new(sandbox)),
+            replacing: tokio::sync::Mutex::new(()),
+            stopped: AtomicBool::new(false),
+        })
+    }
+
+    /// The function name.
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// The per-invocation timeout.
+    pub fn timeout(&self) -> Duration {
+        self.spec.timeout
+    }
+
+    /// The chaos the function runs with, if any.
+    pub fn chaos(&self) -> Option<&Arc<Chaos>> {
+        self.spec.chaos.as_ref()
+    }
+
+    /// The Runtime API address given to the current process as `AWS_LAMBDA_RUNTIME_API`.
+    pub fn runtime_api(&self) -> SocketAddr {
+        self.sandbox_now().shared.addr
+    }
+
+    /// Time from spawning the current process to its first `GET .../invocation/next` (cold
+    /// start).
+    pub fn first_poll_after(&self) -> Option<Duration> {
+        self.sandbox_now().shared.first_poll.get().copied()
+    }
+
+    /// Waits until the function first polls for an event and returns the cold start time; fails
+    /// if the process reports an init error, exits, or does not poll within `limit`.
+    pub async fn wait_ready(&self, limit: Duration) -> Result<Duration, HostError> {
+        self.sandbox_now().wait_ready(limit).await
+    }
+
+    /// Queues `event` and waits for the function's answer. Events are handed out in FIFO order,
+    /// one at a time. The timeout covers queueing and execution, like API Gateway's integration
+    /// timeout. Unlike Lambda, a timed-out invocation does not reset the sandbox: the process
+    /// keeps running it and its late answer is discarded. After chaos killed the sandbox, a
+    /// fresh one is started for this invocation (its cold start counts in the timeout).
+    pub async fn invoke(&self, event: serde_json::Value) -> Result<Invocation, HostError> {
+        let sandbox = self.sandbox().await?;
+        sandbox.invoke(event).await
+    }
+
+    /// Kills the process and waits (at most 5 s) until it has exited and been reaped. Pending
+    /// and later invocations fail as shut down.
+    pub async fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        let _none_after = self.replacing.lock().await;
+        self.sandbox_now().stop().await;
+    }
+
+    /// [`FunctionHost::stop`], then stops the Runtime API.
+    pub async fn shutdown(self) {
+        self.stop().await;
+        self.sandbox_now().server.abort();
+    }
+
+    fn sandbox_now(&self) -> Arc<Sandbox> {
+        Arc::clone(&self.current.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The sandbox to invoke: the current one, or a fresh one when chaos killed it.
+    async fn sandbox(&self) -> Result<Arc<Sandbox>, HostError> {
+        let replaceable = |sandbox: &Sandbox| {
+            sandbox.shared.killed.get().is_some() && !self.stopped.load(Ordering::SeqCst)
+        };
+        let current = self.sandbox_now();
+        if !replaceable(&current) {
+            return Ok(current);
+        }
+        let _one = self.replacing.lock().await;
+        let current = self.sandbox_now();
+        if !replaceable(&current) {
+            return Ok(current);
+        }
+        let fresh = Arc::new(Sandbox::start(&self.spec).await?);
+        eprintln!(
+            "[local] `{}`: a fresh sandbox replaces the killed one",
+            self.spec.name
+        );
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&fresh);
+        Ok(fresh)
+    }
+}
+
+/// One function process, the Runtime API it talks to and the proxies of its outgoing calls.
+/// Kills the process on drop.
+struct Sandbox {
+    shared: Arc<Shared>,
+    server: JoinHandle<()>,
+    proxies: Vec<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    async fn start(spec: &FunctionSpec) -> Result<Self, HostError> {
         let listener = TcpListener::bind(("127.0.0.1", 0))
             .await
             .map_err(|e| HostError::Bind(e.to_string()))?;
@@ -195,7 +386,14 @@ impl FunctionHost {
             spawned_at: OnceLock::new(),
             first_poll: OnceLock::new(),
             reaped: OnceLock::new(),
+            kill: Notify::new(),
+            killed: OnceLock::new(),
+            chaos: spec.chaos.clone(),
         });
+        let (proxied_env, proxies) = match spec.chaos {
+            Some(_) => proxy::start(spec, &shared).await?,
+            None => (Vec::new(), Vec::new()),
+        };
         let server = tokio::spawn(serve_runtime_api(listener, Arc::clone(&shared)));
 
         let mut cmd = Command::new(&spec.bin);
@@ -217,6 +415,8 @@ impl FunctionHost {
             // One sandbox serves one invocation at a time, whatever the developer's shell says.
             .env_remove("AWS_LAMBDA_MAX_CONCURRENCY")
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            // After the spec's: the proxies stand in for the URLs it gave.
+            .envs(proxied_env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .kill_on_drop(true);
         if spec.quiet {
@@ -228,49 +428,27 @@ impl FunctionHost {
             Ok(child) => child,
             Err(e) => {
                 server.abort();
+                proxies.iter().for_each(JoinHandle::abort);
                 return Err(HostError::Spawn {
-                    name: spec.name,
+                    name: spec.name.clone(),
                     bin: spec.bin.display().to_string(),
                     reason: e.to_string(),
                 });
             }
         };
-        let kill = Arc::new(Notify::new());
-        tokio::spawn(watch_child(child, Arc::clone(&shared), Arc::clone(&kill)));
+        tokio::spawn(watch_child(child, Arc::clone(&shared)));
         Ok(Self {
             shared,
-            kill,
             server,
+            proxies,
         })
     }
 
-    /// The function name.
-    pub fn name(&self) -> &str {
-        &self.shared.name
-    }
-
-    /// The per-invocation timeout.
-    pub fn timeout(&self) -> Duration {
-        self.shared.timeout
-    }
-
-    /// The Runtime API address given to the process as `AWS_LAMBDA_RUNTIME_API`.
-    pub fn runtime_api(&self) -> SocketAddr {
-        self.shared.addr
-    }
-
-    /// Time from spawning the process to its first `GET .../invocation/next` (cold start).
-    pub fn first_poll_after(&self) -> Option<Duration> {
-        self.shared.first_poll.get().copied()
-    }
-
-    /// Waits until the function first polls for an event and returns the cold start time; fails
-    /// if the process reports an init error, exits, or does not poll within `limit`.
-    pub async fn wait_ready(&self, limit: Duration) -> Result<Duration, HostError> {
+    async fn wait_ready(&self, limit: Duration) -> Result<Duration, HostError> {
         let mut changed = self.shared.changed.subscribe();
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            if let Some(d) = self.first_poll_after() {
+            if let Some(d) = self.shared.first_poll.get().copied() {
                 return Ok(d);
             }
             if let Some(fatal) = self.shared.lock().fatal.clone() {
@@ -289,11 +467,7 @@ impl FunctionHost {
         }
     }
 
-    /// Queues `event` and waits for the function's answer. Events are handed out in FIFO order,
-    /// one at a time. The timeout covers queueing and execution, like API Gateway's integration
-    /// timeout. Unlike Lambda, a timed-out invocation does not reset the sandbox: the process
-    /// keeps running it and its late answer is discarded.
-    pub async fn invoke(&self, event: serde_json::Value) -> Result<Invocation, HostError> {
+    async fn invoke(&self, event: serde_json::Value) -> Result<Invocation, HostError> {
         let (reply, outcome) = oneshot::channel();
         {
             let mut st = self.shared.lock();
@@ -317,21 +491,13 @@ impl FunctionHost {
         }
     }
 
-    /// Kills the process and waits (at most 5 s) until it has exited and been reaped. Pending
-    /// and later invocations fail as shut down.
-    pub async fn stop(&self) {
+    async fn stop(&self) {
         let mut changed = self.shared.changed.subscribe();
-        self.kill.notify_one();
+        self.shared.kill.notify_one();
         let reaped = async {
             while self.shared.reaped.get().is_none() && changed.changed().await.is_ok() {}
         };
         let _ = tokio::time::timeout(Duration::from_secs(5), reaped).await;
-    }
-
-    /// [`FunctionHost::stop`], then stops the Runtime API.
-    pub async fn shutdown(self) {
-        self.stop().await;
-        self.server.abort();
     }
 
     fn shut_down_error(&self) -> HostError {
@@ -341,20 +507,22 @@ impl FunctionHost {
     }
 }
 
-impl Drop for FunctionHost {
+impl Drop for Sandbox {
     fn drop(&mut self) {
         // The monitor task kills and reaps the child; if the runtime is gone with the task,
         // `kill_on_drop` still kills it.
-        self.kill.notify_one();
+        self.shared.kill.notify_one();
         self.server.abort();
+        self.proxies.iter().for_each(JoinHandle::abort);
     }
 }
 
 /// Waits for the child to exit (or to be killed on request) and fails everything pending.
-async fn watch_child(mut child: Child, shared: Arc<Shared>, kill: Arc<Notify>) {
+async fn watch_child(mut child: Child, shared: Arc<Shared>) {
     let status = tokio::select! {
         status = child.wait() => status,
-        () = kill.notified() => {
+        () = shared.kill.notified() => {
+            // After a chaos kill this is ignored: the first fatal error is the one kept.
             shared.fail_all(HostError::ShutDown { name: shared.name.clone() });
             let _ = child.start_kill();
             child.wait().await
@@ -433,11 +601,16 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> ApiResponse {
     let target = rest
         .strip_prefix("/invocation/")
         .and_then(|r| r.split_once('/'));
-    match target {
-        Some((id, "response")) => complete(shared, id, Invocation::Response(body)),
-        Some((id, "error")) => complete(shared, id, Invocation::Error { error_type, body }),
-        _ => not_found(),
+    let (id, outcome) = match target {
+        Some((id, "response")) => (id, Invocation::Response(body)),
+        Some((id, "error")) => (id, Invocation::Error { error_type, body }),
+        _ => return not_found(),
+    };
+    if let Some(reason) = shared.crash_due_at_response(id) {
+        shared.crash(reason, true).await;
+        return accepted(); // read by nobody: the process is gone
     }
+    complete(shared, id, outcome)
 }
 
 /// The long poll: answers with the oldest queued event, waiting as long as it takes.
@@ -447,7 +620,7 @@ async fn next_invocation(shared: &Shared) -> ApiResponse {
     {
         shared.changed.send_replace(());
     }
-    loop {
+    let (id, event) = loop {
         // Created before checking the queue; `notify_one` keeps a permit if nobody waits yet.
         let notified = shared.queued.notified();
         {
@@ -456,17 +629,35 @@ async fn next_invocation(shared: &Shared) -> ApiResponse {
                 let body = serde_json::json!({"errorType": "Runtime.Unavailable", "errorMessage": fatal.to_string()});
                 return json(StatusCode::INTERNAL_SERVER_ERROR, body.to_string());
             }
+            let mut handed = None;
             while let Some(q) = st.queue.pop_front() {
                 if q.reply.is_closed() {
                     continue; // the caller timed out or went away while queued
                 }
                 let id = uuid_v4();
                 st.in_flight.insert(id.clone(), q.reply);
-                return event_response(shared, &id, q.event);
+                handed = Some((id, q.event));
+                break;
+            }
+            if let Some(handed) = handed {
+                break handed;
             }
         }
         notified.await;
-    }
+    };
+    // Drawn outside the state lock (the chaos may read its shared settings from disk); the
+    // function cannot call anything before it has this answer.
+    let crash_after = shared
+        .chaos
+        .as_ref()
+        .and_then(|chaos| chaos.plan_crash(&shared.name));
+    shared.lock().plan = Some(Plan {
+        id: id.clone(),
+        crash_after,
+        calls: 0,
+        fired: false,
+    });
+    event_response(shared, &id, event)
 }
 
 fn event_response(shared: &Shared, id: &str, event: Bytes) -> ApiResponse {
@@ -483,7 +674,13 @@ fn event_response(shared: &Shared, id: &str, event: Bytes) -> ApiResponse {
 }
 
 fn complete(shared: &Shared, id: &str, outcome: Invocation) -> ApiResponse {
-    let reply = shared.lock().in_flight.remove(id);
+    let reply = {
+        let mut st = shared.lock();
+        if st.plan.as_ref().is_some_and(|p| p.id == id) {
+            st.plan = None;
+        }
+        st.in_flight.remove(id)
+    };
     match reply {
         Some(reply) => {
             let _ = reply.send(Ok(outcome)); // the caller may have timed out: then it is dropped

@@ -50,8 +50,9 @@ pub fn scheduled_event(now: OffsetDateTime) -> Value {
 /// completes, logging each tick's outcome to stderr. A tick that comes while the previous
 /// invocation still runs is delayed, not doubled. Always stops the function before returning.
 ///
-/// Function errors and timeouts are logged and the schedule goes on; it stops with an error when
-/// the function process can no longer serve invocations (exited, failed to initialise).
+/// Function errors, timeouts and injected crashes are logged and the schedule goes on; it stops
+/// with an error when the function process can no longer serve invocations (exited, failed to
+/// initialise).
 pub async fn run_schedule(
     host: Arc<FunctionHost>,
     every: Duration,
@@ -103,7 +104,10 @@ async fn tick(
                 "{LOG} tick {n} ({at}): function error ({error_type}) in {ms} ms: {}",
                 crate::error_message(&body)
             ),
-            Err(e @ HostError::Timeout { .. }) => eprintln!("{LOG} tick {n} ({at}): {e}"),
+            // A killed sandbox is replaced for the next tick (see `FunctionHost::invoke`).
+            Err(e @ (HostError::Timeout { .. } | HostError::Killed { .. })) => {
+                eprintln!("{LOG} tick {n} ({at}): {e}");
+            }
             Err(e) => {
                 eprintln!("{LOG} tick {n} ({at}): {e}");
                 return Err(e.into());

@@ -8,9 +8,20 @@
 //! after the queue's visibility timeout, and the queue's redrive policy moves them to the
 //! dead-letter queue after `maxReceiveCount` receives.
 //!
-//! Not reproduced: concurrent batches (one sandbox, one batch at a time), the batching window,
-//! scaling, and the backoff of failing batches. When the function process dies Lambda would start
-//! a new sandbox; here the worker stops with an error instead, leaving the batch on the queue.
+//! Not reproduced: the batching window, scaling, and the backoff of failing batches (each poller
+//! of the `sqs-worker` command has a sandbox of its own and runs one batch at a time). When the
+//! function process dies Lambda would start a new sandbox; here the worker stops with an error
+//! instead, leaving the batch on the queue, except when chaos killed it ([`crate::chaos`]): then
+//! the batch is left for retry (it comes back after the visibility timeout) and a fresh sandbox
+//! takes the next one, as on Lambda.
+//!
+//! With the function's chaos ([`FunctionHost::chaos`]), deliveries are also made duplicated and
+//! out of order, as a standard queue may: a handled message's delete is skipped (`dupes_rate`:
+//! delivered again after the visibility timeout), a received message is also put into the next
+//! batch (`twin_rate`), held back for a later batch (`holdback_rate`), or its batch shuffled
+//! (`reorder_rate`). Messages waiting for a later batch are shared by the worker's pollers (so a
+//! twin is often handled by another sandbox at the same time) and are lost on stop: they come
+//! back after the visibility timeout like any undeleted message.
 //!
 //! Field names follow `aws_lambda_events` 1.x `SqsEvent` / `SqsMessage` / `SqsMessageAttribute`;
 //! the tests read the events back with that crate.
@@ -32,6 +43,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value, json};
 
 use crate::LocalError;
+use crate::chaos::Chaos;
 use crate::runtime::{ACCOUNT_ID, FunctionHost, HostError, Invocation, default_region};
 
 /// The largest batch of a standard queue's event source mapping (and of one `ReceiveMessage`).
@@ -228,14 +240,33 @@ async fn poll_queue<F: Future<Output = ()>>(
         fut: stop,
         fired: false,
     };
+    let chaos = host.chaos().cloned();
     let mut receive_failures = 0;
     while !stop.fired().await {
-        let messages = match stop.alongside(receive(client, queue_url, batch)).await {
+        let late = match &chaos {
+            Some(chaos) => chaos.take_held(queue_url, usize::try_from(batch).unwrap_or(1)),
+            None => Vec::new(),
+        };
+        let room = batch.saturating_sub(i32::try_from(late.len()).unwrap_or(batch));
+        // Messages held for a later batch do not wait for a long poll.
+        let wait = if late.is_empty() {
+            WAIT_TIME_SECONDS
+        } else {
+            0
+        };
+        let received = match room {
+            0 => Ok(Vec::new()),
+            room => stop.alongside(receive(client, queue_url, room, wait)).await,
+        };
+        let fresh = match received {
             Ok(messages) => {
                 receive_failures = 0;
                 messages
             }
             Err(e) => {
+                if let Some(chaos) = &chaos {
+                    chaos.hold_again(queue_url, late);
+                }
                 receive_failures += 1;
                 if receive_failures >= MAX_RECEIVE_FAILURES {
                     return Err(e);
@@ -246,11 +277,21 @@ async fn poll_queue<F: Future<Output = ()>>(
                 continue;
             }
         };
+        let (messages, notes) = match &chaos {
+            Some(chaos) => disorder(chaos, queue_url, fresh, late),
+            None => (fresh, String::new()),
+        };
         if messages.is_empty() {
             continue;
         }
         let outcome = stop.alongside(process_batch(
-            host, client, queue_url, &arn, &region, &messages,
+            host,
+            client,
+            queue_url,
+            (&arn, &region),
+            &messages,
+            chaos.as_deref(),
+            &notes,
         ));
         let (line, fatal) = outcome.await;
         eprintln!("{LOG} {line}");
@@ -310,12 +351,50 @@ async fn describe_queue(
     Ok(())
 }
 
-async fn receive(client: &Client, queue_url: &str, batch: i32) -> Result<Vec<Message>, LocalError> {
+/// The batch chaos makes of freshly received messages and those held from earlier ones (which
+/// come last: after messages received after them), and what it did, for the log line.
+fn disorder(
+    chaos: &Chaos,
+    queue_url: &str,
+    fresh: Vec<Message>,
+    late: Vec<Message>,
+) -> (Vec<Message>, String) {
+    let (mut messages, twins, held) = chaos.scatter(queue_url, fresh);
+    let late_count = late.len();
+    messages.extend(late);
+    let shuffled = chaos.shuffle(queue_url, &mut messages);
+    let mut notes = Vec::new();
+    if late_count > 0 {
+        notes.push(format!("{late_count} delivered late"));
+    }
+    if twins > 0 {
+        notes.push(format!("{twins} also put into the next batch"));
+    }
+    if held > 0 {
+        notes.push(format!("{held} held back"));
+    }
+    if shuffled {
+        notes.push("shuffled".to_owned());
+    }
+    let notes = if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" (chaos: {})", notes.join(", "))
+    };
+    (messages, notes)
+}
+
+async fn receive(
+    client: &Client,
+    queue_url: &str,
+    batch: i32,
+    wait_seconds: i32,
+) -> Result<Vec<Message>, LocalError> {
     let output = client
         .receive_message()
         .queue_url(queue_url)
         .max_number_of_messages(batch)
-        .wait_time_seconds(WAIT_TIME_SECONDS)
+        .wait_time_seconds(wait_seconds)
         .message_system_attribute_names(MessageSystemAttributeName::All)
         .message_attribute_names("All")
         .send()
@@ -324,15 +403,16 @@ async fn receive(client: &Client, queue_url: &str, batch: i32) -> Result<Vec<Mes
     Ok(output.messages.unwrap_or_default())
 }
 
-/// Invokes the function with one batch and deletes what succeeded. Returns the log line, and the
-/// host error when the function can serve no more invocations.
+/// Invokes the function with one batch and deletes what succeeded (but the deletes chaos loses).
+/// Returns the log line, and the host error when the function can serve no more invocations.
 async fn process_batch(
     host: &FunctionHost,
     client: &Client,
     queue_url: &str,
-    arn: &str,
-    region: &str,
+    (arn, region): (&str, &str),
     messages: &[Message],
+    chaos: Option<&Chaos>,
+    notes: &str,
 ) -> (String, Option<HostError>) {
     let started = Instant::now();
     let ids: Vec<&str> = messages.iter().filter_map(Message::message_id).collect();
@@ -345,13 +425,14 @@ async fn process_batch(
         )),
         Err(e) => {
             let why = e.to_string();
-            if !matches!(e, HostError::Timeout { .. }) {
+            // A killed sandbox is replaced for the next batch (see `FunctionHost::invoke`).
+            if !matches!(e, HostError::Timeout { .. } | HostError::Killed { .. }) {
                 fatal = Some(e);
             }
             BatchVerdict::RetryAll(why)
         }
     };
-    let mut line = format!("batch of {}", messages.len());
+    let mut line = format!("batch of {}{notes}", messages.len());
     let receives = messages
         .iter()
         .filter_map(|m| {
@@ -371,15 +452,20 @@ async fn process_batch(
             ));
         }
         BatchVerdict::DeleteExcept(failed) => {
-            let succeeded: Vec<&Message> = messages
-                .iter()
-                .filter(|m| {
-                    !m.message_id()
-                        .is_some_and(|id| failed.iter().any(|f| f == id))
-                })
-                .collect();
+            let succeeded = messages.iter().filter(|m| {
+                !m.message_id()
+                    .is_some_and(|id| failed.iter().any(|f| f == id))
+            });
+            let (succeeded, lost): (Vec<&Message>, Vec<&Message>) =
+                succeeded.partition(|_| !chaos.is_some_and(|c| c.lose_delete(queue_url)));
             let (deleted, problem) = delete(client, queue_url, &succeeded).await;
             line.push_str(&format!(": {deleted} deleted, {} failed", failed.len()));
+            if !lost.is_empty() {
+                line.push_str(&format!(
+                    ", {} deletes lost (chaos: delivered again after the visibility timeout)",
+                    lost.len()
+                ));
+            }
             if !failed.is_empty() {
                 line.push_str(&format!(" (left for retry: {})", failed.join(", ")));
             }

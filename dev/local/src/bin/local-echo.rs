@@ -3,6 +3,11 @@
 //! body bytes as they came; any other path answers 201 with a JSON echo of the request (with
 //! `requestContext.authorizer.iam` as `iam`, null when the route is not IAM-authorized).
 //! With `ECHO_INIT_FAIL` set it reports an init error to the Runtime API and exits.
+//!
+//! Outgoing calls, for the chaos tests: `/aws?calls=N&table=T&key=K` puts the items `K#0` ..
+//! `K#(N-1)` (hash key `pk`) into the DynamoDB table `T` at `$AWS_ENDPOINT_URL`, one call each,
+//! in order; `/post?env=NAME` posts `hello` to the URL in the variable `NAME` and answers with
+//! the status it got.
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,6 +46,33 @@ async fn handle(req: Request) -> Result<Response<Body>, Error> {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             Ok(Response::new(Body::from("slept")))
         }
+        "/aws" => {
+            let param = |name: &str| query.first(name).unwrap_or_default().to_owned();
+            let calls: usize = param("calls").parse().unwrap_or(1);
+            let (table, key) = (param("table"), param("key"));
+            let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let client = aws_sdk_dynamodb::Client::new(&sdk);
+            for i in 0..calls {
+                let pk = aws_sdk_dynamodb::types::AttributeValue::S(format!("{key}#{i}"));
+                client
+                    .put_item()
+                    .table_name(&table)
+                    .item("pk", pk)
+                    .send()
+                    .await?;
+            }
+            Ok(Response::builder()
+                .status(StatusCode::CREATED)
+                .body(Body::from(format!(r#"{{"written":{calls}}}"#)))?)
+        }
+        "/post" => {
+            let name = query.first("env").unwrap_or_default();
+            let url = std::env::var(name)?;
+            let status = post(&url, "hello").await?;
+            Ok(Response::builder()
+                .status(StatusCode::CREATED)
+                .body(Body::from(format!(r#"{{"status":{status}}}"#)))?)
+        }
         "/raw" => Ok(Response::builder()
             .header("content-type", "application/octet-stream")
             .body(Body::Binary(req.body().as_ref().to_vec()))?),
@@ -74,6 +106,26 @@ async fn handle(req: Request) -> Result<Response<Body>, Error> {
                 .body(Body::from(echo.to_string()))?)
         }
     }
+}
+
+/// POSTs `body` to an `http://host:port/path` URL over plain HTTP/1.1; the answer's status.
+async fn post(url: &str, body: &str) -> Result<u16, Error> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").ok_or("not an http:// URL")?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let mut stream = tokio::net::TcpStream::connect(authority).await?;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: text/plain\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await?;
+    let head = String::from_utf8_lossy(&answer);
+    let status = head.split(' ').nth(1).ok_or("no status line")?;
+    Ok(status.parse()?)
 }
 
 /// What a runtime does when its init fails: POST /runtime/init/error (plain HTTP/1.1).

@@ -3,7 +3,9 @@
 //! otherwise).
 
 mod admin;
+mod chaos;
 mod events;
+mod faults;
 mod http;
 mod runtime;
 mod sink;

@@ -13,6 +13,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use local::LocalError;
+use local::chaos::Chaos;
 use local::runtime::{FunctionHost, FunctionSpec, HostError};
 use local::sqs::run_sqs_worker;
 use serde_json::json;
@@ -22,14 +23,14 @@ use tokio::task::JoinHandle;
 /// Upper bound for any single wait in these tests.
 const LIMIT: Duration = Duration::from_secs(30);
 
-async fn bounded<T>(fut: impl Future<Output = T>) -> T {
+pub(crate) async fn bounded<T>(fut: impl Future<Output = T>) -> T {
     tokio::time::timeout(LIMIT, fut)
         .await
         .expect("test step timed out")
 }
 
 /// Polls `check` every 200 ms until it holds; fails the test after `LIMIT`.
-async fn eventually<F, Fut>(what: &str, mut check: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -44,7 +45,7 @@ where
     }
 }
 
-fn endpoint() -> String {
+pub(crate) fn endpoint() -> String {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     assert!(
         endpoint.starts_with("http://127.0.0.1:") || endpoint.starts_with("http://localhost:"),
@@ -54,13 +55,13 @@ fn endpoint() -> String {
     endpoint
 }
 
-async fn client() -> Client {
+pub(crate) async fn client() -> Client {
     endpoint();
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     Client::new(&sdk)
 }
 
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let nanos = std::time::SystemTime::now()
@@ -69,13 +70,13 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{n}-{nanos}", std::process::id())
 }
 
-struct Queue {
-    name: String,
-    url: String,
-    arn: String,
+pub(crate) struct Queue {
+    pub name: String,
+    pub url: String,
+    pub arn: String,
 }
 
-async fn create_queue(
+pub(crate) async fn create_queue(
     client: &Client,
     prefix: &str,
     attributes: &[(QueueAttributeName, String)],
@@ -107,7 +108,7 @@ async fn create_queue(
     Queue { name, url, arn }
 }
 
-async fn send(client: &Client, queue: &Queue, body: &str) {
+pub(crate) async fn send(client: &Client, queue: &Queue, body: &str) {
     let kind = MessageAttributeValue::builder()
         .data_type("String")
         .string_value("sync")
@@ -126,7 +127,7 @@ async fn send(client: &Client, queue: &Queue, body: &str) {
 }
 
 /// (visible, in flight) messages of a queue.
-async fn counts(client: &Client, queue: &Queue) -> (u64, u64) {
+pub(crate) async fn counts(client: &Client, queue: &Queue) -> (u64, u64) {
     let output = bounded(
         client
             .get_queue_attributes()
@@ -152,7 +153,13 @@ async fn counts(client: &Client, queue: &Queue) -> (u64, u64) {
 
 /// A ready `local-sqs-echo` that logs every event it receives to `log`.
 async fn echo_host(log: &Path) -> Arc<FunctionHost> {
+    echo_host_with(log, None).await
+}
+
+/// [`echo_host`] running with `chaos`.
+pub(crate) async fn echo_host_with(log: &Path, chaos: Option<Arc<Chaos>>) -> Arc<FunctionHost> {
     let mut spec = FunctionSpec::new("worker", env!("CARGO_BIN_EXE_local-sqs-echo"));
+    spec.chaos = chaos;
     spec.timeout = Duration::from_secs(10);
     spec.quiet = true;
     spec.env
@@ -164,24 +171,29 @@ async fn echo_host(log: &Path) -> Arc<FunctionHost> {
     Arc::new(host)
 }
 
-fn log_path() -> PathBuf {
+pub(crate) fn log_path() -> PathBuf {
     std::env::temp_dir().join(format!("{}.jsonl", unique("local-sqs-echo")))
 }
 
 /// The events the function received, in order, read back with `aws_lambda_events`.
-fn logged_events(log: &Path) -> Vec<SqsEvent> {
+pub(crate) fn logged_events(log: &Path) -> Vec<SqsEvent> {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     text.lines()
         .map(|line| serde_json::from_str(line).expect("the function logged an SqsEvent"))
         .collect()
 }
 
-struct Worker {
+pub(crate) struct Worker {
     stop: oneshot::Sender<()>,
     task: JoinHandle<Result<(), LocalError>>,
 }
 
-fn start_worker(host: &Arc<FunctionHost>, client: &Client, queue: &Queue, batch: i32) -> Worker {
+pub(crate) fn start_worker(
+    host: &Arc<FunctionHost>,
+    client: &Client,
+    queue: &Queue,
+    batch: i32,
+) -> Worker {
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(run_sqs_worker(
         Arc::clone(host),
@@ -196,7 +208,7 @@ fn start_worker(host: &Arc<FunctionHost>, client: &Client, queue: &Queue, batch:
 }
 
 impl Worker {
-    async fn stop(self) -> Result<(), LocalError> {
+    pub(crate) async fn stop(self) -> Result<(), LocalError> {
         let _ = self.stop.send(());
         bounded(self.task).await.expect("worker task")
     }
