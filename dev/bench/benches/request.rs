@@ -85,6 +85,11 @@ fn channel_keys(c: &mut Criterion) {
                 .and_then(|k| k.sign_base64(b"message"))
         })
     });
+    // what init pays for each private key: decoding, the shape and the consistency of its
+    // numbers (the full read by aws-lc waits for the first signature, above)
+    c.bench_function("key/private_init_check", |b| {
+        b.iter(|| RsaSigner::from_pkcs8_base64("KEY", black_box(&private)))
+    });
     c.bench_function("key/public_parse", |b| {
         b.iter(|| RsaVerifier::from_spki_base64("KEY", black_box(&public)))
     });

@@ -193,6 +193,7 @@ async fn one_start(app: &App, n: usize) -> Result<Duration, String> {
         allocation_no: None,
         auto_allocation_error: None,
         refunded: 0,
+        account: None,
     };
     shared::service::pay_orders::apply_notice(app, &pay)
         .await

@@ -17,6 +17,7 @@ use crate::store::{Scope, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod providers;
 pub mod tenants;
 
 pub use tenants::{Env, Tenants};
@@ -230,7 +231,12 @@ fn default_tenant(config: &Config) -> Result<Tenant, ConfigError> {
 
 /// The registry of the configured channels: one line per channel.
 pub fn channels_from(config: &Config, secrets: &Secrets) -> Result<Channels, ConfigError> {
-    channels_for(config.alipay.as_ref(), config.wechat.as_ref(), secrets)
+    channels_for(
+        config.alipay.as_ref(),
+        config.wechat.as_ref(),
+        secrets,
+        None,
+    )
 }
 
 /// The channel clients of an app's accounts: one line per channel.
@@ -238,10 +244,15 @@ pub fn channels_for(
     alipay: Option<&AlipaySettings>,
     wechat: Option<&WechatSettings>,
     secrets: &Secrets,
+    token_source: Option<Arc<dyn crate::channel::alipay::auth::TokenSource>>,
 ) -> Result<Channels, ConfigError> {
     let mut clients: Vec<Box<dyn SharingChannel>> = Vec::new();
     if let Some(a) = alipay {
-        clients.push(Box::new(AlipayClient::from_settings(a, secrets)?));
+        let mut client = AlipayClient::from_settings(a, secrets)?;
+        if let Some(source) = token_source {
+            client = client.with_token_source(source);
+        }
+        clients.push(Box::new(client));
     }
     if let Some(w) = wechat {
         clients.push(Box::new(WechatClient::from_settings(w, secrets)?));

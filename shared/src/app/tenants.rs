@@ -5,6 +5,7 @@
 //! a rotation or a disabling takes effect within that time. An unknown id is remembered for a
 //! few seconds only, so a new app is usable at once and probing ids costs a read each.
 
+use super::providers::{AppTokenSource, Providers, client_inputs};
 use super::{App, TenantError, channels_for};
 use crate::daxpay::request::Verifier;
 use crate::daxpay::sign::{Secret, Signer};
@@ -52,12 +53,16 @@ pub struct Tenants {
     base: App,
     ttl: Duration,
     cache: Mutex<HashMap<String, Entry>>,
+    /// The service providers apps' accounts are under (SPEC §6.5).
+    pub providers: Providers,
 }
 
 impl Tenants {
     pub fn new(base: App, keyring: Keyring, env: Env, ttl: Duration) -> Self {
+        let registry = base.store.scoped(Scope::default_app());
         Self {
-            registry: base.store.scoped(Scope::default_app()),
+            providers: Providers::new(registry.clone(), keyring.clone(), ttl),
+            registry,
             keyring,
             env,
             base,
@@ -136,7 +141,10 @@ impl Tenants {
             .await
             .map_err(|e| system(&e))?;
         let secrets: AppSecrets = serde_json::from_slice(&plain).map_err(|e| system(&e))?;
-        let app = self.app_of(&record, &secrets).map_err(|e| system(&e))?;
+        let app = self
+            .app_of(&record, &secrets)
+            .await
+            .map_err(|e| system(&e))?;
         let enabled =
             record.status == TenantStatus::Enabled && record.mch_status == TenantStatus::Enabled;
         Ok(if enabled {
@@ -146,8 +154,44 @@ impl Tenants {
         })
     }
 
+    /// Clients of the accounts an app had before; one that no longer builds (its provider
+    /// gone) is left out, and what was made under it waits, flagged in time, for a human.
+    async fn retired_clients(
+        &self,
+        secrets: &AppSecrets,
+    ) -> Vec<Box<dyn crate::channel::SharingChannel>> {
+        let mut clients = Vec::new();
+        for r in &secrets.retired {
+            let built = match client_inputs(
+                &self.providers,
+                r.alipay.as_ref(),
+                r.wechat.as_ref(),
+                &r.keys,
+            )
+            .await
+            {
+                Ok(inputs) => channels_for(
+                    inputs.alipay.as_ref(),
+                    inputs.wechat.as_ref(),
+                    &inputs.secrets,
+                    None,
+                ),
+                Err(e) => Err(e),
+            };
+            match built {
+                Ok(channels) => clients.extend(channels.into_clients()),
+                Err(e) => tracing::warn!(error = %e, "a retired account's client does not build"),
+            }
+        }
+        clients
+    }
+
     /// The App a record and its opened secrets make.
-    pub fn app_of(&self, record: &AppRecord, secrets: &AppSecrets) -> Result<App, ConfigError> {
+    pub async fn app_of(
+        &self,
+        record: &AppRecord,
+        secrets: &AppSecrets,
+    ) -> Result<App, ConfigError> {
         let env = &self.env;
         let effective = record
             .settings
@@ -167,10 +211,29 @@ impl Tenants {
                 until,
             ));
         }
-        let channels = channels_for(
+        let inputs = client_inputs(
+            &self.providers,
             record.alipay.as_ref(),
             record.wechat.as_ref(),
-            &secrets.channel_secrets(),
+            secrets,
+        )
+        .await?;
+        let token_source = inputs
+            .alipay
+            .as_ref()
+            .and_then(|a| a.app_auth.as_ref())
+            .map(|_| {
+                Arc::new(AppTokenSource {
+                    registry: self.registry.clone(),
+                    keyring: self.keyring.clone(),
+                    app_id: record.app_id.as_str().to_owned(),
+                }) as Arc<dyn crate::channel::alipay::auth::TokenSource>
+            });
+        let channels = channels_for(
+            inputs.alipay.as_ref(),
+            inputs.wechat.as_ref(),
+            &inputs.secrets,
+            token_source,
         )?;
         let tenant = Tenant {
             app_id: record.app_id.clone(),
@@ -178,6 +241,7 @@ impl Tenants {
             is_default: false,
             code: Some(record.code.clone()),
         };
+        let channels = channels.with_retired(self.retired_clients(secrets).await);
         let mut app = self.base.clone().for_tenant(tenant);
         app.verifier = verifier;
         app.channels = Arc::new(channels);

@@ -51,10 +51,22 @@ pub trait SharingChannel: Send + Sync + std::fmt::Debug {
     /// The last segment of its callback route, `/callback/<name>`.
     fn callback_name(&self) -> &'static str;
 
-    /// Whether this client can sign its requests now (its key read and usable): asked before
-    /// an order is written on the strength of a call, so a key that cannot sign writes nothing
-    /// (SPEC §9). The first use reads the key; later ones cost nothing.
-    fn ready(&self) -> Result<(), ChannelError>;
+    /// Whether this client can make its calls now (its key read and usable; a merchant's
+    /// authorisation, in third-party mode, not expired): asked before an order is written on
+    /// the strength of a call, so a key that cannot sign or a token that cannot act writes
+    /// nothing (SPEC §6.5, §9). The first use reads the key; later ones cost nothing.
+    fn ready<'a>(&'a self, now: i64) -> Call<'a, ()>;
+
+    /// The account this client acts as (`mchid` or `sp_mchid/sub_mchid`; an Alipay app id or
+    /// `app_id/user_id` for an authorising merchant): stamped on what is made through it.
+    fn account_key(&self) -> String;
+
+    /// The most that may be split of a payment, in 1/10000, when the channel limits it (a
+    /// WeChat Pay sub-merchant's authorised ratio); `None`: no limit but the payment itself.
+    fn max_ratio<'a>(&'a self, now: i64) -> Call<'a, Option<i64>> {
+        let _ = now;
+        Box::pin(async { Ok(None) })
+    }
 
     /// Asks the channel to split `trade_no`, idempotently under `allocation_no`.
     fn allocate<'a>(
@@ -162,7 +174,7 @@ pub trait SharingChannel: Send + Sync + std::fmt::Debug {
 /// sealed: their app's route is `/app/{appId}/callback/wechat`).
 pub fn notification_account(name: &str, body: &[u8]) -> Option<(Channel, String)> {
     if name.eq_ignore_ascii_case("alipay") {
-        return alipay::notify::app_id_of(body).map(|id| (Channel::AliPay, id));
+        return alipay::notify::account_of(body).map(|id| (Channel::AliPay, id));
     }
     None
 }
@@ -178,11 +190,59 @@ fn unsupported(channel: Channel) -> ChannelError {
 #[derive(Debug, Default)]
 pub struct Channels {
     clients: Vec<Box<dyn SharingChannel>>,
+    /// Clients of accounts the app had before (kept so what was made under them is followed
+    /// to its end with them, SPEC §6.5).
+    retired: Vec<Box<dyn SharingChannel>>,
 }
 
 impl Channels {
     pub fn new(clients: Vec<Box<dyn SharingChannel>>) -> Self {
-        Self { clients }
+        Self {
+            clients,
+            retired: Vec::new(),
+        }
+    }
+
+    /// The clients, current ones only.
+    pub fn into_clients(self) -> Vec<Box<dyn SharingChannel>> {
+        self.clients
+    }
+
+    /// These channels, with clients of accounts the app had before.
+    pub fn with_retired(mut self, retired: Vec<Box<dyn SharingChannel>>) -> Self {
+        self.retired = retired;
+        self
+    }
+
+    /// The client of the account something was made under (`None`: made before accounts
+    /// were stamped, the channel's current one). An account the app no longer has is an
+    /// unknown outcome, never another account's call: the order waits (and is flagged if it
+    /// must wait too long) until the account is restored.
+    pub fn for_account(
+        &self,
+        channel: Channel,
+        account: Option<&str>,
+    ) -> Result<&dyn SharingChannel, ChannelError> {
+        let current = self.get(channel);
+        let Some(account) = account else {
+            return current;
+        };
+        if let Ok(c) = current
+            && c.account_key() == account
+        {
+            return Ok(c);
+        }
+        if let Some(c) = self
+            .retired
+            .iter()
+            .find(|c| c.channel() == channel && c.account_key() == account)
+        {
+            return Ok(c.as_ref());
+        }
+        tracing::error!(alert = "account_missing", channel = %channel, account, "made under an account this app no longer has");
+        Err(ChannelError::Ambiguous(format!(
+            "{channel}: the account {account} this was made under is no longer the app's; restore it to follow this"
+        )))
     }
 
     /// The client of `channel`.

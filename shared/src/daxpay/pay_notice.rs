@@ -126,6 +126,7 @@ fn pay_order_from_notice(raw: &Map<String, Value>) -> Result<PayOrder, Validatio
         allocation_no: None,
         auto_allocation_error: None,
         refunded: 0,
+        account: None,
     })
 }
 

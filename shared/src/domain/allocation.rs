@@ -42,6 +42,8 @@ pub struct AllocationOrder {
     pub spelling: Spelling,
     /// The start asked for no merchant notices (2.0.7 `notNotify`).
     pub not_notify: bool,
+    /// The channel account of its pay order (SPEC §6.5): its calls use it.
+    pub account: Option<String>,
 }
 
 /// An order with its details: what the transitions read and return.

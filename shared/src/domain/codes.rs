@@ -135,9 +135,11 @@ code_enum!(
 );
 
 code_enum!(
-    /// Receiver account types.
+    /// Receiver account types. `wx_personal_sub`: an openid under the sub-merchant's own appid
+    /// (WeChat Pay partner mode, `PERSONAL_SUB_OPENID`; the account needs its `sub_appid`).
     ReceiverType {
         WxPersonal = "wx_personal",
+        WxPersonalSub = "wx_personal_sub",
         WxMerchant = "wx_merchant",
         AliUserId = "ali_user_id",
         AliOpenId = "ali_open_id",
@@ -148,7 +150,7 @@ code_enum!(
 impl ReceiverType {
     pub fn channel(self) -> Channel {
         match self {
-            Self::WxPersonal | Self::WxMerchant => Channel::WechatPay,
+            Self::WxPersonal | Self::WxPersonalSub | Self::WxMerchant => Channel::WechatPay,
             Self::AliUserId | Self::AliOpenId | Self::AliLoginName => Channel::AliPay,
         }
     }

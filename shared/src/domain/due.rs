@@ -11,16 +11,19 @@ pub enum DueKind {
     ReturnSync,
     /// A frozen pay order nearing the channel's freeze deadline (SPEC §4.11).
     Deadline,
+    /// A merchant's Alipay authorisation (`app_auth_token`) nearing its expiry (SPEC §6.5).
+    AppAuthRefresh,
 }
 
 impl DueKind {
-    pub const ALL: [DueKind; 6] = [
+    pub const ALL: [DueKind; 7] = [
         Self::Sync,
         Self::Finish,
         Self::AutoAllocate,
         Self::Notify,
         Self::ReturnSync,
         Self::Deadline,
+        Self::AppAuthRefresh,
     ];
 
     /// The `duePk` value.
@@ -32,6 +35,7 @@ impl DueKind {
             Self::Notify => "DUE#notify",
             Self::ReturnSync => "DUE#return_sync",
             Self::Deadline => "DUE#deadline",
+            Self::AppAuthRefresh => "DUE#app_auth_refresh",
         }
     }
 

@@ -256,6 +256,7 @@ mod tests {
                 flagged: false,
                 spelling: Default::default(),
                 not_notify: false,
+                account: None,
             },
             details: vec![
                 detail("r1", "2088000000000011"),

@@ -29,6 +29,10 @@ pub struct PayOrder {
     pub auto_allocation_error: Option<String>,
     /// Fen refunded so far (successful refunds from the refund feed, SPEC §4.9).
     pub refunded: i64,
+    /// The channel account the payment was made under (`mchid`, `sp_mchid/sub_mchid`, an
+    /// Alipay app id or `app_id/auth_app_id`), stamped when it was first fed: every call about
+    /// it uses that account (SPEC §6.5). `None`: fed before accounts were stamped.
+    pub account: Option<String>,
 }
 
 impl PayOrder {
@@ -152,6 +156,8 @@ pub fn merge_notice(existing: &PayOrder, notice: &PayOrder) -> Merge {
         allocation_no: existing.allocation_no.clone(),
         auto_allocation_error: existing.auto_allocation_error.clone(),
         refunded: existing.refunded,
+        // the first stamp stays: the payment was made under it
+        account: existing.account.clone().or_else(|| notice.account.clone()),
     };
     if &merged == existing {
         Merge::Unchanged
@@ -182,6 +188,7 @@ mod tests {
             allocation_no: None,
             auto_allocation_error: None,
             refunded: 0,
+            account: None,
         }
     }
     #[test]

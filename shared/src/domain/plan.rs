@@ -142,6 +142,7 @@ pub fn new_allocation(
         flagged: false,
         spelling: req.spelling,
         not_notify: req.not_notify,
+        account: pay.account.clone(),
     };
     Allocation { order, details }
 }

@@ -15,8 +15,19 @@ pub enum Refusal {
     SharingUnsupported(Channel),
     AlreadyAllocated,
     ChannelNotConfigured(Channel),
-    /// The channel's signing key cannot sign (a setting to fix): nothing was written.
-    ChannelKeyUnusable(Channel),
+    /// The split exceeds the share of the payment a WeChat Pay sub-merchant authorised its
+    /// provider to split (`max_ratio` in 1/10000).
+    OverMaxRatio {
+        total: i64,
+        amount: i64,
+        max_ratio: i64,
+    },
+    /// The channel's account cannot act now (a key that cannot sign, a merchant authorisation
+    /// expired: `why` says which and the fix): nothing was written.
+    ChannelNotReady {
+        channel: Channel,
+        why: String,
+    },
     NoTradeNo,
     BizAllocationNoReused,
     OrderNotFound,
@@ -111,10 +122,19 @@ impl fmt::Display for Refusal {
             ChannelNotConfigured(c) => {
                 write!(f, "支付通道 {c} 未配置分账 (channel not configured)")
             }
-            ChannelKeyUnusable(c) => write!(
+            OverMaxRatio {
+                total,
+                amount,
+                max_ratio,
+            } => write!(
                 f,
-                "支付通道 {c} 密钥不可用 (the channel's signing key cannot sign; nothing was done)"
+                "分账金额超过子商户授权的最大分账比例: {total}/{amount} 分 > {}.{:02}% (max_ratio {max_ratio}; the sub-merchant raises it in 商户平台 产品中心 - 授权的产品 - 分账授权)",
+                max_ratio / 100,
+                max_ratio % 100
             ),
+            ChannelNotReady { channel, why } => {
+                write!(f, "支付通道 {channel} 暂不可用: {why} (nothing was done)")
+            }
             NoTradeNo => f.write_str("支付订单缺少通道交易号 (the pay order has no outOrderNo)"),
             BizAllocationNoReused => f.write_str(
                 "商户分账单号已被使用 (bizAllocationNo is already used with other parameters)",

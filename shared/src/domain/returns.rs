@@ -50,6 +50,8 @@ pub struct ReturnOrder {
     /// A sync while the channel is still processing it.
     pub due: Option<Due>,
     pub sync_attempts: i64,
+    /// The channel account of its order (SPEC §6.5): its calls use it.
+    pub account: Option<String>,
 }
 
 /// What a receiver of an order has given back so far: the sum of its returns that are not
@@ -238,6 +240,7 @@ mod tests {
             flagged: false,
             spelling: Spelling::V207,
             not_notify: false,
+            account: None,
         }
     }
 

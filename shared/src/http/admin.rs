@@ -9,7 +9,9 @@ use crate::app::Stack;
 use crate::domain::TenantStatus;
 use crate::infra::app_settings::effective_view;
 use crate::service::admin::{self, AdminError, Caller, DEFAULT_GRACE_SECS, NewApp};
+use crate::service::admin_providers as providers;
 use crate::store::apps::AppRecord;
+use crate::store::providers::ProviderRecord;
 use crate::store::tenants::{AuditRecord, Merchant};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -63,14 +65,24 @@ fn app_view(stack: &Stack, a: &AppRecord) -> Value {
     });
     let mut channels = Map::new();
     if let Some(alipay) = &a.alipay {
-        let mut v = json!({"mode": "direct"});
+        let mode = if alipay.provider.is_some() {
+            "provider"
+        } else {
+            "direct"
+        };
+        let mut v = json!({"mode": mode});
         if let (Value::Object(m), Ok(Value::Object(s))) = (&mut v, serde_json::to_value(alipay)) {
             m.extend(s);
         }
         channels.insert("ali_pay".into(), v);
     }
     if let Some(wechat) = &a.wechat {
-        let mut v = json!({"mode": "direct"});
+        let mode = if wechat.provider.is_some() {
+            "provider"
+        } else {
+            "direct"
+        };
+        let mut v = json!({"mode": mode});
         if let (Value::Object(m), Ok(Value::Object(s))) = (&mut v, serde_json::to_value(wechat)) {
             m.extend(s);
         }
@@ -90,6 +102,18 @@ fn app_view(stack: &Stack, a: &AppRecord) -> Value {
         "createdAt": a.created_at,
         "updatedAt": a.updated_at,
     })
+}
+
+fn provider_view(p: &ProviderRecord) -> Value {
+    let mut channels = Map::new();
+    if let Some(alipay) = &p.alipay {
+        channels.insert("ali_pay".into(), json!(alipay));
+    }
+    if let Some(wechat) = &p.wechat {
+        channels.insert("wechat_pay".into(), json!(wechat));
+    }
+    json!({"providerId": p.provider_id, "name": p.name, "channels": channels,
+        "createdAt": p.created_at, "updatedAt": p.updated_at})
 }
 
 fn audit_view(r: &AuditRecord) -> Value {
@@ -262,6 +286,26 @@ async fn route(
         ("DELETE", ["apps", id, "channels", channel]) => {
             let a = admin::set_channel(stack, caller, id, channel, None).await?;
             ok(json!({"app": app(&a)}))
+        }
+        ("POST", ["providers"]) => {
+            let b = body()?;
+            only(&b, &["providerId", "name"])?;
+            let id = text(&b, "providerId")?
+                .ok_or_else(|| admin::invalid("providerId", "is required"))?;
+            let p = providers::create_provider(stack, caller, id, text(&b, "name")?).await?;
+            ok(json!({"provider": provider_view(&p)}))
+        }
+        ("GET", ["providers", id]) => {
+            ok(json!({"provider": provider_view(&providers::provider(stack, id).await?)}))
+        }
+        ("PUT", ["providers", id, "channels", channel]) => {
+            let b = body()?;
+            let p = providers::set_provider_channel(stack, caller, id, channel, Some(&b)).await?;
+            ok(json!({"provider": provider_view(&p)}))
+        }
+        ("DELETE", ["providers", id, "channels", channel]) => {
+            let p = providers::set_provider_channel(stack, caller, id, channel, None).await?;
+            ok(json!({"provider": provider_view(&p)}))
         }
         ("GET", ["audit"]) => {
             let (records, next) = admin::audit(

@@ -66,8 +66,90 @@ pub async fn take(
         }
         Err(Unreadable) => return text(500, "fail".into()),
     };
+    take_by(&apps, name, headers, body).await
+}
+
+/// `POST /provider/{providerId}/callback/<channel>` (SPEC §6.5): a service provider's
+/// notification, verified and opened with the provider's keys, goes to the apps of the
+/// sub-merchant it names (each verifies it again with its own client, as on any route). One
+/// naming no sub-merchant of ours is refused. Alipay's name their account in the clear: as on
+/// the stack's route.
+pub async fn take_for_provider(
+    at: &Target<'_>,
+    provider: &str,
+    name: &str,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Response<Body> {
+    if !name.eq_ignore_ascii_case("wechat") {
+        return take(at, name, headers, body).await;
+    }
+    let Some(tenants) = at.stack.tenants() else {
+        return text(404, "fail".into());
+    };
+    let client = match tenants.providers.get(provider).await.and_then(|p| {
+        let settings = p.record.wechat.clone().ok_or_else(|| {
+            crate::infra::config::ConfigError::new("provider", "no WeChat Pay account")
+        })?;
+        crate::channel::wechat::WechatClient::from_settings(&settings, &p.keys.channel_secrets())
+    }) {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::warn!(provider, error = %e, "notification for an unknown provider");
+            return text(404, "fail".into());
+        }
+    };
+    let kept = kept_headers(&crate::channel::wechat::notify::SIGNATURE_HEADERS, headers);
+    let inbound = Inbound {
+        body,
+        headers: &kept,
+    };
+    let account = match client.partner_account_of(&inbound, at.stack.default_app().clock.now()) {
+        Ok(account) => account,
+        Err(why) => {
+            tracing::warn!(provider, reason = %why, "provider notification refused");
+            return text(401, "fail".into());
+        }
+    };
+    let ids = match tenants
+        .registry
+        .apps_of_account(crate::domain::Channel::WechatPay, &account)
+        .await
+    {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::error!(cause = %e, "account index");
+            return text(500, "fail".into());
+        }
+    };
+    let mut apps = Vec::new();
+    for id in ids {
+        match at.stack.app(Some(&id)).await {
+            Ok(app) => apps.push(app),
+            Err(TenantError::Disabled(app)) => apps.push(*app),
+            Err(TenantError::Unknown) => {}
+            Err(TenantError::System(cause)) => {
+                tracing::error!(cause = %cause, "tenant registry");
+                return text(500, "fail".into());
+            }
+        }
+    }
+    if apps.is_empty() {
+        tracing::warn!(provider, account = %account, "provider notification for a sub-merchant of no app");
+        return text(404, "fail".into());
+    }
+    take_by(&apps, name, headers, body).await
+}
+
+/// Offers a notification to each app it may be for; answers the channel with the best news.
+async fn take_by(
+    apps: &[App],
+    name: &str,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Response<Body> {
     let mut reply = None;
-    for app in &apps {
+    for app in apps {
         let Some(channel) = app.channels.by_callback_name(name) else {
             continue;
         };
@@ -94,6 +176,14 @@ pub async fn take(
     }
 }
 
+/// The headers of a notification its verification needs, by name.
+fn kept_headers(names: &[&str], headers: &http::HeaderMap) -> Vec<(String, String)> {
+    names
+        .iter()
+        .filter_map(|k| Some(((*k).to_owned(), headers.get(*k)?.to_str().ok()?.to_owned())))
+        .collect()
+}
+
 /// Verifies a notification with one app's client and queues it for that app.
 async fn take_for(
     app: &App,
@@ -101,11 +191,7 @@ async fn take_for(
     headers: &http::HeaderMap,
     body: &[u8],
 ) -> Taken {
-    let kept: Vec<(String, String)> = channel
-        .signed_headers()
-        .iter()
-        .filter_map(|k| Some(((*k).to_owned(), headers.get(*k)?.to_str().ok()?.to_owned())))
-        .collect();
+    let kept = kept_headers(channel.signed_headers(), headers);
     let inbound = Inbound {
         body,
         headers: &kept,

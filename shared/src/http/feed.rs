@@ -93,11 +93,17 @@ pub async fn pay_order(at: &Target<'_>, body: &[u8]) -> Response<Body> {
     };
     let app = &app;
     let now = app.clock.now();
-    let order = match parse_pay_notice(body, |m| app.verifier.signed(m, now)) {
+    let mut order = match parse_pay_notice(body, |m| app.verifier.signed(m, now)) {
         Ok(_) if off => return disabled("pay notice"),
         Ok(order) => order,
         Err(e) => return refused("pay notice", &e),
     };
+    // the account the payment was made under: every later call about it uses it
+    order.account = app
+        .channels
+        .get(order.channel)
+        .ok()
+        .map(|c| c.account_key());
     let span = tracing::info_span!("pay_notice", orderNo = %order.order_no, bizOrderNo = %order.biz_order_no);
     async {
         let result = pay_orders::apply_notice(app, &order).await;

@@ -149,6 +149,12 @@ pub async fn handle(stack: &Stack, req: Request) -> Response<Body> {
             tracing::info!(status = response.status().as_u16(), "answered");
             return response;
         }
+        if let Some((provider, name)) = routes::provider_callback(&method, &path) {
+            let response =
+                callbacks::take_for_provider(&at, provider, name, req.headers(), body).await;
+            tracing::info!(status = response.status().as_u16(), "answered");
+            return response;
+        }
         let response = match route(&method, &rest) {
             Some(Endpoint::OpenApi) => response(200, "application/json", OPENAPI.to_owned()),
             Some(Endpoint::PayOrderFeed) => feed::pay_order(&at, body).await,

@@ -202,6 +202,23 @@ pub fn split_app(path: &str) -> (Option<&str>, &str) {
     }
 }
 
+/// A provider's notification route, `/provider/{providerId}/callback/<channel>` (SPEC §6.5):
+/// the provider and the channel's callback name.
+pub fn provider_callback<'p>(method: &str, path: &'p str) -> Option<(&'p str, &'p str)> {
+    const PREFIX: &str = "/provider/";
+    let head = path.get(..PREFIX.len())?;
+    if method != "POST" || !head.eq_ignore_ascii_case(PREFIX) {
+        return None;
+    }
+    let (provider, rest) = path[PREFIX.len()..].split_once('/')?;
+    let rest = rest.trim_end_matches('/');
+    let name = rest.get(..CALLBACK_PREFIX.len() - 1).and_then(|head| {
+        head.eq_ignore_ascii_case(&CALLBACK_PREFIX[1..])
+            .then(|| &rest[CALLBACK_PREFIX.len() - 1..])
+    })?;
+    (!provider.is_empty() && !name.is_empty() && !name.contains('/')).then_some((provider, name))
+}
+
 /// The endpoint of a request, if any.
 pub fn route<'p>(method: &str, path: &'p str) -> Option<Endpoint<'p>> {
     let path = path.trim_end_matches('/');
@@ -276,6 +293,19 @@ mod tests {
             (None, "/unipay/allocation/start")
         );
         assert_eq!(split_app("/app/shop-1"), (None, "/app/shop-1"));
+        assert_eq!(
+            provider_callback("POST", "/provider/sp-1/callback/wechat"),
+            Some(("sp-1", "wechat"))
+        );
+        assert_eq!(
+            provider_callback("GET", "/provider/sp-1/callback/wechat"),
+            None
+        );
+        assert_eq!(provider_callback("POST", "/provider/sp-1/callback/"), None);
+        assert_eq!(
+            provider_callback("POST", "/provider//callback/wechat"),
+            None
+        );
         assert_eq!(
             split_app("/app//unipay/allocation/start"),
             (None, "/app//unipay/allocation/start")

@@ -74,6 +74,36 @@ pub struct WechatSettings {
     pub public_key_id: String,
     pub base_url: String,
     pub timeout_ms: u64,
+    /// Partner mode (SPEC §6.5): the sub-merchant the provider (whose `mchid`, `appid` and keys
+    /// these then are) acts for, and its own appid when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_mchid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_appid: Option<String>,
+    /// The provider whose account (and keys) this is, for an app's account under a provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+}
+
+impl WechatSettings {
+    /// The account these settings act as: `mchid`, or `sp_mchid/sub_mchid` under a provider.
+    pub fn account_key(&self) -> String {
+        match &self.sub_mchid {
+            Some(sub) => format!("{}/{sub}", self.mchid),
+            None => self.mchid.clone(),
+        }
+    }
+}
+
+impl AlipaySettings {
+    /// The account these settings act as: the app id, or `app_id/auth_app_id` for a merchant
+    /// that authorised it.
+    pub fn account_key(&self) -> String {
+        match &self.app_auth {
+            Some(auth) => format!("{}/{}", self.app_id, auth.auth_app_id),
+            None => self.app_id.clone(),
+        }
+    }
 }
 
 /// Alipay settings that are not secret (an app's account keeps them as this JSON).
@@ -84,6 +114,44 @@ pub struct AlipaySettings {
     pub gateway_url: String,
     pub notify_url: Option<String>,
     pub timeout_ms: u64,
+    /// Third-party mode (SPEC §6.5): the merchant that authorised this (the provider's) app to
+    /// act for it; its `app_auth_token` is a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_auth: Option<AppAuth>,
+    /// The provider whose app (and keys) this is, for an app's account under a provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+}
+
+/// A merchant's authorisation of a third-party app (`alipay.open.auth.token.app`): who, and
+/// until when its token and refresh token hold (epoch seconds).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppAuth {
+    pub user_id: String,
+    pub auth_app_id: String,
+    pub expires_at: i64,
+    pub refresh_expires_at: i64,
+    /// When a refresh was last refused (the refresh token no longer holds: the merchant must
+    /// authorise the app again), and why; the next attempt waits a day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_failed_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_error: Option<String>,
+}
+
+/// How long before its token expires a merchant's authorisation is refreshed.
+pub const APP_AUTH_REFRESH_BEFORE_SECS: i64 = 30 * 86_400;
+
+impl AppAuth {
+    /// When the token is refreshed next: 30 days before it expires (at once if that has
+    /// passed), or a day after a refused refresh.
+    pub fn refresh_at(&self) -> i64 {
+        match self.refresh_failed_at {
+            Some(failed) => failed + 86_400,
+            None => self.expires_at - APP_AUTH_REFRESH_BEFORE_SECS,
+        }
+    }
 }
 
 pub const DEFAULT_REQ_TIMEOUT_SECS: i64 = 300;
@@ -194,6 +262,8 @@ impl Config {
                     gateway_url,
                     notify_url: get("ALIPAY_NOTIFY_URL"),
                     timeout_ms: timeout_setting(&get, "ALIPAY_TIMEOUT_MS")?,
+                    app_auth: None,
+                    provider: None,
                 })
             }
         };
@@ -215,6 +285,9 @@ impl Config {
                     public_key_id: need("WECHAT_PUBLIC_KEY_ID")?,
                     base_url,
                     timeout_ms: timeout_setting(&get, "WECHAT_TIMEOUT_MS")?,
+                    sub_mchid: None,
+                    sub_appid: None,
+                    provider: None,
                 })
             }
         };

@@ -48,7 +48,12 @@ pub enum Job {
         #[serde(rename = "allocationNo")]
         allocation_no: String,
     },
-    /// Deliver the merchant notice of an order's status.
+    /// Refresh a merchant's Alipay authorisation of a provider's app (a stack job: the app
+    /// is named here, the message names none).
+    RefreshAppAuth {
+        #[serde(rename = "appId")]
+        app_id: String,
+    },
     /// A merchant notice: of an order (`allocationNo`, the status and, for a return, its
     /// `returnNo`), or of a pay order nearing its freeze deadline (`orderNo`).
     Notify {
@@ -125,6 +130,7 @@ impl Job {
             Self::Deadline { .. } => "deadline",
             Self::Finish { .. } => "finish",
             Self::Notify { .. } => "notify",
+            Self::RefreshAppAuth { .. } => "refresh_app_auth",
         }
     }
 
@@ -141,6 +147,7 @@ impl Job {
             | Self::Notify { allocation_no, .. } => allocation_no,
             Self::AutoAllocate { order_no } | Self::Deadline { order_no } => order_no,
             Self::SyncReturn { return_no, .. } => return_no,
+            Self::RefreshAppAuth { app_id } => app_id,
         }
     }
 }

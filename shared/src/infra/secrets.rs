@@ -27,6 +27,9 @@ pub struct Secrets {
     pub wechat_private_key: Option<String>,
     pub wechat_public_key: Option<String>,
     pub wechat_apiv3_key: Option<String>,
+    /// Third-party mode: the token the merchant's authorisation granted (a common parameter of
+    /// every Alipay call made for it).
+    pub alipay_app_auth_token: Option<String>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -60,7 +63,33 @@ pub struct AppSecrets {
     pub wechat_public_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wechat_api_v3_key: Option<String>,
+    /// Alipay third-party mode: the merchant's `app_auth_token` and `app_refresh_token` (the
+    /// provider's keys are the provider's, sealed with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alipay_app_auth_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alipay_app_refresh_token: Option<String>,
+    /// Accounts the app had before, with their keys: what was made under them is followed to
+    /// its end with them (SPEC §6.5). The most recent few.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired: Vec<RetiredAccount>,
 }
+
+/// A channel account an app no longer uses for new payments.
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetiredAccount {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alipay: Option<super::config::AlipaySettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat: Option<super::config::WechatSettings>,
+    /// Its keys (sign secrets empty).
+    pub keys: AppSecrets,
+    pub retired_at: i64,
+}
+
+/// How many retired accounts an app keeps.
+pub const RETIRED_KEPT: usize = 4;
 
 impl std::fmt::Debug for AppSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -81,6 +110,7 @@ impl AppSecrets {
             wechat_private_key: self.wechat_private_key.clone(),
             wechat_public_key: self.wechat_public_key.clone(),
             wechat_apiv3_key: self.wechat_api_v3_key.clone(),
+            alipay_app_auth_token: self.alipay_app_auth_token.clone(),
         }
     }
 }
@@ -103,6 +133,7 @@ pub async fn load_secrets(
                 wechat_private_key: env("WECHAT_PRIVATE_KEY"),
                 wechat_public_key: env("WECHAT_PUBLIC_KEY"),
                 wechat_apiv3_key: env("WECHAT_APIV3_KEY"),
+                alipay_app_auth_token: None,
             });
         }
         SecretSource::SecretsManager(id) => id,
@@ -150,6 +181,7 @@ pub fn secrets_from_json(text: &str) -> Result<Secrets, ConfigError> {
         wechat_private_key: member("wechatPrivateKey"),
         wechat_public_key: member("wechatPublicKey"),
         wechat_apiv3_key: member("wechatApiV3Key"),
+        alipay_app_auth_token: None,
     })
 }
 

@@ -115,6 +115,14 @@ pub async fn handle_batch_until(
 pub async fn run_message(stack: &Stack, body: &str) -> Result<(), JobError> {
     let Message { app, job } =
         serde_json::from_str(body).map_err(|e| JobError::Poison(format!("not a job: {e}")))?;
+    // a stack job: the app it is about is in the job
+    if let Job::RefreshAppAuth { app_id } = &job {
+        let span = tracing::info_span!("job", kind = job.kind(), appId = app_id.as_str());
+        return crate::service::app_auth::refresh(stack, app_id)
+            .instrument(span)
+            .await
+            .map_err(|e| JobError::Retry(e.0));
+    }
     let span = tracing::info_span!(
         "job",
         kind = job.kind(),
@@ -178,6 +186,9 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
             Some((subject, topic)) => notices::deliver(app, subject, &topic).await?,
             None => return Err(JobError::Poison("a notice job naming no notice".into())),
         },
+        Job::RefreshAppAuth { .. } => {
+            return Err(JobError::Poison("a stack job run as an app's".into()));
+        }
         Job::ChannelCallback {
             channel,
             body,

@@ -1,11 +1,13 @@
-//! An app's direct channel accounts as the admin API gives them (SPEC §8.4): the settings that
-//! are not secret (kept on the app's record) and the keys (sealed with its other secrets).
-//! Provider accounts come with service providers (SPEC §6.5).
+//! An app's channel accounts as the admin API gives them (SPEC §6.5, §8.4): a direct account
+//! (the settings that are not secret, kept on the app's record, and the keys, sealed with its
+//! other secrets), or an account under a service provider (WeChat Pay: the sub-merchant;
+//! Alipay: the merchant's authorisation of the provider's app and its tokens).
 
 use super::admin::{AdminError, invalid};
 use crate::domain::notice::check_http_url;
 use crate::infra::config::{
-    AlipaySettings, ConfigError, DEFAULT_ALIPAY_GATEWAY, DEFAULT_WECHAT_BASE_URL, WechatSettings,
+    AlipaySettings, AppAuth, ConfigError, DEFAULT_ALIPAY_GATEWAY, DEFAULT_WECHAT_BASE_URL,
+    WechatSettings,
 };
 use crate::infra::secrets::AppSecrets;
 use serde_json::{Map, Value};
@@ -15,6 +17,18 @@ use serde_json::{Map, Value};
 pub enum Account {
     Alipay(AlipaySettings, AlipayKeys),
     Wechat(WechatSettings, WechatKeys),
+    /// A WeChat Pay sub-merchant of provider `provider`.
+    WechatPartner {
+        provider: String,
+        sub_mchid: String,
+        sub_appid: Option<String>,
+    },
+    /// A merchant that authorised provider `provider`'s Alipay app, with its tokens.
+    AlipayIsv {
+        provider: String,
+        auth: AppAuth,
+        tokens: super::admin_provider_accounts::AuthTokens,
+    },
 }
 
 /// An Alipay account's keys (public-key or certificate mode).
@@ -44,6 +58,8 @@ impl AlipayKeys {
     }
 
     pub fn clear(s: &mut AppSecrets) {
+        s.alipay_app_auth_token = None;
+        s.alipay_app_refresh_token = None;
         s.alipay_private_key = None;
         s.alipay_public_key = None;
         s.alipay_app_cert = None;
@@ -105,10 +121,10 @@ const WECHAT_FIELDS: &[&str] = &[
     "timeoutMs",
 ];
 
-struct Body<'a>(&'a Map<String, Value>);
+pub(super) struct Body<'a>(pub(super) &'a Map<String, Value>);
 
 impl Body<'_> {
-    fn text(&self, field: &str) -> Result<Option<String>, AdminError> {
+    pub(super) fn text(&self, field: &str) -> Result<Option<String>, AdminError> {
         match self.0.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
@@ -120,12 +136,12 @@ impl Body<'_> {
         }
     }
 
-    fn need(&self, field: &str) -> Result<String, AdminError> {
+    pub(super) fn need(&self, field: &str) -> Result<String, AdminError> {
         self.text(field)?
             .ok_or_else(|| invalid(field, "is required"))
     }
 
-    fn short(&self, field: &str, max: usize) -> Result<String, AdminError> {
+    pub(super) fn short(&self, field: &str, max: usize) -> Result<String, AdminError> {
         let v = self.need(field)?;
         if v.len() > max || !v.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(invalid(
@@ -136,7 +152,11 @@ impl Body<'_> {
         Ok(v)
     }
 
-    fn url(&self, field: &str, default: Option<&str>) -> Result<Option<String>, AdminError> {
+    pub(super) fn url(
+        &self,
+        field: &str,
+        default: Option<&str>,
+    ) -> Result<Option<String>, AdminError> {
         let v = self.text(field)?.or(default.map(str::to_owned));
         if let Some(url) = &v {
             check_http_url(url).map_err(|rule| invalid(field, rule))?;
@@ -144,7 +164,7 @@ impl Body<'_> {
         Ok(v)
     }
 
-    fn timeout(&self) -> Result<u64, AdminError> {
+    pub(super) fn timeout(&self) -> Result<u64, AdminError> {
         match self.0.get("timeoutMs") {
             None | Some(Value::Null) => Ok(8000),
             Some(v) => v
@@ -154,7 +174,16 @@ impl Body<'_> {
         }
     }
 
-    fn only(&self, known: &[&str]) -> Result<(), AdminError> {
+    /// Epoch seconds, required.
+    pub(super) fn epoch(&self, field: &str) -> Result<i64, AdminError> {
+        self.0
+            .get(field)
+            .and_then(Value::as_i64)
+            .filter(|t| *t > 0)
+            .ok_or_else(|| invalid(field, "is required: epoch seconds"))
+    }
+
+    pub(super) fn only(&self, known: &[&str]) -> Result<(), AdminError> {
         match self.0.keys().find(|k| !known.contains(&k.as_str())) {
             Some(k) => Err(invalid(k, "is not a member of this channel's account")),
             None => Ok(()),
@@ -162,18 +191,15 @@ impl Body<'_> {
     }
 }
 
-/// Reads a direct account of `channel` from the admin API's body.
+/// Reads an account of `channel` from the admin API's body: `mode` `direct` (the app's own
+/// account and keys) or `provider` (under a service provider).
 pub fn parse_account(channel: &str, body: &Map<String, Value>) -> Result<Account, AdminError> {
     let b = Body(body);
     match b.text("mode")?.as_deref() {
         Some("direct") => {}
-        Some(_) => {
-            return Err(invalid(
-                "mode",
-                "must be direct (accounts under a service provider come with provider support)",
-            ));
-        }
-        None => return Err(invalid("mode", "is required (direct)")),
+        Some("provider") => return super::admin_provider_accounts::parse(channel, body),
+        Some(_) => return Err(invalid("mode", "must be direct or provider")),
+        None => return Err(invalid("mode", "is required (direct or provider)")),
     }
     match channel {
         "ali_pay" => {
@@ -206,6 +232,8 @@ pub fn parse_account(channel: &str, body: &Map<String, Value>) -> Result<Account
                     .unwrap_or_default(),
                 notify_url: b.url("notifyUrl", None)?,
                 timeout_ms: b.timeout()?,
+                app_auth: None,
+                provider: None,
             };
             Ok(Account::Alipay(
                 settings,
@@ -227,6 +255,9 @@ pub fn parse_account(channel: &str, body: &Map<String, Value>) -> Result<Account
                     .url("baseUrl", Some(DEFAULT_WECHAT_BASE_URL))?
                     .unwrap_or_default(),
                 timeout_ms: b.timeout()?,
+                sub_mchid: None,
+                sub_appid: None,
+                provider: None,
             };
             Ok(Account::Wechat(
                 settings,
@@ -269,8 +300,38 @@ mod tests {
 
     #[test]
     fn an_account_names_what_it_lacks() {
-        assert_eq!(err("ali_pay", json!({})), "mode: is required (direct)");
-        assert!(err("ali_pay", json!({"mode": "provider"})).starts_with("mode: must be direct"));
+        assert_eq!(
+            err("ali_pay", json!({})),
+            "mode: is required (direct or provider)"
+        );
+        assert!(err("ali_pay", json!({"mode": "isv"})).starts_with("mode: must be direct"));
+        // under a provider: the provider, and what the channel needs of the app
+        assert_eq!(
+            err("ali_pay", json!({"mode": "provider"})),
+            "provider: is required"
+        );
+        assert_eq!(
+            err(
+                "wechat_pay",
+                json!({"mode": "provider", "provider": "sp-1"})
+            ),
+            "subMchid: is required"
+        );
+        assert_eq!(
+            err(
+                "wechat_pay",
+                json!({"mode": "provider", "provider": "sp-1", "subMchid": "1900000109", "mchid": "x"})
+            ),
+            "mchid: is not a member of this channel's account"
+        );
+        assert_eq!(
+            err(
+                "ali_pay",
+                json!({"mode": "provider", "provider": "isv-1", "userId": "2088000000000001",
+                    "appAuthToken": "T", "appRefreshToken": "R", "refreshExpiresAt": 2})
+            ),
+            "expiresAt: is required: epoch seconds"
+        );
         assert_eq!(
             err(
                 "ali_pay",

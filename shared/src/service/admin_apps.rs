@@ -11,6 +11,7 @@ use crate::app::{Stack, Tenants};
 use crate::domain::numbers::new_app_code;
 use crate::domain::{AppId, TenantStatus};
 use crate::infra::app_settings::AppSettings;
+use crate::infra::config::{AlipaySettings, WechatSettings};
 use crate::infra::keyring::Sealed;
 use crate::infra::secrets::AppSecrets;
 use crate::store::apps::{AppConflict, AppRecord};
@@ -116,6 +117,18 @@ async fn seal(t: &Tenants, id: &AppId, secrets: &AppSecrets) -> Result<Sealed, A
         .seal(id.as_str(), &plain)
         .await
         .map_err(|e| AdminError::System(e.to_string()))
+}
+
+/// A provider's record, read now (not as this sandbox keeps it), for an account put under it.
+async fn provider_account(
+    t: &Tenants,
+    provider: &str,
+) -> Result<crate::store::providers::ProviderRecord, AdminError> {
+    t.providers.forget(provider);
+    t.registry
+        .provider_record(provider)
+        .await?
+        .ok_or_else(|| invalid("provider", format!("no provider {provider}")))
 }
 
 async fn open(t: &Tenants, record: &AppRecord) -> Result<AppSecrets, AdminError> {
@@ -258,6 +271,7 @@ pub async fn set_channel(
         let parsed = parsed.clone();
         async move {
             let mut secrets = open(t, &r).await?;
+            let (before, kept) = (r.clone(), secrets.clone());
             let detail = match parsed {
                 Some(Account::Alipay(settings, keys)) => {
                     keys.apply(&mut secrets);
@@ -271,6 +285,54 @@ pub async fn set_channel(
                     r.wechat = Some(settings);
                     detail
                 }
+                Some(Account::WechatPartner {
+                    provider,
+                    sub_mchid,
+                    sub_appid,
+                }) => {
+                    let sp = provider_account(t, &provider)
+                        .await?
+                        .wechat
+                        .ok_or_else(|| {
+                            invalid(
+                                "provider",
+                                format!("provider {provider} is no WeChat Pay service provider"),
+                            )
+                        })?;
+                    WechatKeys::clear(&mut secrets);
+                    let detail = json!({"channel": channel, "mode": "provider",
+                        "provider": provider, "subMchid": sub_mchid, "subAppid": sub_appid});
+                    r.wechat = Some(WechatSettings {
+                        sub_mchid: Some(sub_mchid),
+                        sub_appid,
+                        provider: Some(provider),
+                        ..sp
+                    });
+                    detail
+                }
+                Some(Account::AlipayIsv {
+                    provider,
+                    auth,
+                    tokens,
+                }) => {
+                    let isv = provider_account(t, &provider)
+                        .await?
+                        .alipay
+                        .ok_or_else(|| {
+                            invalid("provider", format!("provider {provider} has no Alipay app"))
+                        })?;
+                    AlipayKeys::clear(&mut secrets);
+                    tokens.apply(&mut secrets);
+                    let detail = json!({"channel": channel, "mode": "provider",
+                        "provider": provider, "userId": auth.user_id, "authAppId": auth.auth_app_id,
+                        "expiresAt": auth.expires_at, "refreshExpiresAt": auth.refresh_expires_at});
+                    r.alipay = Some(AlipaySettings {
+                        app_auth: Some(auth),
+                        provider: Some(provider),
+                        ..isv
+                    });
+                    detail
+                }
                 None if channel == "ali_pay" => {
                     r.alipay = None;
                     AlipayKeys::clear(&mut secrets);
@@ -282,8 +344,11 @@ pub async fn set_channel(
                     json!({"channel": channel})
                 }
             };
+            super::admin_provider_accounts::retire(&before, &kept, &r, &mut secrets, caller.now);
             // the app's clients must build from what would be stored
-            t.app_of(&r, &secrets).map_err(|e| named(channel, &e))?;
+            t.app_of(&r, &secrets)
+                .await
+                .map_err(|e| named(channel, &e))?;
             r.sealed = seal(t, &r.app_id, &secrets).await?;
             Ok((r, detail))
         }

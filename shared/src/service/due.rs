@@ -36,6 +36,7 @@ pub fn job_for(item: &DueItem) -> Option<Job> {
             return_no,
         },
         (DueKind::Notify, DueSubject::Notice(subject, topic)) => Job::notify(&subject, &topic),
+        (DueKind::AppAuthRefresh, DueSubject::App(app_id)) => Job::RefreshAppAuth { app_id },
         _ => return None,
     })
 }

@@ -119,7 +119,10 @@ pub async fn allocate(app: &App, stored: StoredAllocation) -> Result<StoredAlloc
 /// The split call itself, its answer masked and logged.
 async fn send_split(app: &App, a: &Allocation, now: i64) -> Result<Accepted, ChannelError> {
     let shares = shares_of(a);
-    let outcome = match app.channels.get(a.order.channel) {
+    let outcome = match app
+        .channels
+        .for_account(a.order.channel, a.order.account.as_deref())
+    {
         Ok(c) => {
             c.allocate(&a.order.out_order_no, &a.order.allocation_no, &shares, now)
                 .await
@@ -156,7 +159,7 @@ async fn resend(
         return Ok((stored, None));
     }
     let o = stored.order();
-    let again = match app.channels.get(o.channel) {
+    let again = match app.channels.for_account(o.channel, o.account.as_deref()) {
         Ok(c) => c.query(&o.out_order_no, &o.allocation_no, now).await,
         Err(e) => Err(e),
     };
@@ -196,7 +199,7 @@ pub async fn sync_order(
         Some(rows) => Some(rows),
         None => {
             let o = stored.order();
-            let answer = match app.channels.get(o.channel) {
+            let answer = match app.channels.for_account(o.channel, o.account.as_deref()) {
                 Ok(c) => c.query(&o.out_order_no, &o.allocation_no, now).await,
                 Err(e) => Err(e),
             };
@@ -243,7 +246,7 @@ pub async fn finish_order(
     let now = app.clock.now();
     let o = stored.order();
     let request_no = finish_request_no(&o.allocation_no);
-    let outcome = match app.channels.get(o.channel) {
+    let outcome = match app.channels.for_account(o.channel, o.account.as_deref()) {
         Ok(c) => c.finish(&o.out_order_no, &request_no, now).await,
         Err(e) => Err(e),
     }

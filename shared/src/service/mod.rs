@@ -5,6 +5,9 @@
 pub mod admin;
 mod admin_accounts;
 mod admin_apps;
+mod admin_provider_accounts;
+pub mod admin_providers;
+pub mod app_auth;
 pub mod callbacks;
 pub mod deadline;
 pub mod due;

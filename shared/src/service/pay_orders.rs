@@ -71,7 +71,11 @@ pub async fn allocatable(
     let split = allocation
         .as_ref()
         .map_or(Split::default(), |s| Split::of(&s.allocation));
-    let channel = match (app.channels.get(pay.channel), pay.trade_no()) {
+    let channel = match (
+        app.channels
+            .for_account(pay.channel, pay.account.as_deref()),
+        pay.trade_no(),
+    ) {
         (Ok(client), Ok(trade_no)) => Some(client.unsplit(trade_no, app.clock.now()).await),
         _ => None,
     };

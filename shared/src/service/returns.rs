@@ -50,7 +50,7 @@ pub async fn create(app: App, req: Verified<ReturnParams>) -> Result<Outcome, Ap
         if let Err(r) = check_return(o, detail, seen.unwrap_or_default(), amount, now) {
             return Ok(Refusal::Return(r).into());
         }
-        let Ok(client) = app.channels.get(o.channel) else {
+        let Ok(client) = app.channels.for_account(o.channel, o.account.as_deref()) else {
             return Ok(Refusal::ChannelNotConfigured(o.channel).into());
         };
         let in_refund = client.returns_in_refund();
@@ -89,6 +89,7 @@ pub async fn create(app: App, req: Verified<ReturnParams>) -> Result<Outcome, Ap
                 at: next_return_sync(0, now),
             }),
             sync_attempts: 0,
+            account: o.account.clone(),
         };
         match app.store.create_return(&r, seen).await? {
             Ok(()) => {}
@@ -143,7 +144,10 @@ async fn repeated(
 }
 
 pub(super) fn plan_of(app: &App, r: &ReturnOrder) -> Option<Value> {
-    let client = app.channels.get(r.channel).ok()?;
+    let client = app
+        .channels
+        .for_account(r.channel, r.account.as_deref())
+        .ok()?;
     client.refund_plan(
         r.receiver_type,
         &mask_account(&r.receiver_account),

@@ -113,15 +113,33 @@ async fn fresh(
         Err(refusal) => return Ok(Err(refusal)),
     };
     // a key that cannot sign fails here, before anything is written on the strength of a call
-    if let Err(e) = app.channels.get(pay.channel).and_then(|c| c.ready()) {
-        tracing::error!(alert = "channel_key", error = %e, "the channel's key cannot sign; nothing written");
-        return Ok(Err(Refusal::ChannelKeyUnusable(pay.channel)));
+    let ready = match app
+        .channels
+        .for_account(pay.channel, pay.account.as_deref())
+    {
+        Ok(c) => c.ready(app.clock.now()).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = ready {
+        tracing::error!(alert = "channel_not_ready", error = %e, "the channel's account cannot act; nothing written");
+        let why = match e {
+            crate::domain::ChannelError::Unsent { msg, .. }
+            | crate::domain::ChannelError::Rejected { msg, .. } => msg,
+            other => other.to_string(),
+        };
+        return Ok(Err(Refusal::ChannelNotReady {
+            channel: pay.channel,
+            why,
+        }));
     }
     let planned = match plan(p, &lookup, &snapshot, pay) {
         Ok(planned) => planned,
         Err(refusal) => return Ok(Err(refusal)),
     };
     let now = app.clock.now();
+    if let Err(refusal) = check_max_ratio(app, pay, &planned, now).await {
+        return Ok(Err(refusal));
+    }
     if pay.refunded > 0
         && let Err(refusal) = check_channel_figure(app, pay, &trade_no, &planned, now).await
     {
@@ -287,6 +305,41 @@ async fn repeated(
     record_numbers(Some(&stored.order().allocation_no), None);
     tracing::info!(status = %stored.order().status, "duplicate start answered from the stored order");
     Ok(Ok(stored.allocation.order))
+}
+
+/// A split over what a WeChat Pay sub-merchant authorised its provider to split (SPEC §6.5) is
+/// refused before anything is written, naming the ratio and where it is changed. When the
+/// channel cannot say (its answer unclear), the split goes ahead: the channel itself refuses
+/// one over the limit, and nothing is lost.
+async fn check_max_ratio(
+    app: &App,
+    pay: &PayOrder,
+    planned: &[crate::domain::plan::Planned],
+    now: i64,
+) -> Result<(), Refusal> {
+    let Ok(client) = app
+        .channels
+        .for_account(pay.channel, pay.account.as_deref())
+    else {
+        return Ok(());
+    };
+    let max_ratio = match client.max_ratio(now).await {
+        Ok(Some(max)) => max,
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            tracing::warn!(error = %e, "the sub-merchant's authorised ratio is not known; the channel will judge");
+            return Ok(());
+        }
+    };
+    let total: i64 = planned.iter().map(|p| p.amount).sum();
+    if i128::from(total) * 10_000 > i128::from(max_ratio) * i128::from(pay.amount) {
+        return Err(Refusal::OverMaxRatio {
+            total,
+            amount: pay.amount,
+            max_ratio,
+        });
+    }
+    Ok(())
 }
 
 /// Allocates a pay order with its channel's default group (SPEC §4.6), under the

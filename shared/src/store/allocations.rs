@@ -67,6 +67,7 @@ fn order_to_item(sc: &Scope, a: &Allocation, version: i64, order_lists: bool) ->
         ("notifyUrl", o.notify_url.clone()),
         ("attach", o.attach.clone()),
         ("digest", Some(o.digest.clone())),
+        ("account", o.account.clone()),
     ];
     for (name, value) in fields {
         if let Some(v) = value {
@@ -133,6 +134,7 @@ pub(super) fn order_from_item(item: &Item) -> Result<OrderRead, StoreError> {
         spelling: get_s(item, "spelling")
             .and_then(|c| Spelling::from_code(&c))
             .unwrap_or_default(),
+        account: get_s(item, "account"),
         not_notify: matches!(item.get("notNotify"), Some(AttributeValue::Bool(true))),
     };
     let details = get_s(item, DETAILS)

@@ -4,16 +4,16 @@
 //! `APP#<appId>`). Created and
 //! changed only in transactions that write their audit record too.
 
-use super::item::{Item, get_n, get_s, key, n, need, s};
+use super::item::{Item, get_n, get_s, insert_due, key, n, need, s};
 use super::schema::{PK, SK};
 use super::tenants::{AuditRecord, app_key, member_key, merchant_key};
 use super::{Store, StoreError, db_err};
-use crate::domain::{AppId, Channel, MchNo, TenantStatus};
+use crate::domain::{AppId, Channel, Due, DueKind, MchNo, TenantStatus};
 use crate::infra::app_settings::AppSettings;
 use crate::infra::config::{AlipaySettings, WechatSettings};
 use crate::infra::keyring::Sealed;
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem};
 
 fn account_pk(channel: &str, account: &str) -> String {
     format!("TENANT#ACCT#{channel}#{account}")
@@ -26,15 +26,18 @@ fn account_key(channel: &str, account: &str, app_id: &str) -> Item {
 }
 
 /// Each channel of an app and the account it has there, if any.
+///
+/// An account under a provider is named as its notifications name it: `app_id/auth_app_id` (the
+/// provider's Alipay app and the authorising merchant's app), `sp_mchid/sub_mchid`.
 fn accounts(a: &AppRecord) -> [(&'static str, Option<String>); 2] {
     [
         (
             Channel::AliPay.code(),
-            a.alipay.as_ref().map(|x| x.app_id.clone()),
+            a.alipay.as_ref().map(AlipaySettings::account_key),
         ),
         (
             Channel::WechatPay.code(),
-            a.wechat.as_ref().map(|x| x.mchid.clone()),
+            a.wechat.as_ref().map(WechatSettings::account_key),
         ),
     ]
 }
@@ -86,8 +89,49 @@ fn blob(item: &Item, name: &str) -> Option<Vec<u8>> {
     }
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+/// JSON text of settings kept on a record.
+pub(super) fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Db(e.to_string()))
+}
+
+/// Settings kept on a record as JSON text, if any.
+pub(super) fn settings_of<T: serde::de::DeserializeOwned>(
+    item: &Item,
+    name: &str,
+) -> Result<Option<T>, StoreError> {
+    get_s(item, name)
+        .map(|t| {
+            serde_json::from_str(&t).map_err(|e| StoreError::Db(format!("stored {name}: {e}")))
+        })
+        .transpose()
+}
+
+/// Secrets sealed on a record: the data key, nonce and data as binary attributes.
+pub(super) fn insert_sealed(item: &mut Item, sealed: &Sealed) {
+    item.insert(
+        "secretKey".into(),
+        AttributeValue::B(Blob::new(sealed.key.clone())),
+    );
+    item.insert(
+        "secretNonce".into(),
+        AttributeValue::B(Blob::new(sealed.nonce.to_vec())),
+    );
+    item.insert(
+        "secretData".into(),
+        AttributeValue::B(Blob::new(sealed.data.clone())),
+    );
+}
+
+/// The sealed secrets of a record.
+pub(super) fn sealed_of(item: &Item) -> Result<Sealed, StoreError> {
+    let nonce = need(blob(item, "secretNonce"), "secretNonce")?;
+    Ok(Sealed {
+        key: need(blob(item, "secretKey"), "secretKey")?,
+        nonce: nonce
+            .try_into()
+            .map_err(|_| StoreError::Db("stored record: secretNonce".into()))?,
+        data: need(blob(item, "secretData"), "secretData")?,
+    })
 }
 
 fn app_to_item(a: &AppRecord) -> Result<Item, StoreError> {
@@ -106,18 +150,7 @@ fn app_to_item(a: &AppRecord) -> Result<Item, StoreError> {
     if let Some(wechat) = &a.wechat {
         item.insert("wechat".into(), s(json(wechat)?));
     }
-    item.insert(
-        "secretKey".into(),
-        AttributeValue::B(Blob::new(a.sealed.key.clone())),
-    );
-    item.insert(
-        "secretNonce".into(),
-        AttributeValue::B(Blob::new(a.sealed.nonce.to_vec())),
-    );
-    item.insert(
-        "secretData".into(),
-        AttributeValue::B(Blob::new(a.sealed.data.clone())),
-    );
+    insert_sealed(&mut item, &a.sealed);
     if let Some(t) = a.secret_rotated_at {
         item.insert("secretRotatedAt".into(), n(t));
     }
@@ -127,13 +160,22 @@ fn app_to_item(a: &AppRecord) -> Result<Item, StoreError> {
     item.insert("createdAt".into(), n(a.created_at));
     item.insert("updatedAt".into(), n(a.updated_at));
     item.insert("ver".into(), n(a.version));
+    // a merchant's Alipay authorisation is refreshed before it runs out (SPEC §6.5)
+    if let Some(auth) = a.alipay.as_ref().and_then(|x| x.app_auth.as_ref()) {
+        insert_due(
+            &mut item,
+            Some(Due {
+                kind: DueKind::AppAuthRefresh,
+                at: auth.refresh_at(),
+            }),
+        );
+    }
     Ok(item)
 }
 
 fn app_from_item(item: &Item) -> Result<AppRecord, StoreError> {
     let text = |name: &str| need(get_s(item, name), name);
     let bad = |e: &dyn std::fmt::Display| StoreError::Db(format!("stored app: {e}"));
-    let nonce = need(blob(item, "secretNonce"), "secretNonce")?;
     Ok(AppRecord {
         app_id: AppId::parse(&text("appId")?).map_err(|e| bad(&e))?,
         mch_no: MchNo::parse(&text("mchNo")?).map_err(|e| bad(&e))?,
@@ -142,17 +184,9 @@ fn app_from_item(item: &Item) -> Result<AppRecord, StoreError> {
         mch_status: need(TenantStatus::from_code(&text("mchStatus")?), "mchStatus")?,
         code: text("code")?,
         settings: AppSettings::from_stored(&get_s(item, "settings").unwrap_or_default()),
-        alipay: get_s(item, "alipay")
-            .map(|t| serde_json::from_str(&t).map_err(|e| bad(&e)))
-            .transpose()?,
-        wechat: get_s(item, "wechat")
-            .map(|t| serde_json::from_str(&t).map_err(|e| bad(&e)))
-            .transpose()?,
-        sealed: Sealed {
-            key: need(blob(item, "secretKey"), "secretKey")?,
-            nonce: nonce.try_into().map_err(|_| bad(&"secretNonce"))?,
-            data: need(blob(item, "secretData"), "secretData")?,
-        },
+        alipay: settings_of(item, "alipay")?,
+        wechat: settings_of(item, "wechat")?,
+        sealed: sealed_of(item)?,
         secret_rotated_at: get_n(item, "secretRotatedAt"),
         previous_until: get_n(item, "previousUntil"),
         created_at: get_n(item, "createdAt").unwrap_or_default(),
@@ -210,15 +244,7 @@ impl Store {
         before: &AppRecord,
         audit: &AuditRecord,
     ) -> Result<bool, StoreError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(app_to_item(a)?))
-            .condition_expression("ver = :ver")
-            .expression_attribute_values(":ver", n(a.version - 1))
-            .build()
-            .map_err(db_err)?;
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
-        items.extend(self.audit_puts(audit)?);
+        let mut items = self.versioned_with_audit(app_to_item(a)?, a.version, audit)?;
         let id = a.app_id.as_str();
         for ((channel, old), (_, new)) in accounts(before).into_iter().zip(accounts(a)) {
             if old == new {
@@ -273,6 +299,8 @@ mod tests {
                 gateway_url: "https://openapi.alipay.com/gateway.do".into(),
                 notify_url: None,
                 timeout_ms: 8000,
+                app_auth: None,
+                provider: None,
             }),
             wechat: None,
             sealed: Sealed {

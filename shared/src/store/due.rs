@@ -19,6 +19,8 @@ pub enum DueSubject {
     Notice(String, Topic),
     /// A return (allocationNo, returnNo).
     Return(String, String),
+    /// An app of the registry (its merchant's authorisation).
+    App(String),
 }
 
 /// The right to move one due item's time: only the store reads it.
@@ -55,6 +57,9 @@ fn subject_of(kind: DueKind, pk: &str, sk: &str) -> Option<DueSubject> {
         DueKind::ReturnSync => Some(DueSubject::Return(
             allocation_no_of(pk)?.to_owned(),
             return_no_of(sk)?.to_owned(),
+        )),
+        DueKind::AppAuthRefresh => Some(DueSubject::App(
+            pk.strip_prefix(super::tenants::APP_PK_PREFIX)?.to_owned(),
         )),
         DueKind::Notify => {
             let topic = notice_topic_of(sk)?;

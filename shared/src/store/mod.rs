@@ -20,6 +20,7 @@ pub mod nonces;
 pub mod notices;
 pub mod ops;
 pub mod pay_orders;
+pub mod providers;
 mod receiver_states;
 pub mod receivers;
 pub mod refunds;

@@ -39,6 +39,7 @@ fn pay_order_to_item(sc: &Scope, p: &PayOrder, version: i64, now: i64) -> Item {
         ("refundStatus", &p.refund_status),
         ("attach", &p.attach),
         ("allocationNo", &p.allocation_no),
+        ("account", &p.account),
     ];
     for (name, value) in optional {
         if let Some(v) = value {
@@ -73,6 +74,7 @@ pub(super) fn pay_order_from_item(item: &Item) -> Result<(PayOrder, i64), StoreE
         allocation_no: get_s(item, "allocationNo"),
         auto_allocation_error: get_s(item, "autoAllocationError"),
         refunded: get_n(item, "refunded").unwrap_or(0),
+        account: get_s(item, "account"),
     };
     Ok((order, need(get_n(item, "ver"), "ver")?))
 }

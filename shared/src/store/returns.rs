@@ -55,6 +55,7 @@ fn return_to_item(sc: &Scope, r: &ReturnOrder, version: i64) -> Item {
         ("refundNo", r.refund_no.clone()),
         ("digest", Some(r.digest.clone())),
         ("spelling", Some(r.spelling.code().to_owned())),
+        ("account", r.account.clone()),
     ];
     for (name, value) in fields {
         if let Some(v) = value {
@@ -106,6 +107,7 @@ pub(super) fn return_from_item(item: &Item) -> Result<(ReturnOrder, i64), StoreE
         created_at: get_n(item, "createdAt").unwrap_or_default(),
         due: due_of(item),
         sync_attempts: get_n(item, "syncAttempts").unwrap_or_default(),
+        account: get_s(item, "account"),
     };
     Ok((r, need(get_n(item, "ver"), "ver")?))
 }

@@ -29,8 +29,11 @@ pub(super) fn merchant_key(mch_no: &str) -> Item {
 pub(super) fn member_key(mch_no: &str, app_id: &str) -> Item {
     key(merchant_pk(mch_no), &format!("APP#{app_id}"))
 }
+/// The partition key of an app's record, before its id.
+pub(super) const APP_PK_PREFIX: &str = "TENANT#APP#";
+
 pub(super) fn app_key(app_id: &str) -> Item {
-    key(format!("TENANT#APP#{app_id}"), "APP")
+    key(format!("{APP_PK_PREFIX}{app_id}"), "APP")
 }
 
 /// A merchant (SPEC §8.1).
@@ -122,6 +125,26 @@ fn page_cursor(last: Option<&Item>, name: &str) -> Option<String> {
 impl Store {
     pub(super) fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
         self.put(item, Some("attribute_not_exists(pk)"))
+    }
+
+    /// A record written over the version before its own (`version - 1`), with its audit
+    /// record: the items of the transaction.
+    pub(super) fn versioned_with_audit(
+        &self,
+        item: Item,
+        version: i64,
+        audit: &AuditRecord,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("ver = :ver")
+            .expression_attribute_values(":ver", n(version - 1))
+            .build()
+            .map_err(db_err)?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        items.extend(self.audit_puts(audit)?);
+        Ok(items)
     }
 
     pub(super) fn audit_puts(&self, r: &AuditRecord) -> Result<Vec<TransactWriteItem>, StoreError> {

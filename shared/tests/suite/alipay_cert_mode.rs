@@ -155,6 +155,7 @@ fn certificate_settings_are_all_or_nothing() {
             wechat_private_key: None,
             wechat_public_key: None,
             wechat_apiv3_key: None,
+            alipay_app_auth_token: None,
         };
     let setting = |s| {
         shared::app::channels_from(&config, &s)

@@ -76,7 +76,13 @@ async fn start_cost_within_goal(kind: Kind) {
             listed.read,
             per_million(listed)
         ));
-        within &= listed.write == u.write + 1.0 && listed.read == u.read && listed_trips == trips;
+        // the byDay index costs one unit; its key on the order item may push the item's two
+        // writes (create, outcome) over a KB boundary each
+        let base = |x: &crate::common::meter::Units| x.write - x.index_write;
+        within &= listed.index_write == u.index_write + 1.0
+            && base(&listed) <= base(&u) + 2.0
+            && listed.read == u.read
+            && listed_trips == trips;
     }
     let report = report.join("\n");
     println!("{report}");

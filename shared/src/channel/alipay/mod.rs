@@ -1,12 +1,14 @@
 //! Alipay OpenAPI gateway client (RSA2; public-key or certificate mode) for royalty settlement
 //! (SPEC §6.2). Certificate mode adds `app_cert_sn` / `alipay_root_cert_sn` to every request
-//! and checks the answer's `alipay_cert_sn` ([`cert`]).
+//! and checks the answer's `alipay_cert_sn` ([`cert`]). A third-party app acting for a merchant
+//! adds the merchant's `app_auth_token` to every call ([`auth`], SPEC §6.5).
 //!
 //! Requests: every non-empty parameter except `sign`, sorted by key, joined `k=v&...` with raw
 //! values, signed SHA256withRSA with the app private key; sent as a form POST. Answers: see
 //! [`wire`]; `code` 10000 is success, 40004 a business refusal (`sub_code`/`sub_msg`), 20000
 //! busy (retryable); anything unsigned or unverifiable is an unknown outcome, never acted on.
 
+pub mod auth;
 pub mod cert;
 pub mod notify;
 pub mod royalty;
@@ -16,9 +18,10 @@ pub mod wire;
 use crate::domain::money::{fen_to_yuan, yuan_to_fen};
 use crate::domain::numbers::beijing_timestamp;
 use crate::domain::{Accepted, Account, ChannelError, Share, ShareResult};
-use crate::infra::config::{AlipaySettings, ConfigError, Secrets};
+use crate::infra::config::{AlipaySettings, AppAuth, ConfigError, Secrets};
 use crate::infra::crypto::{RsaSigner, RsaVerifier};
 use crate::infra::http::{HttpClient, request};
+use auth::{AppAuthToken, Token};
 use cert::CertSns;
 use royalty::RoyaltyDetails;
 use serde::Serialize;
@@ -43,6 +46,8 @@ pub struct AlipayConfig {
     /// Certificate mode: the SNs sent with every request (`alipay_key` then comes from
     /// Alipay's certificate). `None`: public-key mode.
     pub cert: Option<CertSns>,
+    /// Third-party mode: the merchant this (the provider's) app acts for, and its token.
+    pub app_auth: Option<(AppAuth, AppAuthToken)>,
 }
 
 /// A client of one Alipay app.
@@ -83,6 +88,22 @@ impl AlipayClient {
         let app_key = RsaSigner::from_pkcs8_base64("ALIPAY_PRIVATE_KEY", private)
             .map_err(|e| ConfigError::new("ALIPAY_PRIVATE_KEY", e.to_string()))?;
         let (alipay_key, cert) = cert::verification(secrets)?;
+        let app_auth = match &a.app_auth {
+            None => None,
+            Some(grant) => {
+                let value = secrets.alipay_app_auth_token.clone().ok_or_else(|| {
+                    ConfigError::new(
+                        "appAuthToken",
+                        "is required for an app authorised by a merchant (third-party mode)",
+                    )
+                })?;
+                let token = Token {
+                    value,
+                    expires_at: grant.expires_at,
+                };
+                Some((grant.clone(), AppAuthToken::new(token, None)))
+            }
+        };
         Ok(Self::new(AlipayConfig {
             gateway_url: a.gateway_url.clone(),
             app_id: a.app_id.clone(),
@@ -91,6 +112,7 @@ impl AlipayClient {
             notify_url: a.notify_url.clone(),
             timeout: Duration::from_millis(a.timeout_ms),
             cert,
+            app_auth,
         }))
     }
 
@@ -102,15 +124,61 @@ impl AlipayClient {
         &self.config.alipay_key
     }
 
-    /// Calls `method` with `biz` and returns the verified node of a `10000` answer.
+    /// Calls `method` with `biz` (for the merchant that authorised this app, in third-party
+    /// mode) and returns the verified node of a `10000` answer. A token Alipay no longer takes
+    /// is replaced by the current one, if there is a newer one, and the call made once more
+    /// (the same request: its number makes it idempotent).
     pub async fn call<B: Serialize>(
         &self,
         method: &str,
         biz: &B,
         now: i64,
     ) -> Result<Node, ChannelError> {
-        let biz_content = serde_json::to_string(biz)
-            .map_err(|e| ChannelError::Ambiguous(format!("{method}: {e}")))?;
+        let biz_content = serde_json::to_string(biz).map_err(|e| ChannelError::Unsent {
+            code: "LOCAL_ENCODE_FAILED".into(),
+            msg: format!("{method}: {e}; nothing was sent"),
+        })?;
+        let Some((_, held)) = &self.config.app_auth else {
+            return self.call_once(method, &biz_content, None, now).await;
+        };
+        let token = held.get();
+        let first = self
+            .call_once(method, &biz_content, Some(&token.value), now)
+            .await;
+        match first {
+            Err(e) if auth::refused_token(&e) => match held.renewed(&token).await {
+                Some(fresh) => {
+                    tracing::info!(
+                        method,
+                        "app_auth_token renewed meanwhile; calling again with it"
+                    );
+                    let again = self
+                        .call_once(method, &biz_content, Some(&fresh.value), now)
+                        .await;
+                    if let Err(e) = &again
+                        && auth::refused_token(e)
+                    {
+                        tracing::error!(alert = "alipay_app_auth", method, error = %e, "Alipay refuses the merchant's app_auth_token");
+                    }
+                    again
+                }
+                None => {
+                    tracing::error!(alert = "alipay_app_auth", method, error = %e, "Alipay refuses the merchant's app_auth_token");
+                    Err(e)
+                }
+            },
+            other => other,
+        }
+    }
+
+    /// One signed request.
+    async fn call_once(
+        &self,
+        method: &str,
+        biz_content: &str,
+        app_auth_token: Option<&str>,
+        now: i64,
+    ) -> Result<Node, ChannelError> {
         let timestamp = beijing_timestamp(now);
         let mut params: Vec<(&str, &str)> = vec![
             ("app_id", &self.config.app_id),
@@ -120,8 +188,11 @@ impl AlipayClient {
             ("sign_type", "RSA2"),
             ("timestamp", &timestamp),
             ("version", "1.0"),
-            ("biz_content", &biz_content),
+            ("biz_content", biz_content),
         ];
+        if let Some(token) = app_auth_token {
+            params.push(("app_auth_token", token));
+        }
         if let Some(url) = &self.config.notify_url {
             params.push(("notify_url", url));
         }

@@ -10,19 +10,29 @@ use crate::infra::crypto::RsaVerifier;
 pub const NOTIFY_MAX_AGE_SECS: i64 = 25 * 3600;
 pub const NOTIFY_MAX_AHEAD_SECS: i64 = 300;
 
-/// The `app_id` a notification's form names (unverified).
-pub fn app_id_of(body: &[u8]) -> Option<String> {
-    form_urlencoded::parse(body)
-        .find(|(k, _)| k == "app_id")
-        .map(|(_, v)| v.into_owned())
-        .filter(|v| !v.is_empty() && v.len() <= 32)
+/// The account a notification's form names (unverified): its `app_id`, and for a settle a
+/// third-party app made for a merchant, `app_id/auth_app_id`.
+pub fn account_of(body: &[u8]) -> Option<String> {
+    let get = |name: &str| {
+        form_urlencoded::parse(body)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .filter(|v| !v.is_empty() && v.len() <= 32)
+    };
+    let app_id = get("app_id")?;
+    Some(match get("auth_app_id").filter(|a| *a != app_id) {
+        Some(auth) => format!("{app_id}/{auth}"),
+        None => app_id,
+    })
 }
 
 /// Verifies a settle notification and returns its `biz_content`. `Err` says why, safe to log.
+/// `auth_app_id`: the authorising merchant's app, for a third-party app acting for one.
 pub fn verify_notification(
     pairs: &[(String, String)],
     alipay_key: &RsaVerifier,
     app_id: &str,
+    auth_app_id: Option<&str>,
     now: i64,
 ) -> Result<RoyaltyDetails, String> {
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -41,6 +51,11 @@ pub fn verify_notification(
     }
     if get("app_id") != Some(app_id) {
         return Err("notification for another app".into());
+    }
+    if let Some(auth) = auth_app_id
+        && get("auth_app_id").unwrap_or(app_id) != auth
+    {
+        return Err("notification for another authorising merchant".into());
     }
     if get("msg_method") != Some("alipay.trade.order.settle.notify") {
         return Err("not a settle notification".into());

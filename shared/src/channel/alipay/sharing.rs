@@ -17,11 +17,18 @@ impl SharingChannel for AlipayClient {
         "alipay"
     }
 
-    fn ready(&self) -> Result<(), ChannelError> {
-        self.config
-            .app_key
-            .check()
-            .map_err(|e| ChannelError::unsigned("alipay", &e))
+    fn ready<'a>(&'a self, now: i64) -> Call<'a, ()> {
+        Box::pin(async move {
+            self.config
+                .app_key
+                .check()
+                .map_err(|e| ChannelError::unsigned("alipay", &e))?;
+            self.check_token(now).await
+        })
+    }
+
+    fn account_key(&self) -> String {
+        AlipayClient::account_key(self)
     }
 
     fn allocate<'a>(
@@ -97,8 +104,13 @@ impl SharingChannel for AlipayClient {
     ) -> Result<Option<ChannelNotice>, String> {
         let pairs: Vec<(String, String)> =
             form_urlencoded::parse(inbound.body).into_owned().collect();
-        let details =
-            notify::verify_notification(&pairs, &self.config.alipay_key, &self.config.app_id, now)?;
+        let details = notify::verify_notification(
+            &pairs,
+            &self.config.alipay_key,
+            &self.config.app_id,
+            self.app_auth().map(|a| a.auth_app_id.as_str()),
+            now,
+        )?;
         Ok(details
             .out_request_no
             .clone()

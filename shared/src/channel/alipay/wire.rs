@@ -21,10 +21,12 @@ pub fn trans_in_type(t: ReceiverType) -> Result<&'static str, ChannelError> {
         ReceiverType::AliUserId => Ok("userId"),
         ReceiverType::AliOpenId => Ok("openId"),
         ReceiverType::AliLoginName => Ok("loginName"),
-        ReceiverType::WxPersonal | ReceiverType::WxMerchant => Err(ChannelError::Rejected {
-            code: "RECEIVER_TYPE".into(),
-            msg: format!("{t} is not an Alipay receiver type"),
-        }),
+        ReceiverType::WxPersonal | ReceiverType::WxPersonalSub | ReceiverType::WxMerchant => {
+            Err(ChannelError::Rejected {
+                code: "RECEIVER_TYPE".into(),
+                msg: format!("{t} is not an Alipay receiver type"),
+            })
+        }
     }
 }
 
@@ -219,7 +221,8 @@ pub fn classify(method: &str, node: Node) -> Result<Node, ChannelError> {
         // Business failure, or a request Alipay refused outright (bad params, no permission):
         // either way nothing was executed.
         // ... unless it only says the trade or the request is still in hand: no verdict yet
-        "40004" | "40001" | "40002" | "40003" | "40006" => Err(ChannelError::refusal(
+        // 20001: the token or permission does not hold (授权权限不足): nothing was executed
+        "40004" | "40001" | "40002" | "40003" | "40006" | "20001" => Err(ChannelError::refusal(
             status.sub_code.unwrap_or(status.code),
             msg,
         )),

@@ -27,6 +27,7 @@ impl WechatClient {
             });
         }
         let body = wire::CreateReturn {
+            sub_mchid: self.sub_mchid(),
             out_order_no,
             out_return_no,
             return_mchid: &account.account,
@@ -51,11 +52,17 @@ impl WechatClient {
         out_return_no: &str,
         now: i64,
     ) -> Result<Option<ReturnAnswer>, ChannelError> {
-        let path = format!(
-            "{RETURN_ORDERS}/{}?out_order_no={}",
-            form_urlencoded::byte_serialize(out_return_no.as_bytes()).collect::<String>(),
-            form_urlencoded::byte_serialize(out_order_no.as_bytes()).collect::<String>()
+        let mut path = format!(
+            "{RETURN_ORDERS}/{}?",
+            form_urlencoded::byte_serialize(out_return_no.as_bytes()).collect::<String>()
         );
+        if let Some(sub) = self.sub_mchid() {
+            path.push_str("sub_mchid=");
+            path.extend(form_urlencoded::byte_serialize(sub.as_bytes()));
+            path.push('&');
+        }
+        path.push_str("out_order_no=");
+        path.extend(form_urlencoded::byte_serialize(out_order_no.as_bytes()));
         match self
             .request::<()>(http::Method::GET, &path, None, now)
             .await
@@ -78,10 +85,16 @@ impl WechatClient {
     /// A refusal saying the trade is still being processed (订单处理中) is ambiguous: the
     /// figure will come, it is not "nothing left".
     pub async fn amounts(&self, transaction_id: &str, now: i64) -> Result<i64, ChannelError> {
-        let path = format!(
+        // the partner API takes the transaction id only; sub_mchid narrows it to the
+        // sub-merchant's, which is what this client acts for
+        let mut path = format!(
             "{TRANSACTIONS}/{}/amounts",
             form_urlencoded::byte_serialize(transaction_id.as_bytes()).collect::<String>()
         );
+        if let Some(sub) = self.sub_mchid() {
+            path.push_str("?sub_mchid=");
+            path.extend(form_urlencoded::byte_serialize(sub.as_bytes()));
+        }
         let answer = self
             .request::<()>(http::Method::GET, &path, None, now)
             .await?;

@@ -1,4 +1,6 @@
-//! WeChat Pay API v3 client (direct merchant) for profit sharing (SPEC §6.1).
+//! WeChat Pay API v3 client for profit sharing, as a direct merchant (SPEC §6.1) or as a
+//! service provider for one sub-merchant (partner mode, SPEC §6.5: the provider signs, and
+//! `sub_mchid` goes in every call where the partner API wants it).
 //!
 //! Requests carry `Authorization: WECHATPAY2-SHA256-RSA2048 ...`, a SHA256withRSA signature of
 //! `METHOD\nPATH?QUERY\nTIMESTAMP\nNONCE\nBODY\n` over exactly the bytes sent. Every 2xx answer
@@ -9,6 +11,7 @@
 
 mod after_split;
 pub mod notify;
+mod partner;
 mod sharing;
 pub mod wire;
 
@@ -31,6 +34,7 @@ const ORDERS: &str = "/v3/profitsharing/orders";
 const UNFREEZE: &str = "/v3/profitsharing/orders/unfreeze";
 const ADD_RECEIVER: &str = "/v3/profitsharing/receivers/add";
 const DELETE_RECEIVER: &str = "/v3/profitsharing/receivers/delete";
+const MERCHANT_CONFIGS: &str = "/v3/profitsharing/merchant-configs";
 
 /// The WeChat Pay merchant of this deployment.
 #[derive(Debug)]
@@ -46,11 +50,27 @@ pub struct WechatConfig {
     pub wechat_key_id: String,
     pub apiv3_key: ApiV3Key,
     pub timeout: Duration,
+    /// Partner mode: the sub-merchant this client acts for (`mchid`, `appid` and the keys are
+    /// then the provider's).
+    pub partner: Option<Partner>,
 }
+
+/// A provider's sub-merchant (特约商户).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partner {
+    pub sub_mchid: String,
+    /// The sub-merchant's own appid: needed for `PERSONAL_SUB_OPENID` receivers.
+    pub sub_appid: Option<String>,
+}
+
+/// How long the authorised maximum ratio of a sub-merchant is kept (SPEC §6.5).
+const MAX_RATIO_TTL_SECS: i64 = 600;
 
 #[derive(Debug)]
 pub struct WechatClient {
     config: WechatConfig,
+    /// The sub-merchant's authorised maximum ratio and when it was read.
+    max_ratio: std::sync::Mutex<Option<(i64, i64)>>,
 }
 
 /// What a 2xx answer holds.
@@ -72,7 +92,10 @@ impl Answer {
 
 impl WechatClient {
     pub fn new(config: WechatConfig) -> Self {
-        Self { config }
+        Self {
+            config,
+            max_ratio: std::sync::Mutex::new(None),
+        }
     }
 
     /// The client the settings and secrets describe; a key that cannot be read fails init,
@@ -98,6 +121,10 @@ impl WechatClient {
             wechat_key_id: w.public_key_id.clone(),
             apiv3_key: ApiV3Key::new(apiv3).map_err(|e| bad("WECHAT_APIV3_KEY")(e.into()))?,
             timeout: Duration::from_millis(w.timeout_ms),
+            partner: w.sub_mchid.clone().map(|sub_mchid| Partner {
+                sub_mchid,
+                sub_appid: w.sub_appid.clone(),
+            }),
         }))
     }
 
@@ -198,8 +225,10 @@ impl WechatClient {
     ) -> Result<Accepted, ChannelError> {
         let mut receivers = Vec::new();
         for share in shares.iter().filter(|s| s.amount > 0) {
+            let kind = receiver_kind(share.account.receiver_type)?;
+            self.check_kind(kind)?;
             receivers.push(OrderReceiverRow {
-                kind: receiver_kind(share.account.receiver_type)?,
+                kind,
                 account: &share.account.account,
                 amount: share.amount,
                 // WeChat requires a description of at most 80 characters
@@ -212,8 +241,15 @@ impl WechatClient {
                     .collect(),
             });
         }
+        let sub_appid = receivers
+            .iter()
+            .any(|r| r.kind == "PERSONAL_SUB_OPENID")
+            .then(|| self.sub_appid())
+            .flatten();
         let body = CreateOrder {
+            sub_mchid: self.sub_mchid(),
             appid: &self.config.appid,
+            sub_appid,
             transaction_id,
             out_order_no,
             receivers,
@@ -236,11 +272,17 @@ impl WechatClient {
         out_order_no: &str,
         now: i64,
     ) -> Result<Option<Vec<ShareResult>>, ChannelError> {
-        let path = format!(
-            "{ORDERS}/{}?transaction_id={}",
-            form_urlencoded::byte_serialize(out_order_no.as_bytes()).collect::<String>(),
-            form_urlencoded::byte_serialize(transaction_id.as_bytes()).collect::<String>()
+        let mut path = format!(
+            "{ORDERS}/{}?",
+            form_urlencoded::byte_serialize(out_order_no.as_bytes()).collect::<String>()
         );
+        if let Some(sub) = self.sub_mchid() {
+            path.push_str("sub_mchid=");
+            path.extend(form_urlencoded::byte_serialize(sub.as_bytes()));
+            path.push('&');
+        }
+        path.push_str("transaction_id=");
+        path.extend(form_urlencoded::byte_serialize(transaction_id.as_bytes()));
         match self
             .request::<()>(http::Method::GET, &path, None, now)
             .await
@@ -263,6 +305,7 @@ impl WechatClient {
         now: i64,
     ) -> Result<(), ChannelError> {
         let body = Unfreeze {
+            sub_mchid: self.sub_mchid(),
             transaction_id,
             out_order_no,
             description: "分账已完成",
@@ -286,13 +329,20 @@ impl WechatClient {
                 self.config
                     .wechat_key
                     .oaep_sha1_encrypt_base64(name.as_bytes())
-                    .map_err(|e| ChannelError::Ambiguous(format!("encrypting the name: {e}")))?,
+                    .map_err(|e| ChannelError::Unsent {
+                        code: "LOCAL_ENCRYPT_FAILED".into(),
+                        msg: format!("encrypting the name: {e}; nothing was sent"),
+                    })?,
             ),
             None => None,
         };
+        let kind = receiver_kind(account.receiver_type)?;
+        self.check_kind(kind)?;
         let body = AddReceiver {
+            sub_mchid: self.sub_mchid(),
             appid: &self.config.appid,
-            kind: receiver_kind(account.receiver_type)?,
+            sub_appid: self.sub_appid(),
+            kind,
             account: &account.account,
             name,
             relation_type: relation.code(),
@@ -306,9 +356,13 @@ impl WechatClient {
 
     /// `POST /v3/profitsharing/receivers/delete`.
     pub async fn delete_receiver(&self, account: &Account, now: i64) -> Result<(), ChannelError> {
+        let kind = receiver_kind(account.receiver_type)?;
+        self.check_kind(kind)?;
         let body = DeleteReceiver {
+            sub_mchid: self.sub_mchid(),
             appid: &self.config.appid,
-            kind: receiver_kind(account.receiver_type)?,
+            sub_appid: self.sub_appid(),
+            kind,
             account: &account.account,
         };
         self.request(http::Method::POST, DELETE_RECEIVER, Some(&body), now)

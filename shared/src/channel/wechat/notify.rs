@@ -125,6 +125,11 @@ struct Resource {
 /// The decrypted resource of a profit-sharing notification.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct SharingNotice {
+    /// Partner mode: the provider and the sub-merchant it is about (instead of `mchid`).
+    #[serde(default)]
+    pub sp_mchid: Option<String>,
+    #[serde(default)]
+    pub sub_mchid: Option<String>,
     pub out_order_no: String,
     pub transaction_id: Option<String>,
     pub order_id: Option<String>,

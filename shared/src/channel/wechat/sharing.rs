@@ -1,7 +1,7 @@
 //! WeChat Pay as one of our [`SharingChannel`]s: its calls, what its notifications say, and how we
 //! answer them.
 
-use super::{SignatureHeaders, WechatClient, notify, open_notification};
+use super::{WechatClient, notify};
 use crate::channel::{Call, Inbound, Reply, SharingChannel, Taken};
 use crate::domain::{
     Accepted, Account, Channel, ChannelError, ChannelNotice, Relation, ReturnAnswer, Share,
@@ -17,11 +17,21 @@ impl SharingChannel for WechatClient {
         "wechat"
     }
 
-    fn ready(&self) -> Result<(), ChannelError> {
-        self.config
+    fn ready<'a>(&'a self, _now: i64) -> Call<'a, ()> {
+        let checked = self
+            .config
             .merchant_key
             .check()
-            .map_err(|e| ChannelError::unsigned("wechat", &e))
+            .map_err(|e| ChannelError::unsigned("wechat", &e));
+        Box::pin(async move { checked })
+    }
+
+    fn account_key(&self) -> String {
+        WechatClient::account_key(self)
+    }
+
+    fn max_ratio<'a>(&'a self, now: i64) -> Call<'a, Option<i64>> {
+        Box::pin(WechatClient::max_ratio(self, now))
     }
 
     fn allocate<'a>(
@@ -103,21 +113,11 @@ impl SharingChannel for WechatClient {
         inbound: &Inbound<'_>,
         now: i64,
     ) -> Result<Option<ChannelNotice>, String> {
-        let c = &self.config;
-        let headers = SignatureHeaders::from_pairs(
-            inbound
-                .headers
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        );
-        let notice = open_notification(
-            &headers,
-            inbound.body,
-            &c.wechat_key,
-            &c.wechat_key_id,
-            &c.apiv3_key,
-            now,
-        )?;
+        let notice = self.open(inbound, now)?;
+        // a provider's notification speaks for one of its sub-merchants: this client's only
+        if notice.sub_mchid.as_deref() != self.sub_mchid() {
+            return Err("notification for another sub-merchant".into());
+        }
         Ok(Some(ChannelNotice {
             allocation_no: notice.out_order_no,
             rows: None,

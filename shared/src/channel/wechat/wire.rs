@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 pub fn receiver_kind(t: ReceiverType) -> Result<&'static str, ChannelError> {
     match t {
         ReceiverType::WxPersonal => Ok("PERSONAL_OPENID"),
+        ReceiverType::WxPersonalSub => Ok("PERSONAL_SUB_OPENID"),
         ReceiverType::WxMerchant => Ok("MERCHANT_ID"),
         other => Err(ChannelError::Rejected {
             code: "RECEIVER_TYPE".into(),
@@ -19,9 +20,17 @@ pub fn receiver_kind(t: ReceiverType) -> Result<&'static str, ChannelError> {
 fn receiver_type_of(kind: &str) -> Option<ReceiverType> {
     match kind {
         "PERSONAL_OPENID" => Some(ReceiverType::WxPersonal),
+        "PERSONAL_SUB_OPENID" => Some(ReceiverType::WxPersonalSub),
         "MERCHANT_ID" => Some(ReceiverType::WxMerchant),
         _ => None,
     }
+}
+
+/// `GET /v3/profitsharing/merchant-configs/{sub_mchid}` (partner only): the most a provider may
+/// split of the sub-merchant's payments, in 1/10000.
+#[derive(Debug, Deserialize)]
+pub struct MerchantConfig {
+    pub max_ratio: i64,
 }
 
 /// `GET /v3/profitsharing/transactions/{transaction_id}/amounts`.
@@ -33,6 +42,8 @@ pub struct Amounts {
 /// `POST /v3/profitsharing/return-orders`.
 #[derive(Debug, Serialize)]
 pub struct CreateReturn<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_mchid: Option<&'a str>,
     pub out_order_no: &'a str,
     pub out_return_no: &'a str,
     pub return_mchid: &'a str,
@@ -84,7 +95,11 @@ impl ReturnEntity {
 /// `POST /v3/profitsharing/orders`.
 #[derive(Debug, Serialize)]
 pub struct CreateOrder<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_mchid: Option<&'a str>,
     pub appid: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_appid: Option<&'a str>,
     pub transaction_id: &'a str,
     pub out_order_no: &'a str,
     pub receivers: Vec<OrderReceiverRow<'a>>,
@@ -103,6 +118,8 @@ pub struct OrderReceiverRow<'a> {
 /// `POST /v3/profitsharing/orders/unfreeze`.
 #[derive(Debug, Serialize)]
 pub struct Unfreeze<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_mchid: Option<&'a str>,
     pub transaction_id: &'a str,
     pub out_order_no: &'a str,
     pub description: &'static str,
@@ -111,7 +128,11 @@ pub struct Unfreeze<'a> {
 /// `POST /v3/profitsharing/receivers/add` (`name` RSA-OAEP encrypted).
 #[derive(Debug, Serialize)]
 pub struct AddReceiver<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_mchid: Option<&'a str>,
     pub appid: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_appid: Option<&'a str>,
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub account: &'a str,
@@ -125,7 +146,11 @@ pub struct AddReceiver<'a> {
 /// `POST /v3/profitsharing/receivers/delete`.
 #[derive(Debug, Serialize)]
 pub struct DeleteReceiver<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_mchid: Option<&'a str>,
     pub appid: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_appid: Option<&'a str>,
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub account: &'a str,

@@ -23,6 +23,7 @@ pub fn receiver_type(t: ReceiverType) -> &'static str {
     match t {
         ReceiverType::WxMerchant => "merchant_no",
         ReceiverType::WxPersonal | ReceiverType::AliOpenId => "open_id",
+        ReceiverType::WxPersonalSub => "sub_open_id",
         ReceiverType::AliUserId => "user_id",
         ReceiverType::AliLoginName => "login_name",
     }
@@ -33,6 +34,7 @@ pub fn receiver_type_of(channel: Channel, code: &str) -> Result<ReceiverType, Va
     let t = match (channel, code) {
         (Channel::WechatPay, "merchant_no") => ReceiverType::WxMerchant,
         (Channel::WechatPay, "open_id") => ReceiverType::WxPersonal,
+        (Channel::WechatPay, "sub_open_id") => ReceiverType::WxPersonalSub,
         (Channel::AliPay, "user_id") => ReceiverType::AliUserId,
         (Channel::AliPay, "open_id") => ReceiverType::AliOpenId,
         (Channel::AliPay, "login_name") => ReceiverType::AliLoginName,
@@ -103,7 +105,7 @@ pub fn refusal_code(r: &Refusal) -> i64 {
         Refusal::OrderNotFound => NOT_FOUND,
         Refusal::ReceiverNotFound(_) | Refusal::GroupNotFound(_) => DATA_ERROR,
         Refusal::ReceiverExists(_) => OPERATION_FAIL,
-        Refusal::ChannelNotConfigured(_) | Refusal::ChannelKeyUnusable(_) => UNSUPPORTED,
+        Refusal::ChannelNotConfigured(_) | Refusal::ChannelNotReady { .. } => UNSUPPORTED,
         _ if r.to_string().contains("状态") => TRADE_STATUS,
         _ => UNCLASSIFIED,
     }

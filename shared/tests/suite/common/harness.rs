@@ -197,6 +197,7 @@ impl Harness {
             notify_url: None,
             timeout,
             cert: client_cert,
+            app_auth: None,
         });
         let channels = Channels::new(vec![Box::new(client)]);
         Self::around(Kind::Alipay, Sim::Alipay(sim), channels).await
@@ -230,6 +231,7 @@ impl Harness {
             wechat_key_id: WX_KEY_ID.into(),
             apiv3_key: ApiV3Key::new(APIV3_KEY).unwrap_or_else(|e| panic!("{e}")),
             timeout,
+            partner: None,
         });
         let channels = Channels::new(vec![Box::new(client)]);
         let base_url = sim.base_url();
