@@ -18,6 +18,7 @@ mod events;
 mod fairness;
 mod isolation;
 mod ops;
+mod provider_calls;
 mod review;
 mod sign_vectors;
 mod store_layout;
