@@ -484,6 +484,137 @@ fn file(name: &'static str, help: &'static str) -> Arg {
     Arg::new(name).long(name).value_name("FILE").help(help)
 }
 
+fn channels() -> PossibleValuesParser {
+    PossibleValuesParser::new(["ali_pay", "wechat_pay"])
+}
+
+/// `CHANNEL` and the flags of a direct account (an app's own, or a provider's).
+fn direct_account(cmd: Command) -> Command {
+    cmd.arg(id("channel", "CHANNEL").value_parser(channels()))
+        .arg(text("account-app-id", "ali_pay: Alipay's app id (2021...)"))
+        .arg(file(
+            "private-key-file",
+            "the private key (PKCS#8, PEM or base64 DER)",
+        ))
+        .arg(file(
+            "public-key-file",
+            "Alipay's / WeChat Pay's public key (SPKI, PEM or base64 DER)",
+        ))
+        .arg(file(
+            "app-cert-file",
+            "ali_pay certificate mode: appCertPublicKey_*.crt",
+        ))
+        .arg(file(
+            "alipay-cert-file",
+            "ali_pay certificate mode: alipayCertPublicKey_RSA2.crt",
+        ))
+        .arg(file(
+            "root-cert-file",
+            "ali_pay certificate mode: alipayRootCert.crt",
+        ))
+        .arg(text("gateway-url", "ali_pay: the OpenAPI gateway"))
+        .arg(text("notify-url", "ali_pay: sent as notify_url"))
+        .arg(text(
+            "mchid",
+            "wechat_pay: the merchant id (a provider's: its sp_mchid)",
+        ))
+        .arg(text(
+            "appid",
+            "wechat_pay: the appid (a provider's: its sp_appid)",
+        ))
+        .arg(text(
+            "merchant-serial",
+            "wechat_pay: the merchant API certificate's serial",
+        ))
+        .arg(text("public-key-id", "wechat_pay: PUB_KEY_ID_..."))
+        .arg(file(
+            "apiv3-key-file",
+            "wechat_pay: the 32-character APIv3 key",
+        ))
+        .arg(text("base-url", "wechat_pay: the API host"))
+}
+
+/// `--mode provider` and the members of an app's account under a service provider.
+fn provider_mode(cmd: Command) -> Command {
+    cmd.arg(
+        Arg::new("mode")
+            .long("mode")
+            .value_name("MODE")
+            .value_parser(PossibleValuesParser::new(["direct", "provider"]))
+            .default_value("direct")
+            .help("direct: the app's own account and keys; provider: under a service provider"),
+    )
+    .arg(text("provider", "provider mode: the service provider's id"))
+    .arg(text("sub-mchid", "wechat_pay provider mode: the sub-merchant (sub_mchid)"))
+    .arg(text(
+        "sub-appid",
+        "wechat_pay provider mode: the sub-merchant's own appid (for PERSONAL_SUB_OPENID receivers)",
+    ))
+    .arg(text(
+        "user-id",
+        "ali_pay provider mode: the authorising merchant's user id (2088...)",
+    ))
+    .arg(text(
+        "auth-app-id",
+        "ali_pay provider mode: the merchant's app id (default: its user id)",
+    ))
+    .arg(file(
+        "app-auth-token-file",
+        "ali_pay provider mode: the merchant's app_auth_token",
+    ))
+    .arg(file(
+        "app-refresh-token-file",
+        "ali_pay provider mode: its app_refresh_token",
+    ))
+    .arg(epoch("expires-at", "ali_pay provider mode: when the token expires"))
+    .arg(epoch(
+        "refresh-expires-at",
+        "ali_pay provider mode: when the refresh token expires",
+    ))
+}
+
+fn epoch(name: &'static str, help: &'static str) -> Arg {
+    Arg::new(name)
+        .long(name)
+        .value_name("EPOCH_SECS")
+        .help(help)
+        .value_parser(value_parser!(i64).range(1..))
+}
+
+/// `alloc admin provider ...`: service providers and their own accounts.
+fn provider() -> Command {
+    Command::new("provider")
+        .about("service providers: a WeChat Pay service provider, an Alipay third-party app")
+        .subcommand_required(true)
+        .subcommand(
+            Command::new("create")
+                .about("create a provider (no account yet)")
+                .arg(text("provider-id", "letters, digits, _ and - (1 to 32)").required(true))
+                .arg(text("name", "the provider's name")),
+        )
+        .subcommand(
+            Command::new("show")
+                .about("one provider")
+                .arg(id("provider_id", "PROVIDER_ID")),
+        )
+        .subcommand(
+            Command::new("channel")
+                .about("a provider's own account at a channel")
+                .subcommand_required(true)
+                .subcommand(direct_account(
+                    Command::new("set")
+                        .about("set a provider's account at ali_pay or wechat_pay (keys are read from files)")
+                        .arg(id("provider_id", "PROVIDER_ID")),
+                ))
+                .subcommand(
+                    Command::new("remove")
+                        .about("remove a provider's account at a channel")
+                        .arg(id("provider_id", "PROVIDER_ID"))
+                        .arg(id("channel", "CHANNEL").value_parser(channels())),
+                ),
+        )
+}
+
 /// `alloc admin ...`: the admin API's routes.
 fn admin() -> Command {
     let merchant = Command::new("merchant")
@@ -568,51 +699,14 @@ fn admin() -> Command {
                         .help("a value is JSON when it reads as JSON (600, true, null, [..]), else text"),
                 ),
         );
-    let channels = || PossibleValuesParser::new(["ali_pay", "wechat_pay"]);
     let channel = Command::new("channel")
-        .about("an app's direct account at a channel")
+        .about("an app's account at a channel: direct, or under a service provider")
         .subcommand_required(true)
-        .subcommand(
+        .subcommand(provider_mode(direct_account(
             Command::new("set")
-                .about("set an app's account at ali_pay or wechat_pay (keys are read from files)")
-                .arg(id("app_id", "APP_ID"))
-                .arg(id("channel", "CHANNEL").value_parser(channels()))
-                .arg(text("account-app-id", "ali_pay: Alipay's app id (2021...)"))
-                .arg(file(
-                    "private-key-file",
-                    "the private key (PKCS#8, PEM or base64 DER)",
-                ))
-                .arg(file(
-                    "public-key-file",
-                    "Alipay's / WeChat Pay's public key (SPKI, PEM or base64 DER)",
-                ))
-                .arg(file(
-                    "app-cert-file",
-                    "ali_pay certificate mode: appCertPublicKey_*.crt",
-                ))
-                .arg(file(
-                    "alipay-cert-file",
-                    "ali_pay certificate mode: alipayCertPublicKey_RSA2.crt",
-                ))
-                .arg(file(
-                    "root-cert-file",
-                    "ali_pay certificate mode: alipayRootCert.crt",
-                ))
-                .arg(text("gateway-url", "ali_pay: the OpenAPI gateway"))
-                .arg(text("notify-url", "ali_pay: sent as notify_url"))
-                .arg(text("mchid", "wechat_pay: the merchant id"))
-                .arg(text("appid", "wechat_pay: the appid"))
-                .arg(text(
-                    "merchant-serial",
-                    "wechat_pay: the merchant API certificate's serial",
-                ))
-                .arg(text("public-key-id", "wechat_pay: PUB_KEY_ID_..."))
-                .arg(file(
-                    "apiv3-key-file",
-                    "wechat_pay: the 32-character APIv3 key",
-                ))
-                .arg(text("base-url", "wechat_pay: the API host")),
-        )
+                .about("set an app's account at ali_pay or wechat_pay (keys and tokens are read from files)")
+                .arg(id("app_id", "APP_ID")),
+        )))
         .subcommand(
             Command::new("remove")
                 .about("remove an app's account at a channel")
@@ -620,12 +714,13 @@ fn admin() -> Command {
                 .arg(id("channel", "CHANNEL").value_parser(channels())),
         );
     Command::new("admin")
-        .about("the admin API: merchants, apps, channel accounts, audit (AWS credentials)")
+        .about("the admin API: merchants, apps, channel accounts, service providers, audit (AWS credentials)")
         .after_help(ADMIN_AFTER_HELP)
         .subcommand_required(true)
         .subcommand(merchant)
         .subcommand(app)
         .subcommand(channel)
+        .subcommand(provider())
         .subcommand(
             Command::new("audit")
                 .about("who changed what, newest first")

@@ -3,6 +3,7 @@
 //! server or verification failure.
 
 mod cli;
+mod providers;
 mod render;
 mod run;
 mod settings;

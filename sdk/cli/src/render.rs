@@ -468,15 +468,7 @@ pub fn app(a: &admin::App) -> String {
         .iter()
         .map(|(channel, account)| {
             let mode = account.get("mode").map(cell).unwrap_or_default();
-            let members = account
-                .as_object()
-                .into_iter()
-                .flatten()
-                .filter(|(k, v)| *k != "mode" && !v.is_null())
-                .map(|(k, v)| format!("{k}={}", cell(v)))
-                .collect::<Vec<_>>()
-                .join(" ");
-            vec![channel.clone(), mode, members]
+            vec![channel.clone(), mode, members(account)]
         })
         .collect();
     out.push_str(&grid(
@@ -484,6 +476,36 @@ pub fn app(a: &admin::App) -> String {
         &rows,
         "no channel accounts",
     ));
+    out
+}
+
+/// An account's public members but `mode`, as `name=value` (no view has a key or a token).
+fn members(account: &serde_json::Value) -> String {
+    account
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| *k != "mode" && !v.is_null())
+        .map(|(k, v)| format!("{k}={}", cell(v)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A service provider and its own accounts.
+pub fn provider(p: &admin::Provider) -> String {
+    let mut out = pairs(&[
+        ("providerId", s(&p.provider_id)),
+        ("name", s(&p.name)),
+        ("createdAt", time(Some(p.created_at))),
+        ("updatedAt", time(Some(p.updated_at))),
+    ]);
+    out.push('\n');
+    let rows: Vec<Vec<String>> = p
+        .channels
+        .iter()
+        .map(|(channel, account)| vec![channel.clone(), members(account)])
+        .collect();
+    out.push_str(&grid(&["CHANNEL", "ACCOUNT"], &rows, "no channel accounts"));
     out
 }
 

@@ -1,7 +1,7 @@
 //! One call per subcommand: the request from the arguments, the answer as a table (and its
 //! verified `data`, for `--json`).
 
-use crate::render;
+use crate::{providers, render};
 use alloc_client::admin::{
     AdminAnswer, AdminClient, AlipayAccount, AuditQuery, ChannelAccount, NewApp, Page,
     WechatAccount,
@@ -42,11 +42,11 @@ fn out<T>(answer: Answer<T>, table: impl FnOnce(&T) -> String) -> Output {
     }
 }
 
-fn string(m: &ArgMatches, id: &str) -> Option<String> {
+pub(crate) fn string(m: &ArgMatches, id: &str) -> Option<String> {
     m.get_one::<String>(id).cloned()
 }
 
-fn required(m: &ArgMatches, id: &str) -> Result<String, Failure> {
+pub(crate) fn required(m: &ArgMatches, id: &str) -> Result<String, Failure> {
     string(m, id).ok_or_else(|| Failure::Usage(format!("`{id}` is required")))
 }
 
@@ -318,7 +318,7 @@ async fn groups(client: &Client, m: &ArgMatches) -> Result<Output, Failure> {
     })
 }
 
-fn admin_out<T>(answer: AdminAnswer<T>, table: impl FnOnce(&T) -> String) -> Output {
+pub(crate) fn admin_out<T>(answer: AdminAnswer<T>, table: impl FnOnce(&T) -> String) -> Output {
     Output {
         table: table(&answer.data),
         raw: answer.raw,
@@ -416,7 +416,10 @@ pub async fn admin(client: &AdminClient, m: &ArgMatches) -> Result<Output, Failu
             )
         }
         ("channel", "set") => {
-            let account = channel_account(sub)?;
+            let account = match string(sub, "mode").as_deref() {
+                Some("provider") => providers::account(sub)?,
+                _ => channel_account(sub)?,
+            };
             admin_out(
                 client
                     .set_channel(&required(sub, "app_id")?, &account)
@@ -430,6 +433,7 @@ pub async fn admin(client: &AdminClient, m: &ArgMatches) -> Result<Output, Failu
                 .await?,
             render::app,
         ),
+        ("provider", name) => providers::admin(client, name, sub).await?,
         ("audit", _) => {
             let q = AuditQuery {
                 page: Page {
@@ -449,7 +453,7 @@ pub async fn admin(client: &AdminClient, m: &ArgMatches) -> Result<Output, Failu
 }
 
 /// The flags of one channel only: `ali_pay` and `wechat_pay` take different members.
-const ALIPAY_ONLY: [&str; 6] = [
+pub(crate) const ALIPAY_ONLY: [&str; 6] = [
     "account-app-id",
     "app-cert-file",
     "alipay-cert-file",
@@ -457,7 +461,7 @@ const ALIPAY_ONLY: [&str; 6] = [
     "gateway-url",
     "notify-url",
 ];
-const WECHAT_ONLY: [&str; 6] = [
+pub(crate) const WECHAT_ONLY: [&str; 6] = [
     "mchid",
     "appid",
     "merchant-serial",
@@ -466,17 +470,22 @@ const WECHAT_ONLY: [&str; 6] = [
     "base-url",
 ];
 
-/// The account of `channel set` from its flags, keys read from their files.
-fn channel_account(m: &ArgMatches) -> Result<ChannelAccount, Failure> {
+/// A direct account (an app's, with `channel set`, or a provider's own) from its flags, keys
+/// read from their files.
+pub(crate) fn channel_account(m: &ArgMatches) -> Result<ChannelAccount, Failure> {
     let channel = required(m, "channel")?;
+    let under_provider = ["provider"]
+        .iter()
+        .chain(&providers::WECHAT_PROVIDER_ONLY)
+        .chain(&providers::ALIPAY_PROVIDER_ONLY);
+    let why = "is for an account under a provider: add --mode provider";
+    providers::refuse_given(m, under_provider, why)?;
     let others: &[&str] = if channel == "ali_pay" {
         &WECHAT_ONLY
     } else {
         &ALIPAY_ONLY
     };
-    if let Some(flag) = others.iter().find(|f| m.contains_id(f)) {
-        return Err(Failure::Usage(format!("--{flag} is not for {channel}")));
-    }
+    providers::refuse_given(m, others, &format!("is not for {channel}"))?;
     let need =
         |id: &str| string(m, id).ok_or_else(|| Failure::Usage(format!("{channel} needs --{id}")));
     let key = |id: &str| -> Result<String, Failure> { der_base64(&need(id)?) };
@@ -534,7 +543,7 @@ fn channel_account(m: &ArgMatches) -> Result<ChannelAccount, Failure> {
     }
 }
 
-fn read_text(path: &str) -> Result<String, Failure> {
+pub(crate) fn read_text(path: &str) -> Result<String, Failure> {
     std::fs::read_to_string(Path::new(path)).map_err(|e| Failure::Usage(format!("{path}: {e}")))
 }
 

@@ -62,6 +62,31 @@ fn app() -> Value {
         "createdAt": 1_717_264_189, "updatedAt": 1_717_264_189})
 }
 
+/// An app whose accounts are under provider `sp-1` (as the service shows them: no token).
+fn app_under_provider() -> Value {
+    let mut app = app();
+    app["appId"] = json!("ISV1");
+    app["channels"] = json!({
+        "wechat_pay": {"mode": "provider", "mchid": "1900000100", "appid": "wx8888888888880100",
+            "merchantSerial": "5157F09E", "publicKeyId": "PUB_KEY_ID_SP",
+            "baseUrl": "http://127.0.0.1:9200", "timeoutMs": 8000, "subMchid": "1900000201",
+            "subAppid": "wx8888888888880201", "provider": "sp-1"},
+        "ali_pay": {"mode": "provider", "appId": "2021000000000100",
+            "gatewayUrl": "http://127.0.0.1:9100/gateway.do", "notifyUrl": null, "timeoutMs": 8000,
+            "appAuth": {"userId": "2088000000000201", "authAppId": "2021000000000201",
+                "expiresAt": 1_800_000_000, "refreshExpiresAt": 1_810_000_000},
+            "provider": "sp-1"}});
+    app
+}
+
+fn provider() -> Value {
+    json!({"providerId": "sp-1", "name": "服务商", "createdAt": 1_717_264_189,
+        "updatedAt": 1_717_264_190,
+        "channels": {"wechat_pay": {"mchid": "1900000100", "appid": "wx8888888888880100",
+            "merchantSerial": "5157F09E", "publicKeyId": "PUB_KEY_ID_SP",
+            "baseUrl": "http://127.0.0.1:9200", "timeoutMs": 8000}}})
+}
+
 fn ok(body: Value) -> Reply {
     Reply::Raw(200, body.to_string())
 }
@@ -98,7 +123,13 @@ fn service() -> Mock {
             ("POST", "/admin/apps") | ("POST", "/admin/apps/A1/rotate-secret") => {
                 ok(json!({"app": app(), "signSecret": SECRET_HEX}))
             }
+            ("GET", "/admin/apps/ISV1") => ok(json!({"app": app_under_provider()})),
             (_, p) if p.starts_with("/admin/apps/") => ok(json!({"app": app()})),
+            ("POST", "/admin/providers") if hit.json()["providerId"] == "TAKEN" => Reply::Raw(
+                409,
+                json!({"code": "conflict", "message": "provider TAKEN exists"}).to_string(),
+            ),
+            (_, p) if p.starts_with("/admin/providers") => ok(json!({"provider": provider()})),
             ("GET", "/admin/audit") => ok(json!({"records": [{"at": 1_717_264_189,
                 "principal": "arn:aws:iam::000000000000:user/local-admin",
                 "action": "app.create", "target": "app:A1", "detail": {"signType": "MD5"}}],
@@ -153,7 +184,6 @@ fn every_admin_command_sends_its_request() {
         write("root.crt", cert),
     );
 
-    type Case<'a> = (Vec<&'a str>, &'a str, &'a str, Option<&'a str>, Value);
     let cases: Vec<Case> = vec![
         (
             vec!["merchant", "create", "--mch-no", "M1", "--name", "Shop one"],
@@ -377,12 +407,19 @@ fn every_admin_command_sends_its_request() {
             Value::Null,
         ),
     ];
-    for (args, method, path, query, body) in &cases {
+    sends(&mock, &cases);
+}
+
+/// `alloc admin ARGS` of each case: its method, path, query and JSON body, signed with SigV4.
+type Case<'a> = (Vec<&'a str>, &'a str, &'a str, Option<&'a str>, Value);
+
+fn sends(mock: &Mock, cases: &[Case]) {
+    for (args, method, path, query, body) in cases {
         let mut full = vec!["admin"];
         full.extend(args.iter().copied());
-        let o = run(&mock, &full);
+        let o = run(mock, &full);
         assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
-        let hit = last(&mock);
+        let hit = last(mock);
         assert_eq!(
             (hit.method.as_str(), hit.path.as_str()),
             (*method, *path),
@@ -809,4 +846,328 @@ fn bad_arguments_are_usage_errors_and_send_nothing() {
     ] {
         assert!(stdout(&help).contains(line), "{line}");
     }
+}
+
+/// Files for the provider tests: a private key, WeChat Pay's public key, an APIv3 key, and a
+/// merchant's app_auth_token and refresh token.
+struct ProviderFiles {
+    private: String,
+    public: String,
+    apiv3: String,
+    token: String,
+    refresh: String,
+    empty: String,
+}
+
+const TOKEN: &str = "202601BBthe-app-auth-token";
+const REFRESH: &str = "202601BBthe-refresh-token";
+
+fn provider_files() -> ProviderFiles {
+    let dir = temp_dir();
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        path.to_string_lossy().into_owned()
+    };
+    ProviderFiles {
+        private: write(
+            "sp_private.pem",
+            "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN\nBgkqhkiG9w0B\n-----END PRIVATE KEY-----\n",
+        ),
+        public: write("wechat_public.txt", "MIIBIjANBgkqhkiG9w0BAQEFAAOC\n"),
+        apiv3: write("apiv3.txt", "0123456789abcdef0123456789abcdef\n"),
+        token: write("app_auth_token", &format!("{TOKEN}\n")),
+        refresh: write("app_refresh_token", REFRESH),
+        empty: write("empty_token", " \n"),
+    }
+}
+
+/// The words of `text` (the temporary files' paths have no blanks), then `more`.
+fn words<'a>(text: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    text.split_whitespace()
+        .chain(more.iter().copied())
+        .collect()
+}
+
+/// `channel set ISV1 ali_pay --mode provider` with a merchant's authorisation, and `extra`.
+fn isv_alipay<'a>(f: &'a ProviderFiles, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = words(
+        "channel set ISV1 ali_pay --mode provider --provider sp-1 --user-id 2088000000000201",
+        &["--app-auth-token-file", &f.token],
+    );
+    args.extend(["--app-refresh-token-file", &f.refresh]);
+    args.extend(words(
+        "--expires-at 1800000000 --refresh-expires-at 1810000000",
+        extra,
+    ));
+    args
+}
+
+#[test]
+fn provider_commands_send_their_requests() {
+    let mock = service();
+    let f = provider_files();
+    let authorised = json!({"mode": "provider", "provider": "sp-1", "userId": "2088000000000201",
+        "appAuthToken": TOKEN, "appRefreshToken": REFRESH, "expiresAt": 1_800_000_000,
+        "refreshExpiresAt": 1_810_000_000});
+    let mut with_app_id = authorised.clone();
+    with_app_id["authAppId"] = json!("2021000000000201");
+    let sp_keys = [
+        "--private-key-file",
+        &f.private,
+        "--public-key-file",
+        &f.public,
+    ];
+    let mut wechat_sp = words(
+        "provider channel set sp-1 wechat_pay --mchid 1900000100 --appid wx8888888888880100 \
+         --merchant-serial 5157F09E --public-key-id PUB_KEY_ID_SP --base-url http://127.0.0.1:9200",
+        &sp_keys,
+    );
+    wechat_sp.extend(["--apiv3-key-file", &f.apiv3]);
+    let cases: Vec<Case> = vec![
+        (
+            words("provider create --provider-id sp-1 --name 服务商", &[]),
+            "POST",
+            "/admin/providers",
+            None,
+            json!({"providerId": "sp-1", "name": "服务商"}),
+        ),
+        (
+            words("provider create --provider-id sp-2", &[]),
+            "POST",
+            "/admin/providers",
+            None,
+            json!({"providerId": "sp-2"}),
+        ),
+        (
+            words("provider show sp-1", &[]),
+            "GET",
+            "/admin/providers/sp-1",
+            None,
+            Value::Null,
+        ),
+        // a provider's own accounts: a direct account's members, no `mode`
+        (
+            wechat_sp,
+            "PUT",
+            "/admin/providers/sp-1/channels/wechat_pay",
+            None,
+            json!({"mchid": "1900000100", "appid": "wx8888888888880100",
+                "merchantSerial": "5157F09E", "publicKeyId": "PUB_KEY_ID_SP",
+                "privateKey": "MIIEvQIBADANBgkqhkiG9w0B", "publicKey": "MIIBIjANBgkqhkiG9w0BAQEFAAOC",
+                "apiV3Key": "0123456789abcdef0123456789abcdef", "baseUrl": "http://127.0.0.1:9200"}),
+        ),
+        (
+            words(
+                "provider channel set sp-1 ali_pay --account-app-id 2021000000000100 \
+                 --notify-url http://127.0.0.1:9000/provider/sp-1/callback/alipay",
+                &sp_keys,
+            ),
+            "PUT",
+            "/admin/providers/sp-1/channels/ali_pay",
+            None,
+            json!({"appId": "2021000000000100", "privateKey": "MIIEvQIBADANBgkqhkiG9w0B",
+                "publicKey": "MIIBIjANBgkqhkiG9w0BAQEFAAOC",
+                "notifyUrl": "http://127.0.0.1:9000/provider/sp-1/callback/alipay"}),
+        ),
+        (
+            words("provider channel remove sp-1 ali_pay", &[]),
+            "DELETE",
+            "/admin/providers/sp-1/channels/ali_pay",
+            None,
+            Value::Null,
+        ),
+        // an app's accounts under the provider
+        (
+            words(
+                "channel set ISV1 wechat_pay --mode provider --provider sp-1 \
+                 --sub-mchid 1900000201 --sub-appid wx8888888888880201",
+                &[],
+            ),
+            "PUT",
+            "/admin/apps/ISV1/channels/wechat_pay",
+            None,
+            json!({"mode": "provider", "provider": "sp-1", "subMchid": "1900000201",
+                "subAppid": "wx8888888888880201"}),
+        ),
+        (
+            words(
+                "channel set ISV1 wechat_pay --mode provider --provider sp-1 --sub-mchid 1900000201",
+                &[],
+            ),
+            "PUT",
+            "/admin/apps/ISV1/channels/wechat_pay",
+            None,
+            json!({"mode": "provider", "provider": "sp-1", "subMchid": "1900000201"}),
+        ),
+        (
+            isv_alipay(&f, &["--auth-app-id", "2021000000000201"]),
+            "PUT",
+            "/admin/apps/ISV1/channels/ali_pay",
+            None,
+            with_app_id,
+        ),
+        (
+            isv_alipay(&f, &[]),
+            "PUT",
+            "/admin/apps/ISV1/channels/ali_pay",
+            None,
+            authorised,
+        ),
+    ];
+    sends(&mock, &cases);
+}
+
+#[test]
+fn providers_and_accounts_under_them_show_no_key_or_token() {
+    let mock = service();
+    let o = run(&mock, &["admin", "provider", "show", "sp-1"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    for line in [
+        "providerId  sp-1\n",
+        "name        服务商\n",
+        "createdAt   2024-06-01 17:49:49 UTC\n",
+        "updatedAt   2024-06-01 17:49:50 UTC\n",
+        "CHANNEL     ACCOUNT\n",
+        "wechat_pay  appid=wx8888888888880100 baseUrl=http://127.0.0.1:9200 mchid=1900000100 merchantSerial=5157F09E publicKeyId=PUB_KEY_ID_SP timeoutMs=8000\n",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    let o = run(&mock, &["admin", "app", "show", "ISV1"]);
+    let text = stdout(&o);
+    for line in [
+        "wechat_pay  provider  appid=wx8888888888880100 baseUrl=http://127.0.0.1:9200 mchid=1900000100 merchantSerial=5157F09E provider=sp-1 publicKeyId=PUB_KEY_ID_SP subAppid=wx8888888888880201 subMchid=1900000201 timeoutMs=8000",
+        "ali_pay     provider  appAuth={\"authAppId\":\"2021000000000201\",\"expiresAt\":1800000000,\"refreshExpiresAt\":1810000000,\"userId\":\"2088000000000201\"} appId=2021000000000100",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    // what was sent is never printed back: the answer is the service's view
+    let f = provider_files();
+    for json in [&[][..], &["--json"]] {
+        let args = [&["admin"][..], &isv_alipay(&f, json)].concat();
+        let o = run(&mock, &args);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let both = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(!both.contains("the-app-auth-token"), "{both}");
+        assert!(!both.contains("the-refresh-token"), "{both}");
+    }
+    let o = run(
+        &mock,
+        &words("admin provider create --provider-id TAKEN", &[]),
+    );
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("refused (HTTP 409 conflict): provider TAKEN exists"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn provider_flags_are_checked_before_anything_is_sent() {
+    let mock = service();
+    let f = provider_files();
+    let wechat = "admin channel set ISV1 wechat_pay --mode provider";
+    let no_token = |extra: &[&'static str]| {
+        let mut args = words(
+            "admin channel set ISV1 ali_pay --mode provider --provider sp-1 \
+             --user-id 2088000000000201 --app-refresh-token-file",
+            &[&f.refresh],
+        );
+        args.extend(extra);
+        args
+    };
+    let isv = |extra| [&["admin"][..], &isv_alipay(&f, extra)].concat();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            words(wechat, &["--sub-mchid", "1"]),
+            "wechat_pay --mode provider needs --provider",
+        ),
+        (
+            words(wechat, &["--provider", "sp-1"]),
+            "wechat_pay --mode provider needs --sub-mchid",
+        ),
+        (
+            words(
+                wechat,
+                &[
+                    "--provider",
+                    "sp-1",
+                    "--sub-mchid",
+                    "1",
+                    "--user-id",
+                    "2088",
+                ],
+            ),
+            "--user-id is not for wechat_pay",
+        ),
+        (
+            words(
+                wechat,
+                &["--provider", "sp-1", "--sub-mchid", "1", "--mchid", "1900"],
+            ),
+            "--mchid is for a direct account, not --mode provider",
+        ),
+        (
+            no_token(&[
+                "--expires-at",
+                "1800000000",
+                "--refresh-expires-at",
+                "1810000000",
+            ]),
+            "ali_pay --mode provider needs --app-auth-token-file",
+        ),
+        (
+            [
+                no_token(&["--refresh-expires-at", "1810000000"]),
+                vec!["--app-auth-token-file", &f.token],
+            ]
+            .concat(),
+            "ali_pay --mode provider needs --expires-at",
+        ),
+        (
+            [
+                no_token(&["--expires-at", "1", "--refresh-expires-at", "2"]),
+                vec!["--app-auth-token-file", &f.empty],
+            ]
+            .concat(),
+            "expected the token alone on one line",
+        ),
+        (isv(&["--sub-mchid", "1"]), "--sub-mchid is not for ali_pay"),
+        (
+            isv(&["--private-key-file", &f.private]),
+            "--private-key-file is for a direct account",
+        ),
+        (no_token(&["--expires-at", "0"]), "--expires-at"),
+        (no_token(&["--expires-at", "tomorrow"]), "--expires-at"),
+        // a direct account given a provider's member
+        (
+            words(
+                "admin channel set ISV1 wechat_pay --sub-mchid 1900000201",
+                &[],
+            ),
+            "--sub-mchid is for an account under a provider: add --mode provider",
+        ),
+        (words(wechat, &["--mode", "isv"]), "--mode"),
+        (
+            words("admin provider create --name x", &[]),
+            "--provider-id",
+        ),
+        // a provider's own account has no mode
+        (
+            words(
+                "admin provider channel set sp-1 wechat_pay --mode provider",
+                &[],
+            ),
+            "--mode",
+        ),
+        (words("admin provider channel remove sp-1", &[]), "CHANNEL"),
+    ];
+    for (args, text) in &cases {
+        let o = run(&mock, args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(text), "{args:?}: {}", stderr(&o));
+    }
+    assert!(mock.hits().is_empty(), "nothing was sent");
 }

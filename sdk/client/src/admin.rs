@@ -1,8 +1,9 @@
 //! The admin API (`/admin/…`): operators create merchants and their apps, rotate sign secrets,
-//! set app settings and channel accounts, and read the audit trail. It is not DaxPay-signed:
-//! API Gateway guards it with `AWS_IAM` authorization, so every request is signed with SigV4
-//! (service `execute-api`) with the caller's AWS credentials, and an unsigned or wrongly signed
-//! call is answered `403 {"message":"Forbidden"}` before the function sees it.
+//! set app settings and channel accounts (direct, or under a service provider they create here
+//! too), and read the audit trail. It is not DaxPay-signed: API Gateway guards it with
+//! `AWS_IAM` authorization, so every request is signed with SigV4 (service `execute-api`) with
+//! the caller's AWS credentials, and an unsigned or wrongly signed call is answered
+//! `403 {"message":"Forbidden"}` before the function sees it.
 //!
 //! Bodies are JSON both ways. A 2xx answer is the JSON value; a 4xx is a refusal
 //! (`{"code","message"}`); a 5xx or no answer is a failure that may be retried. Reads (`GET`)
@@ -21,9 +22,11 @@
 //! # Ok(()) }
 //! ```
 
+mod providers;
 mod sign;
 mod views;
 
+pub use providers::{AlipayAuthorization, Provider, WechatSubMerchant};
 pub use sign::{Credentials, SERVICE, signature_headers};
 pub use views::*;
 

@@ -184,6 +184,11 @@ fn app(id: &str) -> Value {
         "overrides": {}, "channels": {}, "createdAt": 1_700_000_000, "updatedAt": 1_700_000_000})
 }
 
+fn provider(channels: Value) -> Value {
+    json!({"providerId": "sp-1", "name": "服务商", "channels": channels,
+        "createdAt": 1_700_000_000, "updatedAt": 1_700_000_050})
+}
+
 fn reply(status: u16, body: Value) -> Reply {
     Reply::Raw(status, body.to_string())
 }
@@ -235,6 +240,16 @@ fn service() -> Mock {
                 reply(500, json!({"code": "system", "message": "system error"}))
             }
             (_, p) if p.starts_with("/admin/apps/") => reply(200, json!({"app": app("A1")})),
+            ("POST", "/admin/providers") | ("GET", "/admin/providers/sp-1") => {
+                reply(200, json!({"provider": provider(json!({}))}))
+            }
+            (_, p) if p.starts_with("/admin/providers/") => reply(
+                200,
+                json!({"provider": provider(json!({"wechat_pay": {"mchid": "1900000100",
+                    "appid": "wx8888888888880100", "merchantSerial": "5157F09E",
+                    "publicKeyId": "PUB_KEY_ID_SP", "baseUrl": "http://127.0.0.1:9200",
+                    "timeoutMs": 8000}}))}),
+            ),
             _ => reply(404, json!({"message": "Not Found"})),
         }
     })
@@ -553,4 +568,119 @@ async fn refusals_failures_and_retries() {
     let nobody = client(&format!("http://127.0.0.1:{port}"), SECRET, None);
     let got = nobody.merchant("M1").await;
     assert!(matches!(got, Err(AdminError::Transport(_))), "{got:?}");
+}
+
+/// The last request, which must be `method path`.
+fn sent(mock: &Mock, method: &str, path: &str) -> Hit {
+    let hit = last(mock);
+    assert_eq!((hit.method.as_str(), hit.path.as_str()), (method, path));
+    hit
+}
+
+#[tokio::test]
+async fn providers_and_accounts_under_them_are_sent_signed_and_read() {
+    let mock = service();
+    let c = client(mock.url(), SECRET, None);
+
+    let created = c
+        .create_provider("sp-1", Some("服务商"))
+        .await
+        .expect("create");
+    assert_eq!(
+        (
+            created.data.provider_id.as_str(),
+            created.data.name.as_str()
+        ),
+        ("sp-1", "服务商")
+    );
+    assert!(created.data.channels.is_empty());
+    let hit = sent(&mock, "POST", "/admin/providers");
+    assert_eq!(hit.json(), json!({"providerId": "sp-1", "name": "服务商"}));
+    c.create_provider("sp-2", None).await.expect("create");
+    let hit = sent(&mock, "POST", "/admin/providers");
+    assert_eq!(hit.json(), json!({"providerId": "sp-2"}));
+
+    let shown = c.provider("sp-1").await.expect("show");
+    assert_eq!(shown.data.created_at, 1_700_000_000);
+    sent(&mock, "GET", "/admin/providers/sp-1");
+
+    // a provider's own account: a direct account's members, without `mode`
+    let sp = ChannelAccount::Wechat(WechatAccount {
+        mchid: "1900000100".into(),
+        appid: "wx8888888888880100".into(),
+        merchant_serial: "5157F09E".into(),
+        public_key_id: "PUB_KEY_ID_SP".into(),
+        private_key: "MIIEvA".into(),
+        public_key: "MIIBIk".into(),
+        api_v3_key: "k".repeat(32),
+        base_url: Some("http://127.0.0.1:9200".into()),
+        ..WechatAccount::default()
+    });
+    let set = c.set_provider_channel("sp 1", &sp).await.expect("set");
+    assert_eq!(set.data.channels["wechat_pay"]["mchid"], "1900000100");
+    let hit = sent(&mock, "PUT", "/admin/providers/sp%201/channels/wechat_pay");
+    assert_eq!(
+        hit.json(),
+        json!({"mchid": "1900000100", "appid": "wx8888888888880100",
+            "merchantSerial": "5157F09E", "publicKeyId": "PUB_KEY_ID_SP", "privateKey": "MIIEvA",
+            "publicKey": "MIIBIk", "apiV3Key": "k".repeat(32), "baseUrl": "http://127.0.0.1:9200"})
+    );
+    c.remove_provider_channel("sp-1", "ali_pay")
+        .await
+        .expect("remove");
+    let hit = sent(&mock, "DELETE", "/admin/providers/sp-1/channels/ali_pay");
+    assert!(hit.raw.is_empty(), "no body");
+
+    // an app's accounts under the provider: `"mode": "provider"` and the admin API's members
+    let sub = ChannelAccount::WechatProvider(WechatSubMerchant {
+        provider: "sp-1".into(),
+        sub_mchid: "1900000201".into(),
+        sub_appid: Some("wx8888888888880201".into()),
+    });
+    c.set_channel("A1", &sub).await.expect("set wechat_pay");
+    let hit = sent(&mock, "PUT", "/admin/apps/A1/channels/wechat_pay");
+    assert_eq!(
+        hit.json(),
+        json!({"mode": "provider", "provider": "sp-1", "subMchid": "1900000201",
+            "subAppid": "wx8888888888880201"})
+    );
+    let auth = AlipayAuthorization {
+        provider: "sp-1".into(),
+        user_id: "2088000000000201".into(),
+        auth_app_id: None,
+        app_auth_token: "202601BB-the-token".into(),
+        app_refresh_token: "202601BB-the-refresh".into(),
+        expires_at: 1_800_000_000,
+        refresh_expires_at: 1_810_000_000,
+    };
+    let shown = format!("{auth:?}");
+    assert!(
+        shown.contains("2088000000000201") && !shown.contains("the-token"),
+        "{shown}"
+    );
+    assert!(!shown.contains("the-refresh"), "{shown}");
+    c.set_channel("A1", &ChannelAccount::AlipayProvider(auth.clone()))
+        .await
+        .expect("set ali_pay");
+    let hit = sent(&mock, "PUT", "/admin/apps/A1/channels/ali_pay");
+    assert_eq!(
+        hit.json(),
+        json!({"mode": "provider", "provider": "sp-1", "userId": "2088000000000201",
+            "appAuthToken": "202601BB-the-token", "appRefreshToken": "202601BB-the-refresh",
+            "expiresAt": 1_800_000_000, "refreshExpiresAt": 1_810_000_000})
+    );
+
+    // an account under a provider is not a provider's own: refused before anything is sent
+    let sent = mock.hits().len();
+    let got = c.set_provider_channel("sp-1", &sub).await;
+    assert!(matches!(got, Err(AdminError::Config(_))), "{got:?}");
+    let got = c
+        .set_provider_channel("sp-1", &ChannelAccount::AlipayProvider(auth))
+        .await;
+    assert!(matches!(got, Err(AdminError::Config(_))), "{got:?}");
+    assert_eq!(mock.hits().len(), sent, "nothing sent");
+
+    for hit in &mock.hits() {
+        assert_eq!(verify(hit, SECRET), Ok(()), "{} {}", hit.method, hit.path);
+    }
 }

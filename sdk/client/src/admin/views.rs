@@ -213,30 +213,37 @@ impl std::fmt::Debug for WechatAccount {
     }
 }
 
-/// A channel account of an app.
+/// A channel account of an app: direct (its own, with its keys) or under a service provider
+/// (SPEC §6.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChannelAccount {
     Alipay(AlipayAccount),
     Wechat(WechatAccount),
+    /// A merchant's authorisation of a provider's Alipay app.
+    AlipayProvider(super::AlipayAuthorization),
+    /// A sub-merchant of a WeChat Pay service provider.
+    WechatProvider(super::WechatSubMerchant),
 }
 
 impl ChannelAccount {
     /// The `{channel}` of its route: `ali_pay` or `wechat_pay`.
     pub fn channel(&self) -> &'static str {
         match self {
-            ChannelAccount::Alipay(_) => "ali_pay",
-            ChannelAccount::Wechat(_) => "wechat_pay",
+            ChannelAccount::Alipay(_) | ChannelAccount::AlipayProvider(_) => "ali_pay",
+            ChannelAccount::Wechat(_) | ChannelAccount::WechatProvider(_) => "wechat_pay",
         }
     }
 
-    /// The body sent: the account's members with `"mode": "direct"`.
+    /// The body sent: the account's members with its `mode`, `direct` or `provider`.
     pub(crate) fn body(&self) -> Result<Value, serde_json::Error> {
-        let mut body = match self {
-            ChannelAccount::Alipay(a) => serde_json::to_value(a)?,
-            ChannelAccount::Wechat(w) => serde_json::to_value(w)?,
+        let (mut body, mode) = match self {
+            ChannelAccount::Alipay(a) => (serde_json::to_value(a)?, "direct"),
+            ChannelAccount::Wechat(w) => (serde_json::to_value(w)?, "direct"),
+            ChannelAccount::AlipayProvider(a) => (serde_json::to_value(a)?, "provider"),
+            ChannelAccount::WechatProvider(w) => (serde_json::to_value(w)?, "provider"),
         };
         if let Value::Object(members) = &mut body {
-            members.insert("mode".into(), Value::String("direct".into()));
+            members.insert("mode".into(), Value::String(mode.into()));
         }
         Ok(body)
     }
