@@ -1,8 +1,9 @@
-# The walk of `scripts/demo.sh beta4 [--app N]`, sourced by it (its helpers, settings and the
-# paid order's variables are set): DaxPay 3.0.0-beta4's allocation endpoints (/unipay/alloc/...)
-# on Alipay. Each body is signed as that SDK signs it (`alloc sign --beta4 APP_ID`: appId,
-# reqTime as Beijing text, a nonceStr; a list member signed as {}), and each answer's signature
-# is checked as its SDK's own tests check it: over the whole envelope, data as Hutool's JSON.
+# The walk of `scripts/demo.sh beta4 [--app N | --isv]`, sourced by it (its helpers, settings
+# and the paid order's variables are set): DaxPay 3.0.0-beta4's allocation endpoints
+# (/unipay/alloc/...) on Alipay. Each body is signed as that SDK signs it (`alloc sign --beta4
+# APP_ID`: appId, reqTime as Beijing text, a nonceStr; a list member signed as {}), and each
+# answer's signature is checked as its SDK's own tests check it: over the whole envelope, data as
+# Hutool's JSON.
 
 # `b4 PATH JSON`: the beta4 request, posted; the answer in $OUT; fails unless accepted and signed.
 b4() {
@@ -67,4 +68,6 @@ step "8. the receiver is removed (its answer's data is null, as beta4's server a
 b4 /unipay/alloc/receiver/remove "{\"receiverNo\":\"S$RUN\"}"
 check 'd["data"] is None'
 
+# provider mode (--isv): what the simulator saw of the walk
+[ -z "$ISV" ] || isv_calls_seen
 printf '\n\033[1;32mdemo passed in DaxPay 3.0.0-beta4'"'"'s dialect as app %s: every answer accepted and its signature verified\033[0m\n' "$APP_ID"

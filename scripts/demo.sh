@@ -5,9 +5,14 @@
 # channel simulators' control API stay curl. Every command of the CLI runs at least once, and
 # every outcome is checked: the demo stops with a message at the first one that is not as
 # expected (a refusal it asks for must exit 1).
-# Usage: scripts/demo.sh [alipay|wechat|beta4] [--app N]   (default alipay). Needs curl and python3.
+# Usage: scripts/demo.sh [alipay|wechat|beta4] [--app N | --isv]   (default alipay). Needs curl
+# and python3.
 #   --app N   walk as app N of the local run (shop-N under /app/shop-N, its own sign secret and
 #             its own accounts at the simulators) instead of the stack's default app
+#   --isv     walk in provider mode (SPEC §6.5) as the run's app under its service provider
+#             (ISV_APP_URL): the trade is paid to the WeChat Pay sub-merchant / the Alipay merchant
+#             that authorised the provider's app; at the end, what the simulator saw: every call
+#             of the walk carried sub_mchid / the merchant's app_auth_token (scripts/demo-isv.sh)
 #   beta4     a shorter walk on Alipay in DaxPay 3.0.0-beta4's dialect (/unipay/alloc/...: appId
 #             in the body, reqTime as Beijing text, amounts in yuan), bodies signed by
 #             `alloc sign --beta4` as that SDK signs them
@@ -21,10 +26,14 @@ ALLOC_BIN="$ROOT/target/debug/alloc"
 [ -x "$ALLOC_BIN" ] || { echo "no $ALLOC_BIN: scripts/run.sh builds it (cargo build -p alloc-cli)" >&2; exit 1; }
 MODE="${1:-alipay}"
 APP_N=""
+ISV=""
 if [ "${2:-}" = --app ]; then
   APP_N="${3:?--app needs a number}"
+elif [ "${2:-}" = --isv ]; then
+  ISV=1
 fi
-# Which app: the stack's default one (routes without a prefix), or app N of the local run.
+# Which app: the stack's default one (routes without a prefix), app N of the local run, or the
+# local run's app under its service provider.
 BASE="$URL"; SECRET="$SIGN_SECRET"; APP_ID="${DEFAULT_APP_ID:-default}"; SEED_OWNER_ALI=""; SEED_OWNER_WX=""
 if [ -n "$APP_N" ]; then
   id_var="APP${APP_N}_ID"; url_var="APP${APP_N}_URL"; secret_var="APP${APP_N}_SECRET"
@@ -32,6 +41,12 @@ if [ -n "$APP_N" ]; then
   [ -n "${!url_var:-}" ] || { echo "no app $APP_N in $LOCAL_DIR/run.env" >&2; exit 2; }
   APP_ID="${!id_var}"; BASE="${!url_var}"; SECRET="${!secret_var}"
   SEED_OWNER_ALI=",\"app_id\":\"${!ali_var}\""; SEED_OWNER_WX=",\"mchid\":\"${!wx_var}\""
+elif [ -n "$ISV" ]; then
+  [ -n "${ISV_APP_URL:-}" ] || { echo "no app under a provider in $LOCAL_DIR/run.env (restart scripts/run.sh)" >&2; exit 2; }
+  APP_ID="$ISV_APP_ID"; BASE="$ISV_APP_URL"; SECRET="$ISV_APP_SECRET"
+  # paid to the authorised merchant through the provider's Alipay app / to the sub-merchant
+  SEED_OWNER_ALI=",\"isv_app_id\":\"$ISV_ALIPAY_APP_ID\",\"user_id\":\"$ISV_ALIPAY_USER_ID\""
+  SEED_OWNER_WX=",\"sp_mchid\":\"$ISV_SP_MCHID\",\"sub_mchid\":\"$ISV_SUB_MCHID\""
 fi
 # The CLI's settings, from the environment only: a developer's own config file is not read.
 export ALLOC_URL="$BASE" ALLOC_SIGN_SECRET="$SECRET" ALLOC_SIGN_TYPE=HMAC_SHA256 \
@@ -60,10 +75,10 @@ case "$MODE" in
     complete_body() { echo "{\"transaction_id\":\"$TRADE\",\"out_order_no\":\"$1\",\"outcomes\":{}}"; }
     REFUND_URL="$WX_URL/__sim/refund"
     REFUND_BODY="{\"transaction_id\":\"$TRADE\",\"out_refund_no\":\"RF$RUN\",\"amount_fen\":3000}" ;;
-  *) echo "usage: scripts/demo.sh [alipay|wechat|beta4] [--app N]" >&2; exit 2 ;;
+  *) echo "usage: scripts/demo.sh [alipay|wechat|beta4] [--app N | --isv]" >&2; exit 2 ;;
 esac
 
-ERR=$(mktemp); trap 'rm -f "$ERR"' EXIT
+ERR=$(mktemp); trap 'rm -f "$ERR" "$ERR.calls"' EXIT
 step() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 fail() { printf '\n\033[1;31mdemo failed: %s\033[0m\n' "$*" >&2; exit 1; }
 show() { printf '%s\n' "$1" | sed 's/^/    /'; }
@@ -102,6 +117,11 @@ post() {
   show "$answer"
 }
 
+if [ -n "$ISV" ]; then
+  # where the simulator's call log stands before the walk: what follows is the walk's
+  source "$ROOT/scripts/demo-isv.sh"
+  isv_calls_before
+fi
 if [ "$MODE" = beta4 ]; then
   source "$ROOT/scripts/demo-beta4.sh"
   exit 0
@@ -141,6 +161,7 @@ alloc groups set-default "$GROUP"
 alloc groups list --group-no "$GROUP"
 contains "演示分组二"; contains "yes"
 
+[ -z "$ISV" ] || isv_over_ratio
 step "5. start by the group: 60.00 to the store, 15.00 to the staff member, 25.00 stays with the merchant"
 alloc start "A$RUN" --order-no "$ORDER" --group "$GROUP" --description 演示分账 --json
 check 'd["status"] == "allocation_processing"'
@@ -240,4 +261,5 @@ alloc allocatable "$ORDER"
 alloc allocatable "$ORDER" --json
 check 'd["refunded"] == 3000'
 
+[ -z "$ISV" ] || isv_calls_seen
 printf '\n\033[1;32mdemo passed on %s as app %s: every alloc command ran and every outcome was as expected\033[0m\n' "$CHANNEL" "$APP_ID"

@@ -170,7 +170,52 @@ for i in 1 2; do
 done
 log "apps shop-1 and shop-2 (merchants M1, M2) under $URL/app/<appId>"
 
+# Provider mode (SPEC §6.5): at the simulators, a WeChat Pay service provider (its sp_mchid, key
+# and serial) with one sub-merchant (and its sub_appid; it authorised splitting 80%), and an
+# Alipay third-party app with one merchant that authorised it (its user id, app id and tokens,
+# valid for a year); through the admin routes, the provider with its own keys, and an app of a
+# merchant of its own whose two accounts are under that provider. Their tokens and keys stay in
+# .local/keys; the ids go to run.env (ISV_...).
+ISV_PROVIDER=sp-local; ISV_MCH=M-ISV; ISV_APP=isv-shop
+SP_MCHID=1900000300; SP_APPID=wx8888888888880300; SP_SERIAL=7B8F000000000000000000000000000000000300
+SUB_MCHID=1900000301; SUB_APPID=wx8888888888880301
+ISV_ALI_APP=2021000000000300; ISV_USER=2088000000000301; ISV_AUTH_APP=2021000000000301
+keys=$(target/debug/wechat-sim keygen)
+sed -n 's/^private=//p' <<<"$keys" > "$KEYS_DIR/$ISV_PROVIDER-wechat-sp.key"
+post_json "$WX_URL/__sim/providers" "{\"sp_mchid\":\"$SP_MCHID\",\"sp_appid\":\"$SP_APPID\",\"sp_public_key\":\"$(sed -n 's/^public=//p' <<<"$keys")\",\"sp_serial\":\"$SP_SERIAL\"}" > /dev/null
+post_json "$WX_URL/__sim/sub-merchants" "{\"sp_mchid\":\"$SP_MCHID\",\"sub_mchid\":\"$SUB_MCHID\",\"sub_appid\":\"$SUB_APPID\",\"max_ratio\":8000}" > /dev/null
+keys=$(target/debug/alipay-sim keygen)
+sed -n 's/^private=//p' <<<"$keys" > "$KEYS_DIR/$ISV_PROVIDER-alipay-isv.key"
+post_json "$SIM_URL/__sim/apps" "{\"app_id\":\"$ISV_ALI_APP\",\"app_public_key\":\"$(sed -n 's/^public=//p' <<<"$keys")\",\"notify_url\":\"$URL/provider/$ISV_PROVIDER/callback/alipay\"}" > /dev/null
+for t in app-auth-token app-refresh-token; do
+  python3 -c 'import secrets; print("202612BB" + secrets.token_hex(12))' > "$KEYS_DIR/$ISV_APP-$t"
+done
+post_json "$SIM_URL/__sim/authorizations" "{\"isv_app_id\":\"$ISV_ALI_APP\",\"user_id\":\"$ISV_USER\",\"auth_app_id\":\"$ISV_AUTH_APP\",\"app_auth_token\":\"$(cat "$KEYS_DIR/$ISV_APP-app-auth-token")\",\"app_refresh_token\":\"$(cat "$KEYS_DIR/$ISV_APP-app-refresh-token")\",\"expires_in\":31536000,\"re_expires_in\":32140800}" > /dev/null
+NOW=$(date +%s)
+"${ADMIN[@]}" provider create --provider-id "$ISV_PROVIDER" --name "Local service provider" > /dev/null
+"${ADMIN[@]}" provider channel set "$ISV_PROVIDER" wechat_pay --mchid "$SP_MCHID" --appid "$SP_APPID" \
+  --merchant-serial "$SP_SERIAL" --public-key-id "$WX_KEY_ID" --private-key-file "$KEYS_DIR/$ISV_PROVIDER-wechat-sp.key" \
+  --public-key-file "$KEYS_DIR/wechat-public.key" --apiv3-key-file "$KEYS_DIR/wechat-apiv3.key" --base-url "$WX_URL" > /dev/null
+"${ADMIN[@]}" provider channel set "$ISV_PROVIDER" ali_pay --account-app-id "$ISV_ALI_APP" \
+  --private-key-file "$KEYS_DIR/$ISV_PROVIDER-alipay-isv.key" --public-key-file "$KEYS_DIR/alipay-public.key" \
+  --gateway-url "$SIM_URL/gateway.do" --notify-url "$URL/provider/$ISV_PROVIDER/callback/alipay" > /dev/null
+"${ADMIN[@]}" merchant create --mch-no "$ISV_MCH" --name "Merchant under a provider" > /dev/null
+ISV_SECRET=$("${ADMIN[@]}" --json app create --mch-no "$ISV_MCH" --app-id "$ISV_APP" --name "Shop under a provider" \
+  | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["signSecret"])')
+"${ADMIN[@]}" channel set "$ISV_APP" wechat_pay --mode provider --provider "$ISV_PROVIDER" \
+  --sub-mchid "$SUB_MCHID" --sub-appid "$SUB_APPID" > /dev/null
+"${ADMIN[@]}" channel set "$ISV_APP" ali_pay --mode provider --provider "$ISV_PROVIDER" --user-id "$ISV_USER" \
+  --auth-app-id "$ISV_AUTH_APP" --app-auth-token-file "$KEYS_DIR/$ISV_APP-app-auth-token" \
+  --app-refresh-token-file "$KEYS_DIR/$ISV_APP-app-refresh-token" \
+  --expires-at "$((NOW + 31536000))" --refresh-expires-at "$((NOW + 32140800))" > /dev/null
+ISV_ENV=$(printf 'ISV_APP_ID=%s\nISV_APP_SECRET=%s\nISV_APP_URL=%s\nISV_MCH_NO=%s\nISV_PROVIDER_ID=%s\nISV_SP_MCHID=%s\nISV_SUB_MCHID=%s\nISV_SUB_APPID=%s\nISV_ALIPAY_APP_ID=%s\nISV_ALIPAY_USER_ID=%s\nISV_ALIPAY_AUTH_APP_ID=%s\n' \
+  "$ISV_APP" "$ISV_SECRET" "$URL/app/$ISV_APP" "$ISV_MCH" "$ISV_PROVIDER" "$SP_MCHID" "$SUB_MCHID" "$SUB_APPID" \
+  "$ISV_ALI_APP" "$ISV_USER" "$ISV_AUTH_APP")$'\n'
+log "provider $ISV_PROVIDER (WeChat Pay sp_mchid $SP_MCHID, Alipay app $ISV_ALI_APP) and its app $ISV_APP under $URL/app/$ISV_APP"
+
 printf 'URL=%s\nSIM_URL=%s\nWX_URL=%s\nSINK_URL=%s\nSIGN_SECRET=%s\nEMULATOR_PID=%s\nDEFAULT_APP_ID=default\n%s' "$URL" "$SIM_URL" "$WX_URL" "$SINK_URL" "$SIGN_SECRET" "$MOTO_PID" "$APPS_ENV" > "$LOCAL_DIR/run.env"
+# provider mode: the app under the provider (ISV_APP_SECRET its sign secret), the sub-merchant and the authorised merchant
+printf '%s' "$ISV_ENV" >> "$LOCAL_DIR/run.env"
 cat <<MSG
 
 The allocation service runs on $URL
@@ -181,6 +226,7 @@ The allocation service runs on $URL
   logs: .local/{api,worker,scheduler,notices,alipay-sim,wechat-sim}.log
   apps: the default app (routes without a prefix, appId "default") and shop-1, shop-2 under
   $URL/app/<appId>, their sign secrets in .local/run.env (APP1_SECRET, APP2_SECRET)
+  provider mode: app $ISV_APP under provider $ISV_PROVIDER (ISV_APP_URL, ISV_APP_SECRET, ISV_SUB_MCHID, ISV_ALIPAY_USER_ID... in .local/run.env): scripts/demo.sh alipay --isv, scripts/demo.sh wechat --isv
   admin: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test ALLOC_URL=$URL target/debug/alloc admin ...
 
 From another terminal in $ROOT:
