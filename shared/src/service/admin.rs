@@ -192,11 +192,14 @@ pub async fn audit(
     if let Some(target) = target {
         let ok = match target.split_once(':') {
             Some(("merchant", m)) => MchNo::parse(m).is_ok(),
-            Some(("app", a)) => AppId::parse(a).is_ok(),
+            Some(("app" | "provider", a)) => AppId::parse(a).is_ok(),
             _ => false,
         };
         if !ok {
-            return Err(invalid("target", "must be merchant:<mchNo> or app:<appId>"));
+            return Err(invalid(
+                "target",
+                "must be merchant:<mchNo>, app:<appId> or provider:<providerId>",
+            ));
         }
     }
     if let Some(c) = cursor

@@ -9,10 +9,10 @@ use std::time::Duration;
 const START: &str = "/unipay/allocation/start";
 const FINISH: &str = "/unipay/allocation/finish";
 
-use crate::common::on_both_channels;
+use crate::common::on_every_account;
 use crate::common::{call, envelope, now, sign};
 
-on_both_channels!(
+on_every_account!(
     explicit_receivers_settle_sync_and_finish,
     mixed_and_all_failed_outcomes,
     groups_default_group_and_rounding,
@@ -145,6 +145,8 @@ async fn explicit_receivers_settle_sync_and_finish(kind: Kind) {
     let again = h.refused(FINISH, json!({"bizAllocationNo": "A1"})).await;
     assert!(again.starts_with("分账单状态错误"), "{again}");
     assert_eq!(h.split_calls(&format!("{no}F")), 1);
+    // every call went out as the app's account: the provider for its sub-merchant or merchant
+    assert!(h.every_call_acted_as_the_account() >= 5);
 }
 
 /// `yyyy-MM-dd HH:mm:ss`.

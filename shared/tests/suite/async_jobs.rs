@@ -63,6 +63,32 @@ async fn concurrently(h: &Harness, job: &Job, n: usize) {
     }
 }
 
+/// Each scenario with a direct account and again through a service provider (SPEC §6.5):
+/// `<scenario>::{direct, provider}`.
+macro_rules! direct_and_provider {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test]
+            async fn direct() {
+                super::$scenario().await
+            }
+            #[tokio::test]
+            async fn provider() {
+                crate::common::in_provider_mode(super::$scenario()).await
+            }
+        }
+    )*};
+}
+
+direct_and_provider!(
+    callbacks_before_after_and_around_a_scheduled_sync_agree,
+    wechat_notifications_are_verified_queued_and_applied,
+    auto_allocation_twice_makes_one_order_and_no_default_group_is_recorded,
+    auto_finish_follows_the_end_of_an_order,
+    a_lost_answer_converges_through_the_scheduler_without_a_second_split,
+    an_ambiguous_finish_is_retried_by_the_scheduler,
+);
+
 #[tokio::test]
 async fn every_job_twice_and_concurrently_gives_one_state_and_one_notice_per_status() {
     for kind in [Kind::Alipay, Kind::Wechat] {
@@ -132,7 +158,6 @@ async fn every_job_twice_and_concurrently_gives_one_state_and_one_notice_per_sta
     }
 }
 
-#[tokio::test]
 async fn auto_allocation_twice_makes_one_order_and_no_default_group_is_recorded() {
     let (h, _) = ready(Kind::Alipay, fast_jobs()).await;
     // no default group: the reason is recorded and it is no longer due
@@ -196,7 +221,6 @@ async fn auto_allocation_twice_makes_one_order_and_no_default_group_is_recorded(
     assert_eq!(q["amount"], 3000);
 }
 
-#[tokio::test]
 async fn auto_finish_follows_the_end_of_an_order() {
     let mut jobs = fast_jobs();
     jobs.auto_finish = true;
@@ -261,7 +285,6 @@ async fn a_notice_never_answered_success_stops_after_sixteen() {
     assert_eq!(h.notices(&no).await["notices"][0]["delivered"], false);
 }
 
-#[tokio::test]
 async fn callbacks_before_after_and_around_a_scheduled_sync_agree() {
     for order in ["callback_first", "sync_first", "callback_twice"] {
         let sink = Sink::start(0).await;
@@ -409,7 +432,6 @@ async fn call_wechat(
     shared::http::handle(&shared::app::Stack::single(h.app.clone()), req).await
 }
 
-#[tokio::test]
 async fn wechat_notifications_are_verified_queued_and_applied() {
     let (h, trade) = ready(Kind::Wechat, fast_jobs()).await;
     let no = start(&h, "").await;
@@ -455,7 +477,6 @@ async fn a_notification_applied_after_its_freshness_window_still_counts() {
     assert_eq!(status(&h, &no).await, "allocation_end");
 }
 
-#[tokio::test]
 async fn a_lost_answer_converges_through_the_scheduler_without_a_second_split() {
     for kind in [Kind::Alipay, Kind::Wechat] {
         let (h, trade) = ready_with(kind, fast_jobs(), Duration::from_millis(700)).await;
@@ -539,7 +560,6 @@ async fn a_poison_message_fails_alone_and_ends_in_the_dlq() {
     }
 }
 
-#[tokio::test]
 async fn an_ambiguous_finish_is_retried_by_the_scheduler() {
     let mut jobs = fast_jobs();
     jobs.auto_finish = true;

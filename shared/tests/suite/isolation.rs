@@ -5,7 +5,7 @@
 //! harness's simulator account.
 
 use crate::common::harness::{Harness, Kind};
-use crate::common::on_both_channels;
+use crate::common::on_every_account;
 use crate::common::{all_items, envelope, now};
 use crate::tenancy::{admin, new_app, post, signed_with};
 use serde_json::{Value, json};
@@ -64,7 +64,7 @@ impl Speaker<'_> {
     }
 }
 
-async fn stack_around(h: &Harness) -> Stack {
+pub(crate) async fn stack_around(h: &Harness) -> Stack {
     let kms = aws_sdk_kms::Client::new(&crate::common::sdk().await);
     let key = kms
         .create_key()
@@ -81,7 +81,7 @@ async fn stack_around(h: &Harness) -> Stack {
     )
 }
 
-on_both_channels!(another_apps_numbers_are_unknown_numbers);
+on_every_account!(another_apps_numbers_are_unknown_numbers);
 
 /// A settle notification posted to the stack's own route (no `/app/{appId}` prefix) names the
 /// Alipay app it is for: it reaches the app using that account, and is applied there.
@@ -170,14 +170,7 @@ async fn another_apps_numbers_are_unknown_numbers(kind: Kind) {
         app: "shop-b",
         secret: new_app(&stack, "M2", "shop-b").await,
     };
-    let (status, body) = admin(
-        &stack,
-        "PUT",
-        &format!("/admin/apps/shop-a/channels/{}", h.channel()),
-        h.account.clone(),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    h.install_account(&stack, "shop-a").await;
 
     // app A's data: a pay order, receivers, a group, a settled order, a return
     let trade = "2026P1";

@@ -19,6 +19,7 @@ mod fairness;
 mod isolation;
 mod ops;
 mod provider_calls;
+mod providers;
 mod review;
 mod sign_vectors;
 mod store_layout;

@@ -485,7 +485,7 @@ async fn bad_admin_input_is_refused_by_field_and_writes_nothing() {
             "/admin/audit?target=bank:1",
             Value::Null,
             400,
-            "target: must be merchant:<mchNo> or app:<appId>",
+            "target: must be merchant:<mchNo>, app:<appId> or provider:<providerId>",
         ),
         (
             "DELETE",

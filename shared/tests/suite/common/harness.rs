@@ -88,6 +88,14 @@ pub struct Harness {
     /// The channel account of this harness's app as the admin API sets one (keys included),
     /// so an app of a many-app stack can use the same simulator account (`Null`: not given).
     pub account: Value,
+    /// Provider mode: the provider's own account (as `PUT /admin/providers/{id}/channels/..`
+    /// takes it); `account` is then the app's account under it.
+    pub provider_account: Value,
+    /// Whether the app acts through a service provider (see `common::in_provider_mode`).
+    pub provider: bool,
+    /// Whose trades and receivers these are at the simulator: the direct account, or the
+    /// sub-merchant (WeChat Pay) / the authorising merchant's user id (Alipay).
+    pub owner: String,
 }
 
 pub const APP_ID: &str = "2021000000000001";
@@ -97,6 +105,19 @@ pub const WX_SERIAL: &str = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1";
 pub const WX_KEY_ID: &str = "PUB_KEY_ID_0114232134912410000000000000";
 pub const APIV3_KEY: &str = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6";
 const SETTLE: &str = "alipay.trade.order.settle";
+/// Provider mode (WeChat Pay): the provider and the sub-merchant the app is.
+pub const SP_MCHID: &str = "1900000100";
+pub const SP_APPID: &str = "wx1111111111111111";
+pub const SP_SERIAL: &str = "1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C";
+pub const SUB_MCHID: &str = "1900000201";
+pub const SUB_APPID: &str = "wx2222222222222222";
+/// Provider mode (Alipay): the ISV app and the merchant that authorised it.
+pub const ISV_APP_ID: &str = "2021000000000777";
+pub const MERCHANT_USER_ID: &str = "2088000000000555";
+pub const APP_AUTH_TOKEN: &str = "202612BB0123456789abcdef0123456789ab";
+pub const APP_REFRESH_TOKEN: &str = "202612RR0123456789abcdef0123456789ab";
+/// The provider's id in a many-app stack (`install_account`).
+pub const PROVIDER_ID: &str = "sp-1";
 
 fn keys() -> ((String, String), (String, String)) {
     match (generate_rsa_keypair(), generate_rsa_keypair()) {
@@ -131,8 +152,15 @@ impl Harness {
         )
         .await;
         if let Sim::Alipay(sim) = &h.sim {
-            h.account = json!({"mode": "direct", "appId": APP_ID, "privateKey": app_private,
+            let app_id = if h.provider { ISV_APP_ID } else { APP_ID };
+            h.account = json!({"mode": "direct", "appId": app_id, "privateKey": app_private,
                 "publicKey": ali_public, "gatewayUrl": sim.base_url(), "timeoutMs": timeout.as_millis() as u64});
+        }
+        if h.provider {
+            h.under_provider(json!({"mode": "provider", "provider": PROVIDER_ID,
+                "userId": MERCHANT_USER_ID, "appAuthToken": APP_AUTH_TOKEN,
+                "appRefreshToken": APP_REFRESH_TOKEN, "expiresAt": now() + 86_400,
+                "refreshExpiresAt": now() + 2 * 86_400}));
         }
         h
     }
@@ -179,7 +207,7 @@ impl Harness {
         let sim = AlipaySim::start(
             alipay_sim::SimConfig {
                 app_id: APP_ID.into(),
-                app_public_key: app_public,
+                app_public_key: app_public.clone(),
                 alipay_private_key: ali_private,
                 notify_url: None,
                 cert: sim_cert,
@@ -188,19 +216,80 @@ impl Harness {
         )
         .await
         .unwrap_or_else(|e| panic!("simulator: {e}"));
+        let provider = client_cert.is_none() && super::provider_mode();
+        let (app_id, app_auth, owner) = if provider {
+            (
+                ISV_APP_ID,
+                Some(Self::authorised(&sim, app_public)),
+                MERCHANT_USER_ID,
+            )
+        } else {
+            (APP_ID, None, APP_ID)
+        };
         let client = AlipayClient::new(AlipayConfig {
             gateway_url: sim.base_url(),
-            app_id: APP_ID.into(),
+            app_id: app_id.into(),
             app_key: RsaSigner::from_pkcs8_base64("app", &app_private)
                 .unwrap_or_else(|e| panic!("{e}")),
             alipay_key,
             notify_url: None,
             timeout,
             cert: client_cert,
-            app_auth: None,
+            app_auth,
         });
         let channels = Channels::new(vec![Box::new(client)]);
-        Self::around(Kind::Alipay, Sim::Alipay(sim), channels).await
+        let mut h = Self::around(Kind::Alipay, Sim::Alipay(sim), channels).await;
+        h.provider = provider;
+        h.owner = owner.into();
+        h
+    }
+
+    /// Provider mode: the ISV app (the same key pair as the direct app) and the merchant that
+    /// authorised it, with the grant the client holds.
+    fn authorised(
+        sim: &AlipaySim,
+        isv_public: String,
+    ) -> (
+        shared::infra::config::AppAuth,
+        shared::channel::alipay::auth::AppAuthToken,
+    ) {
+        let done = sim
+            .add_app(alipay_sim::AppAccount {
+                app_id: ISV_APP_ID.into(),
+                app_public_key: isv_public,
+                notify_url: None,
+                cert: None,
+            })
+            .and_then(|()| {
+                sim.authorize_merchant(alipay_sim::AppAuthorization {
+                    isv_app_id: ISV_APP_ID.into(),
+                    user_id: MERCHANT_USER_ID.into(),
+                    auth_app_id: None,
+                    app_auth_token: APP_AUTH_TOKEN.into(),
+                    app_refresh_token: APP_REFRESH_TOKEN.into(),
+                    expires_in: alipay_sim::DEFAULT_EXPIRES_IN,
+                    re_expires_in: alipay_sim::DEFAULT_RE_EXPIRES_IN,
+                })
+            });
+        if let Err(e) = done {
+            panic!("simulator: {e}");
+        }
+        let grant = shared::infra::config::AppAuth {
+            user_id: MERCHANT_USER_ID.into(),
+            auth_app_id: MERCHANT_USER_ID.into(),
+            expires_at: now() + 86_400,
+            refresh_expires_at: now() + 2 * 86_400,
+            refresh_failed_at: None,
+            refresh_error: None,
+        };
+        let token = shared::channel::alipay::auth::Token {
+            value: APP_AUTH_TOKEN.into(),
+            expires_at: grant.expires_at,
+        };
+        (
+            grant,
+            shared::channel::alipay::auth::AppAuthToken::new(token, None),
+        )
     }
 
     async fn wechat(timeout: Duration) -> Harness {
@@ -209,7 +298,7 @@ impl Harness {
             wechat_sim::SimConfig {
                 mchid: MCHID.into(),
                 appid: WX_APPID.into(),
-                merchant_public_key: merchant_public,
+                merchant_public_key: merchant_public.clone(),
                 merchant_serial: WX_SERIAL.into(),
                 wechat_private_key: wx_private,
                 wechat_public_key_id: WX_KEY_ID.into(),
@@ -219,29 +308,101 @@ impl Harness {
         )
         .await
         .unwrap_or_else(|e| panic!("simulator: {e}"));
+        let provider = super::provider_mode();
+        let (mchid, appid, serial, partner, owner) = if provider {
+            Self::partner(&sim, merchant_public);
+            let partner = shared::channel::wechat::Partner {
+                sub_mchid: SUB_MCHID.into(),
+                sub_appid: Some(SUB_APPID.into()),
+            };
+            (SP_MCHID, SP_APPID, SP_SERIAL, Some(partner), SUB_MCHID)
+        } else {
+            (MCHID, WX_APPID, WX_SERIAL, None, MCHID)
+        };
         let client = WechatClient::new(WechatConfig {
             base_url: sim.base_url(),
-            mchid: MCHID.into(),
-            appid: WX_APPID.into(),
+            mchid: mchid.into(),
+            appid: appid.into(),
             merchant_key: RsaSigner::from_pkcs8_base64("merchant", &merchant_private)
                 .unwrap_or_else(|e| panic!("{e}")),
-            merchant_serial: WX_SERIAL.into(),
+            merchant_serial: serial.into(),
             wechat_key: RsaVerifier::from_spki_base64("wechat", &wx_public)
                 .unwrap_or_else(|e| panic!("{e}")),
             wechat_key_id: WX_KEY_ID.into(),
             apiv3_key: ApiV3Key::new(APIV3_KEY).unwrap_or_else(|e| panic!("{e}")),
             timeout,
-            partner: None,
+            partner,
         });
         let channels = Channels::new(vec![Box::new(client)]);
         let base_url = sim.base_url();
         let mut h = Self::around(Kind::Wechat, Sim::Wechat(sim), channels).await;
+        h.provider = provider;
+        h.owner = owner.into();
         h.wechat_key = RsaVerifier::from_spki_base64("wechat", &wx_public).ok();
-        h.account = json!({"mode": "direct", "mchid": MCHID, "appid": WX_APPID,
-            "merchantSerial": WX_SERIAL, "publicKeyId": WX_KEY_ID, "privateKey": merchant_private,
+        h.account = json!({"mode": "direct", "mchid": mchid, "appid": appid,
+            "merchantSerial": serial, "publicKeyId": WX_KEY_ID, "privateKey": merchant_private,
             "publicKey": wx_public, "apiV3Key": APIV3_KEY, "baseUrl": base_url,
             "timeoutMs": timeout.as_millis() as u64});
+        if provider {
+            h.under_provider(json!({"mode": "provider", "provider": PROVIDER_ID,
+                "subMchid": SUB_MCHID, "subAppid": SUB_APPID}));
+        }
         h
+    }
+
+    /// Provider mode: the provider (the same key pair as the direct merchant) and its
+    /// sub-merchant, which lets it split all it is paid (the ratio check has tests of its own).
+    fn partner(sim: &WechatSim, sp_public: String) {
+        let done = sim
+            .add_provider(wechat_sim::ProviderAccount {
+                sp_mchid: SP_MCHID.into(),
+                sp_appid: SP_APPID.into(),
+                sp_public_key: sp_public,
+                sp_serial: SP_SERIAL.into(),
+                apiv3_key: None,
+            })
+            .and_then(|()| {
+                sim.add_sub_merchant(wechat_sim::SubMerchantAccount {
+                    sp_mchid: SP_MCHID.into(),
+                    sub_mchid: SUB_MCHID.into(),
+                    sub_appid: Some(SUB_APPID.into()),
+                    max_ratio: 10_000,
+                })
+            });
+        if let Err(e) = done {
+            panic!("simulator: {e}");
+        }
+    }
+
+    /// Provider mode: `account` (so far the direct account the provider's own calls use) becomes
+    /// the provider's, and the app's is `app_account`, under it.
+    fn under_provider(&mut self, app_account: Value) {
+        let mut own = std::mem::replace(&mut self.account, app_account);
+        if let Some(m) = own.as_object_mut() {
+            m.remove("mode");
+        }
+        self.provider_account = own;
+    }
+
+    /// The app `app_id` of a many-app stack gets this harness's account through the admin
+    /// routes (in provider mode, the provider `PROVIDER_ID` first, with the provider's own).
+    pub async fn install_account(&self, stack: &shared::app::Stack, app_id: &str) {
+        if self.provider {
+            let path = format!("/admin/providers/{PROVIDER_ID}/channels/{}", self.channel());
+            let _ = crate::tenancy::admin(
+                stack,
+                "POST",
+                "/admin/providers",
+                json!({"providerId": PROVIDER_ID, "name": "服务商"}),
+            )
+            .await;
+            let (status, body) =
+                crate::tenancy::admin(stack, "PUT", &path, self.provider_account.clone()).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let path = format!("/admin/apps/{app_id}/channels/{}", self.channel());
+        let (status, body) = crate::tenancy::admin(stack, "PUT", &path, self.account.clone()).await;
+        assert_eq!(status, 200, "{body}");
     }
 
     /// The app, a fresh table and the round-trip counter around the given channels.
@@ -286,6 +447,9 @@ impl Harness {
             meter,
             wechat_key: None,
             account: Value::Null,
+            provider_account: Value::Null,
+            provider: false,
+            owner: String::new(),
         }
     }
 
@@ -448,9 +612,24 @@ impl Harness {
     }
 
     pub fn seed(&self, trade_no: &str, amount: i64) {
-        match &self.sim {
-            Sim::Alipay(s) => s.seed_trade(trade_no, amount),
-            Sim::Wechat(s) => s.seed_transaction(trade_no, amount),
+        let done = match &self.sim {
+            Sim::Alipay(s) if self.provider => s
+                .seed_merchant_trade(ISV_APP_ID, MERCHANT_USER_ID, trade_no, amount)
+                .map_err(|e| e.to_string()),
+            Sim::Alipay(s) => {
+                s.seed_trade(trade_no, amount);
+                Ok(())
+            }
+            Sim::Wechat(s) if self.provider => s
+                .seed_partner_transaction(SP_MCHID, SUB_MCHID, trade_no, amount)
+                .map_err(|e| e.to_string()),
+            Sim::Wechat(s) => {
+                s.seed_transaction(trade_no, amount);
+                Ok(())
+            }
+        };
+        if let Err(e) = done {
+            panic!("seed at the simulator: {e}");
         }
     }
 
@@ -501,8 +680,8 @@ impl Harness {
             _ => "MERCHANT_ID",
         };
         match &self.sim {
-            Sim::Alipay(s) => s.is_bound(kind, account),
-            Sim::Wechat(s) => s.is_receiver(kind, account),
+            Sim::Alipay(s) => s.is_bound_for(&self.owner, kind, account),
+            Sim::Wechat(s) => s.is_receiver_for(&self.owner, kind, account),
         }
     }
 
@@ -592,6 +771,36 @@ impl Harness {
                 .iter()
                 .filter(|c| matches!(c.op, Some(wechat_sim::Op::CreateOrder)))
                 .count(),
+        }
+    }
+
+    /// Every call the simulator received acted as this harness's account: in provider mode
+    /// each carried the provider and the sub-merchant (WeChat Pay) or the merchant's token
+    /// (Alipay), directly none did. Returns how many calls were looked at.
+    pub fn every_call_acted_as_the_account(&self) -> usize {
+        match &self.sim {
+            Sim::Alipay(s) => {
+                let calls = s.calls();
+                for c in &calls {
+                    let token = self.provider.then_some(APP_AUTH_TOKEN);
+                    assert_eq!(c.app_auth_token.as_deref(), token, "{c:?}");
+                    assert_eq!(c.merchant.as_deref(), Some(self.owner.as_str()), "{c:?}");
+                }
+                calls.len()
+            }
+            Sim::Wechat(s) => {
+                let calls = s.calls();
+                for c in &calls {
+                    if self.provider {
+                        assert_eq!(c.sp_mchid.as_deref(), Some(SP_MCHID), "{c:?}");
+                        assert_eq!(c.sub_mchid.as_deref(), Some(SUB_MCHID), "{c:?}");
+                    } else {
+                        assert_eq!(c.mchid.as_deref(), Some(MCHID), "{c:?}");
+                        assert_eq!(c.sub_mchid, None, "{c:?}");
+                    }
+                }
+                calls.len()
+            }
         }
     }
 

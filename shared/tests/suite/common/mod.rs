@@ -198,9 +198,27 @@ pub fn assert_signed(data: &Value) {
     assert!(signer().verify(&map), "data must be signed: {data}");
 }
 
-/// Runs each scenario once per channel (`<scenario>::alipay`, `<scenario>::wechat`); the
-/// calling module has `Kind` in scope.
-macro_rules! on_both_channels {
+tokio::task_local! {
+    /// Set by `on_every_account!`'s provider tests: harnesses made inside act through a service
+    /// provider (a WeChat Pay partner for its sub-merchant, an Alipay ISV app for a merchant
+    /// that authorised it) instead of a direct account.
+    static PROVIDER_MODE: bool;
+}
+
+/// Runs `scenario` with every harness it makes in provider mode.
+pub async fn in_provider_mode<F: std::future::Future>(scenario: F) -> F::Output {
+    PROVIDER_MODE.scope(true, scenario).await
+}
+
+/// Whether harnesses made here act through a service provider.
+pub fn provider_mode() -> bool {
+    PROVIDER_MODE.try_with(|on| *on).unwrap_or(false)
+}
+
+/// Runs each scenario on each channel, with a direct account and with a provider's (SPEC
+/// §6.5); the calling module has `Kind` in scope:
+/// `<scenario>::{alipay, wechat, alipay_isv, wechat_partner}`.
+macro_rules! on_every_account {
     ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
             #[tokio::test]
@@ -211,7 +229,15 @@ macro_rules! on_both_channels {
             async fn wechat() {
                 super::$scenario(super::Kind::Wechat).await
             }
+            #[tokio::test]
+            async fn alipay_isv() {
+                crate::common::in_provider_mode(super::$scenario(super::Kind::Alipay)).await
+            }
+            #[tokio::test]
+            async fn wechat_partner() {
+                crate::common::in_provider_mode(super::$scenario(super::Kind::Wechat)).await
+            }
         }
     )*};
 }
-pub(crate) use on_both_channels;
+pub(crate) use on_every_account;
