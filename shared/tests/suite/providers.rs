@@ -405,3 +405,76 @@ async fn other_sub_merchant_split(
     sim.notification("2026Q1", "Q1", "1900000301")
         .unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// An order made before the app's account changed is finished with the account it was made
+/// under (stamped on it, the old account kept with its keys): the channel knows the trade
+/// only there.
+#[tokio::test]
+async fn an_order_is_finished_with_the_account_it_was_made_under() {
+    use crate::common::harness::{MCHID, WX_APPID, WX_SERIAL};
+    let mut h = provider_harness(Kind::Wechat).await;
+    let stack = stack_around(&h).await;
+    let secret = new_app(&stack, "M1", "shop-a").await;
+    let mut direct = h.provider_account.clone();
+    for (k, v) in [
+        ("mode", "direct"),
+        ("mchid", MCHID),
+        ("appid", WX_APPID),
+        ("merchantSerial", WX_SERIAL),
+    ] {
+        direct[k] = json!(v);
+    }
+    let (status, body) = admin(
+        &stack,
+        "PUT",
+        "/admin/apps/shop-a/channels/wechat_pay",
+        direct,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let Sim::Wechat(sim) = &h.sim else {
+        panic!("wechat")
+    };
+    // paid to the direct merchant, split under it
+    h.provider = false;
+    paid_with_receiver(&h, &stack, &secret, "P1").await;
+    h.provider = true;
+    assert_eq!(sim.transaction_mchid("2026P1").as_deref(), Some(MCHID));
+    let started = shop_a(&stack, &secret, START, start("P1", 1000)).await;
+    let no = started["allocationNo"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    h.settle("2026P1", &no, &[]).await;
+    let synced = shop_a(
+        &stack,
+        &secret,
+        "/unipay/sync/allocation",
+        json!({"allocationNo": no}),
+    )
+    .await;
+    assert_eq!(synced["code"], 0, "{synced}");
+
+    // the app moves under the provider; the old order still finishes as the direct merchant
+    h.install_account(&stack, "shop-a").await;
+    let finished = shop_a(
+        &stack,
+        &secret,
+        "/unipay/allocation/finish",
+        json!({"allocationNo": no}),
+    )
+    .await;
+    assert_eq!(finished["code"], 0, "{finished}");
+    let unfreeze = sim
+        .calls()
+        .into_iter()
+        .rev()
+        .find(|c| c.path.starts_with("/v3/profitsharing/orders/unfreeze"));
+    let unfreeze = unfreeze.unwrap_or_else(|| panic!("no unfreeze"));
+    assert_eq!(
+        (unfreeze.mchid.as_deref(), unfreeze.sub_mchid.as_deref()),
+        (Some(MCHID), None),
+        "{unfreeze:?}"
+    );
+    assert_eq!(h.frozen("2026P1"), Some(0));
+}
