@@ -131,7 +131,8 @@ pub async fn handle(stack: &Stack, req: Request) -> Response<Body> {
         };
         if body.len() > MAX_BODY {
             let response = too_large(
-                route(&method, &rest),
+                route(&method, &rest).or(routes::provider_callback(&method, &path)
+                    .map(|(_, name)| Endpoint::Callback(name))),
                 path.starts_with(admin::ADMIN_PREFIX),
                 t,
             );

@@ -151,6 +151,9 @@ async fn an_oversized_body_is_refused_unread() {
     );
     let r = call(&app, "/feed/pay-order", &big).await;
     assert_eq!(r.status().as_u16(), 413);
+    // a service provider's notification as the stack's own callbacks
+    let r = call(&app, "/provider/sp-1/callback/wechat", &big).await;
+    assert_eq!(r.status().as_u16(), 413, "{}", body_text(&r));
     assert!(crate::common::all_items(&app.store).await.is_empty());
 }
 
