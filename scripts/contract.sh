@@ -7,13 +7,16 @@
 # of its request's generation. Generated requests are signed (scripts/contract_hooks.py),
 # positive and negative (mutated) ones alike: 2.0.x ones by our rule, DaxPay 3.0.0-beta4's
 # (`/unipay/alloc/...`) by beta4's for an app of the run (mostly `default`), admin calls
-# (`/admin/...`) with SigV4. Admin calls that change something never name the run's own apps and
-# merchants (run.env's apps, their merchants, the default app): only a merchant and an app the
-# fixtures make for the check, or ids nobody has.
+# (`/admin/...`) with SigV4. Admin calls that change something never name the run's own apps,
+# merchants and service provider (run.env's apps, the app under its provider, their merchants, the
+# default app, the provider): only a merchant, an app and a provider the fixtures make for the
+# check, or ids nobody has. A provider's callbacks (`/provider/{providerId}/callback/...`) are
+# sent unsigned by the channel, some naming a real provider, and must be refused as documented.
 #
 # Usage: scripts/contract.sh [--max-examples N] [--max-time SECS|none] [--seed N] [run options...]
 #   LOCAL_DIR          the running system's folder (default .local): run.env gives URL, SIGN_SECRET,
-#                      the apps (APP<n>_ID, APP<n>_SECRET) beta4 requests may speak for
+#                      the apps (APP<n>_ID, APP<n>_SECRET, ISV_APP_ID, ISV_APP_SECRET) beta4
+#                      requests may speak for, the service provider (ISV_PROVIDER_ID)
 #   CONTRACT_ADMIN_ACCESS_KEY_ID, CONTRACT_ADMIN_SECRET_ACCESS_KEY, CONTRACT_ADMIN_REGION
 #                      the admin routes' SigV4 credentials (default: run.env's
 #                      LOCAL_ADMIN_ACCESS_KEY_ID / LOCAL_ADMIN_SECRET_ACCESS_KEY / AWS_REGION, else
@@ -96,7 +99,7 @@ DOC="$FILE"
 [ "${LOCATION[0]}" = "$FILE" ] || DOC="$OUT/served.json"
 "$PY" scripts/contract_hooks.py check-document "$DOC"
 
-log "fixtures: real pay orders, receivers, groups, allocations (2.0.x and beta4) and returns on both channels; the check's own merchant and app"
+log "fixtures: real pay orders, receivers, groups, allocations (2.0.x and beta4) and returns on both channels; the check's own merchant, app and service provider"
 "$PY" scripts/contract_hooks.py fixtures "$RUN_ENV" "$OUT/fixtures.json"
 
 LIMIT=(--max-time "$MAX_TIME")

@@ -21,11 +21,16 @@ the default one, default 0.2).
 - A generated feed notice (`/feed/pay-order`, `/feed/refund`: DaxPay's signed notices) is
   signed the same way as 2.0.x requests (no reqTime: DaxPay's notices carry none).
 - An admin call (`/admin/...`) is signed with AWS SigV4 (execute-api) as it is finally sent.
-  One that changes something (not a GET) never names the run's own apps and merchants (run.env's
-  apps, their merchants, the default app): in its path such an id becomes the merchant or app
-  the fixtures made for the check, or an id nobody has; creations get fresh ids.
-- Channel callbacks (`/callback/...`) are sent as generated: they are signed by the channel's
-  key, not by ours, so the system refuses them; their answers must still match the contract.
+  One that changes something (not a GET) never names the run's own apps, merchants and service
+  providers (run.env's apps, the app under its provider (ISV_...), their merchants, the default
+  app, the provider): in its path such an id becomes the merchant, app or provider the fixtures
+  made for the check, or an id nobody has; creations get fresh ids. Now and then an account that
+  parses is set: a direct one on the check's app or provider, or one under the check's provider on
+  the check's app.
+- Channel callbacks (`/callback/...`, a provider's `/provider/{providerId}/callback/...`) are sent
+  as generated (a provider's now and then naming a real provider): they are signed by the
+  channel's key, not by ours, so the system refuses them; their answers must still match the
+  contract.
 
 Custom checks (contract.sh names them in --checks):
 - `no_system_error`: no envelope has `code` 10001 (系统错误: an unexpected failure, SPEC §2.3),
@@ -622,22 +627,26 @@ def admin_call(url: str, method: str, path: str, body, credentials):
 
 
 def run_apps(run: dict, sign_type: str) -> dict:
-    """The apps of the run, by id: (secret, sign type); the default app and APP<n>_ID's."""
+    """The apps of the run, by id: (secret, sign type); the default app, APP<n>_ID's and the app
+    under the run's service provider (ISV_APP_ID)."""
     apps = {run.get("DEFAULT_APP_ID", "default"): (run["SIGN_SECRET"], sign_type)}
     n = 1
     while f"APP{n}_ID" in run:
         apps[run[f"APP{n}_ID"]] = (run[f"APP{n}_SECRET"], sign_type)
         n += 1
+    if run.get("ISV_APP_ID") and run.get("ISV_APP_SECRET"):
+        apps[run["ISV_APP_ID"]] = (run["ISV_APP_SECRET"], sign_type)
     return apps
 
 
-def make_fixtures(run: dict, secret: str, sign_type: str = "HMAC_SHA256") -> dict:
+def make_fixtures(run: dict, secret: str, sign_type: str = "HMAC_SHA256", run_env: str = "") -> dict:
     """Feeds pay orders (trades seeded at the channel simulators), adds receivers and a default
     group per channel, starts allocations (one settled and finished, with a return; one left
     processing; one started by beta4) and leaves unallocated pay orders for generated starts.
-    Then, through the admin routes: the merchants of the run's apps, and a merchant and app of
-    the check's own (the only ones generated state-changing admin calls may touch). Returns the
-    numbers."""
+    Then, through the admin routes: the merchants of the run's apps, and a merchant, an app and a
+    service provider of the check's own (the only ones generated state-changing admin calls may
+    touch), the provider with an account at each channel whose keys are in the folder of
+    `run_env` (the run's test keys). Returns the numbers."""
     url, stamp = run["URL"], f"CT{int(time.time())}"
     found = {k: [] for k in ("orderNo", "bizOrderNo", "allocationNo", "bizAllocationNo", "receiverNo", "groupNo", "returnNo", "bizReturnNo")}
     # the Beijing day the orders are made on (the order lists are by status and day)
@@ -728,7 +737,8 @@ def make_fixtures(run: dict, secret: str, sign_type: str = "HMAC_SHA256") -> dic
     # never touched by a generated state-changing call; the check's own merchant and app are
     credentials = admin_credentials(run)
     apps = [a for a in run_apps(run, sign_type) if a != default_app]
-    found.update(appMchNo={}, protectedAppId=[default_app] + apps, protectedMchNo=[run.get("DEFAULT_MCH_NO", "default")], adminMchNo=[], adminAppId=[])
+    found.update(appMchNo={}, protectedAppId=[default_app] + apps, protectedMchNo=[run.get("DEFAULT_MCH_NO", "default")], adminMchNo=[], adminAppId=[],
+                 protectedProviderId=[run["ISV_PROVIDER_ID"]] if run.get("ISV_PROVIDER_ID") else [], adminProviderId=[])
     for app in apps:
         status, answer = admin_call(url, "GET", f"/admin/apps/{app}", None, credentials)
         if status == 501:
@@ -749,6 +759,16 @@ def make_fixtures(run: dict, secret: str, sign_type: str = "HMAC_SHA256") -> dic
             raise RuntimeError(f"fixture POST {path}: {status} {answer}")
     found["adminMchNo"].append(mch)
     found["adminAppId"].append(app)
+    # a service provider of the check's own, with an account at each channel whose keys are there
+    provider = f"ct-sp-{stamp[2:]}"
+    calls = [("POST", "/admin/providers", {"providerId": provider, "name": "契约测试"})]
+    calls += [("PUT", f"/admin/providers/{provider}/channels/{ch}", own_account(a))
+              for ch, a in _channel_accounts(run_env, run).items()]
+    for method, path, body in calls:
+        status, answer = admin_call(url, method, path, body, credentials)
+        if status != 200:
+            raise RuntimeError(f"fixture {method} {path}: {status} {answer}")
+    found["adminProviderId"].append(provider)
     return found
 
 
@@ -789,6 +809,8 @@ PROTECTED_APPS = set(FIXTURES.get("protectedAppId", [])) | set(APPS)
 PROTECTED_MCH = set(FIXTURES.get("protectedMchNo", [])) | {RUN.get("DEFAULT_MCH_NO", "default")} | set(APP_MCH.values())
 ADMIN_APPS = list(FIXTURES.get("adminAppId", []))
 ADMIN_MCH = list(FIXTURES.get("adminMchNo", []))
+PROTECTED_PROVIDERS = set(FIXTURES.get("protectedProviderId", [])) | ({RUN["ISV_PROVIDER_ID"]} if RUN.get("ISV_PROVIDER_ID") else set())
+ADMIN_PROVIDERS = list(FIXTURES.get("adminProviderId", []))
 
 
 def _kind(path: str) -> str:
@@ -871,6 +893,22 @@ def _beta4_prepare(body: dict, rand) -> None:
     body["sign"] = beta4_request_signature(body, secret, sign_type)
 
 
+def own_account(account: dict) -> dict:
+    """A provider's own account: a direct account's members without `mode`."""
+    return {k: v for k, v in account.items() if k != "mode"}
+
+
+def provider_accounts(provider: str) -> dict:
+    """Accounts under service provider `provider` that a PUT of an app's account accepts once
+    the provider has its accounts: a sub-merchant, and a merchant's authorisation (its tokens
+    made up here, valid for a year)."""
+    year = int(time.time()) + 365 * 86400
+    return {"wechat_pay": {"mode": "provider", "provider": provider, "subMchid": "1900000998", "subAppid": "wx8888888888880998"},
+            "ali_pay": {"mode": "provider", "provider": provider, "userId": "2088000000000998", "authAppId": "2021000000000998",
+                        "appAuthToken": "202612BB" + secrets.token_hex(12), "appRefreshToken": "202612BB" + secrets.token_hex(12),
+                        "expiresAt": year, "refreshExpiresAt": year + 7 * 86400}}
+
+
 def _channel_accounts(run_env: str, run: dict) -> dict:
     """Direct accounts of both channels that a PUT accepts, made of the run's test keys (the
     `keys` folder scripts/run.sh writes beside run.env), for the check's own app only; a channel
@@ -913,7 +951,8 @@ def _admin_prepare(case, rand) -> None:
     goes under the check's own merchant now and then. Reads may name any (the registry's: not
     the default app)."""
     method, path = case.operation.method.upper(), case.operation.path
-    pools = {"mchNo": (PROTECTED_MCH, ADMIN_MCH), "appId": (PROTECTED_APPS, ADMIN_APPS)}
+    pools = {"mchNo": (PROTECTED_MCH, ADMIN_MCH), "appId": (PROTECTED_APPS, ADMIN_APPS),
+             "providerId": (PROTECTED_PROVIDERS, ADMIN_PROVIDERS)}
     readable = {k: sorted(p - {DEFAULT_APP_ID, APP_MCH.get(DEFAULT_APP_ID)}) + own for k, (p, own) in pools.items()}
 
     def in_path(kind, value):
@@ -925,12 +964,12 @@ def _admin_prepare(case, rand) -> None:
         return rand.choice(readable[kind]) if readable[kind] and rand.random() < FIXTURE_RATE else value
 
     params = case.path_parameters or {}
-    for kind in ("mchNo", "appId"):
+    for kind in ("mchNo", "appId", "providerId"):
         if isinstance(params.get(kind), str):
             params[kind] = in_path(kind, params[kind])
-    if path in ("/admin/merchants", "/admin/apps") and method == "POST" and isinstance(case.body, dict):
+    if path in ("/admin/merchants", "/admin/apps", "/admin/providers") and method == "POST" and isinstance(case.body, dict):
         body = json.loads(json.dumps(case.body))
-        for kind in ("mchNo", "appId"):
+        for kind in ("mchNo", "appId", "providerId"):
             # a fresh id half the time, so that creations also succeed (generated and documented
             # ids are soon taken)
             if isinstance(body.get(kind), str) and (body[kind] in pools[kind][0] or rand.random() < FIXTURE_RATE):
@@ -938,10 +977,15 @@ def _admin_prepare(case, rand) -> None:
         if path == "/admin/apps" and isinstance(body.get("mchNo"), str) and ADMIN_MCH and rand.random() < FIXTURE_RATE:
             body["mchNo"] = rand.choice(ADMIN_MCH)
         case.body = body
-    # a channel account that parses, now and then, on the check's own app
+    # a channel account that parses, now and then: on the check's own app, direct or under the
+    # check's own provider; on that provider, its own
     channel = params.get("channel")
-    if method == "PUT" and params.get("appId") in ADMIN_APPS and channel in ACCOUNTS and rand.random() < FIXTURE_RATE:
-        case.body = dict(ACCOUNTS[channel])
+    if method == "PUT" and channel in ACCOUNTS and rand.random() < FIXTURE_RATE:
+        if params.get("appId") in ADMIN_APPS:
+            under = provider_accounts(rand.choice(ADMIN_PROVIDERS)) if ADMIN_PROVIDERS else {}
+            case.body = dict(under[channel] if channel in under and rand.random() < 0.5 else ACCOUNTS[channel])
+        elif params.get("providerId") in ADMIN_PROVIDERS:
+            case.body = own_account(ACCOUNTS[channel])
     query = case.query or {}
     if isinstance(query.get("target"), str) and rand.random() < FIXTURE_RATE:
         kind = rand.choice(["app", "merchant"])
@@ -1074,6 +1118,12 @@ if schemathesis is not None and __name__ != "__main__":
             _admin_prepare(case, _random)
             kwargs["auth"] = SigV4Auth(ADMIN_CREDENTIALS)
             return
+        params = case.path_parameters or {}
+        providers = sorted(PROTECTED_PROVIDERS) + ADMIN_PROVIDERS
+        if isinstance(params.get("providerId"), str) and providers and _random.random() < FIXTURE_RATE:
+            # a provider's callback naming a real provider: refused all the same (not signed by
+            # the channel), and nothing changes
+            params["providerId"] = _random.choice(providers)
         if kind == "other" or not isinstance(case.body, dict):
             return
         body = json.loads(json.dumps(case.body))
@@ -1235,7 +1285,7 @@ def check_document(path: str) -> int:
 def _main(args: list[str]) -> int:
     if args[:1] == ["fixtures"] and len(args) == 3:
         run = read_run_env(args[1])
-        found = make_fixtures(run, run["SIGN_SECRET"], os.environ.get("CONTRACT_SIGN_TYPE", "HMAC_SHA256"))
+        found = make_fixtures(run, run["SIGN_SECRET"], os.environ.get("CONTRACT_SIGN_TYPE", "HMAC_SHA256"), args[1])
         with open(args[2], "w", encoding="utf-8") as f:
             json.dump(found, f, ensure_ascii=False, indent=1)
         print("fixtures: " + ", ".join(f"{len(v)} {k}" for k, v in found.items()))

@@ -724,7 +724,10 @@ fn admin() -> Command {
         .subcommand(
             Command::new("audit")
                 .about("who changed what, newest first")
-                .arg(text("target", "one merchant or app: merchant:M1, app:X"))
+                .arg(text(
+                    "target",
+                    "one merchant, app or provider: merchant:M1, app:X, provider:P",
+                ))
                 .arg(count("limit", "at most N (1 to 100, default 50)", 100))
                 .arg(text("cursor", "the `next` of the previous page")),
         )

@@ -346,10 +346,21 @@ mod tests {
             ("PUT", "/admin/apps/{appId}/channels/{channel}"),
             ("DELETE", "/admin/apps/{appId}/channels/{channel}"),
             ("GET", "/admin/audit"),
+            ("POST", "/admin/providers"),
+            ("GET", "/admin/providers/{providerId}"),
+            ("PUT", "/admin/providers/{providerId}/channels/{channel}"),
+            ("DELETE", "/admin/providers/{providerId}/channels/{channel}"),
         ];
         for (_, path) in ADMIN_ROUTES {
             assert!(path.starts_with(crate::http::admin::ADMIN_PREFIX), "{path}");
         }
+        /// A provider's notifications ([`provider_callback`], not in the table either).
+        const PROVIDER_CALLBACK: (&str, &str) =
+            ("POST", "/provider/{providerId}/callback/{channel}");
+        assert_eq!(
+            provider_callback(PROVIDER_CALLBACK.0, PROVIDER_CALLBACK.1),
+            Some(("{providerId}", "{channel}"))
+        );
         let doc: serde_json::Value = serde_json::from_str(crate::http::OPENAPI).unwrap();
         assert_eq!(
             doc["openapi"].as_str().map(|v| v.starts_with("3.1")),
@@ -373,11 +384,12 @@ mod tests {
             .iter()
             .map(|(m, p, _)| (*m, *p))
             .chain(ADMIN_ROUTES.iter().copied())
+            .chain([PROVIDER_CALLBACK])
             .map(|(m, p)| (m.to_owned(), p.to_ascii_lowercase()))
             .collect();
         assert_eq!(
             routed.len(),
-            ROUTES.len() + ADMIN_ROUTES.len(),
+            ROUTES.len() + ADMIN_ROUTES.len() + 1,
             "an admin route is also in the route table, or listed twice"
         );
         let undocumented: Vec<_> = routed.difference(&documented).collect();
