@@ -41,7 +41,7 @@ isv_calls_seen() {
 import json, sys
 calls = json.load(open(sys.argv[1]))[int(sys.argv[2]):]
 grants, isv, user = json.loads(sys.argv[3]), sys.argv[4], sys.argv[5]
-token = next(g["app_auth_token"] for g in grants if g["isv_app_id"] == isv and g["user_id"] == user)
+token = next((g["app_auth_token"] for g in grants if g["isv_app_id"] == isv and g["user_id"] == user), None)
 mine = [c for c in calls if c["app_id"] == isv]
 print(f"    {'METHOD':36} {'APP_AUTH_TOKEN':18} {'ACTED FOR':17} CODE")
 for c in mine:
@@ -49,7 +49,7 @@ for c in mine:
     print(f"    {c['method']:36} {carried:18} {c['merchant'] or '-':17} {c['code']}")
 methods = {c["method"] for c in mine}
 needed = {"alipay.trade.royalty.relation.bind", "alipay.trade.royalty.relation.unbind", "alipay.trade.order.settle"}
-ok = needed <= methods and all(c["app_auth_token"] == token and c["merchant"] == user and c["code"] == "10000" for c in mine)
+ok = token is not None and needed <= methods and all(c["app_auth_token"] == token and c["merchant"] == user and c["code"] == "10000" for c in mine)
 sys.exit(0 if ok else 1)
 PY
   else
