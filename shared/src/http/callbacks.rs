@@ -74,6 +74,12 @@ pub async fn take(
 /// sub-merchant it names (each verifies it again with its own client, as on any route). One
 /// naming no sub-merchant of ours is refused. Alipay's name their account in the clear: as on
 /// the stack's route.
+/// WeChat Pay's words for a notification not taken: its status and `{"code":"FAIL","message"}`.
+fn wechat_fail(status: u16, message: &str) -> Response<Body> {
+    let body = serde_json::json!({"code": "FAIL", "message": message}).to_string();
+    response(status, "application/json; charset=utf-8", body)
+}
+
 pub async fn take_for_provider(
     at: &Target<'_>,
     provider: &str,
@@ -85,7 +91,7 @@ pub async fn take_for_provider(
         return take(at, name, headers, body).await;
     }
     let Some(tenants) = at.stack.tenants() else {
-        return text(404, "fail".into());
+        return wechat_fail(404, "unknown provider");
     };
     let client = match tenants.providers.get(provider).await.and_then(|p| {
         let settings = p.record.wechat.clone().ok_or_else(|| {
@@ -96,7 +102,7 @@ pub async fn take_for_provider(
         Ok(client) => client,
         Err(e) => {
             tracing::warn!(provider, error = %e, "notification for an unknown provider");
-            return text(404, "fail".into());
+            return wechat_fail(404, "unknown provider");
         }
     };
     let kept = kept_headers(&crate::channel::wechat::notify::SIGNATURE_HEADERS, headers);
@@ -108,7 +114,7 @@ pub async fn take_for_provider(
         Ok(account) => account,
         Err(why) => {
             tracing::warn!(provider, reason = %why, "provider notification refused");
-            return text(401, "fail".into());
+            return wechat_fail(401, "verification failed");
         }
     };
     let ids = match tenants
@@ -119,7 +125,7 @@ pub async fn take_for_provider(
         Ok(ids) => ids,
         Err(e) => {
             tracing::error!(cause = %e, "account index");
-            return text(500, "fail".into());
+            return wechat_fail(500, "not queued");
         }
     };
     let mut apps = Vec::new();
@@ -130,13 +136,13 @@ pub async fn take_for_provider(
             Err(TenantError::Unknown) => {}
             Err(TenantError::System(cause)) => {
                 tracing::error!(cause = %cause, "tenant registry");
-                return text(500, "fail".into());
+                return wechat_fail(500, "not queued");
             }
         }
     }
     if apps.is_empty() {
         tracing::warn!(provider, account = %account, "provider notification for a sub-merchant of no app");
-        return text(404, "fail".into());
+        return wechat_fail(404, "unknown sub-merchant");
     }
     take_by(&apps, name, headers, body).await
 }

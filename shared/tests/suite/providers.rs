@@ -75,10 +75,10 @@ fn start(order_no: &str, amount: i64) -> Value {
 
 const START: &str = "/unipay/allocation/start";
 
-/// The message of a start that must be refused before anything is written or sent.
+/// The message of a start that must be refused before anything is written or any split sent.
 async fn refused_start(h: &Harness, stack: &Stack, secret: &str, body: Value) -> String {
     let items = all_items(&h.app.store).await.len();
-    let calls = h.call_count();
+    let splits = h.all_split_calls();
     let refused = shop_a(stack, secret, START, body).await;
     assert_eq!(refused["code"], 1, "{refused}");
     assert_eq!(
@@ -86,7 +86,7 @@ async fn refused_start(h: &Harness, stack: &Stack, secret: &str, body: Value) ->
         items,
         "nothing written"
     );
-    assert_eq!(h.call_count(), calls, "nothing sent");
+    assert_eq!(h.all_split_calls(), splits, "nothing sent");
     refused["msg"].as_str().unwrap_or_default().to_owned()
 }
 
@@ -218,7 +218,9 @@ async fn an_expired_authorisation_is_refused_before_anything_is_written() {
     h.account["expiresAt"] = json!(now() - 60);
     let (stack, secret) = stack_with_app(&h).await;
     paid_with_receiver(&h, &stack, &secret, "P1").await;
+    let calls = h.call_count();
     let msg = refused_start(&h, &stack, &secret, start("P1", 1000)).await;
+    assert_eq!(h.call_count(), calls, "no call at all on an expired token");
     assert!(
         msg.contains("app_auth_token") && msg.contains("authorise"),
         "{msg}"
@@ -332,6 +334,7 @@ async fn provider_notifications_reach_the_app_of_their_sub_merchant_only() {
     assert_eq!(q["status"], "allocation_end", "{q}");
 }
 
+/// The status of a notification's answer; one not taken is answered in WeChat Pay's words.
 async fn notify(stack: &Stack, path: &str, n: &wechat_sim::Notification) -> u16 {
     let mut req = crate::common::apigw_request("POST", path, &n.body);
     for (k, v) in &n.headers {
@@ -342,7 +345,13 @@ async fn notify(stack: &Stack, path: &str, n: &wechat_sim::Notification) -> u16 
             req.headers_mut().insert(k, v);
         }
     }
-    shared::http::handle(stack, req).await.status().as_u16()
+    let r = shared::http::handle(stack, req).await;
+    let status = r.status().as_u16();
+    if status >= 400 {
+        let body: Value = serde_json::from_slice(r.body().as_ref()).unwrap_or(Value::Null);
+        assert_eq!(body["code"], "FAIL", "{status} {body}");
+    }
+    status
 }
 
 /// A split the provider made for a second sub-merchant, straight at the simulator, and its
