@@ -14,5 +14,6 @@ pub mod domain;
 pub mod http;
 pub mod infra;
 pub mod jobs;
+pub mod reconcile;
 pub mod service;
 pub mod store;

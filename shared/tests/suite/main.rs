@@ -20,6 +20,7 @@ mod isolation;
 mod ops;
 mod provider_calls;
 mod providers;
+mod reconcile;
 mod review;
 mod sign_vectors;
 mod store_layout;
