@@ -1,4 +1,7 @@
-//! Inputs of the benchmarks: signed merchant requests as a merchant's SDK sends them.
+//! Inputs of the benchmarks: signed merchant requests as a merchant's SDK sends them, and a
+//! channel's bill of any size (`bill`).
+
+pub mod bill;
 
 use serde_json::{Map, Value, json};
 use shared::daxpay::sign::{Secret, SignType, Signer};
