@@ -17,7 +17,7 @@ mod gateway;
 mod notify;
 mod state;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -241,6 +241,9 @@ pub(crate) struct Inner {
     accounts: Mutex<Accounts>,
     signer: Signer,
     state: Mutex<State>,
+    /// What each trade was paid when last seeded (for [`AlipaySim::ledger`]). Locked on its own,
+    /// never while `state` is held.
+    paid: Mutex<BTreeMap<String, i64>>,
     /// `Fault::Timeout` / `Fault::TimeoutAfterApply` hold a connection 60 s (unless shut down).
     server: Server,
 }
@@ -257,6 +260,11 @@ impl Inner {
     /// The id of the first app (of `SimConfig`).
     fn first_app_id(&self) -> String {
         self.accounts().first_id().to_string()
+    }
+
+    /// Notes what a trade was paid when (re)seeded, for the ledger.
+    fn seeded(&self, trade_no: &str, amount_fen: i64) {
+        sim_kit::lock(&self.paid).insert(trade_no.to_string(), amount_fen);
     }
 }
 
@@ -281,6 +289,7 @@ impl AlipaySim {
             accounts: Mutex::new(Accounts::new(first)),
             signer,
             state: Mutex::new(State::new()),
+            paid: Mutex::new(BTreeMap::new()),
             server,
         });
         let sim = AlipaySim { inner };
@@ -374,6 +383,7 @@ impl AlipaySim {
         self.inner
             .state()
             .seed_trade(&owner, trade_no, out_trade_no, amount_fen);
+        self.inner.seeded(trade_no, amount_fen);
     }
 
     /// `seed_trade` for the app `app_id`: only that app may settle, query or refund the trade.
@@ -401,6 +411,7 @@ impl AlipaySim {
         self.inner
             .state()
             .seed_trade(app_id, trade_no, out_trade_no, amount_fen);
+        self.inner.seeded(trade_no, amount_fen);
         Ok(())
     }
 
@@ -437,6 +448,7 @@ impl AlipaySim {
         self.inner
             .state()
             .seed_trade(user_id, trade_no, out_trade_no, amount_fen);
+        self.inner.seeded(trade_no, amount_fen);
         Ok(())
     }
 
@@ -596,6 +608,87 @@ impl AlipaySim {
     /// Every gateway call received so far, oldest first.
     pub fn calls(&self) -> Vec<CallRecord> {
         self.inner.state().calls.clone()
+    }
+
+    /// The money of every trade, for a checker (`GET /__sim/ledger`, read-only): each seeded
+    /// trade, or one a settle call named, with its merchant (`owner`), `paid_fen` (as last
+    /// seeded; null if never seeded), `unsettled_fen`, `refunded_fen`, the settles executed on
+    /// it (one per `out_request_no` that was applied, replays not counted: `finish` when its
+    /// first call asked for `royalty_finish`, its `details` with `trans_in_type`, `trans_in`,
+    /// `amount_fen` and `state` `PROCESSING`/`SUCCESS`/`FAIL`; a finish-only settle has none),
+    /// and what each receiver of those details still `holding_fen`s (successes minus what
+    /// refunds took back). Sorted by trade number.
+    pub fn ledger(&self) -> Value {
+        let paid = sim_kit::lock(&self.inner.paid).clone();
+        let state = self.inner.state();
+        // (trade_no, out_request_no) of every settle call, in the order they came, and whether
+        // the first of them asked for royalty_finish
+        let mut settles: BTreeMap<String, Vec<(String, bool)>> = BTreeMap::new();
+        let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+        let settle_calls = state
+            .calls
+            .iter()
+            .filter(|c| c.method == "alipay.trade.order.settle");
+        for call in settle_calls {
+            let (Some(trade_no), Some(no)) = (
+                call.biz_content["trade_no"].as_str(),
+                call.out_request_no.as_deref(),
+            ) else {
+                continue;
+            };
+            if seen.insert((trade_no.to_string(), no.to_string())) {
+                let finish = call.biz_content["extend_params"]["royalty_finish"] == "true";
+                let list = settles.entry(trade_no.to_string()).or_default();
+                list.push((no.to_string(), finish));
+            }
+        }
+        let trades: BTreeSet<&String> = paid.keys().chain(settles.keys()).collect();
+        let mut out = Vec::with_capacity(trades.len());
+        for trade_no in trades {
+            let Some(owner) = state.trade_owner(trade_no) else {
+                continue;
+            };
+            let mut executed = Vec::new();
+            let mut receivers: BTreeSet<(String, String)> = BTreeSet::new();
+            for (no, finish) in settles.get(trade_no).into_iter().flatten() {
+                let Some(settle) = state.find_trade_settle(trade_no, no) else {
+                    continue; // refused: nothing was applied
+                };
+                let details: Vec<Value> = settle
+                    .detail_list()
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|d| {
+                        let kind = d["trans_in_type"].as_str().unwrap_or_default();
+                        let account = d["trans_in"].as_str().unwrap_or_default();
+                        receivers.insert((kind.to_string(), account.to_string()));
+                        let fen = d["amount"].as_str().and_then(state::parse_yuan);
+                        json!({"trans_in_type": kind, "trans_in": account,
+                            "amount_fen": fen, "state": d["state"]})
+                    })
+                    .collect();
+                executed.push(json!({"out_request_no": no, "settle_no": settle.settle_no,
+                    "finish": finish, "details": details}));
+            }
+            let holdings: Vec<Value> = receivers
+                .iter()
+                .map(|(kind, account)| {
+                    let fen = state.holding_fen(trade_no, kind, account);
+                    json!({"trans_in_type": kind, "trans_in": account, "holding_fen": fen})
+                })
+                .collect();
+            out.push(json!({
+                "trade_no": trade_no,
+                "owner": owner,
+                "paid_fen": paid.get(trade_no),
+                "unsettled_fen": state.unsettled_fen(trade_no),
+                "refunded_fen": state.refunded_fen(trade_no),
+                "settles": executed,
+                "holdings": holdings,
+            }));
+        }
+        json!({ "trades": out })
     }
 
     /// Stops accepting, releases held connections and closes every open connection.
@@ -869,6 +962,114 @@ async fn control_json(
             ok()
         }
         (&Method::GET, "calls") => json_reply(StatusCode::OK, &sim.calls()),
+        (&Method::GET, "ledger") => json_reply(StatusCode::OK, &sim.ledger()),
         _ => error_reply(StatusCode::NOT_FOUND, "unknown control endpoint"),
     })
+}
+
+#[cfg(test)]
+mod ledger_tests {
+    use super::*;
+
+    /// Runs a gateway method for the first app as the gateway does: recorded, then applied.
+    fn call(sim: &AlipaySim, method: &str, biz: Value) -> Value {
+        let app = sim.inner.first_app_id();
+        let mut state = sim.inner.state();
+        let now = format_dt(beijing_now());
+        let node = state
+            .call(method, &biz, (&app, &app), &now)
+            .expect("a known method");
+        state.calls.push(CallRecord {
+            app_id: app.clone(),
+            app_auth_token: None,
+            merchant: Some(app),
+            method: method.into(),
+            out_request_no: biz["out_request_no"].as_str().map(str::to_string),
+            biz_content: biz,
+            verified: true,
+            code: node["code"].as_str().map(str::to_string),
+            sub_code: node["sub_code"].as_str().map(str::to_string),
+            fault: None,
+        });
+        node
+    }
+
+    fn settle(sim: &AlipaySim, no: &str, amount: &str) -> Value {
+        let row = json!({"trans_in": "2088000000000011", "amount": amount});
+        let biz = json!({"trade_no": "T1", "out_request_no": no, "royalty_mode": "async",
+            "royalty_parameters": [row]});
+        call(sim, "alipay.trade.order.settle", biz)
+    }
+
+    #[tokio::test]
+    async fn the_ledger_lists_each_executed_settle_once_with_what_receivers_hold() {
+        let (_, app_public_key) = generate_keypair().expect("keys");
+        let (alipay_private_key, _) = generate_keypair().expect("keys");
+        let config = SimConfig {
+            app_id: "2021000000000001".into(),
+            app_public_key,
+            alipay_private_key,
+            notify_url: None,
+            cert: None,
+        };
+        let sim = AlipaySim::start(config, "127.0.0.1:0".parse().expect("address"))
+            .await
+            .expect("start");
+        sim.seed_trade("T1", 10000);
+        sim.seed_trade("T2", 500);
+        let receiver = json!({"type": "userId", "account": "2088000000000011"});
+        let bind = json!({"out_request_no": "B1", "receiver_list": [receiver]});
+        call(&sim, "alipay.trade.royalty.relation.bind", bind);
+        assert_eq!(settle(&sim, "A1", "60.00")["code"], "10000");
+        assert_eq!(settle(&sim, "A1", "60.00")["code"], "10000", "a replay");
+        assert_eq!(
+            settle(&sim, "A2", "50.00")["code"],
+            "40004",
+            "above what is left"
+        );
+        let outcomes = [("2088000000000011".to_string(), Outcome::Success)];
+        sim.complete("T1", "A1", &outcomes).await.expect("complete");
+        let finish = json!({"trade_no": "T1", "out_request_no": "A1F", "royalty_mode": "async",
+            "extend_params": {"royalty_finish": "true"}});
+        assert_eq!(
+            call(&sim, "alipay.trade.order.settle", finish)["code"],
+            "10000"
+        );
+        sim.refund(
+            "T1",
+            "RF1",
+            1000,
+            &[RoyaltyRefund {
+                trans_out_type: "userId".into(),
+                trans_out: "2088000000000011".into(),
+                amount_fen: 1000,
+            }],
+        )
+        .expect("refund");
+
+        let ledger = sim.ledger();
+        let trades = ledger["trades"].as_array().expect("trades");
+        assert_eq!(trades.len(), 2, "{ledger}");
+        let t1 = &trades[0];
+        assert_eq!(t1["trade_no"], "T1");
+        assert_eq!(t1["owner"], "2021000000000001");
+        assert_eq!(t1["paid_fen"], 10000);
+        assert_eq!(t1["refunded_fen"], 1000);
+        let settles = t1["settles"].as_array().expect("settles");
+        assert_eq!(settles.len(), 2, "A1 once, A2 refused, A1F: {ledger}");
+        assert_eq!(settles[0]["out_request_no"], "A1");
+        assert_eq!(settles[0]["finish"], false);
+        let detail = json!({"trans_in_type": "userId", "trans_in": "2088000000000011",
+            "amount_fen": 6000, "state": "SUCCESS"});
+        assert_eq!(settles[0]["details"], json!([detail]));
+        assert_eq!(settles[1]["out_request_no"], "A1F");
+        assert_eq!(settles[1]["finish"], true);
+        assert_eq!(settles[1]["details"], json!([]));
+        let holding = json!({"trans_in_type": "userId", "trans_in": "2088000000000011",
+            "holding_fen": 5000});
+        assert_eq!(t1["holdings"], json!([holding]));
+        assert_eq!(trades[1]["trade_no"], "T2");
+        assert_eq!(trades[1]["settles"], json!([]));
+        sim.shutdown().await;
+    }
 }

@@ -18,7 +18,7 @@ mod crypto;
 mod notify;
 mod state;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -26,7 +26,7 @@ use std::time::Duration;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, StatusCode};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 use sim_kit::{Dropped, Reply, Server, error_reply, json_reply};
 use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
@@ -300,8 +300,22 @@ pub(crate) struct Inner {
     /// the RSA verification of a request runs outside both locks.
     merchants: Mutex<Merchants>,
     state: Mutex<State>,
+    /// What the ledger ([`WechatSim::ledger`]) looks up. Locked on its own, never while `state`
+    /// is held.
+    ledger: Mutex<LedgerIndex>,
     /// `Fault::Timeout` / `Fault::TimeoutAfterApply` hold a connection 60 s (unless shut down).
     server: Server,
+}
+
+/// The numbers the ledger looks up: what each transaction was paid when last seeded, and every
+/// number a split, unfreeze or return request carried (applied or not: the state says).
+#[derive(Default)]
+struct LedgerIndex {
+    paid: BTreeMap<String, i64>,
+    /// `(transaction_id, out_order_no, "split" | "unfreeze")`.
+    orders: BTreeSet<(String, String, &'static str)>,
+    /// `(out_order_no, out_return_no)`.
+    returns: BTreeSet<(String, String)>,
 }
 
 impl Inner {
@@ -316,6 +330,43 @@ impl Inner {
     /// The mchid of the first merchant (of `SimConfig`).
     fn first_mchid(&self) -> String {
         self.merchants().first_id().to_string()
+    }
+
+    fn ledger_index(&self) -> MutexGuard<'_, LedgerIndex> {
+        sim_kit::lock(&self.ledger)
+    }
+
+    /// Notes what a transaction was paid when (re)seeded, for the ledger.
+    fn seeded(&self, transaction_id: &str, amount_fen: i64) {
+        let mut index = self.ledger_index();
+        index.paid.insert(transaction_id.to_string(), amount_fen);
+    }
+
+    /// Notes the numbers a split, unfreeze or return request carries, for the ledger.
+    fn note_numbers(&self, method: &Method, path: &str, body: &[u8]) {
+        let kind = match (method, path) {
+            (&Method::POST, "/v3/profitsharing/orders") => "split",
+            (&Method::POST, "/v3/profitsharing/orders/unfreeze") => "unfreeze",
+            (&Method::POST, "/v3/profitsharing/return-orders") => "return",
+            _ => return,
+        };
+        let Ok(body) = serde_json::from_slice::<Value>(body) else {
+            return;
+        };
+        let text = |name: &str| body[name].as_str().map(str::to_string);
+        let mut index = self.ledger_index();
+        match (kind, text("transaction_id"), text("out_order_no")) {
+            ("return", _, Some(order)) => {
+                if let Some(no) = text("out_return_no") {
+                    index.returns.insert((order, no));
+                }
+            }
+            ("return", _, None) => {}
+            (kind, Some(transaction_id), Some(order)) => {
+                index.orders.insert((transaction_id, order, kind));
+            }
+            _ => {}
+        }
     }
 }
 
@@ -347,6 +398,7 @@ impl WechatSim {
             apiv3_key,
             merchants: Mutex::new(Merchants::new(first)),
             state: Mutex::new(State::default()),
+            ledger: Mutex::new(LedgerIndex::default()),
             server,
         });
         let sim = WechatSim { inner };
@@ -440,6 +492,7 @@ impl WechatSim {
         self.inner
             .state()
             .seed(&mchid, None, transaction_id, amount_fen, unix_now());
+        self.inner.seeded(transaction_id, amount_fen);
     }
 
     /// `seed_transaction` for the merchant `mchid`: only it may split, unfreeze, query or refund
@@ -457,6 +510,7 @@ impl WechatSim {
         self.inner
             .state()
             .seed(mchid, None, transaction_id, amount_fen, unix_now());
+        self.inner.seeded(transaction_id, amount_fen);
         Ok(())
     }
 
@@ -482,6 +536,7 @@ impl WechatSim {
             amount_fen,
             unix_now(),
         );
+        self.inner.seeded(transaction_id, amount_fen);
         Ok(())
     }
 
@@ -673,6 +728,89 @@ impl WechatSim {
         self.inner.state().calls.clone()
     }
 
+    /// The money of every transaction, for a checker (`GET /__sim/ledger`, read-only): each
+    /// seeded transaction, or one a split or unfreeze request named, with its merchant
+    /// (`owner`), `paid_fen` (as last seeded; null if never seeded), `unsplit_fen`,
+    /// `refunded_fen`, the orders executed on it (`kind` `split` or `unfreeze`, the endpoint the
+    /// number was sent to; `out_order_no`, `order_id`, `state`, `receivers` with `type`,
+    /// `account`, `amount`, `result` `PENDING`/`SUCCESS`/`CLOSED`), and the returns accepted
+    /// from them (`out_return_no`, `out_order_no`, `return_mchid`, `amount`, `result`
+    /// `PROCESSING`/`SUCCESS`/`FAILED`, `sends`). A number sent and refused is not listed.
+    /// Sorted by transaction id.
+    pub fn ledger(&self) -> Value {
+        let (paid, numbers, return_numbers) = {
+            let index = self.inner.ledger_index();
+            (
+                index.paid.clone(),
+                index.orders.clone(),
+                index.returns.clone(),
+            )
+        };
+        let state = self.inner.state();
+        let mut orders: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+        // out_order_no -> the transaction of the order executed under it
+        let mut order_transactions: BTreeMap<&str, &str> = BTreeMap::new();
+        for (transaction_id, no, kind) in &numbers {
+            let Some(order) = state.find_order(transaction_id, no) else {
+                continue; // refused: nothing was applied
+            };
+            let listed = orders.entry(transaction_id.as_str()).or_default();
+            if listed.iter().any(|o| o["out_order_no"] == no.as_str()) {
+                continue; // sent to both endpoints: one order
+            }
+            order_transactions.insert(no.as_str(), transaction_id.as_str());
+            let receivers: Vec<Value> = order
+                .receivers
+                .iter()
+                .map(|r| {
+                    json!({"type": r.kind, "account": r.account, "amount": r.amount,
+                        "result": r.result})
+                })
+                .collect();
+            listed.push(
+                json!({"kind": kind, "out_order_no": no, "order_id": order.order_id,
+                "state": order.state, "receivers": receivers}),
+            );
+        }
+        let mut returns: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+        for (order_no, return_no) in &return_numbers {
+            let Some(&transaction_id) = order_transactions.get(order_no.as_str()) else {
+                continue;
+            };
+            let Some(owner) = state.owner(transaction_id) else {
+                continue;
+            };
+            let Some(info) = state.return_info(owner, return_no) else {
+                continue;
+            };
+            returns.entry(transaction_id).or_default().push(json!({
+                "out_return_no": return_no, "out_order_no": info.out_order_no,
+                "return_mchid": info.return_mchid, "amount": info.amount,
+                "result": info.result, "sends": info.sends}));
+        }
+        let ids: BTreeSet<&str> = paid
+            .keys()
+            .map(String::as_str)
+            .chain(numbers.iter().map(|(t, _, _)| t.as_str()))
+            .collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(owner) = state.owner(id) else {
+                continue;
+            };
+            out.push(json!({
+                "transaction_id": id,
+                "owner": owner,
+                "paid_fen": paid.get(id),
+                "unsplit_fen": state.unsplit(id),
+                "refunded_fen": state.refunded(id),
+                "orders": orders.remove(id).unwrap_or_default(),
+                "returns": returns.remove(id).unwrap_or_default(),
+            }));
+        }
+        json!({ "transactions": out })
+    }
+
     /// The profit-sharing notification WeChat would POST to the MERCHANT_ID receiver `account`
     /// of an order (of the merchant the transaction belongs to, whose `mchid` it names):
     /// AES-256-GCM encrypted with that merchant's APIv3 key (else the simulator's) and signed
@@ -703,7 +841,11 @@ async fn route(sim: WechatSim, req: Request<Incoming>) -> Result<Reply, Dropped>
     };
     match parts.uri.path().strip_prefix("/__sim/") {
         Some(path) => Ok(control(&sim, &parts.method, path, parts.uri.query(), &body)),
-        None => api::handle(&sim.inner, &parts, &body).await,
+        None => {
+            sim.inner
+                .note_numbers(&parts.method, parts.uri.path(), &body);
+            api::handle(&sim.inner, &parts, &body).await
+        }
     }
 }
 
@@ -995,6 +1137,106 @@ fn control_json(
             }
         }
         (&Method::GET, "calls") => json_reply(StatusCode::OK, &sim.calls()),
+        (&Method::GET, "ledger") => json_reply(StatusCode::OK, &sim.ledger()),
         _ => error_reply(StatusCode::NOT_FOUND, "unknown control endpoint"),
     })
+}
+
+#[cfg(test)]
+mod ledger_tests {
+    use super::*;
+    use crate::state::Ctx;
+
+    /// Runs a split, unfreeze or return for the first merchant as a request would: its
+    /// numbers noted, then applied.
+    fn post(sim: &WechatSim, path: &str, body: Value) -> Result<Value, u16> {
+        let inner = &sim.inner;
+        let raw = body.to_string();
+        inner.note_numbers(&Method::POST, path, raw.as_bytes());
+        let (mchid, appid) = {
+            let merchants = inner.merchants();
+            let first = merchants.first_id().to_string();
+            let appid = merchants
+                .get(&first)
+                .map(|m| m.appid.clone())
+                .unwrap_or_default();
+            (first, appid)
+        };
+        let ctx = Ctx {
+            mchid: &mchid,
+            appid: &appid,
+            partner: None,
+            key_id: &inner.key_id,
+            key: &inner.key,
+            serial_header: None,
+            now: beijing_now(),
+            now_unix: unix_now(),
+        };
+        let mut state = inner.state();
+        let result = match path {
+            "/v3/profitsharing/orders" => state.create_order(&ctx, &body),
+            "/v3/profitsharing/orders/unfreeze" => state.unfreeze(&ctx, &body),
+            "/v3/profitsharing/receivers/add" => state.add_receiver(&ctx, &body),
+            _ => state.create_return(&ctx, &body),
+        };
+        result.map_err(|e| e.status)
+    }
+
+    #[tokio::test]
+    async fn the_ledger_lists_each_executed_order_once_and_its_returns() {
+        let (_, merchant_public_key) = generate_keypair().expect("keys");
+        let (wechat_private_key, _) = generate_keypair().expect("keys");
+        let config = SimConfig {
+            mchid: "1900000109".into(),
+            appid: "wx8888888888888888".into(),
+            merchant_public_key,
+            merchant_serial: "5157F09EFDC096DE15EBE81A47057A7232F1B8E1".into(),
+            wechat_private_key,
+            wechat_public_key_id: "PUB_KEY_ID_0114232134912410000000000000".into(),
+            apiv3_key: "a".repeat(32),
+        };
+        let sim = WechatSim::start(config, "127.0.0.1:0".parse().expect("address"))
+            .await
+            .expect("start");
+        sim.seed_transaction("T1", 10000);
+        let receiver = json!({"appid": "wx8888888888888888", "type": "PERSONAL_OPENID",
+            "account": "o1", "relation_type": "STORE"});
+        post(&sim, "/v3/profitsharing/receivers/add", receiver).expect("receiver");
+        let split = |no: &str, amount: i64| {
+            json!({"appid": "wx8888888888888888", "transaction_id": "T1", "out_order_no": no,
+                "unfreeze_unsplit": false, "receivers": [{"type": "PERSONAL_OPENID",
+                "account": "o1", "amount": amount, "description": "d"}]})
+        };
+        post(&sim, "/v3/profitsharing/orders", split("A1", 6000)).expect("split");
+        post(&sim, "/v3/profitsharing/orders", split("A1", 6000)).expect("the same again");
+        assert_eq!(
+            post(&sim, "/v3/profitsharing/orders", split("A2", 5000)),
+            Err(403),
+            "above what is left"
+        );
+        sim.complete("T1", "A1", &[]).expect("complete");
+        let unfreeze = json!({"transaction_id": "T1", "out_order_no": "A1F", "description": "d"});
+        post(&sim, "/v3/profitsharing/orders/unfreeze", unfreeze).expect("unfreeze");
+
+        let ledger = sim.ledger();
+        let all = ledger["transactions"].as_array().expect("transactions");
+        assert_eq!(all.len(), 1, "{ledger}");
+        let t1 = &all[0];
+        assert_eq!(t1["transaction_id"], "T1");
+        assert_eq!(t1["owner"], "1900000109");
+        assert_eq!(t1["paid_fen"], 10000);
+        assert_eq!(t1["unsplit_fen"], 0);
+        let orders = t1["orders"].as_array().expect("orders");
+        assert_eq!(orders.len(), 2, "A1 once, A2 refused, A1F: {ledger}");
+        assert_eq!(orders[0]["kind"], "split");
+        assert_eq!(orders[0]["out_order_no"], "A1");
+        assert_eq!(orders[0]["state"], "FINISHED");
+        let got = json!({"type": "PERSONAL_OPENID", "account": "o1", "amount": 6000,
+            "result": "SUCCESS"});
+        assert_eq!(orders[0]["receivers"], json!([got]));
+        assert_eq!(orders[1]["kind"], "unfreeze");
+        assert_eq!(orders[1]["out_order_no"], "A1F");
+        assert_eq!(t1["returns"], json!([]));
+        sim.shutdown().await;
+    }
 }
