@@ -46,9 +46,13 @@ PY
 )
 log "job queue $QUEUE_URL"
 
-# A stand-in merchant endpoint that receives the notices.
+# A stand-in merchant endpoint that receives the notices; NOTICE_SINK_FAIL_RATE (0 to 1) makes it
+# refuse that share of them (seeded by NOTICE_SINK_SEED), as scripts/chaos.sh asks.
 SINK_PORT=$(free_port)
-target/debug/local notice-sink --listen "127.0.0.1:$SINK_PORT" > "$LOCAL_DIR/notices.log" 2>&1 &
+SINK_ARGS=()
+[ -z "${NOTICE_SINK_FAIL_RATE:-}" ] || SINK_ARGS+=(--fail-rate "$NOTICE_SINK_FAIL_RATE")
+[ -z "${NOTICE_SINK_SEED:-}" ] || SINK_ARGS+=(--seed "$NOTICE_SINK_SEED")
+target/debug/local notice-sink --listen "127.0.0.1:$SINK_PORT" "${SINK_ARGS[@]}" > "$LOCAL_DIR/notices.log" 2>&1 &
 SINK_PID=$!
 SINK_URL="http://127.0.0.1:$SINK_PORT"
 

@@ -36,9 +36,10 @@ usage:
   local bench-apps [--apps 10000] [--starts 200]
       the median start of one app, warm, in a table holding only it and in one holding N apps
       (at $AWS_ENDPOINT_URL), interleaved in one run, and their ratio
-  local notice-sink --listen 127.0.0.1:PORT [--fail-first N]
-      stand in for a merchant's notifyUrl: log each POST, answer SUCCESS (the first N: FAIL,
-      HTTP 500); GET /received lists every body received as JSON
+  local notice-sink --listen 127.0.0.1:PORT [--fail-first N] [--fail-rate R] [--seed S]
+      stand in for a merchant's notifyUrl: log each POST, answer SUCCESS (the first N, then a
+      share R of the others drawn with seed S: FAIL, HTTP 500); GET /received lists every body
+      received as JSON, GET /deliveries each with its path and the status it was answered
 
 chaos (serve-http, sqs-worker, schedule; off unless asked for): [--chaos JSON] [--crash-rate R]
   after $LOCAL_CHAOS (JSON), e.g. {\"crash_rate\":0.02,\"seed\":1,\"dupes_rate\":0.1}: sandboxes
@@ -384,7 +385,7 @@ async fn schedule(args: &[String]) -> Result<(), CliError> {
 }
 
 async fn notice_sink(args: &[String]) -> Result<(), CliError> {
-    let flags = Flags::parse(args, &["--listen", "--fail-first"])?;
+    let flags = Flags::parse(args, &["--listen", "--fail-first", "--fail-rate", "--seed"])?;
     let listen = flags
         .get("--listen")
         .ok_or_else(|| CliError::Usage("--listen is required".into()))?;
@@ -402,13 +403,35 @@ async fn notice_sink(args: &[String]) -> Result<(), CliError> {
             .parse()
             .map_err(|_| CliError::Usage(format!("--fail-first: `{n}` is not a number")))?,
     };
+    let fail_rate: f64 = match flags.get("--fail-rate") {
+        None => 0.0,
+        Some(r) => r
+            .parse()
+            .ok()
+            .filter(|r| (0.0..=1.0).contains(r))
+            .ok_or_else(|| CliError::Usage(format!("--fail-rate: `{r}` is not 0 to 1")))?,
+    };
+    let seed: Option<u64> = match flags.get("--seed") {
+        None => None,
+        Some(n) => Some(
+            n.parse()
+                .map_err(|_| CliError::Usage(format!("--seed: `{n}` is not a number")))?,
+        ),
+    };
+    let options = sink::SinkOptions {
+        fail_first,
+        fail_rate,
+        seed,
+    };
     let stop = apigw::shutdown_signal();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| CliError::Failed(format!("cannot listen on {listen}: {e}")))?;
     let bound = listener.local_addr().map_err(failed)?;
     println!("listening on http://{bound}");
-    let received = sink::serve_sink(listener, fail_first, stop).stopped().await;
+    let received = sink::serve_sink_with(listener, options, stop)
+        .stopped()
+        .await;
     eprintln!("[notice-sink] stopped after {} notices", received.len());
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! A stand-in for a merchant's notifyUrl: answers every `POST` (any path) with the plain text
-//! `SUCCESS` (200), except the first N which get `FAIL` (500), so that a sender's retries can be
-//! watched. Each notice is logged to stdout on one line. `GET /received` answers a JSON array of
-//! every body received so far, oldest first (parsed as JSON when possible, else a string), for
-//! scripts to check what arrived.
+//! `SUCCESS` (200), except the first N which get `FAIL` (500), and after them a chosen fraction
+//! (`fail_rate`, drawn from a seeded generator), so that a sender's retries can be watched. Each
+//! notice is logged to stdout on one line. `GET /received` answers a JSON array of every body
+//! received so far, oldest first (parsed as JSON when possible, else a string), for scripts to
+//! check what arrived; `GET /deliveries` the same with how each was answered
+//! (`[{"path", "status", "body"}]`), so a script can tell a notice delivered from one refused.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -18,7 +20,9 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use serde_json::Value;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -27,15 +31,54 @@ pub const MAX_LOGGED_CHARS: usize = 2000;
 /// Larger bodies are refused (413) and not recorded.
 const MAX_BODY: usize = 1024 * 1024;
 
+/// How the sink answers: `FAIL` (500) for the first `fail_first` notices, then for each later
+/// one with probability `fail_rate`; `SUCCESS` otherwise.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SinkOptions {
+    pub fail_first: usize,
+    /// 0 to 1: the share of notices after the first `fail_first` answered `FAIL`.
+    pub fail_rate: f64,
+    /// Seeds the draws of `fail_rate` (the same seed fails the same arrivals); `None`: from the
+    /// OS.
+    pub seed: Option<u64>,
+}
+
+/// One notice received and how it was answered.
+struct Delivery {
+    path: String,
+    status: u16,
+    body: Value,
+}
+
 struct State {
-    fail_first: usize,
-    received: Mutex<Vec<Value>>,
+    options: SinkOptions,
+    rng: Mutex<StdRng>,
+    received: Mutex<Vec<Delivery>>,
 }
 
 impl State {
-    fn received(&self) -> MutexGuard<'_, Vec<Value>> {
+    fn received(&self) -> MutexGuard<'_, Vec<Delivery>> {
         self.received.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    fn bodies(&self) -> Vec<Value> {
+        self.received().iter().map(|d| d.body.clone()).collect()
+    }
+
+    /// Whether the `seq`-th notice (from 1) is refused.
+    fn fails(&self, seq: usize) -> bool {
+        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
+        fails(&self.options, seq, &mut *rng)
+    }
+}
+
+/// Whether the `seq`-th notice (from 1) is answered `FAIL` under `options`; draws from `rng`
+/// only past the first `fail_first` and when `fail_rate` is above 0.
+fn fails(options: &SinkOptions, seq: usize, rng: &mut impl Rng) -> bool {
+    if seq <= options.fail_first {
+        return true;
+    }
+    options.fail_rate > 0.0 && rng.random::<f64>() < options.fail_rate
 }
 
 /// A running sink. The server runs until the `stop` given to [`serve_sink`] completes.
@@ -52,8 +95,26 @@ pub fn serve_sink(
     fail_first: usize,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Sink {
-    let state = Arc::new(State {
+    let options = SinkOptions {
         fail_first,
+        ..SinkOptions::default()
+    };
+    serve_sink_with(listener, options, stop)
+}
+
+/// [`serve_sink`] answering as `options` say (a share of the notices refused as well).
+pub fn serve_sink_with(
+    listener: TcpListener,
+    options: SinkOptions,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Sink {
+    let rng = match options.seed {
+        Some(seed) => StdRng::seed_from_u64(seed),
+        None => StdRng::from_os_rng(),
+    };
+    let state = Arc::new(State {
+        options,
+        rng: Mutex::new(rng),
         received: Mutex::new(Vec::new()),
     });
     let server = tokio::spawn(serve(listener, Arc::clone(&state), stop));
@@ -63,14 +124,14 @@ pub fn serve_sink(
 impl Sink {
     /// Every notice body received so far, oldest first (those answered `FAIL` included).
     pub fn received(&self) -> Vec<Value> {
-        self.state.received().clone()
+        self.state.bodies()
     }
 
     /// Waits until the server has stopped, then returns every body received.
     pub async fn stopped(self) -> Vec<Value> {
         let Sink { state, server } = self;
         let _ = server.await;
-        state.received().clone()
+        state.bodies()
     }
 }
 
@@ -107,15 +168,24 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
     if parts.method == Method::GET && parts.uri.path() == "/received" {
-        let bodies = Value::Array(state.received().clone());
+        let bodies = Value::Array(state.bodies());
         return Ok(respond(
             StatusCode::OK,
             "application/json",
             bodies.to_string(),
         ));
     }
+    if parts.method == Method::GET && parts.uri.path() == "/deliveries" {
+        let deliveries: Vec<Value> = state
+            .received()
+            .iter()
+            .map(|d| json!({"path": d.path, "status": d.status, "body": d.body}))
+            .collect();
+        let text = Value::Array(deliveries).to_string();
+        return Ok(respond(StatusCode::OK, "application/json", text));
+    }
     if parts.method != Method::POST {
-        let help = "POST a notice to any path, or GET /received\n";
+        let help = "POST a notice to any path, or GET /received or /deliveries\n";
         return Ok(respond(
             StatusCode::NOT_FOUND,
             "text/plain; charset=utf-8",
@@ -133,15 +203,22 @@ async fn handle(
     };
     let value = serde_json::from_slice(&body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
-    let seq = {
+    // The number, the draw and the record under one lock, so that a seed fails the same
+    // arrivals whatever the interleaving of their handlers.
+    let (seq, status, answer) = {
         let mut received = state.received();
-        received.push(value);
-        received.len()
-    };
-    let (status, answer) = if seq <= state.fail_first {
-        (StatusCode::INTERNAL_SERVER_ERROR, "FAIL")
-    } else {
-        (StatusCode::OK, "SUCCESS")
+        let seq = received.len() + 1;
+        let (status, answer) = if state.fails(seq) {
+            (StatusCode::INTERNAL_SERVER_ERROR, "FAIL")
+        } else {
+            (StatusCode::OK, "SUCCESS")
+        };
+        received.push(Delivery {
+            path: parts.uri.path().to_owned(),
+            status: status.as_u16(),
+            body: value,
+        });
+        (seq, status, answer)
     };
     println!(
         "POST {target} #{seq} -> {} {answer}: {}",
@@ -161,4 +238,44 @@ fn respond(
     let content_type = HeaderValue::from_static(content_type);
     response.headers_mut().insert(CONTENT_TYPE, content_type);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(options: &SinkOptions, count: usize) -> Vec<usize> {
+        let mut rng = StdRng::seed_from_u64(options.seed.unwrap_or(0));
+        (1..=count)
+            .filter(|&seq| fails(options, seq, &mut rng))
+            .collect()
+    }
+
+    #[test]
+    fn fail_first_then_none_without_a_rate() {
+        let options = SinkOptions {
+            fail_first: 2,
+            ..SinkOptions::default()
+        };
+        assert_eq!(refused(&options, 10), [1, 2]);
+    }
+
+    #[test]
+    fn a_rate_refuses_about_that_share_the_same_way_for_a_seed() {
+        let options = SinkOptions {
+            fail_first: 1,
+            fail_rate: 0.2,
+            seed: Some(7),
+        };
+        let first = refused(&options, 10_000);
+        assert_eq!(first[0], 1, "the first is refused by fail_first");
+        let share = (first.len() - 1) as f64 / 9_999.0;
+        assert!((0.18..0.22).contains(&share), "{share}");
+        assert_eq!(refused(&options, 10_000), first, "same seed, same refusals");
+        let all = SinkOptions {
+            fail_rate: 1.0,
+            ..options
+        };
+        assert_eq!(refused(&all, 5), [1, 2, 3, 4, 5]);
+    }
 }
