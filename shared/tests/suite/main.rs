@@ -12,6 +12,7 @@ mod api;
 mod async_jobs;
 mod bands;
 mod beta4_contract;
+mod chaos_found;
 mod cost;
 mod daxpay_contract;
 mod events;
