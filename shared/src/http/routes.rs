@@ -361,7 +361,8 @@ mod tests {
             provider_callback(PROVIDER_CALLBACK.0, PROVIDER_CALLBACK.1),
             Some(("{providerId}", "{channel}"))
         );
-        let doc: serde_json::Value = serde_json::from_str(crate::http::OPENAPI).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_str(&crate::http::openapi().unwrap()).unwrap();
         assert_eq!(
             doc["openapi"].as_str().map(|v| v.starts_with("3.1")),
             Some(true)
