@@ -1,6 +1,6 @@
 //! Reconciles one generated day and prints rows/s, for a memory figure under
 //! `/usr/bin/time -v`: `cargo run --release -p bench --example reconcile_day -- 100000
-//! [parse | compare]`. The bill is written as it is read, so the peak is the reader's (and, with
+//! [parse | compare | write]` (`write` only writes the bill: the generator's own cost). The bill is written as it is read, so the peak is the reader's (and, with
 //! `compare`, our side's map), never the bill's.
 
 use bench::bill::{Bill, ours};
@@ -12,7 +12,17 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(100_000);
-    let compare = std::env::args().nth(2).as_deref() != Some("parse");
+    let mode = std::env::args().nth(2).unwrap_or_default();
+    if mode == "write" {
+        let start = Instant::now();
+        let bytes = std::io::copy(&mut Bill::new(rows), &mut std::io::sink()).unwrap_or(0);
+        println!(
+            "{rows} rows written, {bytes} bytes; {:.3} s",
+            start.elapsed().as_secs_f64()
+        );
+        return;
+    }
+    let compare = mode != "parse";
     let hash = Bill::sha1_hex(rows);
     let start = Instant::now();
     let outcome = if compare {
