@@ -9,6 +9,7 @@ use std::path::Path;
 const ALLOWED: &[(&str, &[&str])] = &[
     ("domain", &["domain"]),
     ("daxpay", &["daxpay", "domain", "infra"]),
+    ("reconcile", &["reconcile", "domain"]),
     ("infra", &["infra", "domain"]),
     ("store", &["store", "domain", "infra"]),
     ("channel", &["channel", "domain", "infra"]),
