@@ -1,7 +1,8 @@
 //! The emulator's fault injection (`scripts/emulator.py`, `/__faults`) as the Rust AWS SDK sees
 //! it: each kind of fault arrives with the status and error code AWS sends, a dropped answer's
-//! write is applied, the SDK's retries get through a throttle, a delay does not hold up other
-//! DynamoDB calls, and healing stops it all.
+//! write is applied, the SDK's retries get through a throttle (and a transaction's through its
+//! lost answer, by its token), a delay does not hold up other DynamoDB calls, and healing stops
+//! it all.
 //!
 //! Each test runs an emulator of its own (the faults are global to an emulator, and the shared
 //! one serves the other tests meanwhile), with the venv's python (`scripts/test.sh` makes it;
@@ -228,21 +229,15 @@ async fn dynamodb_faults_reach_the_sdk_as_aws_sends_them() {
     )
     .await
     .expect_err("cancelled");
-    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-        error.as_service_error()
-    else {
-        panic!("a TransactionCanceledException: {error:?}");
-    };
-    let codes: Vec<&str> = cancelled
-        .cancellation_reasons()
-        .iter()
-        .filter_map(|r| r.code())
-        .collect();
+    let codes = cancellation_codes(&error);
     assert_eq!(codes.len(), 2, "{codes:?}");
-    assert!(codes.contains(&"TransactionConflict") && codes.contains(&"None"));
     assert!(
-        cancelled
-            .message()
+        codes.contains(&"TransactionConflict".to_owned()) && codes.contains(&"None".to_owned())
+    );
+    assert!(
+        error
+            .as_service_error()
+            .and_then(|e| e.message())
             .is_some_and(|m| m.contains("TransactionConflict"))
     );
     // Only transactions take that rule; other operations of the service take no rule.
@@ -321,6 +316,93 @@ async fn the_sdk_retries_through_limited_faults_and_delays_do_not_hold_the_lock(
     assert!(slow >= Duration::from_millis(800), "slow: {slow:?}");
     let status = emulator.faults("GET", &Value::Null).await;
     assert_eq!(status["totals"]["delayed"], 1, "{status}");
+}
+
+/// The reason codes of a cancelled transaction, one per item.
+fn cancellation_codes(error: &SdkError<TransactWriteItemsError>) -> Vec<String> {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        error.as_service_error()
+    else {
+        panic!("a TransactionCanceledException: {error:?}");
+    };
+    cancelled
+        .cancellation_reasons()
+        .iter()
+        .filter_map(|r| r.code().map(str::to_owned))
+        .collect()
+}
+
+/// A conditional put of `pk` as a one-item transaction, under `token` if given.
+async fn transact_new(
+    client: &aws_sdk_dynamodb::Client,
+    pk: &str,
+    token: Option<&str>,
+) -> Result<(), SdkError<TransactWriteItemsError>> {
+    let put = Put::builder()
+        .table_name("t")
+        .item("pk", AttributeValue::S(pk.to_owned()))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .expect("put");
+    let item = TransactWriteItem::builder().put(put).build();
+    let call = client
+        .transact_write_items()
+        .transact_items(item)
+        .set_client_request_token(token.map(str::to_owned));
+    bounded(call.send()).await.map(drop)
+}
+
+/// DynamoDB keeps a transaction's ClientRequestToken for 10 minutes, and the SDK resends it with
+/// each retry: a transaction applied whose answer was lost is answered as the success it was
+/// when retried (moto alone refused the retry by the conditions its first attempt satisfied);
+/// a new transaction meets the conditions, and a token reused with other parameters is refused.
+#[tokio::test]
+async fn a_transaction_retried_after_a_lost_answer_succeeds_through_its_token() {
+    let emulator = Emulator::start().await;
+    let plain = emulator.dynamodb(false).await;
+    create_table(&plain).await;
+    emulator
+        .rule(json!({
+            "service": "dynamodb", "operation": "TransactWriteItems",
+            "drop_after_apply": 1, "limit": 1,
+        }))
+        .await;
+    let retrying = emulator.dynamodb(true).await;
+    transact_new(&retrying, "once", None)
+        .await
+        .expect("the retry is answered as the success the first attempt was");
+    let status = emulator.faults("DELETE", &Value::Null).await;
+    let counts = &status["counters"]["dynamodb"]["TransactWriteItems"];
+    assert_eq!(
+        (
+            counts["calls"].as_u64(),
+            counts["drop_after_apply"].as_u64()
+        ),
+        (Some(2), Some(1)),
+        "{status}"
+    );
+    assert!(exists(&plain, "once").await);
+
+    let error = transact_new(&plain, "once", None)
+        .await
+        .expect_err("another transaction meets the condition");
+    assert_eq!(cancellation_codes(&error), ["ConditionalCheckFailed"]);
+
+    transact_new(&plain, "a", Some("token-1"))
+        .await
+        .expect("first");
+    transact_new(&plain, "a", Some("token-1"))
+        .await
+        .expect("the same again: a success, nothing applied");
+    let error = transact_new(&plain, "b", Some("token-1"))
+        .await
+        .expect_err("the token with other parameters");
+    assert_eq!(
+        error.code(),
+        Some("IdempotentParameterMismatchException"),
+        "{error:?}"
+    );
+    assert!(!exists(&plain, "b").await);
 }
 
 #[tokio::test]
