@@ -71,6 +71,41 @@ urllib.request.urlopen(req, timeout=10).read()
 PY
 }
 
+RUN_PID=""
+# Starts scripts/run.sh: a fresh local system in $LOCAL_DIR (its log run.log), on a free port
+# (a developer's scripts/run.sh may hold 9000), in a process group of its own; returns once it
+# is up (its run.env written), or fails with the end of its log. stop_local_system stops it:
+# set it as an EXIT trap first.
+start_local_system() {
+  rm -f "$LOCAL_DIR/run.env"
+  PORT=$(free_port)
+  export PORT
+  setsid "$ROOT/scripts/run.sh" > "$LOCAL_DIR/run.log" 2>&1 &
+  RUN_PID=$!
+  local _
+  for _ in $(seq 1 900); do
+    [ -f "$LOCAL_DIR/run.env" ] && return 0
+    if ! kill -0 "$RUN_PID" 2>/dev/null; then
+      tail -40 "$LOCAL_DIR/run.log" >&2
+      echo "the local system did not start" >&2
+      return 1
+    fi
+    sleep 1
+  done
+  tail -40 "$LOCAL_DIR/run.log" >&2
+  echo "the local system did not start in 15 minutes" >&2
+  return 1
+}
+
+stop_local_system() {
+  if [ -n "$RUN_PID" ]; then
+    # run.sh stops what it started on TERM; its process group is signalled in case it is mid-build
+    kill -TERM -- "-$RUN_PID" 2>/dev/null || true
+    wait "$RUN_PID" 2>/dev/null || true
+    RUN_PID=""
+  fi
+}
+
 MOTO_PID=""
 # Starts moto's server on a free port and exports what the AWS SDK needs to reach it. It runs
 # through scripts/emulator.py, which gives DynamoDB requests the isolation DynamoDB has.

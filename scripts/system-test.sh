@@ -6,32 +6,13 @@
 # (scripts/contract.sh). Everything it started is stopped when it ends, whatever the outcome. Run
 # by scripts/test.sh.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export LOCAL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.local-system"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
-export LOCAL_DIR="$ROOT/.local-system"
-mkdir -p "$LOCAL_DIR"
-rm -f "$LOCAL_DIR/run.env"
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# A port of its own: a developer's scripts/run.sh may hold 9000.
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export PORT
 log "system test: starting the local system (log: .local-system/run.log)"
-setsid scripts/run.sh > "$LOCAL_DIR/run.log" 2>&1 &
-RUN_PID=$!
-stop() {
-  # run.sh stops what it started on TERM; its process group is signalled in case it is mid-build
-  kill -TERM -- "-$RUN_PID" 2>/dev/null || true
-  wait "$RUN_PID" 2>/dev/null || true
-}
-trap stop EXIT
-
-for _ in $(seq 1 900); do
-  [ -f "$LOCAL_DIR/run.env" ] && break
-  kill -0 "$RUN_PID" 2>/dev/null || { tail -40 "$LOCAL_DIR/run.log" >&2; echo "the local system did not start" >&2; exit 1; }
-  sleep 1
-done
-[ -f "$LOCAL_DIR/run.env" ] || { tail -40 "$LOCAL_DIR/run.log" >&2; echo "the local system did not start in 15 minutes" >&2; exit 1; }
+trap stop_local_system EXIT
+start_local_system
 
 log "system test: the CLI walk on Alipay"
 scripts/demo.sh alipay > "$LOCAL_DIR/demo-alipay.log" 2>&1 || { tail -40 "$LOCAL_DIR/demo-alipay.log" >&2; exit 1; }
