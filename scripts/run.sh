@@ -113,6 +113,8 @@ ENV_ARGS=(
   --env WECHAT_PRIVATE_KEY="$(sed -n 's/^private=//p' <<<"$MCH_KEYS")"
   --env WECHAT_PUBLIC_KEY="$(sed -n 's/^public=//p' <<<"$WX_KEYS")" --env WECHAT_APIV3_KEY="$APIV3_KEY"
 )
+# A notice retry schedule of its own (15 delays), as scripts/chaos.sh asks; DaxPay's otherwise.
+[ -z "${NOTIFY_DELAYS_SECS:-}" ] || ENV_ARGS+=(--env NOTIFY_DELAYS_SECS="$NOTIFY_DELAYS_SECS")
 # The api, worker and scheduler share their chaos settings and counters (crashes, duplicate and
 # reordered deliveries; off unless asked for at /__local/chaos) through this directory.
 export LOCAL_CHAOS_DIR="$LOCAL_DIR/chaos"
@@ -217,7 +219,8 @@ ISV_ENV=$(printf 'ISV_APP_ID=%s\nISV_APP_SECRET=%s\nISV_APP_URL=%s\nISV_MCH_NO=%
   "$ISV_ALI_APP" "$ISV_USER" "$ISV_AUTH_APP")$'\n'
 log "provider $ISV_PROVIDER (WeChat Pay sp_mchid $SP_MCHID, Alipay app $ISV_ALI_APP) and its app $ISV_APP under $URL/app/$ISV_APP"
 
-printf 'URL=%s\nSIM_URL=%s\nWX_URL=%s\nSINK_URL=%s\nSIGN_SECRET=%s\nEMULATOR_PID=%s\nDEFAULT_APP_ID=default\n%s' "$URL" "$SIM_URL" "$WX_URL" "$SINK_URL" "$SIGN_SECRET" "$MOTO_PID" "$APPS_ENV" > "$LOCAL_DIR/run.env"
+# EMULATOR_URL, TABLE_NAME, QUEUE_URL: for scripts/chaos.sh, which reads the store and the queues
+printf 'URL=%s\nSIM_URL=%s\nWX_URL=%s\nSINK_URL=%s\nSIGN_SECRET=%s\nEMULATOR_PID=%s\nDEFAULT_APP_ID=default\nEMULATOR_URL=%s\nTABLE_NAME=%s\nQUEUE_URL=%s\n%s' "$URL" "$SIM_URL" "$WX_URL" "$SINK_URL" "$SIGN_SECRET" "$MOTO_PID" "$AWS_ENDPOINT_URL" "$TABLE" "$QUEUE_URL" "$APPS_ENV" > "$LOCAL_DIR/run.env"
 # provider mode: the app under the provider (ISV_APP_SECRET its sign secret), the sub-merchant and the authorised merchant
 printf '%s' "$ISV_ENV" >> "$LOCAL_DIR/run.env"
 cat <<MSG

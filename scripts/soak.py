@@ -14,8 +14,6 @@ At the end the local run's logs are searched for function timeouts (worker batch
 ticks) and front-door errors (HTTP 500): any of them fails the run.
 """
 import argparse
-import hashlib
-import hmac
 import json
 import os
 import sys
@@ -23,6 +21,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+
+from daxpay_sign import signature
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -42,22 +42,7 @@ SECRET = E["SIGN_SECRET"]
 
 def sign(body):
     """DaxPay's signature (HMAC_SHA256) of a body of scalars and lists of flat objects."""
-    parts = []
-    for k in sorted(body):
-        v = body[k]
-        if v is None or k == "sign" or v == []:
-            continue
-        if isinstance(v, list):
-            items = []
-            for o in v:
-                pairs = sorted(o.items(), key=lambda kv: kv[0].lower())
-                items.append("{" + ",".join(f"{a}:{b}" for a, b in pairs) + "}")
-            v = "[" + ",".join(items) + "]"
-        elif isinstance(v, bool):
-            v = "true" if v else "false"
-        parts.append(f"{k}={v}")
-    text = "&".join(parts).replace('"', "").replace("\\", "") + "&key=" + SECRET
-    body["sign"] = hmac.new(SECRET.encode(), text.encode(), hashlib.sha256).hexdigest()
+    body["sign"] = signature(body, SECRET)
     return body
 
 
