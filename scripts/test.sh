@@ -3,7 +3,9 @@
 # formatting, the SAM template lint (cfn-lint, then sam validate --lint), clippy, then the whole
 # test suite against a local AWS emulator started on a free port and always stopped afterwards,
 # then the system test: the whole local system walked by the CLI and checked against its OpenAPI
-# contract (scripts/system-test.sh).
+# contract (scripts/system-test.sh), then a short chaos soak: 100 orders through a fresh local
+# system with AWS faults, sandbox crashes and SQS duplicates injected, and its invariants checked
+# (scripts/chaos.sh, about 3 minutes).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -31,3 +33,6 @@ stop_emulator
 
 log "system test"
 scripts/system-test.sh
+
+log "chaos soak, short (logs: .local-chaos/)"
+scripts/chaos.sh 100 --faults 0.05 --crashes 0.02 --dupes 0.10
