@@ -26,8 +26,9 @@ Usage: chaos.py [ORDERS] [--faults RATE] [--crashes RATE] [--dupes RATE] [--seed
    same, until it gets a clear answer: an HTTP 500, a 10001, a timeout or a broken connection
    only means "ask again later", and no order is given up.
 4. Heals (DELETE both) once every story is done, or at most TAIL seconds after the last order
-   began, then lets the stories finish and waits (bounded: --converge, by default between 2 and
-   10 minutes by the number of orders) until nothing is due in the store and the job queue is
+   began, then lets the stories finish and waits (bounded: --converge, by default between 7 and
+   10 minutes by the number of orders: at least the scheduler's 5-minute lease, after which work
+   whose job was lost is found again) until nothing is due in the store and the job queue is
    empty.
 5. Checks, from the simulators' ledgers (GET /__sim/ledger), the store (a Scan of the emulator's
    table: a dev tool may), the notice sink (GET /deliveries) and the dead-letter queue:
@@ -58,7 +59,8 @@ Usage: chaos.py [ORDERS] [--faults RATE] [--crashes RATE] [--dupes RATE] [--seed
    `wedge` (an order set back to processing and its finish notice to undelivered, both without
    due work), `lose` (an order item deleted from the store), `expect` (a broken expectation: at
    most 0 splits per trade), `undelivered` (the sink's deliveries of one order overlooked) and
-   `deadletter` (a dead letter of work that was never done).
+   `deadletter` (dead letters of work that was never done: a sync of no order, Alipay's
+   notification of a settle no order made).
 
 --inject KINDS plants those (comma-separated, or `all`) before the real check instead, so the
 run itself must fail (and the self-check is skipped).
@@ -80,6 +82,7 @@ import threading
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from daxpay_sign import signature
@@ -540,6 +543,13 @@ class Driver:
         o.status = answer.data.get("status")
         return answer.data
 
+    def pause(self, o, polls, sync_every, secs):
+        """Between two polls of an order: a sync asked for every `sync_every`-th, then `secs`
+        and up to 2 s more."""
+        if polls % sync_every == 0:
+            yield from merchant(o.app, "/unipay/sync/allocation", {"allocationNo": o.alloc})
+        yield secs + o.rng.random() * 2
+
     # the story ----------------------------------------------------------------------------
 
     def story(self, o):
@@ -625,10 +635,8 @@ class Driver:
             if state != "absent":
                 break
             polls += 1
-            if polls % 4 == 0:
-                # the split never reached the channel: the sync sends it again
-                yield from merchant(o.app, "/unipay/sync/allocation", {"allocationNo": o.alloc})
-            yield 2.0 + o.rng.random() * 2
+            # the split never reached the channel: a sync sends it again
+            yield from self.pause(o, polls, sync_every=4, secs=2.0)
         o.note(f"settled at the channel ({state})")
         yield from merchant(o.app, "/unipay/sync/allocation", {"allocationNo": o.alloc})
         # the order ends
@@ -640,9 +648,7 @@ class Driver:
             if o.status not in ("allocation_processing",):
                 break
             polls += 1
-            if polls % 5 == 0:
-                yield from merchant(o.app, "/unipay/sync/allocation", {"allocationNo": o.alloc})
-            yield 3.0 + o.rng.random() * 2
+            yield from self.pause(o, polls, sync_every=5, secs=3.0)
         o.note(f"ended: {o.status} {data.get('result')}")
         if o.status in ("allocation_failed", "ignore"):
             VIOLATIONS.add("order failed", repr(o), f"the order ended {o.status}: {data.get('errorMsg')}")
@@ -828,10 +834,6 @@ class Loop:
                 self._begin()
             self.cv.notify_all()
 
-    def unfinished(self):
-        with self.cv:
-            return [o for _, _, o, _ in self.heap]
-
     def start(self):
         for _ in range(self.threads):
             threading.Thread(target=self.worker, daemon=True).start()
@@ -926,10 +928,6 @@ def scope(pk):
         app, _, rest = pk[4:].partition("#")
         return app, rest
     return E.get("DEFAULT_APP_ID", "default"), pk
-
-
-def fen(yuan_or_fen):
-    return yuan_or_fen if isinstance(yuan_or_fen, int) else round(float(yuan_or_fen) * 100)
 
 
 class Check:
@@ -1285,6 +1283,25 @@ class Check:
                                f"{n.get('status')}: neither delivered nor given up ({n.get('attemptCount')} attempts) "
                                "and no due work")
 
+    def callback_explained(self, job):
+        """Why a channel notification's dead letter lost nothing: the order it reports has ended
+        (through its syncs). Alipay's name their settle request; WeChat Pay's are sealed, and
+        every order is checked against the channel anyway."""
+        if job.get("channel") != "ali_pay":
+            return "a WeChat Pay notification (every order is checked against the channel)"
+        form = urllib.parse.parse_qs(job.get("body") or "")
+        try:
+            no = json.loads(form.get("biz_content", ["{}"])[0]).get("out_request_no") or ""
+        except ValueError:
+            return None
+        found = self.by_alloc.get(no) or self.by_alloc.get(no[:-1] if no.endswith("F") else no)
+        if found is None:
+            return None
+        status = found[1].get("status")
+        if status == "allocation_processing":
+            return None
+        return f"Alipay's notification of settle {no}, whose order is {status}"
+
     def dead_letters(self, messages):
         for m in messages:
             try:
@@ -1297,7 +1314,7 @@ class Check:
             no = job.get("allocationNo")
             why = None
             if kind == "channel_callback":
-                why = "a channel notification (the order is resolved by its syncs; checked with the orders)"
+                why = self.callback_explained(job)
             elif no and (app, no) in self.orders:
                 order = self.orders[(app, no)]
                 status = order.get("status")
@@ -1400,9 +1417,15 @@ def inject(kinds, driver):
     if "expect" in kinds:
         planted.kinds.add("expect")
     if "deadletter" in kinds:
-        job = {"kind": "sync", "allocationNo": f"DEVA{driver.run}PLANTED"}
-        planted.dead_letters.append({"MessageId": "planted", "Body": json.dumps(job)})
-        say(f"  deadletter: a dead letter {json.dumps(job)}")
+        # a job of an order the store does not hold, and Alipay's notification of a settle
+        # request no order made
+        biz = json.dumps({"out_request_no": f"DEVA{driver.run}PLANTED", "trade_no": "T0"})
+        callback = {"kind": "channel_callback", "channel": "ali_pay",
+                    "body": urllib.parse.urlencode({"msg_method": "alipay.trade.order.settle.notify",
+                                                    "biz_content": biz})}
+        for n, job in enumerate([{"kind": "sync", "allocationNo": f"DEVA{driver.run}PLANTED"}, callback]):
+            planted.dead_letters.append({"MessageId": f"planted-{n}", "Body": json.dumps(job)})
+            say(f"  deadletter: a dead letter {json.dumps(job)}")
         planted.kinds.add("deadletter")
     return planted
 
@@ -1420,6 +1443,10 @@ def self_check(driver):
             VIOLATIONS.add("checker unproven", kind, f"the self-check found nothing to plant {kind} on")
             continue
         missing = PLANTED[kind] - found
+        if kind == "deadletter":
+            unexplained = sum(1 for k, _, _ in seen.items if k == "dead letter unexplained")
+            if unexplained < len(planted.dead_letters):
+                missing = {f"dead letter unexplained for each of {len(planted.dead_letters)}"}
         if missing:
             VIOLATIONS.add("checker blind", kind,
                            f"planted {kind}, and the checker reported no {', '.join(sorted(missing))}")
@@ -1478,7 +1505,9 @@ def main():
             args.error(f"--{name}: a rate from 0 to 1")
     random.seed(opts.seed)
     inflight = opts.inflight or max(4, min(48, opts.orders // 4))
-    converge = opts.converge or min(600.0, 240 + 0.18 * opts.orders)
+    # At least the scheduler's lease (5 minutes) and a round more: work whose job was lost in the
+    # chaos is found again only when the lease the scheduler took on it runs out.
+    converge = opts.converge or min(600.0, 420 + 0.09 * opts.orders)
     injections = set(PLANTED) if opts.inject == "all" else set(k for k in opts.inject.split(",") if k)
     if injections - set(PLANTED):
         args.error(f"--inject: unknown {', '.join(sorted(injections - set(PLANTED)))}")
