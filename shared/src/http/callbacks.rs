@@ -74,10 +74,10 @@ pub async fn take(
 /// sub-merchant it names (each verifies it again with its own client, as on any route). One
 /// naming no sub-merchant of ours is refused. Alipay's name their account in the clear: as on
 /// the stack's route.
-/// WeChat Pay's words for a notification not taken: its status and `{"code":"FAIL","message"}`.
+/// WeChat Pay's words for a notification not taken (as its client answers them).
 fn wechat_fail(status: u16, message: &str) -> Response<Body> {
-    let body = serde_json::json!({"code": "FAIL", "message": message}).to_string();
-    response(status, "application/json; charset=utf-8", body)
+    let r = crate::channel::wechat::notice_failure(status, message);
+    response(r.status, r.content_type, r.body)
 }
 
 pub async fn take_for_provider(

@@ -13,6 +13,7 @@ mod after_split;
 pub mod notify;
 mod partner;
 mod sharing;
+pub(crate) use sharing::failure as notice_failure;
 pub mod wire;
 
 pub use notify::{ApiV3Key, SignatureHeaders, open_notification, verify_signed};

@@ -141,10 +141,15 @@ impl SharingChannel for WechatClient {
             Taken::Refused => (401, "verification failed"),
             Taken::NotQueued => (500, "not queued"),
         };
-        Reply {
-            status,
-            content_type: "application/json; charset=utf-8",
-            body: serde_json::json!({"code": "FAIL", "message": message}).to_string(),
-        }
+        failure(status, message)
+    }
+}
+
+/// WeChat Pay's words for a notification not taken: its status and `{"code":"FAIL","message"}`.
+pub(crate) fn failure(status: u16, message: &str) -> Reply {
+    Reply {
+        status,
+        content_type: "application/json; charset=utf-8",
+        body: serde_json::json!({"code": "FAIL", "message": message}).to_string(),
     }
 }
