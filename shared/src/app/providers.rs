@@ -103,8 +103,11 @@ pub async fn client_inputs(
 ) -> Result<ClientInputs, ConfigError> {
     let mut keys = secrets.channel_secrets();
     let alipay = match alipay {
-        Some(a) if a.provider.is_some() => {
-            let id = a.provider.as_deref().unwrap_or_default();
+        Some(
+            a @ AlipaySettings {
+                provider: Some(id), ..
+            },
+        ) => {
             let p = providers.get(id).await?;
             let isv = p.record.alipay.clone().ok_or_else(|| {
                 ConfigError::new("provider", format!("provider {id} has no Alipay app"))
@@ -124,8 +127,11 @@ pub async fn client_inputs(
         other => other.cloned(),
     };
     let wechat = match wechat {
-        Some(w) if w.provider.is_some() => {
-            let id = w.provider.as_deref().unwrap_or_default();
+        Some(
+            w @ WechatSettings {
+                provider: Some(id), ..
+            },
+        ) => {
             let p = providers.get(id).await?;
             let sp = p.record.wechat.clone().ok_or_else(|| {
                 ConfigError::new(
