@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use sim_kit::{Dropped, Reply, random_bytes};
 
 use crate::accounts::{Signer, SubMerchant};
+use crate::bills::Scope;
 use crate::crypto::{ALNUM, HEX_UPPER, random_text};
 use crate::state::{ApiError, ApiResult, Ctx, Partner, param_error};
 use crate::{CallRecord, Fault, Inner, Op, SimError, beijing_now, unix_now};
@@ -30,6 +31,9 @@ fn route(method: &Method, path: &str) -> Option<(Op, String)> {
     if method == Method::POST && path == "/v3/refund/domestic/refunds" {
         return Some((Op::Refund, String::new()));
     }
+    if method == Method::GET && path == "/v3/billdownload/file" {
+        return Some((Op::BillDownload, String::new()));
+    }
     let rest = path.strip_prefix("/v3/profitsharing/")?;
     let segment = |s: &str| (!s.is_empty() && !s.contains('/')).then(|| percent_decode(s));
     let op = match (method, rest) {
@@ -38,6 +42,7 @@ fn route(method: &Method, path: &str) -> Option<(Op, String)> {
         (&Method::POST, "receivers/add") => Op::AddReceiver,
         (&Method::POST, "receivers/delete") => Op::DeleteReceiver,
         (&Method::POST, "return-orders") => Op::CreateReturn,
+        (&Method::GET, "bills") => Op::Bills,
         (&Method::GET, _) => {
             if let Some(no) = rest.strip_prefix("orders/").and_then(segment) {
                 return Some((Op::QueryOrder, no));
@@ -251,7 +256,7 @@ fn carried_sub_mchid(
 ) -> Result<Option<String>, ApiError> {
     match op {
         Op::MerchantConfigs => Ok(Some(param.to_string())),
-        Op::QueryOrder | Op::QueryReturn | Op::Amounts => {
+        Op::QueryOrder | Op::QueryReturn | Op::Amounts | Op::Bills => {
             Ok(query_param(query, "sub_mchid").filter(|s| !s.is_empty()))
         }
         _ => match json.get("sub_mchid") {
@@ -289,7 +294,8 @@ fn resolve(inner: &Inner, signer: &Signer, op: Op, sub_mchid: Option<&str>) -> A
             .ok_or_else(not_signed),
         (Signer::Provider(_), None) => match op {
             Op::CreateOrder | Op::Unfreeze => Ok(Acting::Itself),
-            Op::Amounts => Ok(Acting::AllSubs),
+            // The partner bill without sub_mchid: every sub-merchant's (SPEC §4.13).
+            Op::Amounts | Op::Bills => Ok(Acting::AllSubs),
             _ => Err(param_error(MISSING_SUB_MCHID)),
         },
     }
@@ -306,6 +312,15 @@ fn merchant_config(inner: &Inner, signer: &Signer, sub_mchid: &str) -> ApiResult
     Ok(json!({"sub_mchid": sub.sub_mchid, "max_ratio": sub.max_ratio}))
 }
 
+/// The signer of a request whose `Authorization` passed, or 401 `SIGN_ERROR` saying why not.
+fn signed(auth: Result<Signer, String>) -> ApiResult<Signer> {
+    auth.map_err(|issue| {
+        let mut error = ApiError::new(401, "SIGN_ERROR", "签名错误");
+        error.issue = Some(issue);
+        error
+    })
+}
+
 /// Checks and applies one API call.
 fn process(
     inner: &Inner,
@@ -314,14 +329,7 @@ fn process(
     auth: Result<Signer, String>,
     body: &[u8],
 ) -> ApiResult {
-    let signer = match auth {
-        Ok(signer) => signer,
-        Err(issue) => {
-            let mut error = ApiError::new(401, "SIGN_ERROR", "签名错误");
-            error.issue = Some(issue);
-            return Err(error);
-        }
-    };
+    let signer = signed(auth)?;
     check_headers(parts)?;
     let Some((op, param)) = route else {
         return Err(ApiError::new(404, "NOT_FOUND", "请求的资源不存在"));
@@ -384,8 +392,21 @@ fn process(
             state.query_return(ctx.mchid, param, out_order_no.as_deref())
         }
         Op::Refund => state.refund_api(&ctx, &json),
-        // Answered above.
+        Op::Bills => {
+            let scope = match &acting {
+                Acting::Sub(sub) => Scope::Sub {
+                    sp_mchid: &merchant.mchid,
+                    sub_mchid: &sub.sub_mchid,
+                },
+                Acting::AllSubs => Scope::Provider(&merchant.mchid),
+                Acting::Itself => Scope::Direct(&merchant.mchid),
+            };
+            let host = inner.server.local_addr();
+            crate::bills::query(&mut state, scope, &merchant.mchid, query, host)
+        }
+        // Answered above, and by `handle`.
         Op::MerchantConfigs => merchant_config(inner, &signer, param),
+        Op::BillDownload => Err(ApiError::new(404, "NOT_FOUND", "请求的资源不存在")),
     }
 }
 
@@ -527,6 +548,22 @@ pub(crate) async fn handle(inner: &Inner, parts: &Parts, body: &Bytes) -> Result
             code,
             message,
         }) => Err(ApiError::new(*status, code, message.as_str())),
+        // The file answer carries no WeChat signature (SPEC §4.13): the signature faults
+        // leave it as it is.
+        _ if op == Some(Op::BillDownload) => {
+            match signed(auth).and_then(|s| crate::bills::download(inner, &s, parts.uri.query())) {
+                Ok(_) if fault == Some(Fault::TimeoutAfterApply) => {
+                    return Err(inner.server.hold().await);
+                }
+                Ok(file) => {
+                    if let Some(call) = inner.state().calls.get_mut(index) {
+                        call.status = Some(file.status().as_u16());
+                    }
+                    return Ok(file);
+                }
+                Err(e) => Err(e),
+            }
+        }
         _ => process(inner, parts, route.as_ref(), auth, body),
     };
     if fault == Some(Fault::TimeoutAfterApply) {

@@ -14,6 +14,7 @@
 
 mod accounts;
 mod api;
+mod bills;
 mod crypto;
 mod notify;
 mod state;
@@ -39,6 +40,7 @@ use crate::state::State;
 pub use crate::accounts::{
     DEFAULT_MAX_RATIO, MerchantAccount, ProviderAccount, SubMerchantAccount,
 };
+pub use crate::bills::{BILL_COLUMNS, BILL_URL_LIFE, BillCorruption, BillKind};
 
 /// Simulator configuration. Keys are base64 DER (PEM armour is accepted too). The merchant it
 /// names is the first one; [`WechatSim::add_merchant`] adds more. The WeChat Pay key, its id and
@@ -89,6 +91,10 @@ pub enum Op {
     Refund,
     /// `GET /v3/profitsharing/merchant-configs/{sub_mchid}` (partner only)
     MerchantConfigs,
+    /// `GET /v3/profitsharing/bills`
+    Bills,
+    /// `GET /v3/billdownload/file` (the bill's download URL)
+    BillDownload,
 }
 
 /// The result of one receiver of a split order. JSON: `"success"` or
@@ -1136,6 +1142,7 @@ fn control_json(
                 }
             }
         }
+        (method, p) if bills::is_control(p) => bills::control(sim, method, p, query, body)?,
         (&Method::GET, "calls") => json_reply(StatusCode::OK, &sim.calls()),
         (&Method::GET, "ledger") => json_reply(StatusCode::OK, &sim.ledger()),
         _ => error_reply(StatusCode::NOT_FOUND, "unknown control endpoint"),

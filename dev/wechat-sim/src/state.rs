@@ -19,6 +19,8 @@ use serde_json::{Map, Value, json};
 use crate::crypto::{DIGITS, WechatKey, random_text};
 use crate::{CallRecord, Fault, Op, Outcome, Refund, ReturnInfo, ReturnOutcome, SimError};
 
+mod bill_rows;
+
 /// A non-2xx answer: `{"code","message"}` (plus `detail.issue` when set).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ApiError {
@@ -205,6 +207,8 @@ pub(crate) struct Order {
     pub state: &'static str,
     pub receivers: Vec<OrderReceiver>,
     unfreeze_unsplit: bool,
+    /// Made by `orders/unfreeze` (funds released to the merchant, not a split).
+    unfreeze: bool,
 }
 
 impl Order {
@@ -354,6 +358,8 @@ pub(crate) struct State {
     balances: HashMap<String, i64>,
     pub faults: HashMap<Op, VecDeque<Fault>>,
     pub calls: Vec<CallRecord>,
+    /// Bill knobs and download URLs (`crate::bills`).
+    pub bills: crate::bills::Bills,
     seq: u64,
 }
 
@@ -782,6 +788,7 @@ impl State {
             state: "PROCESSING",
             receivers,
             unfreeze_unsplit,
+            unfreeze: false,
         };
         let answer = order.to_json();
         self.orders.insert(key(ctx.mchid, out_order_no), order);
@@ -840,6 +847,7 @@ impl State {
             state: "FINISHED",
             receivers: vec![receiver],
             unfreeze_unsplit: false,
+            unfreeze: true,
         };
         let answer = order.to_json();
         self.orders.insert(key(ctx.mchid, out_order_no), order);
