@@ -66,7 +66,7 @@ pub(crate) fn sign_content(params: &[(String, String)], exclude: &[&str]) -> Str
 }
 
 /// `yyyy-MM-dd HH:mm:ss`, digits exactly where expected.
-fn parse_timestamp(s: &str) -> Option<PrimitiveDateTime> {
+pub(crate) fn parse_timestamp(s: &str) -> Option<PrimitiveDateTime> {
     let b = s.as_bytes();
     let shape_ok = b.len() == 19
         && b.iter().enumerate().all(|(i, c)| match i {
@@ -434,7 +434,11 @@ pub(crate) async fn handle(inner: &Inner, params: Vec<(String, String)>) -> Resu
                     let now = format_dt(beijing_now());
                     acted_for = Some(merchant);
                     let call = (merchant.as_str(), app_id.as_str());
-                    let answer = inner.state().call(&method, &biz, call, &now);
+                    let answer = if method == crate::bills::METHOD {
+                        Some(crate::bills::query(inner, merchant, &biz))
+                    } else {
+                        inner.state().call(&method, &biz, call, &now)
+                    };
                     answer.unwrap_or_else(|| {
                         json!({"code": "40002", "msg": "Invalid Arguments",
                         "sub_code": "isv.invalid-method", "sub_msg": "不存在的方法名"})

@@ -12,6 +12,7 @@
 //! under `/__sim/`.
 
 mod accounts;
+mod bills;
 mod crypto;
 mod gateway;
 mod notify;
@@ -37,6 +38,7 @@ use crate::state::State;
 pub use crate::accounts::{
     AppAccount, AppAuthorization, AuthTokenState, DEFAULT_EXPIRES_IN, DEFAULT_RE_EXPIRES_IN,
 };
+pub use crate::bills::{BILL_DETAIL_COLUMNS, BILL_URL_LIFE, BillCorruption};
 
 /// Simulator configuration. Keys are Java style: base64 DER without PEM armour. The app it names
 /// is the first account; [`AlipaySim::add_app`] adds more.
@@ -734,6 +736,11 @@ async fn route(sim: AlipaySim, req: Request<Incoming>) -> Result<Reply, Dropped>
             "text/plain",
             "POST only",
         )),
+        (&Method::GET, "/bill/download") => Ok(bills::download(&sim.inner, &query)),
+        (_, p) if p.strip_prefix("/__sim/").is_some_and(bills::is_control) => {
+            let answer = bills::control(&sim, &method, &p[7..], &query, &body);
+            Ok(answer.unwrap_or_else(|e| error_reply(StatusCode::BAD_REQUEST, e)))
+        }
         (_, p) if p.starts_with("/__sim/") => Ok(control(&sim, &method, &p[7..], &body).await),
         _ => Ok(reply(StatusCode::NOT_FOUND, "text/plain", "not found")),
     }

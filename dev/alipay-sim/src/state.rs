@@ -14,6 +14,8 @@ use serde_json::{Map, Value, json};
 
 use crate::{CallRecord, Fault, Outcome, Refunded, Refusal, RoyaltyRefund, SimError};
 
+mod bill_rows;
+
 /// The seller account every detail is paid out of (`trans_out`).
 pub(crate) const TRANS_OUT: &str = "2088000000000001";
 
@@ -22,7 +24,7 @@ pub(crate) const TRANS_OUT: &str = "2088000000000001";
 pub(crate) const TOKEN_APP: &str = "alipay.open.auth.token.app";
 
 /// The gateway methods this simulator implements.
-pub(crate) const METHODS: [&str; 7] = [
+pub(crate) const METHODS: [&str; 8] = [
     "alipay.trade.order.settle",
     "alipay.trade.order.settle.query",
     "alipay.trade.order.onsettle.query",
@@ -30,6 +32,7 @@ pub(crate) const METHODS: [&str; 7] = [
     "alipay.trade.royalty.relation.unbind",
     "alipay.trade.refund",
     TOKEN_APP,
+    crate::bills::METHOD,
 ];
 
 /// The masked buyer account every refund answer names.
@@ -92,6 +95,8 @@ struct RefundRecord {
     /// The original success node, replayed for a repeated out_request_no.
     answer: Value,
     result: Refunded,
+    /// What its `refund_royalty_parameters` took back from receivers.
+    royalty_fen: i64,
 }
 
 /// A refund request, from `biz_content` or the control API.
@@ -179,6 +184,8 @@ pub(crate) struct State {
     unbind_answers: HashMap<(String, String), Value>,
     pub faults: HashMap<String, VecDeque<Fault>>,
     pub calls: Vec<CallRecord>,
+    /// Bill knobs and download URLs (`crate::bills`).
+    pub bills: crate::bills::Bills,
     seq: u64,
     /// Random per instance (< 10^6), so ids do not repeat across restarts of the local run.
     instance: u64,
@@ -670,6 +677,7 @@ impl State {
         let record = RefundRecord {
             answer: answer.clone(),
             result: result.clone(),
+            royalty_fen: from_rows,
         };
         trade
             .refunds
