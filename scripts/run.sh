@@ -96,10 +96,19 @@ PY
 )
 log "KMS key $KMS_KEY_ID"
 
+# The stack's bill bucket on the emulator: reconciliation keeps the channels' raw bills in it.
+BILL_BUCKET=allocation-local-bills
+"$VENV/bin/python" - <<PY
+import boto3, os
+s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
+s3.create_bucket(Bucket="$BILL_BUCKET")
+PY
+log "bill bucket $BILL_BUCKET"
+
 : > "$LOCAL_DIR/api.log"
 target/debug/local setup-table --table "$TABLE"
 ENV_ARGS=(
-  --env KMS_KEY_ID="$KMS_KEY_ID" --env APP_CACHE_SECS="${APP_CACHE_SECS:-10}"
+  --env KMS_KEY_ID="$KMS_KEY_ID" --env APP_CACHE_SECS="${APP_CACHE_SECS:-10}" --env BILL_BUCKET="$BILL_BUCKET"
   --env TABLE_NAME="$TABLE" --env SIGN_SECRET="$SIGN_SECRET" --env LOG_FORMAT=text
   --env QUEUE_URL="$QUEUE_URL" --env ALLOCATION_NO_PREFIX=DEV
   --env DEFAULT_NOTIFY_URL="$SINK_URL/notify" --env ALLOW_PRIVATE_NOTIFY_URLS=true

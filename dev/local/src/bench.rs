@@ -142,6 +142,7 @@ pub async fn scheduler(items: usize) -> Result<String, String> {
             sqs,
             queue.queue_url().unwrap_or_default(),
         )),
+        archive: None,
         jobs: shared::infra::config::JobSettings::default(),
     };
     let started = Instant::now();

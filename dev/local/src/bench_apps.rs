@@ -110,6 +110,7 @@ async fn table(
         channels: Arc::default(),
         allocation_no_prefix: String::new(),
         queue: None,
+        archive: None,
         jobs: shared::infra::config::JobSettings::default(),
     };
     let stack = Stack::with_tenants(

@@ -9,6 +9,7 @@ use crate::channel::{Channels, SharingChannel};
 use crate::daxpay::request::Verifier;
 use crate::daxpay::sign::Signer;
 use crate::domain::tenant::{AppId, MchNo, Tenant};
+use crate::infra::archive::BillArchive;
 use crate::infra::config::{AlipaySettings, WechatSettings};
 use crate::infra::config::{Config, ConfigError, JobSettings, Secrets, load_secrets};
 use crate::infra::keyring::Keyring;
@@ -46,6 +47,9 @@ pub struct App {
     /// The job queue, when configured: every job sent through it names this app.
     pub queue: Option<Queue>,
     pub jobs: JobSettings,
+    /// Where the channels' raw bills are kept (`BILL_BUCKET`); without it nothing is
+    /// reconciled.
+    pub archive: Option<BillArchive>,
 }
 
 impl App {
@@ -86,14 +90,22 @@ pub struct Stack {
     /// The registry of the other apps; `None` where the stack has no KMS key to keep their
     /// secrets (a single-merchant stack).
     tenants: Option<Arc<Tenants>>,
+    /// The default app's channels whose bills are reconciled (configured, with a bill bucket):
+    /// the scheduler starts their cursors (SPEC §4.13).
+    reconciled: Vec<crate::domain::Channel>,
+    /// Whether this sandbox's scheduler started them.
+    reconciling: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Stack {
     /// A stack of one app, its default (a single-merchant stack; tests).
     pub fn single(app: App) -> Self {
+        let reconciled = reconciled(&app, |c| app.channels.is_configured(c));
         Self {
             default: app,
             tenants: None,
+            reconciled,
+            reconciling: Arc::default(),
         }
     }
 
@@ -102,9 +114,28 @@ impl Stack {
     /// sandbox for `ttl`.
     pub fn with_tenants(default: App, keyring: Keyring, env: Env, ttl: Duration) -> Self {
         let tenants = Tenants::new(default.clone(), keyring, env, ttl);
+        let reconciled = reconciled(&default, |c| default.channels.is_configured(c));
         Self {
             default,
             tenants: Some(Arc::new(tenants)),
+            reconciled,
+            reconciling: Arc::default(),
+        }
+    }
+
+    /// The default app's channels whose bills are reconciled.
+    pub fn reconciled_channels(&self) -> &[crate::domain::Channel] {
+        &self.reconciled
+    }
+
+    /// Marks the default app's reconciliation started in this sandbox; `true` if it already
+    /// was.
+    pub fn reconciling_started(&self, started: bool) -> bool {
+        use std::sync::atomic::Ordering;
+        if started {
+            self.reconciling.swap(true, Ordering::Relaxed)
+        } else {
+            self.reconciling.load(Ordering::Relaxed)
         }
     }
 
@@ -204,8 +235,12 @@ impl Stack {
                 .as_ref()
                 .map(|url| Queue::new(aws_sdk_sqs::Client::new(&sdk), url)),
             jobs: config.jobs.clone(),
+            archive: config
+                .bill_bucket
+                .as_ref()
+                .map(|bucket| BillArchive::new(sdk.clone(), bucket)),
         };
-        Ok(match &config.kms_key_id {
+        let mut stack = match &config.kms_key_id {
             None => Self::single(default),
             Some(key) => Self::with_tenants(
                 default,
@@ -213,8 +248,30 @@ impl Stack {
                 Arc::new(std::env::vars().collect()),
                 Duration::from_secs(config.app_cache_secs),
             ),
-        })
+        };
+        // the scheduler builds no channel client: the configuration says which there are
+        stack.reconciled = reconciled(&stack.default, |c| match c {
+            crate::domain::Channel::AliPay => config.alipay.is_some(),
+            crate::domain::Channel::WechatPay => config.wechat.is_some(),
+            _ => false,
+        });
+        Ok(stack)
     }
+}
+
+/// The channels of `app` reconciled: those `configured`, where there is a bill bucket.
+fn reconciled(
+    app: &App,
+    configured: impl Fn(crate::domain::Channel) -> bool,
+) -> Vec<crate::domain::Channel> {
+    use crate::domain::Channel;
+    if app.archive.is_none() {
+        return Vec::new();
+    }
+    [Channel::AliPay, Channel::WechatPay]
+        .into_iter()
+        .filter(|c| configured(*c))
+        .collect()
 }
 
 /// The default app's ids (`DEFAULT_APP_ID`, `DEFAULT_MCH_NO`).

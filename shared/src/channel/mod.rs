@@ -17,6 +17,31 @@ use std::pin::Pin;
 /// A channel call in flight.
 pub type Call<'a, T> = Pin<Box<dyn Future<Output = Result<T, ChannelError>> + Send + 'a>>;
 
+/// A channel's bill file as downloaded (SPEC §4.13), before anything in it is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BillFile {
+    /// WeChat Pay's profit-sharing bill: the bytes as served (gzipped when `gzip`), and the
+    /// SHA-1 (hex) the bill answer gave for them.
+    Wechat {
+        bytes: Vec<u8>,
+        gzip: bool,
+        sha1_hex: String,
+    },
+    /// Alipay's trade bill: a zip of GBK CSV files.
+    AlipayZip { bytes: Vec<u8> },
+}
+
+impl BillFile {
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Wechat { bytes, .. } | Self::AlipayZip { bytes } => bytes,
+        }
+    }
+}
+
+/// The largest bill file read (a day of 100,000 rows gzipped is a few megabytes).
+pub const MAX_BILL_BYTES: usize = 256 << 20;
+
 /// A notification as it arrived at our callback route.
 #[derive(Debug, Clone, Copy)]
 pub struct Inbound<'a> {
@@ -135,6 +160,10 @@ pub trait SharingChannel: Send + Sync + std::fmt::Debug {
         let _ = (receiver_type, account, amount);
         None
     }
+
+    /// Downloads this account's bill of `day` (`yyyy-MM-dd`, Beijing time) as the channel
+    /// serves it (SPEC §4.13): asked for, fetched within the link's life, not yet read.
+    fn bill<'a>(&'a self, day: &'a str, now: i64) -> Call<'a, BillFile>;
 
     /// Releases what is still frozen on `trade_no`, under its own request number.
     fn finish<'a>(&'a self, trade_no: &'a str, request_no: &'a str, now: i64) -> Call<'a, ()>;

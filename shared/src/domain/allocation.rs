@@ -215,6 +215,7 @@ mod tests {
                 msg: "m".into(),
                 finish_time: Some(5),
             },
+            amount: None,
         }];
         assert_eq!(apply_results(&mut ds, &rows), vec![0]);
         assert_eq!(ds[0].error_code.as_deref(), Some("E"));

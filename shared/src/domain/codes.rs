@@ -173,6 +173,17 @@ code_enum!(
     }
 );
 
+code_enum!(
+    /// Where a day's reconciliation statement stands (SPEC §4.13): both sides agree (or the
+    /// per-order query resolved every disagreement); at least one discrepancy confirmed; or the
+    /// bill could not be had or read (the reason is kept) and nothing was compared.
+    StatementStatus {
+        Consistent = "consistent",
+        Discrepancies = "discrepancies",
+        Failed = "failed",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,10 +13,12 @@ pub enum DueKind {
     Deadline,
     /// A merchant's Alipay authorisation (`app_auth_token`) nearing its expiry (SPEC §6.5).
     AppAuthRefresh,
+    /// An app's next day of reconciliation with a channel's bill (SPEC §4.13).
+    Reconcile,
 }
 
 impl DueKind {
-    pub const ALL: [DueKind; 7] = [
+    pub const ALL: [DueKind; 8] = [
         Self::Sync,
         Self::Finish,
         Self::AutoAllocate,
@@ -24,6 +26,7 @@ impl DueKind {
         Self::ReturnSync,
         Self::Deadline,
         Self::AppAuthRefresh,
+        Self::Reconcile,
     ];
 
     /// The `duePk` value.
@@ -36,6 +39,7 @@ impl DueKind {
             Self::ReturnSync => "DUE#return_sync",
             Self::Deadline => "DUE#deadline",
             Self::AppAuthRefresh => "DUE#app_auth_refresh",
+            Self::Reconcile => "DUE#reconcile",
         }
     }
 

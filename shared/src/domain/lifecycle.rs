@@ -270,6 +270,7 @@ mod tests {
             receiver_type: ReceiverType::AliUserId,
             account: account.into(),
             state,
+            amount: None,
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod allocation;
+pub mod bill_day;
 pub mod codes;
 pub mod due;
 pub mod lifecycle;
@@ -17,13 +18,15 @@ pub mod refusal;
 pub mod returns;
 pub mod share;
 pub mod spelling;
+pub mod statement;
 pub mod tenant;
 
 pub use account::{Account, mask_account};
 pub use allocation::{Allocation, AllocationDetail, AllocationOrder};
+pub use bill_day::BillDay;
 pub use codes::{
     AllocationResult, AllocationStatus, Channel, DetailResult, PayStatus, ReceiverType,
-    RefundStatus, RelationType, ReturnStatus,
+    RefundStatus, RelationType, ReturnStatus, StatementStatus,
 };
 pub use due::{Due, DueKind};
 pub use notice::{Notice, NoticeAttempt, Schedule, Topic};
@@ -34,6 +37,7 @@ pub use refusal::Refusal;
 pub use returns::{ReturnAnswer, ReturnOrder, ReturnRefusal, ReturnState, Returned};
 pub use share::{Accepted, ChannelError, ChannelNotice, Relation, Share, ShareResult, ShareState};
 pub use spelling::Spelling;
+pub use statement::{DiscrepancyRecord, StatementRecord, Totals};
 pub use tenant::{AppId, MchNo, Tenant, TenantStatus};
 
 /// How many times a read-decide-write that lost a race (its condition failed) is tried again

@@ -113,6 +113,8 @@ pub struct ShareResult {
     pub receiver_type: ReceiverType,
     pub account: String,
     pub state: ShareState,
+    /// The amount the channel says it split to this receiver, fen, when it says.
+    pub amount: Option<i64>,
 }
 
 impl ShareResult {

@@ -62,6 +62,9 @@ pub struct Config {
     /// `APP_CACHE_SECS` (default 300, 0..=3600): how long a function keeps an app's settings
     /// and opened secrets; a rotation or a disabling takes effect within it.
     pub app_cache_secs: u64,
+    /// `BILL_BUCKET`: the S3 bucket where reconciliation keeps the channels' raw bills (SPEC
+    /// §4.13); without it no bill is fetched.
+    pub bill_bucket: Option<String>,
 }
 
 /// WeChat Pay settings that are not secret (an app's account keeps them as this JSON).
@@ -308,6 +311,7 @@ impl Config {
             kms_key_id: get("KMS_KEY_ID"),
             app_cache_secs: u64::try_from(secs_setting(&get, "APP_CACHE_SECS", 300, 3600)?)
                 .unwrap_or(300),
+            bill_bucket: get("BILL_BUCKET"),
         })
     }
 }

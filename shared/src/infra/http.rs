@@ -201,6 +201,16 @@ impl HttpClient {
         request: Request<Full<Bytes>>,
         timeout: Duration,
     ) -> Result<Answer, Failure> {
+        self.send_up_to(request, timeout, MAX_ANSWER_BYTES).await
+    }
+
+    /// [`Self::send`] reading an answer of up to `max_bytes` (a channel's bill file).
+    pub async fn send_up_to(
+        &self,
+        request: Request<Full<Bytes>>,
+        timeout: Duration,
+        max_bytes: usize,
+    ) -> Result<Answer, Failure> {
         let call = async {
             let response = self.inner.request(request).await.map_err(|e| {
                 if e.is_connect() {
@@ -210,7 +220,7 @@ impl HttpClient {
                 }
             })?;
             let (parts, body) = response.into_parts();
-            let body = Limited::new(body, MAX_ANSWER_BYTES)
+            let body = Limited::new(body, max_bytes)
                 .collect()
                 .await
                 .map_err(|_| Failure::Unreadable)?

@@ -54,6 +54,13 @@ pub enum Job {
         #[serde(rename = "appId")]
         app_id: String,
     },
+    /// Reconcile a day of the app's channel account with the channel's bill (SPEC §4.13):
+    /// `day` (`yyyy-MM-dd`) when asked for one, else the app's next day due.
+    Reconcile {
+        channel: Channel,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        day: Option<String>,
+    },
     /// A merchant notice: of an order (`allocationNo`, the status and, for a return, its
     /// `returnNo`), or of a pay order nearing its freeze deadline (`orderNo`).
     Notify {
@@ -131,6 +138,7 @@ impl Job {
             Self::Finish { .. } => "finish",
             Self::Notify { .. } => "notify",
             Self::RefreshAppAuth { .. } => "refresh_app_auth",
+            Self::Reconcile { .. } => "reconcile",
         }
     }
 
@@ -148,6 +156,8 @@ impl Job {
             Self::AutoAllocate { order_no } | Self::Deadline { order_no } => order_no,
             Self::SyncReturn { return_no, .. } => return_no,
             Self::RefreshAppAuth { app_id } => app_id,
+            Self::Reconcile { day: Some(day), .. } => day,
+            Self::Reconcile { channel, .. } => channel.code(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! job queue and the notice sender.
 
 pub mod app_settings;
+pub mod archive;
 pub mod aws;
 pub mod clock;
 pub mod config;

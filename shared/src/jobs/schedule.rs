@@ -15,6 +15,7 @@ pub async fn handle(stack: &Stack, deadline: Option<Instant>) -> Result<Value, S
     // item's job for its own app.
     let app = stack.default_app();
     let now = app.clock.now();
+    start_reconciling(stack, now).await;
     let report = due::tick_until(app, now, MAX_PER_KIND, deadline)
         .await
         .map_err(|e| {
@@ -22,4 +23,24 @@ pub async fn handle(stack: &Stack, deadline: Option<Instant>) -> Result<Value, S
             e
         })?;
     Ok(json!({"found": report.found, "queued": report.queued}))
+}
+
+/// Once per sandbox: the default app's channels are reconciled from today on, unless they
+/// already are (a conditional write each; the app registry's are started when their accounts
+/// are set).
+async fn start_reconciling(stack: &Stack, now: i64) {
+    if stack.reconciling_started(false) {
+        return;
+    }
+    let store = &stack.default_app().store;
+    let mut all = true;
+    for channel in stack.reconciled_channels() {
+        if let Err(e) = crate::service::reconcile::start(store, *channel, now).await {
+            tracing::warn!(error = %e, channel = channel.code(), "reconciliation not started; the next run tries again");
+            all = false;
+        }
+    }
+    if all {
+        stack.reconciling_started(true);
+    }
 }

@@ -189,6 +189,11 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
         Job::RefreshAppAuth { .. } => {
             return Err(JobError::Poison("a stack job run as an app's".into()));
         }
+        Job::Reconcile { channel, day } => {
+            crate::service::reconcile::run(app, *channel, day.as_deref())
+                .await
+                .map_err(JobError::Retry)?;
+        }
         Job::ChannelCallback {
             channel,
             body,

@@ -62,7 +62,8 @@ pub struct AlipayRow {
 
 impl AlipayRow {
     /// The row as the comparison reads it: a trade's royalty, all its receivers together, keyed
-    /// by the pay order's `out_trade_no`. `None` for a trade without royalty and for refunds
+    /// by the trade's number (支付宝交易号: the pay order's channel trade number, which we hold
+    /// for every pay order; the merchant's `out_trade_no` is not always ours). `None` for a trade without royalty and for refunds
     /// (returns of royalty on a refund are not compared from this file).
     pub fn royalty_row(&self) -> Option<BillRow> {
         if self.kind != AlipayTradeKind::Trade || self.royalty_fen <= 0 {
@@ -70,7 +71,7 @@ impl AlipayRow {
         }
         Some(BillRow {
             kind: BillKind::Split,
-            number: self.out_trade_no.clone(),
+            number: self.trade_no.clone(),
             receiver: ALL_RECEIVERS.to_owned(),
             amount_fen: self.royalty_fen,
             status: BillStatus::Success,

@@ -5,6 +5,8 @@
 use super::rows::{BillKind, BillRow, BillStatus, OurRow, OurStatus};
 use std::collections::HashMap;
 
+pub use crate::domain::Totals;
+
 /// The four kinds of discrepancy (SPEC §4.13), with their wire codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DiscrepancyKind {
@@ -50,28 +52,18 @@ impl Discrepancy {
     }
 }
 
-/// Counts and sums in fen of one side.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Totals {
-    pub splits: u64,
-    pub split_fen: i64,
-    pub returns: u64,
-    pub return_fen: i64,
-}
-
-impl Totals {
-    fn add(&mut self, kind: &BillKind, fen: i64) {
-        match kind {
-            BillKind::Split => {
-                self.splits += 1;
-                self.split_fen = self.split_fen.saturating_add(fen);
-            }
-            BillKind::Return => {
-                self.returns += 1;
-                self.return_fen = self.return_fen.saturating_add(fen);
-            }
-            BillKind::Other(_) => {}
+/// Counts a compared row into one side's totals.
+fn add(totals: &mut Totals, kind: &BillKind, fen: i64) {
+    match kind {
+        BillKind::Split => {
+            totals.splits += 1;
+            totals.split_fen = totals.split_fen.saturating_add(fen);
         }
+        BillKind::Return => {
+            totals.returns += 1;
+            totals.return_fen = totals.return_fen.saturating_add(fen);
+        }
+        BillKind::Other(_) => {}
     }
 }
 
@@ -141,7 +133,7 @@ impl Reconciler {
                 });
             }
             if row.status == OurStatus::Success {
-                self.ours_totals.add(&row.kind(), row.amount_fen);
+                add(&mut self.ours_totals, &row.kind(), row.amount_fen);
             }
             same.push(row);
         }
@@ -154,7 +146,7 @@ impl Reconciler {
             self.channel_other += 1;
             return None;
         }
-        self.channel_totals.add(&row.kind, row.amount_fen);
+        add(&mut self.channel_totals, &row.kind, row.amount_fen);
         let Some(same) = self.ours.get_mut(row.number.as_str()) else {
             return Some(Discrepancy::MissingHere { channel: row });
         };

@@ -38,3 +38,20 @@ pub fn reconcile_wechat<R: std::io::Read>(
     })?;
     Ok(rec.finish(found))
 }
+
+/// Reads an Alipay trade bill (the zip) and compares its royalty per trade with our side of
+/// the day ([`alipay_ours`]).
+pub fn reconcile_alipay<R: std::io::Read + std::io::Seek>(
+    zip: R,
+    ours: impl IntoIterator<Item = OurRow>,
+) -> Result<Statement, ReconcileError> {
+    let mut rec = Reconciler::new();
+    rec.add_ours(ours)?;
+    let mut found = Vec::new();
+    read_alipay_bill(zip, |row| {
+        if let Some(row) = row.royalty_row() {
+            found.extend(rec.channel_row(row));
+        }
+    })?;
+    Ok(rec.finish(found))
+}

@@ -24,7 +24,7 @@ pub enum BillStatus {
 pub struct BillRow {
     pub kind: BillKind,
     /// Our number the channel echoes: WeChat `out_order_no` (a split) or `out_return_no` (a
-    /// return) (商户分账/回退单号); Alipay the pay order's `out_trade_no` (商户订单号).
+    /// return) (商户分账/回退单号); Alipay the trade's number (支付宝交易号).
     pub number: String,
     /// The receiver account (WeChat 分账接收方); [`ALL_RECEIVERS`] where the bill has one
     /// amount per trade (Alipay's 分润).
@@ -59,7 +59,7 @@ pub enum OurStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OurRow {
     /// The allocation number (`allocationNo`, the channel's `out_order_no`); for Alipay's
-    /// per-trade comparison, the pay order's `out_trade_no`.
+    /// per-trade comparison, the trade's number (the pay order's `outOrderNo`).
     pub allocation_no: String,
     /// The return number (`returnNo`, the channel's `out_return_no`) when this is a return.
     pub return_no: Option<String>,
@@ -83,20 +83,20 @@ impl OurRow {
     }
 }
 
-/// Sums our successful Alipay splits per pay order, the unit Alipay's trade bill reports (one
+/// Sums our successful Alipay splits per trade (by its number), the unit Alipay's trade bill reports (one
 /// 分润 amount per trade). Failed and processing splits are left out: the bill has neither.
 pub fn alipay_ours<'a>(splits: impl IntoIterator<Item = (&'a str, i64, OurStatus)>) -> Vec<OurRow> {
     let mut by_order: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
-    for (out_trade_no, fen, status) in splits {
+    for (trade_no, fen, status) in splits {
         if status == OurStatus::Success {
-            let sum = by_order.entry(out_trade_no).or_default();
+            let sum = by_order.entry(trade_no).or_default();
             *sum = sum.saturating_add(fen);
         }
     }
     by_order
         .into_iter()
-        .map(|(out_trade_no, fen)| OurRow {
-            allocation_no: out_trade_no.to_owned(),
+        .map(|(trade_no, fen)| OurRow {
+            allocation_no: trade_no.to_owned(),
             return_no: None,
             receiver: ALL_RECEIVERS.to_owned(),
             amount_fen: fen,

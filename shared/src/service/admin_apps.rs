@@ -9,11 +9,12 @@ use super::admin::{
 use super::admin_accounts::{Account, AlipayKeys, WechatKeys, named, parse_account};
 use crate::app::{Stack, Tenants};
 use crate::domain::numbers::new_app_code;
-use crate::domain::{AppId, TenantStatus};
+use crate::domain::{AppId, Channel, TenantStatus};
 use crate::infra::app_settings::AppSettings;
 use crate::infra::config::{AlipaySettings, WechatSettings};
 use crate::infra::keyring::Sealed;
 use crate::infra::secrets::AppSecrets;
+use crate::store::Scope;
 use crate::store::apps::{AppConflict, AppRecord};
 use serde_json::{Map, Value, json};
 
@@ -267,7 +268,11 @@ pub async fn set_channel(
     } else {
         "app.channel.remove"
     };
-    change_app(stack, caller, id, action, |mut r| {
+    let reconciled = parsed
+        .is_some()
+        .then(|| Channel::from_code(channel))
+        .flatten();
+    let record = change_app(stack, caller, id, action, |mut r| {
         let parsed = parsed.clone();
         async move {
             let mut secrets = open(t, &r).await?;
@@ -353,5 +358,11 @@ pub async fn set_channel(
             Ok((r, detail))
         }
     })
-    .await
+    .await?;
+    // its bills are reconciled from the day its account was set (SPEC §4.13)
+    if let Some(channel) = reconciled {
+        let store = stack.default_app().store.scoped(Scope::app(&record.app_id));
+        crate::service::reconcile::start(&store, channel, caller.now).await?;
+    }
+    Ok(record)
 }

@@ -37,6 +37,9 @@ pub fn job_for(item: &DueItem) -> Option<Job> {
         },
         (DueKind::Notify, DueSubject::Notice(subject, topic)) => Job::notify(&subject, &topic),
         (DueKind::AppAuthRefresh, DueSubject::App(app_id)) => Job::RefreshAppAuth { app_id },
+        (DueKind::Reconcile, DueSubject::Reconcile(channel)) => {
+            Job::Reconcile { channel, day: None }
+        }
         _ => return None,
     })
 }

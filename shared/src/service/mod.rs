@@ -18,6 +18,8 @@ pub mod ops;
 pub mod orders;
 pub mod pay_orders;
 pub mod receivers;
+pub mod reconcile;
+mod reconcile_confirm;
 pub mod return_life;
 pub mod returns;
 pub mod start;

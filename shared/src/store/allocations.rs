@@ -86,12 +86,14 @@ fn order_to_item(sc: &Scope, a: &Allocation, version: i64, order_lists: bool) ->
             item.insert(FLAGGED_PK.into(), s(super::keys::flagged_mark(sc)));
         }
     }
-    if order_lists {
-        item.insert(
-            BY_DAY_PK.into(),
-            s(super::ops::day_key(sc, o.status, o.created_at)),
-        );
-    }
+    // listed by status and day where order lists are kept, else by day alone (for
+    // reconciliation): a key that never changes
+    let day = if order_lists {
+        super::ops::day_key(sc, o.status, o.created_at)
+    } else {
+        super::reconcile::all_day_key(sc, o.created_at)
+    };
+    item.insert(BY_DAY_PK.into(), s(day));
     item.insert("spelling".into(), s(o.spelling.code()));
     if o.not_notify {
         item.insert("notNotify".into(), AttributeValue::Bool(true));

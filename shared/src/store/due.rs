@@ -21,6 +21,8 @@ pub enum DueSubject {
     Return(String, String),
     /// An app of the registry (its merchant's authorisation).
     App(String),
+    /// An app's reconciliation with a channel.
+    Reconcile(crate::domain::Channel),
 }
 
 /// The right to move one due item's time: only the store reads it.
@@ -61,6 +63,9 @@ fn subject_of(kind: DueKind, pk: &str, sk: &str) -> Option<DueSubject> {
         DueKind::AppAuthRefresh => Some(DueSubject::App(
             pk.strip_prefix(super::tenants::APP_PK_PREFIX)?.to_owned(),
         )),
+        DueKind::Reconcile => Some(DueSubject::Reconcile(super::reconcile::cursor_channel(
+            pk, sk,
+        )?)),
         DueKind::Notify => {
             let topic = notice_topic_of(sk)?;
             let subject = match topic {

@@ -23,10 +23,12 @@ pub mod pay_orders;
 pub mod providers;
 mod receiver_states;
 pub mod receivers;
+pub mod reconcile;
 pub mod refunds;
 pub mod returns;
 pub mod schema;
 pub mod start;
+pub mod statements;
 pub mod tenants;
 
 pub use allocations::{Claim, CreateConflict, StoredAllocation};
@@ -149,18 +151,33 @@ impl Store {
 
     /// Strongly consistent reads of many items in one round trip (retrying unprocessed keys),
     /// keyed by `pk`. At most 100 keys.
-    async fn get_many(&self, keys: Vec<Item>) -> Result<HashMap<String, Item>, StoreError> {
+    async fn get_many(&self, mut keys: Vec<Item>) -> Result<HashMap<String, Item>, StoreError> {
+        keys.dedup();
+        let (items, _) = self.read_batch(keys, true).await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|item| Some((get_s(&item, PK)?, item)))
+            .collect())
+    }
+
+    /// Reads up to 100 items in one batch, retrying the keys DynamoDB leaves unprocessed: the
+    /// items found and the round trips taken.
+    async fn read_batch(
+        &self,
+        keys: Vec<Item>,
+        consistent: bool,
+    ) -> Result<(Vec<Item>, usize), StoreError> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
-        let mut found = HashMap::new();
+        let mut found = Vec::with_capacity(keys.len());
         let mut pending = keys;
-        pending.dedup();
-        for _ in 0..BATCH_READ_ROUNDS {
-            if pending.is_empty() {
-                break;
+        let mut trips = 0;
+        while !pending.is_empty() {
+            if trips >= BATCH_READ_ROUNDS {
+                return Err(StoreError::Db("batch read left keys unprocessed".into()));
             }
             let request = KeysAndAttributes::builder()
                 .set_keys(Some(std::mem::take(&mut pending)))
-                .consistent_read(true)
+                .consistent_read(consistent)
                 .build()
                 .map_err(db_err)?;
             let out = self
@@ -170,16 +187,13 @@ impl Store {
                 .send()
                 .await
                 .map_err(db_err)?;
-            for item in out
-                .responses
-                .unwrap_or_default()
-                .remove(&self.table)
-                .unwrap_or_default()
-            {
-                if let Some(pk) = get_s(&item, PK) {
-                    found.insert(pk, item);
-                }
-            }
+            trips += 1;
+            found.extend(
+                out.responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default(),
+            );
             pending = out
                 .unprocessed_keys
                 .unwrap_or_default()
@@ -187,10 +201,7 @@ impl Store {
                 .map(|k| k.keys)
                 .unwrap_or_default();
         }
-        if !pending.is_empty() {
-            return Err(StoreError::Db("batch read left keys unprocessed".into()));
-        }
-        Ok(found)
+        Ok((found, trips))
     }
 
     /// Runs a transaction. `Ok(None)`: done. `Ok(Some(i))`: cancelled because the condition of

@@ -64,6 +64,11 @@ fn return_to_item(sc: &Scope, r: &ReturnOrder, version: i64) -> Item {
     }
     item.insert("amount".into(), n(r.amount));
     item.insert("createdAt".into(), n(r.created_at));
+    // found by its day for reconciliation (SPEC §4.13)
+    item.insert(
+        super::schema::BY_DAY_PK.into(),
+        s(super::reconcile::all_day_key(sc, r.created_at)),
+    );
     item.insert("syncAttempts".into(), n(r.sync_attempts));
     if let Some(t) = r.finish_time {
         item.insert("finishTime".into(), n(t));

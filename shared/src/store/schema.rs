@@ -25,10 +25,11 @@
 //! while it is flagged for a human and still processing; operators list those newest first
 //! (`createdAt` descending). An order writes the index when it is flagged and when it leaves
 //! that state, never otherwise.
-//! The `byDay` index lists orders by status and day: where the deployment keeps order lists
-//! (`ORDER_LISTS`), every allocation order carries `dayPk` (`<status>#<yyyy-MM-dd>`, the day of
-//! its creation in China Standard Time) and is found newest first (`createdAt` descending).
-//! Without it, no item carries `dayPk` and the index stays empty and free.
+//! The `byDay` index lists orders by day: where the deployment keeps order lists
+//! (`ORDER_LISTS`), every allocation order carries `dayPk` `<status>#<yyyy-MM-dd>` (the day of
+//! its creation in China Standard Time) and is found newest first (`createdAt` descending);
+//! without them, `ALL#<yyyy-MM-dd>`, a key that never changes. Every return carries
+//! `ALL#<yyyy-MM-dd>`. Reconciliation reads a day's orders and returns through it (SPEC §4.13).
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{

@@ -20,7 +20,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "service",
         &[
-            "service", "app", "channel", "daxpay", "domain", "infra", "store",
+            "service",
+            "app",
+            "channel",
+            "daxpay",
+            "domain",
+            "infra",
+            "reconcile",
+            "store",
         ],
     ),
 ];

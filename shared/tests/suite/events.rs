@@ -63,6 +63,7 @@ async fn api_events_reach_the_handler() {
         channels: Default::default(),
         allocation_no_prefix: String::new(),
         queue: None,
+        archive: None,
         jobs: Default::default(),
     };
     let r = shared::http::handle(

@@ -22,6 +22,7 @@ mod ops;
 mod provider_calls;
 mod providers;
 mod reconcile;
+mod reconcile_days;
 mod review;
 mod sign_vectors;
 mod store_layout;

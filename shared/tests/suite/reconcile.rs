@@ -502,15 +502,18 @@ fn a_gbk_alipay_zip_is_read_and_its_royalty_compared_per_trade() {
     let bill: Vec<_> = rows.iter().filter_map(|r| r.royalty_row()).collect();
     assert_eq!(bill.len(), 1, "only a trade with royalty is compared");
     assert_eq!(bill[0].receiver, ALL_RECEIVERS);
+    // compared per trade, by the trade's number (the pay order's channel trade number)
+    const TRADE: &str = "2025060122001400001";
+    assert_eq!(bill[0].number, TRADE);
     let splits = [
-        ("P0001", 1_000, OurStatus::Success),
-        ("P0001", 2_000, OurStatus::Success),
-        ("P0001", 500, OurStatus::Failed),
+        (TRADE, 1_000, OurStatus::Success),
+        (TRADE, 2_000, OurStatus::Success),
+        (TRADE, 500, OurStatus::Failed),
     ];
     let s = compare(alipay_ours(splits), bill.clone()).unwrap_or_else(|e| panic!("{e}"));
     assert!(s.is_consistent(), "{:?}", s.discrepancies);
     let short = [
-        ("P0001", 1_000, OurStatus::Success),
+        (TRADE, 1_000, OurStatus::Success),
         ("P0002", 5, OurStatus::Success),
     ];
     let s = compare(alipay_ours(short), bill).unwrap_or_else(|e| panic!("{e}"));

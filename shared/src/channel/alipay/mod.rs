@@ -9,6 +9,7 @@
 //! busy (retryable); anything unsigned or unverifiable is an unknown outcome, never acted on.
 
 pub mod auth;
+mod bills;
 pub mod cert;
 pub mod notify;
 pub mod royalty;

@@ -28,6 +28,8 @@ pub struct RoyaltyDetail {
     pub trans_in: Option<String>,
     pub trans_in_type: Option<String>,
     pub state: Option<String>,
+    /// Yuan.
+    pub amount: Option<String>,
     pub execute_dt: Option<String>,
     pub error_code: Option<String>,
     pub error_desc: Option<String>,
@@ -56,6 +58,10 @@ impl RoyaltyDetails {
                     receiver_type,
                     account: r.trans_in.clone()?,
                     state,
+                    amount: r
+                        .amount
+                        .as_deref()
+                        .and_then(crate::domain::money::yuan_to_fen),
                 })
             })
             .collect()

@@ -2,7 +2,7 @@
 //! answer them.
 
 use super::{AlipayClient, notify};
-use crate::channel::{Call, Inbound, Reply, SharingChannel, Taken};
+use crate::channel::{BillFile, Call, Inbound, Reply, SharingChannel, Taken};
 use crate::domain::{
     Accepted, Account, Channel, ChannelError, ChannelNotice, ReceiverType, Relation, Share,
     ShareResult,
@@ -25,6 +25,10 @@ impl SharingChannel for AlipayClient {
                 .map_err(|e| ChannelError::unsigned("alipay", &e))?;
             self.check_token(now).await
         })
+    }
+
+    fn bill<'a>(&'a self, day: &'a str, now: i64) -> Call<'a, BillFile> {
+        Box::pin(AlipayClient::bill(self, day, now))
     }
 
     fn account_key(&self) -> String {

@@ -10,6 +10,7 @@
 //! number), other 4xx are refusals.
 
 mod after_split;
+mod bills;
 pub mod notify;
 mod partner;
 mod sharing;
@@ -91,6 +92,14 @@ impl Answer {
     }
 }
 
+/// A call as logs and errors name it: the method and the path, never the query.
+fn what(method: &http::Method, path_and_query: &str) -> String {
+    format!(
+        "{method} {}",
+        path_and_query.split('?').next().unwrap_or("")
+    )
+}
+
 impl WechatClient {
     pub fn new(config: WechatConfig) -> Self {
         Self {
@@ -141,10 +150,7 @@ impl WechatClient {
         body: Option<&B>,
         now: i64,
     ) -> Result<Answer, ChannelError> {
-        let what = format!(
-            "{method} {}",
-            path_and_query.split('?').next().unwrap_or("")
-        );
+        let what = what(&method, path_and_query);
         let body_text = match body {
             Some(b) => serde_json::to_string(b).map_err(|e| ChannelError::Unsent {
                 code: "LOCAL_ENCODE_FAILED".into(),
@@ -152,54 +158,16 @@ impl WechatClient {
             })?,
             None => String::new(),
         };
-        let nonce = crate::infra::crypto::random_alnum(32);
-        let message = format!("{method}\n{path_and_query}\n{now}\n{nonce}\n{body_text}\n");
-        let signature = self
-            .config
-            .merchant_key
-            .sign_base64(message.as_bytes())
-            .map_err(|e| ChannelError::unsigned(&what, &e))?;
-        let authorization = format!(
-            "WECHATPAY2-SHA256-RSA2048 mchid=\"{}\",nonce_str=\"{nonce}\",timestamp=\"{now}\",serial_no=\"{}\",signature=\"{signature}\"",
-            self.config.mchid, self.config.merchant_serial
-        );
         let url = format!(
             "{}{path_and_query}",
             self.config.base_url.trim_end_matches('/')
         );
-        let unanswered =
-            |e: crate::infra::http::Failure| ChannelError::Ambiguous(format!("{what}: {e}"));
-        let mut headers = vec![
-            (http::header::AUTHORIZATION, authorization.as_str()),
-            (http::header::ACCEPT, "application/json"),
-            (http::header::USER_AGENT, USER_AGENT),
-            (
-                http::header::HeaderName::from_static("wechatpay-serial"),
-                self.config.wechat_key_id.as_str(),
-            ),
-        ];
-        if body.is_some() {
-            headers.push((http::header::CONTENT_TYPE, "application/json"));
-        }
-        let request = request(method, &url, &headers, body_text).map_err(unanswered)?;
-        let answer = HttpClient::shared()
-            .send(request, self.config.timeout)
-            .await
-            .map_err(unanswered)?;
-        let status = answer.status;
+        let json = body.is_some();
+        let answer = self
+            .send_signed(method, &url, path_and_query, body_text, json, now, None)
+            .await?;
         let headers = SignatureHeaders::from_headers(&answer.headers);
         let bytes = answer.body;
-        if !status.is_success() {
-            let error: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
-            if status.as_u16() == 429 || status.is_server_error() || error.code.is_empty() {
-                return Err(ChannelError::Ambiguous(format!(
-                    "{what}: HTTP {status} {}",
-                    error.code
-                )));
-            }
-            // a definite refusal, unless it says the trade or the request is still in hand
-            return Err(ChannelError::refusal(error.code, error.message));
-        }
         verify_signed(
             &headers,
             &bytes,
@@ -213,6 +181,68 @@ impl WechatClient {
         } else {
             Answer::Body(bytes.to_vec())
         })
+    }
+
+    /// Signs and sends one request to `url` (whose path and query are `path_and_query`) and
+    /// answers a 2xx answer as it came, unverified; anything else is a refusal or an unknown
+    /// outcome. `max_bytes`: the largest answer read (`None`: the client's usual limit).
+    #[allow(clippy::too_many_arguments)]
+    async fn send_signed(
+        &self,
+        method: http::Method,
+        url: &str,
+        path_and_query: &str,
+        body_text: String,
+        json_body: bool,
+        now: i64,
+        max_bytes: Option<usize>,
+    ) -> Result<crate::infra::http::Answer, ChannelError> {
+        let what = what(&method, path_and_query);
+        let nonce = crate::infra::crypto::random_alnum(32);
+        let message = format!("{method}\n{path_and_query}\n{now}\n{nonce}\n{body_text}\n");
+        let signature = self
+            .config
+            .merchant_key
+            .sign_base64(message.as_bytes())
+            .map_err(|e| ChannelError::unsigned(&what, &e))?;
+        let authorization = format!(
+            "WECHATPAY2-SHA256-RSA2048 mchid=\"{}\",nonce_str=\"{nonce}\",timestamp=\"{now}\",serial_no=\"{}\",signature=\"{signature}\"",
+            self.config.mchid, self.config.merchant_serial
+        );
+        let unanswered =
+            |e: crate::infra::http::Failure| ChannelError::Ambiguous(format!("{what}: {e}"));
+        let mut headers = vec![
+            (http::header::AUTHORIZATION, authorization.as_str()),
+            (http::header::ACCEPT, "application/json"),
+            (http::header::USER_AGENT, USER_AGENT),
+            (
+                http::header::HeaderName::from_static("wechatpay-serial"),
+                self.config.wechat_key_id.as_str(),
+            ),
+        ];
+        if json_body {
+            headers.push((http::header::CONTENT_TYPE, "application/json"));
+        }
+        let request = request(method, url, &headers, body_text).map_err(unanswered)?;
+        let client = HttpClient::shared();
+        let answer = match max_bytes {
+            Some(max) => client.send_up_to(request, self.config.timeout, max).await,
+            None => client.send(request, self.config.timeout).await,
+        }
+        .map_err(unanswered)?;
+        let status = answer.status;
+        if !status.is_success() {
+            let error: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
+            if status.as_u16() == 429 || status.is_server_error() || error.code.is_empty() {
+                return Err(ChannelError::Ambiguous(format!(
+                    "{what}: HTTP {status} {}",
+                    error.code
+                )));
+            }
+            // a definite refusal, unless it says the trade or the request is still in hand
+            return Err(ChannelError::refusal(error.code, error.message));
+        }
+        Ok(answer)
     }
 
     /// `POST /v3/profitsharing/orders` with `unfreeze_unsplit=false`; `out_order_no` is our

@@ -2,7 +2,7 @@
 //! answer them.
 
 use super::{WechatClient, notify};
-use crate::channel::{Call, Inbound, Reply, SharingChannel, Taken};
+use crate::channel::{BillFile, Call, Inbound, Reply, SharingChannel, Taken};
 use crate::domain::{
     Accepted, Account, Channel, ChannelError, ChannelNotice, Relation, ReturnAnswer, Share,
     ShareResult,
@@ -24,6 +24,10 @@ impl SharingChannel for WechatClient {
             .check()
             .map_err(|e| ChannelError::unsigned("wechat", &e));
         Box::pin(async move { checked })
+    }
+
+    fn bill<'a>(&'a self, day: &'a str, now: i64) -> Call<'a, BillFile> {
+        Box::pin(WechatClient::bill(self, day, now))
     }
 
     fn account_key(&self) -> String {

@@ -169,6 +169,8 @@ pub struct OrderReceiver {
     #[serde(rename = "type")]
     pub kind: String,
     pub account: String,
+    #[serde(default)]
+    pub amount: Option<i64>,
     pub result: String,
     pub fail_reason: Option<String>,
     pub finish_time: Option<String>,
@@ -224,6 +226,7 @@ impl OrderEntity {
                     receiver_type: receiver_type_of(&r.kind)?,
                     account: r.account.clone(),
                     state,
+                    amount: r.amount,
                 })
             })
             .collect()

@@ -434,6 +434,7 @@ impl Harness {
             channels: Arc::new(channels),
             allocation_no_prefix: "T".into(),
             queue: None,
+            archive: None,
             jobs: shared::infra::config::JobSettings {
                 auto_finish: false,
                 ..Default::default()

@@ -78,6 +78,7 @@ pub async fn app() -> App {
         channels: Default::default(),
         allocation_no_prefix: String::new(),
         queue: None,
+        archive: None,
         jobs: Default::default(),
     }
 }

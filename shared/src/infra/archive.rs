@@ -1,0 +1,89 @@
+//! The archive of the channels' raw bills (SPEC §4.13): each file kept in the stack's S3 bucket
+//! under its app, channel and day, named by its SHA-1, so keeping the same file twice is one
+//! object and a corrected file of the same day sits beside the first.
+
+use crate::domain::Channel;
+
+/// The stack's bill bucket. The S3 client is made on first use, not at a function's init.
+#[derive(Debug, Clone)]
+pub struct BillArchive {
+    sdk: aws_types::SdkConfig,
+    client: std::sync::Arc<std::sync::OnceLock<aws_sdk_s3::Client>>,
+    bucket: String,
+}
+
+/// Why a bill was not kept.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("bill archive: {0}")]
+pub struct ArchiveError(pub String);
+
+impl BillArchive {
+    pub fn new(sdk: aws_types::SdkConfig, bucket: impl Into<String>) -> Self {
+        Self {
+            sdk,
+            client: Default::default(),
+            bucket: bucket.into(),
+        }
+    }
+
+    fn client(&self) -> &aws_sdk_s3::Client {
+        self.client.get_or_init(|| {
+            // an endpoint of our own (the local emulator) serves buckets by path
+            let path_style = self.sdk.endpoint_url().is_some();
+            let config = aws_sdk_s3::config::Builder::from(&self.sdk)
+                .force_path_style(path_style)
+                .build();
+            aws_sdk_s3::Client::from_conf(config)
+        })
+    }
+
+    /// The object key of a bill: `bills/<app>/<channel>/<day>/<sha1>.<ext>`.
+    pub fn key(app: &str, channel: Channel, day: &str, sha1_hex: &str, ext: &str) -> String {
+        format!("bills/{app}/{}/{day}/{sha1_hex}.{ext}", channel.code())
+    }
+
+    /// Keeps `bytes` under `key` with its SHA-1 in the object's metadata.
+    pub async fn keep(&self, key: &str, bytes: &[u8], sha1_hex: &str) -> Result<(), ArchiveError> {
+        self.client()
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from(bytes.to_vec()))
+            .metadata("sha1", sha1_hex)
+            .send()
+            .await
+            .map_err(|e| {
+                ArchiveError(format!(
+                    "PutObject: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(&e)
+                ))
+            })?;
+        Ok(())
+    }
+
+    /// The bytes kept under `key` (`None`: nothing there).
+    pub async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, ArchiveError> {
+        let got = self
+            .client()
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await;
+        match got {
+            Ok(object) => {
+                let bytes = object
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| ArchiveError(format!("GetObject body: {e}")))?;
+                Ok(Some(bytes.into_bytes().to_vec()))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(ArchiveError(format!(
+                "GetObject: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            ))),
+        }
+    }
+}
