@@ -3,8 +3,8 @@
 //! in the emulator's S3, the bill is compared with the splits made through the service, each
 //! discrepancy is confirmed with the channel's per-order query, and the statement is kept.
 
-use crate::common::harness::{APP_ID, Harness, Kind, MCHID, Sim};
-use crate::common::{now, sdk, unique};
+use crate::common::harness::{APP_ID, Harness, Kind, MCHID, SP_MCHID, SUB_MCHID, Sim};
+use crate::common::{in_provider_mode, now, sdk, unique};
 use serde_json::{Value, json};
 use shared::domain::{BillDay, Channel, StatementRecord, StatementStatus};
 use shared::infra::archive::BillArchive;
@@ -144,6 +144,96 @@ async fn identical_sides_are_consistent_wechat() {
 #[tokio::test]
 async fn identical_sides_are_consistent_alipay() {
     identical_sides_are_consistent(Kind::Alipay).await;
+}
+
+#[tokio::test]
+async fn identical_sides_are_consistent_wechat_partner() {
+    in_provider_mode(identical_sides_are_consistent(Kind::Wechat)).await;
+}
+
+#[tokio::test]
+async fn identical_sides_are_consistent_alipay_isv() {
+    in_provider_mode(identical_sides_are_consistent(Kind::Alipay)).await;
+}
+
+/// In partner mode each app asks for its sub-merchant's bill (`sub_mchid`): a split of another
+/// sub-merchant of the same provider that day is in the provider's bill, never in this app's
+/// statement.
+#[tokio::test]
+async fn partner_bills_are_the_sub_merchants_own() {
+    in_provider_mode(async {
+        let (h, _, _) = split_today(Kind::Wechat).await;
+        let other = wechat_sim::SubMerchantAccount {
+            sp_mchid: SP_MCHID.into(),
+            sub_mchid: "1900000202".into(),
+            sub_appid: None,
+            max_ratio: 3000,
+        };
+        if let Err(e) = wechat(&h).add_sub_merchant(other) {
+            panic!("{e}");
+        }
+        let knob = json!({"knob": "add_foreign", "number": "OTHER1", "receiver": "1900000999", "amount_fen": 100});
+        let knob = serde_json::from_value(knob).unwrap_or_else(|e| panic!("{e}"));
+        if let Err(e) = wechat(&h).corrupt_bill("1900000202", &today().text(), knob) {
+            panic!("{e}");
+        }
+        let st = ok(run_today(&h).await);
+        assert_eq!(st.status, StatementStatus::Consistent, "{st:?}");
+        assert_eq!((st.theirs.splits, st.theirs.split_fen), (2, 7500));
+        assert_eq!(st.account, format!("{SP_MCHID}/{SUB_MCHID}"));
+        let asked: Vec<Option<String>> = wechat(&h)
+            .calls()
+            .into_iter()
+            .filter(|c| c.path.starts_with("/v3/profitsharing/bills"))
+            .map(|c| c.sub_mchid)
+            .collect();
+        assert_eq!(asked, vec![Some(SUB_MCHID.to_owned())]);
+    })
+    .await;
+}
+
+/// Our side of a day is read in batches, never a round trip per row: the day's `byDay`
+/// partitions (keys only), then 100 items per batched read. Prints the read units per 1,000
+/// bill rows (two receivers per order).
+#[tokio::test]
+async fn our_side_of_a_day_is_read_in_batches() {
+    let (h, _, _) = split_today(Kind::Wechat).await;
+    let orders = 120;
+    for i in 0..orders {
+        let order = format!("PB{i:04}");
+        h.paid(&order, 1000).await;
+        h.ok(
+            START,
+            json!({"bizAllocationNo": format!("B{i:04}"), "orderNo": order, "receivers": [
+            {"receiverNo": "r1", "amount": 100}, {"receiverNo": "r2", "amount": 50}]}),
+        )
+        .await;
+    }
+    let plain = aws_sdk_dynamodb::Client::new(&sdk().await);
+    let table = h.app.store.table().to_owned();
+    let before = crate::common::meter::snapshot(&plain, &table).await;
+    h.meter.take();
+    let day = h.app.store.day_records(&today().text()).await;
+    let day = day.unwrap_or_else(|e| panic!("{e}"));
+    let calls = h.meter.take();
+    let after = crate::common::meter::snapshot(&plain, &table).await;
+    let units = crate::common::meter::units(&calls, &before, &after);
+    assert_eq!(day.orders.len(), orders + 1);
+    // 7 partitions (by day alone, and each status for order lists), 2 batched reads
+    assert_eq!(
+        calls.len(),
+        9,
+        "{:?}",
+        calls.iter().map(|c| &c.operation).collect::<Vec<_>>()
+    );
+    let rows = 2.0 * (orders + 1) as f64;
+    println!(
+        "our side of a day: {} orders, {rows} rows in {} round trips, {} read units = {:.0} read units per 1,000 rows",
+        orders + 1,
+        calls.len(),
+        units.read,
+        units.read * 1000.0 / rows
+    );
 }
 
 /// A row the bill dropped is missing at the channel, but the order query says the split
