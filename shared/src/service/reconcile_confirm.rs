@@ -216,7 +216,16 @@ fn agrees_with_ours(rec: &DiscrepancyRecord, seen: &Seen) -> bool {
     }
 }
 
-/// Confirms each discrepancy with the channel's per-order query.
+/// How many discrepancies of a day are checked with the per-order query (a day with more is
+/// broken at large: the rest are kept unconfirmed and the day's alarm says so), and how many
+/// queries are in flight at once: the job stays within its budget.
+const MAX_ASKED: usize = 200;
+const AT_ONCE: usize = 8;
+/// How long a job spends on the queries at most (the worker's job budget is 20 s).
+const ASKING_TIME: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// Confirms each discrepancy with the channel's per-order query, [`AT_ONCE`] at a time, the
+/// first [`MAX_ASKED`] of them.
 pub async fn confirm(
     app: &App,
     client: &dyn SharingChannel,
@@ -225,72 +234,103 @@ pub async fn confirm(
     found: Vec<Discrepancy>,
     now: i64,
 ) -> Vec<DiscrepancyRecord> {
-    let mut out = Vec::with_capacity(found.len());
-    for d in found {
-        let mut rec = record(&d);
-        let bill_trade = match &d {
-            Discrepancy::MissingHere { channel: c }
-            | Discrepancy::AmountMismatch { channel: c, .. }
-            | Discrepancy::StatusMismatch { channel: c, .. } => Some(c.transaction_id.clone()),
-            Discrepancy::MissingAtChannel { .. } => None,
-        };
-        let mut order = records
-            .orders
-            .iter()
-            .find(|a| {
-                if channel == Channel::AliPay {
-                    a.order.out_order_no == rec.number
-                } else {
-                    a.order.allocation_no == rec.number
-                        || records.returns.iter().any(|r| {
-                            r.return_no == rec.number && r.allocation_no == a.order.allocation_no
-                        })
-                }
-            })
-            .cloned();
-        if order.is_none() && channel != Channel::AliPay && rec.what == "split" {
-            // made here on another day (the bill's day and ours differ near midnight)
-            if let Ok(Some(stored)) = app.store.allocation(&rec.number).await {
-                let mine = stored
-                    .allocation
-                    .details
-                    .iter()
-                    .find(|x| x.receiver_account == rec.receiver);
-                if let Some(x) = mine
-                    && x.result == DetailResult::Success
-                    && Some(x.amount) == rec.channel_fen
-                {
-                    rec.resolved = true;
-                    rec.evidence = format!(
-                        "recorded here: {} made on another day, {} yuan to this receiver",
-                        rec.number,
-                        fen_to_yuan(x.amount)
-                    );
-                    out.push(rec);
-                    continue;
-                }
-                order = Some(stored.allocation);
+    use futures_util::stream::{self, StreamExt};
+    let deadline = tokio::time::Instant::now() + ASKING_TIME;
+    stream::iter(found.into_iter().enumerate())
+        .map(|(i, d)| async move {
+            let unasked = |d: &Discrepancy, why: &str| {
+                let mut rec = record(d);
+                rec.evidence = format!("not asked: {why}");
+                rec
+            };
+            if i >= MAX_ASKED {
+                return unasked(
+                    &d,
+                    &format!("more than {MAX_ASKED} discrepancies in the day"),
+                );
             }
-        }
-        match ask(
-            client,
-            channel,
-            &rec,
-            order.as_ref(),
-            bill_trade.as_deref(),
-            now,
-        )
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let asking = confirm_one(app, client, channel, records, d.clone(), now);
+            match tokio::time::timeout(left, asking).await {
+                Ok(rec) => rec,
+                Err(_) => unasked(&d, "the job's time for queries ran out"),
+            }
+        })
+        .buffered(AT_ONCE)
+        .collect()
         .await
-        {
-            Ok(seen) => {
-                rec.resolved = rec.ours_status.is_some() && agrees_with_ours(&rec, &seen);
-                rec.evidence = format!("the channel's per-order query: {}", seen.text());
+}
+
+/// Confirms one discrepancy.
+async fn confirm_one(
+    app: &App,
+    client: &dyn SharingChannel,
+    channel: Channel,
+    records: &DayRecords,
+    d: Discrepancy,
+    now: i64,
+) -> DiscrepancyRecord {
+    let mut rec = record(&d);
+    let bill_trade = match &d {
+        Discrepancy::MissingHere { channel: c }
+        | Discrepancy::AmountMismatch { channel: c, .. }
+        | Discrepancy::StatusMismatch { channel: c, .. } => Some(c.transaction_id.clone()),
+        Discrepancy::MissingAtChannel { .. } => None,
+    };
+    let mut order = records
+        .orders
+        .iter()
+        .find(|a| {
+            if channel == Channel::AliPay {
+                a.order.out_order_no == rec.number
+            } else {
+                a.order.allocation_no == rec.number
+                    || records.returns.iter().any(|r| {
+                        r.return_no == rec.number && r.allocation_no == a.order.allocation_no
+                    })
             }
-            Err(why) => {
-                rec.evidence = format!("the per-order query could not be asked: {why}");
+        })
+        .cloned();
+    if order.is_none() && channel != Channel::AliPay && rec.what == "split" {
+        // made here on another day (the bill's day and ours differ near midnight)
+        if let Ok(Some(stored)) = app.store.allocation(&rec.number).await {
+            let mine = stored
+                .allocation
+                .details
+                .iter()
+                .find(|x| x.receiver_account == rec.receiver);
+            if let Some(x) = mine
+                && x.result == DetailResult::Success
+                && Some(x.amount) == rec.channel_fen
+            {
+                rec.resolved = true;
+                rec.evidence = format!(
+                    "recorded here: {} made on another day, {} yuan to this receiver",
+                    rec.number,
+                    fen_to_yuan(x.amount)
+                );
+                return rec;
             }
+            order = Some(stored.allocation);
         }
-        out.push(rec);
     }
-    out
+    let asked = ask(
+        client,
+        channel,
+        &rec,
+        order.as_ref(),
+        bill_trade.as_deref(),
+        now,
+    )
+    .await;
+    match asked {
+        Ok(seen) => {
+            rec.resolved = rec.ours_status.is_some() && agrees_with_ours(&rec, &seen);
+            rec.evidence = format!("the channel's per-order query: {}", seen.text());
+        }
+        Err(why) => {
+            rec.evidence = format!("the per-order query could not be asked: {why}");
+        }
+    }
+    rec
 }
