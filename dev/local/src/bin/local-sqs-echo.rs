@@ -21,7 +21,8 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
             .create(true)
             .append(true)
             .open(path)?;
-        writeln!(log, "{event}")?;
+        // one write of the whole line: a reader never sees half of it
+        log.write_all(format!("{event}\n").as_bytes())?;
     }
     let records = event["Records"]
         .as_array()

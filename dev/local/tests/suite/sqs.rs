@@ -178,7 +178,9 @@ pub(crate) fn log_path() -> PathBuf {
 /// The events the function received, in order, read back with `aws_lambda_events`.
 pub(crate) fn logged_events(log: &Path) -> Vec<SqsEvent> {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    text.lines()
+    // only whole lines: the function may be writing the next one
+    text.split_inclusive('\n')
+        .filter(|line| line.ends_with('\n'))
         .map(|line| serde_json::from_str(line).expect("the function logged an SqsEvent"))
         .collect()
 }
