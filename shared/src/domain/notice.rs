@@ -1,13 +1,29 @@
 //! Merchant notices (SPEC §4.7): the outbox item, its attempts and its retry schedule.
 
-use super::codes::{AllocationStatus, ReturnStatus};
+use super::codes::{AllocationStatus, Channel, ReturnStatus};
 use super::due::Due;
 
 /// The topic of the notice sent when a pay order nears its freeze deadline (SPEC §4.11).
 pub const EXPIRING: &str = "allocation_expiring";
 
+/// The topic of the notice sent when a day's reconciliation keeps unresolved discrepancies
+/// (SPEC §4.13).
+pub const RECONCILE_DISCREPANCY: &str = "reconcile_discrepancy";
+
+/// The subject of a day's statement notice: `<channel>#<yyyy-MM-dd>` (`wechat_pay#2026-12-01`).
+pub fn statement_subject(channel: Channel, day: &str) -> String {
+    format!("{channel}#{day}")
+}
+
+/// The channel and day a [`statement_subject`] names.
+pub fn statement_of_subject(subject: &str) -> Option<(Channel, &str)> {
+    let (channel, day) = subject.split_once('#')?;
+    Some((Channel::from_code(channel)?, day)).filter(|(_, d)| !d.is_empty())
+}
+
 /// What a notice is about. With its subject (an allocationNo; for [`Topic::Expiring`] the pay
-/// order's orderNo) it names the notice: at most one per subject and topic.
+/// order's orderNo; for [`Topic::ReconcileDiscrepancy`] a [`statement_subject`]) it names the
+/// notice: at most one per subject and topic.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Topic {
     /// The allocation order entered this status.
@@ -19,16 +35,19 @@ pub enum Topic {
     },
     /// The pay order nears the channel's freeze deadline unsplit.
     Expiring,
+    /// A day's statement of a channel kept unresolved discrepancies.
+    ReconcileDiscrepancy,
 }
 
 impl Topic {
     /// The status the notice reports (`allocation_end`, `return_success`,
-    /// `allocation_expiring`).
+    /// `allocation_expiring`, `reconcile_discrepancy`).
     pub fn status_code(&self) -> &'static str {
         match self {
             Self::Status(s) => s.code(),
             Self::Return { status, .. } => status.code(),
             Self::Expiring => EXPIRING,
+            Self::ReconcileDiscrepancy => RECONCILE_DISCREPANCY,
         }
     }
 
@@ -57,6 +76,7 @@ impl Topic {
             }),
             Some(_) => None,
             None if status == EXPIRING => Some(Self::Expiring),
+            None if status == RECONCILE_DISCREPANCY => Some(Self::ReconcileDiscrepancy),
             None => AllocationStatus::from_code(status).map(Self::Status),
         }
     }
@@ -74,11 +94,12 @@ pub struct NoticeAttempt {
     pub error: Option<String>,
 }
 
-/// One merchant notice (outbox item, SPEC §4.7): of an order's status, a return's end, or a
-/// pay order's coming freeze deadline.
+/// One merchant notice (outbox item, SPEC §4.7): of an order's status, a return's end, a pay
+/// order's coming freeze deadline, or a day's reconciliation that found discrepancies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
-    /// The allocationNo (the orderNo for [`Topic::Expiring`]).
+    /// The allocationNo (the orderNo for [`Topic::Expiring`], the channel and day for
+    /// [`Topic::ReconcileDiscrepancy`]).
     pub subject: String,
     pub topic: Topic,
     pub url: String,
@@ -253,13 +274,43 @@ mod tests {
                 status: ReturnStatus::Success,
             },
             Topic::Expiring,
+            Topic::ReconcileDiscrepancy,
         ];
         for t in topics {
             assert_eq!(Topic::parse(&t.code()), Some(t.clone()), "{}", t.code());
+            assert_eq!(
+                Topic::from_parts(t.status_code(), None).is_some(),
+                !matches!(t, Topic::Return { .. })
+            );
         }
+        assert_eq!(Topic::ReconcileDiscrepancy.code(), "reconcile_discrepancy");
+        assert_eq!(
+            Topic::parse("reconcile_discrepancy#R1"),
+            None,
+            "not a return"
+        );
+        assert_eq!(Topic::parse("reconcile_discrepancy#"), None);
         assert_eq!(Topic::parse("return_success#"), None);
         assert_eq!(Topic::parse("allocation_end#R1"), None);
         assert_eq!(Topic::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn a_statement_subject_names_its_channel_and_day() {
+        let subject = statement_subject(Channel::WechatPay, "2026-12-01");
+        assert_eq!(subject, "wechat_pay#2026-12-01");
+        assert_eq!(
+            statement_of_subject(&subject),
+            Some((Channel::WechatPay, "2026-12-01"))
+        );
+        let alipay = statement_subject(Channel::AliPay, "2026-12-02");
+        assert_eq!(
+            statement_of_subject(&alipay),
+            Some((Channel::AliPay, "2026-12-02"))
+        );
+        for odd in ["wechat_pay", "wechat_pay#", "dance#2026-12-01", "T0001"] {
+            assert_eq!(statement_of_subject(odd), None, "{odd}");
+        }
     }
 
     #[test]

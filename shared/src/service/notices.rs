@@ -1,15 +1,20 @@
 //! Merchant notices (SPEC §4.7): the signed `AllocNoticeModel` written with each status change
-//! (outbox), its delivery attempts on the schedule stored with it, and the merchant's own
-//! view of them (query, resend).
+//! (outbox), the signed `reconcile_discrepancy` notice of a day's statement (§4.13), their
+//! delivery attempts on the schedule stored with each, and the merchant's own view of them
+//! (query, resend).
 
 use super::{Outcome, find};
 use crate::app::App;
 use crate::daxpay::params::{AllocationRef, NoticeResendParams};
 use crate::daxpay::request::Verified;
 use crate::daxpay::{ApiError, our_views, views};
-use crate::domain::{Allocation, Notice, NoticeAttempt, Refusal, Topic};
+use crate::domain::notice::{RECONCILE_DISCREPANCY, statement_subject};
+use crate::domain::{
+    Allocation, Channel, Notice, NoticeAttempt, Refusal, StatementRecord, StatementStatus, Topic,
+};
 use crate::infra::{Job, queue, sender};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
 
 /// How long a claimed notice attempt is leased (the attempt itself takes at most 5 s).
 const NOTICE_LEASE_SECS: i64 = 60;
@@ -40,6 +45,88 @@ pub fn notice_for(app: &App, a: &Allocation, now: i64) -> Option<Notice> {
         app.jobs.notice_schedule(),
         now,
     ))
+}
+
+/// The `reconcile_discrepancy` notice as sent, members in this order: money in fen and times
+/// in epoch seconds, as in the other notices; `status` names the notice, as
+/// `allocation_expiring` does.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DiscrepancyNoticeView<'a> {
+    status: &'static str,
+    channel: Channel,
+    day: &'a str,
+    statement_status: StatementStatus,
+    discrepancies: u64,
+    unresolved: u64,
+    ours_split_amount: i64,
+    channel_split_amount: i64,
+    ours_return_amount: i64,
+    channel_return_amount: i64,
+    reconciled_at: i64,
+    code: i64,
+    res_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sign: Option<String>,
+}
+
+/// The signed `reconcile_discrepancy` notice of a day's statement that kept unresolved
+/// discrepancies, to the app's notify URL (a statement has no URL of its own), on the retry
+/// schedule in force now. `None`: the day has nothing to tell, or the app nowhere to tell it.
+pub fn discrepancy_notice(app: &App, st: &StatementRecord, now: i64) -> Option<Notice> {
+    if st.unresolved == 0 {
+        return None;
+    }
+    let Some(url) = app.jobs.default_notify_url.clone() else {
+        tracing::warn!(
+            channel = st.channel.code(),
+            day = st.day.as_str(),
+            "unresolved discrepancies and no notify URL: no notice"
+        );
+        return None;
+    };
+    let mut view = DiscrepancyNoticeView {
+        status: RECONCILE_DISCREPANCY,
+        channel: st.channel,
+        day: &st.day,
+        statement_status: st.status,
+        discrepancies: st.discrepancies,
+        unresolved: st.unresolved,
+        ours_split_amount: st.ours.split_fen,
+        channel_split_amount: st.theirs.split_fen,
+        ours_return_amount: st.ours.return_fen,
+        channel_return_amount: st.theirs.return_fen,
+        reconciled_at: st.reconciled_at,
+        code: 0,
+        res_time: now,
+        sign: None,
+    };
+    // signed over its members (the signature sorts them), sent in the view's order
+    let Ok(Value::Object(members)) = serde_json::to_value(&view) else {
+        return None;
+    };
+    view.sign = Some(app.verifier.signer.sign(&members));
+    let body = serde_json::to_string(&view).ok()?;
+    Some(Notice::new(
+        statement_subject(st.channel, &st.day),
+        Topic::ReconcileDiscrepancy,
+        url,
+        body,
+        app.jobs.notice_schedule(),
+        now,
+    ))
+}
+
+/// Whether two notice bodies tell the same: every member but the times and the signature.
+pub fn tell_the_same(a: &str, b: &str) -> bool {
+    let told = |body: &str| {
+        let mut members: Map<String, Value> = serde_json::from_str(body).ok()?;
+        for member in ["reconciledAt", "resTime", "sign"] {
+            members.remove(member);
+        }
+        Some(members)
+    };
+    matches!((told(a), told(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// One delivery attempt of a notice, on its schedule. Idempotent: an attempt is claimed by a
@@ -183,4 +270,22 @@ pub async fn resend_notice(
         next_at: now,
     };
     Ok(Outcome::Ok(views::data(&view, req.common.spelling)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tell_the_same;
+
+    #[test]
+    fn notices_tell_the_same_whatever_their_times_and_signatures() {
+        let a = r#"{"status":"reconcile_discrepancy","unresolved":1,"reconciledAt":1,"resTime":1,"sign":"x"}"#;
+        let later = r#"{"status":"reconcile_discrepancy","unresolved":1,"reconciledAt":9,"resTime":9,"sign":"y"}"#;
+        let more = r#"{"status":"reconcile_discrepancy","unresolved":2,"reconciledAt":1,"resTime":1,"sign":"x"}"#;
+        assert!(tell_the_same(a, later));
+        assert!(!tell_the_same(a, more));
+        assert!(
+            !tell_the_same("not json", "not json"),
+            "nothing read: not the same"
+        );
+    }
 }

@@ -5,12 +5,15 @@
 //! and moves the cursor on. A bill not ready yet or a refused download (a bad hash) is tried
 //! again through the day; a bill that cannot be read (a missing column) fails its day clearly.
 
+use super::notices;
 use super::reconcile_confirm::{confirm, our_rows};
+use super::return_life::queue_notice;
 use crate::app::App;
 use crate::channel::BillFile;
 use crate::domain::{BillDay, Channel, ChannelError, StatementRecord, StatementStatus, Totals};
 use crate::infra::archive::BillArchive;
 use crate::reconcile::{BillError, Packing, ReconcileError, reconcile_alipay, reconcile_wechat};
+use crate::store::notices::NoticeWrite;
 use sha1::{Digest, Sha1};
 
 /// Why a day has no statement yet.
@@ -153,13 +156,19 @@ fn run_id(now: i64) -> String {
     format!("{now:011}{}", crate::infra::crypto::random_alnum(6))
 }
 
-/// Keeps a run in place of the day's statement (whichever run was shown before).
+/// Keeps a run in place of the day's statement (whichever run was shown before). A run that
+/// kept unresolved discrepancies writes the day's `reconcile_discrepancy` notice in the same
+/// transaction as its statement, unless the notice of the day already tells the same figures:
+/// a statement that calls for a notice is never shown without it (SPEC §9), a retried job
+/// finds the notice it wrote and sends no second one, and a re-run whose figures changed
+/// replaces it, to be sent afresh.
 async fn keep(
     app: &App,
     record: &StatementRecord,
     found: &[crate::domain::DiscrepancyRecord],
 ) -> Result<(), DayError> {
     let retry = |e: crate::store::StoreError| DayError::Retry(e.to_string());
+    let notice = notices::discrepancy_notice(app, record, record.reconciled_at);
     for _ in 0..crate::domain::RACES {
         let shown = app
             .store
@@ -167,12 +176,36 @@ async fn keep(
             .await
             .map_err(retry)?;
         let replaces = shown.as_ref().map(|s| s.run.as_str());
+        let sent = match &notice {
+            Some(n) => app
+                .store
+                .notice(&n.subject, &n.topic)
+                .await
+                .map_err(retry)?,
+            None => None,
+        };
+        let write = notice.as_ref().and_then(|n| match &sent {
+            Some(old) if notices::tell_the_same(&old.body, &n.body) => None,
+            old => Some(NoticeWrite {
+                notice: n,
+                replaces: old.as_ref().map(|o| o.body.as_str()),
+            }),
+        });
         if app
             .store
-            .save_statement(record, found, replaces)
+            .save_statement(record, found, replaces, write)
             .await
             .map_err(retry)?
         {
+            if let Some(w) = write {
+                tracing::info!(
+                    channel = record.channel.code(),
+                    day = record.day.as_str(),
+                    replaced = w.replaces.is_some(),
+                    "reconcile_discrepancy notice written"
+                );
+                queue_notice(app, Some(w.notice)).await;
+            }
             return Ok(());
         }
     }

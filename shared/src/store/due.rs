@@ -3,7 +3,9 @@
 //! the next scheduler run does not queue it again while its job waits).
 
 use super::item::{Item, get_n, get_s, key, n, s};
-use super::keys::{Scope, allocation_no_of, notice_topic_of, order_no_of, return_no_of};
+use super::keys::{
+    Scope, allocation_no_of, notice_topic_of, order_no_of, return_no_of, statement_subject_of,
+};
 use super::schema::{DUE_AT, DUE_INDEX, DUE_PK, PK, SK};
 use super::{Store, StoreError, conditional, db_err};
 use crate::domain::{DueKind, Topic};
@@ -15,7 +17,8 @@ pub enum DueSubject {
     Allocation(String),
     /// A pay order (its auto allocation).
     PayOrder(String),
-    /// A merchant notice: its subject (allocationNo, or orderNo) and topic.
+    /// A merchant notice: its subject (allocationNo, orderNo, or a statement's channel and day)
+    /// and topic.
     Notice(String, Topic),
     /// A return (allocationNo, returnNo).
     Return(String, String),
@@ -70,6 +73,7 @@ fn subject_of(kind: DueKind, pk: &str, sk: &str) -> Option<DueSubject> {
             let topic = notice_topic_of(sk)?;
             let subject = match topic {
                 Topic::Expiring => order_no_of(pk)?,
+                Topic::ReconcileDiscrepancy => statement_subject_of(pk)?,
                 _ => allocation_no_of(pk)?,
             };
             Some(DueSubject::Notice(subject.to_owned(), topic))
@@ -170,6 +174,7 @@ mod tests {
                 },
             ),
             ("P1", Topic::Expiring),
+            ("wechat_pay#2026-12-01", Topic::ReconcileDiscrepancy),
         ];
         for (subject, topic) in topics {
             let key = notice_key(&d, subject, &topic);
@@ -185,5 +190,7 @@ mod tests {
         }
         assert_eq!(subject_of(DueKind::Sync, &pay_pk(&d, "P1"), "PAY"), None);
         assert_eq!(subject_of(DueKind::Notify, &a, "NOTICE#nonsense"), None);
+        let not_a_statement = subject_of(DueKind::Notify, &a, "NOTICE#reconcile_discrepancy");
+        assert_eq!(not_a_statement, None);
     }
 }

@@ -151,11 +151,18 @@ pub(super) fn is_notice_sk(sk: &str) -> bool {
 pub(super) fn notice_topic_of(sk: &str) -> Option<Topic> {
     Topic::parse(sk.strip_prefix(NOTICE_PREFIX)?)
 }
+/// A day's statement notice has a partition of its own, named by its subject (channel and day).
+const STATEMENT_NOTICE_PREFIX: &str = "RECONNOTICE#";
+/// The subject (`<channel>#<day>`) an unscoped statement notice partition key names.
+pub(super) fn statement_subject_of(rest: &str) -> Option<&str> {
+    rest.strip_prefix(STATEMENT_NOTICE_PREFIX)
+}
 /// A notice lives with its subject: an order's in the order's partition, a pay order's in the
-/// pay order's.
+/// pay order's, a day's statement's in one of its own.
 pub(super) fn notice_key(sc: &Scope, subject: &str, topic: &Topic) -> Item {
     let pk = match topic {
         Topic::Expiring => pay_pk(sc, subject),
+        Topic::ReconcileDiscrepancy => sc.pk(&format!("{STATEMENT_NOTICE_PREFIX}{subject}")),
         _ => alloc_pk(sc, subject),
     };
     key(pk, &format!("{NOTICE_PREFIX}{}", topic.code()))

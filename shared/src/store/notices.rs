@@ -4,10 +4,19 @@
 use super::item::{Item, due_of, get_n, get_s, insert_due, n, need, s};
 use super::keys::Scope;
 use super::keys::notice_key;
-use super::{Store, StoreError, conditional};
+use super::{Store, StoreError, conditional, db_err};
 use crate::domain::{DueKind, Notice, NoticeAttempt, Schedule, Topic};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use std::collections::HashMap;
+
+/// A notice written in the transaction of the change it tells of: a new one, or one in place of
+/// the notice of the same name whose body was read (`replaces`), so that a notice changed
+/// meanwhile cancels the transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct NoticeWrite<'a> {
+    pub notice: &'a Notice,
+    pub replaces: Option<&'a str>,
+}
 
 fn attempt_to_value(a: &NoticeAttempt) -> AttributeValue {
     let mut m = HashMap::from([
@@ -99,6 +108,26 @@ pub(super) fn notice_from_item(item: &Item) -> Result<Notice, StoreError> {
 }
 
 impl Store {
+    /// The put of a [`NoticeWrite`], for a transaction.
+    pub(super) fn notice_put(
+        &self,
+        write: NoticeWrite<'_>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(notice_to_item(&self.scope, write.notice)));
+        let put = match write.replaces {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(body) => put
+                .condition_expression("#body = :old")
+                .expression_attribute_names("#body", "body")
+                .expression_attribute_values(":old", s(body)),
+        };
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(db_err)?)
+            .build())
+    }
+
     /// The notice of `subject` and `topic`.
     pub async fn notice(&self, subject: &str, topic: &Topic) -> Result<Option<Notice>, StoreError> {
         match self.get(notice_key(&self.scope, subject, topic)).await? {

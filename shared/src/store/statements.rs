@@ -7,14 +7,16 @@
 //!
 //! A run writes its discrepancies first, under its own id, then the statement, conditioned on
 //! the run it replaces: of two runs of one day only one is shown, and a run that died between
-//! the two writes is simply not shown (its items expire).
+//! the two writes is simply not shown (its items expire). A statement that tells the merchant
+//! (a `reconcile_discrepancy` notice) is written in one transaction with its notice.
 
 use super::item::{Item, get_n, get_s, key, n, s};
 use super::keys::Scope;
+use super::notices::NoticeWrite;
 use super::schema::{PK, SK, TTL};
-use super::{Store, StoreError, conditional, db_err};
+use super::{Store, StoreError, db_err};
 use crate::domain::{Channel, DiscrepancyRecord, StatementRecord, StatementStatus, Totals};
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, TransactWriteItem, WriteRequest};
 
 /// How long a discrepancy item is kept (a year and a quarter: past the channels' 3 months).
 const KEEP_SECS: i64 = 460 * 86_400;
@@ -129,12 +131,14 @@ impl Store {
     }
 
     /// Keeps a run: its discrepancies, then the statement, if the day's statement still shows
-    /// `replaces` (`None`: no statement yet). `false`: another run was kept meanwhile.
+    /// `replaces` (`None`: no statement yet), with `notice` in the same transaction. `false`:
+    /// another run was kept meanwhile, or the notice changed since it was read.
     pub async fn save_statement(
         &self,
         st: &StatementRecord,
         discrepancies: &[DiscrepancyRecord],
         replaces: Option<&str>,
+        notice: Option<NoticeWrite<'_>>,
     ) -> Result<bool, StoreError> {
         let pk = disc_pk(&self.scope, st.channel, &st.day);
         let expires = st.reconciled_at + KEEP_SECS;
@@ -162,11 +166,7 @@ impl Store {
         opt(&mut item, "error", &st.error);
         item.insert("run".into(), s(&st.run));
         item.insert("reconciledAt".into(), n(st.reconciled_at));
-        let put = self
-            .db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item));
+        let put = Put::builder().table_name(&self.table).set_item(Some(item));
         let put = match replaces {
             None => put
                 .condition_expression("attribute_not_exists(#pk)")
@@ -176,7 +176,14 @@ impl Store {
                 .expression_attribute_names("#run", "run")
                 .expression_attribute_values(":run", s(run)),
         };
-        conditional(put.send().await)
+        let statement = TransactWriteItem::builder()
+            .put(put.build().map_err(db_err)?)
+            .build();
+        let mut items = vec![statement];
+        if let Some(notice) = notice {
+            items.push(self.notice_put(notice)?);
+        }
+        Ok(self.transact(items).await?.is_none())
     }
 
     async fn write_batch(&self, items: Vec<Item>) -> Result<(), StoreError> {

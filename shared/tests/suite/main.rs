@@ -23,6 +23,7 @@ mod provider_calls;
 mod providers;
 mod reconcile;
 mod reconcile_days;
+mod reconcile_notice;
 mod review;
 mod sign_vectors;
 mod store_layout;
