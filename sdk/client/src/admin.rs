@@ -1,9 +1,9 @@
 //! The admin API (`/admin/…`): operators create merchants and their apps, rotate sign secrets,
 //! set app settings and channel accounts (direct, or under a service provider they create here
-//! too), and read the audit trail. It is not DaxPay-signed: API Gateway guards it with
-//! `AWS_IAM` authorization, so every request is signed with SigV4 (service `execute-api`) with
-//! the caller's AWS credentials, and an unsigned or wrongly signed call is answered
-//! `403 {"message":"Forbidden"}` before the function sees it.
+//! too), re-run a day's reconciliation, and read the audit trail. It is not DaxPay-signed: API
+//! Gateway guards it with `AWS_IAM` authorization, so every request is signed with SigV4
+//! (service `execute-api`) with the caller's AWS credentials, and an unsigned or wrongly signed
+//! call is answered `403 {"message":"Forbidden"}` before the function sees it.
 //!
 //! Bodies are JSON both ways. A 2xx answer is the JSON value; a 4xx is a refusal
 //! (`{"code","message"}`); a 5xx or no answer is a failure that may be retried. Reads (`GET`)
@@ -525,6 +525,21 @@ impl AdminClient {
             .await
     }
 
+    /// `POST /admin/apps/{appId}/reconcile`: queues a re-run of `day`'s reconciliation
+    /// (`yyyy-MM-dd`, before today and within the channels' 3 months) of the app's account at
+    /// `channel` (`ali_pay` or `wechat_pay`); the default app is named by its id too. Sent once.
+    pub async fn rerun_reconcile(
+        &self,
+        app_id: &str,
+        channel: &str,
+        day: &str,
+    ) -> Result<AdminAnswer<QueuedJob>, AdminError> {
+        let path = format!("/admin/apps/{}/reconcile", encode_component(app_id));
+        let body = json!({"channel": channel, "day": day});
+        self.typed(Method::POST, &path, &[], Some(&body), |w: Queued| w.queued)
+            .await
+    }
+
     /// `GET /admin/audit`: records newest first.
     pub async fn audit(&self, q: &AuditQuery) -> Result<AdminAnswer<AuditPage>, AdminError> {
         let limit = q.page.limit.map(|l| l.to_string());
@@ -556,6 +571,11 @@ struct OneMerchant {
 #[derive(Deserialize)]
 struct OneApp {
     app: App,
+}
+
+#[derive(Deserialize)]
+struct Queued {
+    queued: QueuedJob,
 }
 
 #[derive(Deserialize)]

@@ -178,6 +178,18 @@ codes!(
     }
 );
 
+codes!(
+    /// How a day's reconciliation with the channel's bill came out.
+    StatementStatus {
+        /// Both sides agree (every discrepancy the channel's per-order query resolved).
+        Consistent = "consistent",
+        /// Discrepancies the per-order query did not resolve.
+        Discrepancies = "discrepancies",
+        /// The bill could not be read or fetched (`error` says why).
+        Failed = "failed",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

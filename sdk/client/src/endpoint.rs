@@ -44,6 +44,12 @@ pub const RESEND_NOTICE: Endpoint = once("resend notice", "/unipay/allocation/no
 pub const QUERY_PAY_ORDER: Endpoint = idempotent("query pay order", "/unipay/query/payOrder");
 pub const FLAGGED: Endpoint = idempotent("flagged orders", "/unipay/query/flaggedAllocations");
 pub const LIST_ORDERS: Endpoint = idempotent("list orders", "/unipay/query/allocationOrders");
+pub const STATEMENTS: Endpoint =
+    idempotent("reconcile statements", "/unipay/query/reconcileStatement");
+pub const DISCREPANCIES: Endpoint = idempotent(
+    "reconcile discrepancies",
+    "/unipay/query/reconcileDiscrepancies",
+);
 pub const RETURN: Endpoint = idempotent("return", "/unipay/allocation/return");
 pub const QUERY_RETURN: Endpoint = idempotent("query return", "/unipay/query/allocationReturn");
 pub const ALLOCATABLE: Endpoint = idempotent("allocatable", "/unipay/query/allocatable");
@@ -65,7 +71,7 @@ pub const GROUP_CLEAR_DEFAULT: Endpoint = once(
 pub const QUERY_GROUPS: Endpoint = idempotent("query groups", "/unipay/allocation/group/query");
 
 /// Every merchant endpoint, in the order of the service's route table.
-pub const ALL: [Endpoint; 24] = [
+pub const ALL: [Endpoint; 26] = [
     START,
     FINISH,
     SYNC,
@@ -75,6 +81,8 @@ pub const ALL: [Endpoint; 24] = [
     QUERY_PAY_ORDER,
     FLAGGED,
     LIST_ORDERS,
+    STATEMENTS,
+    DISCREPANCIES,
     SYNC_MANY,
     RETURN,
     QUERY_RETURN,
@@ -113,6 +121,8 @@ mod tests {
                 "query pay order",
                 "flagged orders",
                 "list orders",
+                "reconcile statements",
+                "reconcile discrepancies",
                 "sync many",
                 "return",
                 "query return",

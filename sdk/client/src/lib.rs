@@ -30,6 +30,7 @@ pub mod codes;
 pub mod endpoint;
 mod envelope;
 mod error;
+pub mod reconcile;
 pub mod requests;
 mod spelling;
 mod transport;
@@ -42,6 +43,7 @@ pub use client::{Answer, Client, ClientBuilder, RetryPolicy, new_nonce, now_secs
 pub use codes::*;
 pub use envelope::verify_notice;
 pub use error::{Error, SYSTEM_ERROR, TransportError};
+pub use reconcile::*;
 pub use requests::*;
 pub use spelling::{RENAMED, Spelling};
 

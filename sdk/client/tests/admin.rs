@@ -239,6 +239,11 @@ fn service() -> Mock {
             ("POST", "/admin/broken") => {
                 reply(500, json!({"code": "system", "message": "system error"}))
             }
+            ("POST", "/admin/apps/A1/reconcile") => reply(
+                202,
+                json!({"queued": {"job": "reconcile", "appId": "A1", "channel": "wechat_pay",
+                    "day": "2026-12-01"}}),
+            ),
             (_, p) if p.starts_with("/admin/apps/") => reply(200, json!({"app": app("A1")})),
             ("POST", "/admin/providers") | ("GET", "/admin/providers/sp-1") => {
                 reply(200, json!({"provider": provider(json!({}))}))
@@ -406,6 +411,24 @@ async fn every_route_is_sent_signed_and_read() {
         ("DELETE", "/admin/apps/A1/channels/ali_pay")
     );
 
+    let queued = c
+        .rerun_reconcile("A1", "wechat_pay", "2026-12-01")
+        .await
+        .expect("a 202 is an answer");
+    assert_eq!(
+        (queued.data.job.as_str(), queued.data.day.as_str()),
+        ("reconcile", "2026-12-01")
+    );
+    let hit = last(&mock);
+    assert_eq!(
+        (hit.method.as_str(), hit.path.as_str(), hit.json()),
+        (
+            "POST",
+            "/admin/apps/A1/reconcile",
+            json!({"channel": "wechat_pay", "day": "2026-12-01"})
+        )
+    );
+
     let audit = c
         .audit(&AuditQuery {
             page: Page {
@@ -424,7 +447,7 @@ async fn every_route_is_sent_signed_and_read() {
 
     // every request verified with the secret, and none with another
     let hits = mock.hits();
-    assert_eq!(hits.len(), 17);
+    assert_eq!(hits.len(), 18);
     for hit in &hits {
         assert_eq!(verify(hit, SECRET), Ok(()), "{} {}", hit.method, hit.path);
         assert!(verify(hit, "another secret").is_err());

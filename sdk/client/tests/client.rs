@@ -243,6 +243,16 @@ fn canned(path: &str) -> Value {
             "status": "allocation_processing", "result": "all_pending", "createdAt": 1,
             "syncAttempts": 9}], "nextCursor": "1.DEVA1"})
         }
+        "/unipay/query/reconcileStatement" => json!({"statements": [{"channel": "wechat_pay",
+            "day": "2026-12-01", "account": "1900000109", "status": "discrepancies",
+            "oursSplits": 1, "oursSplitAmount": 3000, "oursReturns": 0, "oursReturnAmount": 0,
+            "channelSplits": 2, "channelSplitAmount": 3100, "channelReturns": 0,
+            "channelReturnAmount": 0, "channelOtherRows": 0, "discrepancies": 1,
+            "unresolved": 1, "reconciledAt": 1796170000}]}),
+        "/unipay/query/reconcileDiscrepancies" => json!({"discrepancies": [{"kind": "missing_here",
+            "number": "X901", "what": "split", "receiverAccount": "19****91",
+            "channelAmount": 100, "channelStatus": "success", "resolved": false,
+            "evidence": "the channel's per-order query: no such order"}], "total": 1}),
         "/unipay/sync/allocations" => json!({"orders": [{"allocNo": "DEVA1", "outcome": "queued"},
             {"allocNo": "DEVA2", "outcome": "not_processing", "status": "finish"}]}),
         "/unipay/allocation/return" => ret,
@@ -352,6 +362,24 @@ async fn every_endpoint_sends_its_request_and_reads_its_answer() {
     };
     let listed = c.list_orders(&day).await.expect("list orders");
     assert_eq!(listed.data.orders[0].sync_attempts, 9);
+    let statements = c
+        .statements(&StatementRequest::day(Channel::WechatPay, "2026-12-01"))
+        .await
+        .expect("statements");
+    assert_eq!(
+        statements.data.statements[0].status,
+        StatementStatus::Discrepancies
+    );
+    let page = c
+        .discrepancies(&DiscrepancyRequest {
+            channel: Channel::WechatPay,
+            day: "2026-12-01".into(),
+            page_size: Some(1),
+            cursor: None,
+        })
+        .await
+        .expect("discrepancies");
+    assert_eq!((page.data.total, page.data.next_cursor.clone()), (1, None));
     let ret = ReturnRequest {
         biz_return_no: "R1".into(),
         order: order.clone(),
@@ -462,6 +490,11 @@ async fn every_endpoint_sends_its_request_and_reads_its_answer() {
     assert_eq!(
         listed.map(|h| (h.body["status"].clone(), h.body["day"].clone())),
         Some((json!("allocation_processing"), json!("2026-12-01")))
+    );
+    let asked = hits.iter().find(|h| h.path == endpoint::DISCREPANCIES.path);
+    assert_eq!(
+        asked.map(|h| (h.body["channel"].clone(), h.body["pageSize"].clone())),
+        Some((json!("wechat_pay"), json!(1)))
     );
     let many = hits.iter().find(|h| h.path == endpoint::SYNC_MANY.path);
     assert_eq!(

@@ -11,6 +11,8 @@ pub mod our_views;
 pub mod params;
 pub mod pay_notice;
 pub mod receiver_params;
+pub mod reconcile_params;
+pub mod reconcile_views;
 pub mod refund_notice;
 pub mod request;
 pub mod return_params;

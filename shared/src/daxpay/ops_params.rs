@@ -66,13 +66,16 @@ impl Params for OrderListParams {
     }
 }
 
-fn page_size(given: Option<i64>) -> usize {
+pub(super) fn page_size(given: Option<i64>) -> usize {
     given
         .and_then(|n| usize::try_from(n).ok())
         .unwrap_or(DEFAULT_PAGE)
 }
 
-fn check_page(size: Option<i64>, cursor: &Option<String>) -> Result<(), ValidationError> {
+pub(super) fn check_page(
+    size: Option<i64>,
+    cursor: &Option<String>,
+) -> Result<(), ValidationError> {
     if let Some(n) = size
         && !(1..=MAX_PAGE as i64).contains(&n)
     {

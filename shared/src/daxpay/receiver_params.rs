@@ -224,7 +224,7 @@ impl Params for QueryGroupParams {
     }
 }
 
-fn check_sharing_channel(field: &str, channel: Channel) -> Result<(), ValidationError> {
+pub(super) fn check_sharing_channel(field: &str, channel: Channel) -> Result<(), ValidationError> {
     match channel.sharing_refusal() {
         Some(why) => Err(ValidationError::new(field, why)),
         None => Ok(()),

@@ -98,6 +98,11 @@ pub enum Refusal {
     ReturnNotFound,
     /// Orders by status and day are listed only where the deployment keeps the lists.
     OrderListsOff,
+    /// No statement of that channel and day: the day was not reconciled (SPEC §4.13).
+    StatementNotFound {
+        channel: Channel,
+        day: String,
+    },
 }
 
 /// Receiver bind / unbind, as the refusals name them.
@@ -231,6 +236,10 @@ impl fmt::Display for Refusal {
                 "分账单中没有该接收方 (receiver {no} has no share in this order)"
             ),
             ReturnNotFound => f.write_str("分账回退单不存在 (no such return)"),
+            StatementNotFound { channel, day } => write!(
+                f,
+                "对账单不存在 (no statement of {channel} for {day}: the day was not reconciled)"
+            ),
             ChannelUnclear(action) => write!(
                 f,
                 "{action}失败: 通道暂时不可用，请重试 (channel did not answer clearly; retry)"

@@ -278,6 +278,13 @@ async fn route(
             let a = admin::change_settings(stack, caller, id, patch).await?;
             ok(json!({"app": app(&a)}))
         }
+        ("POST", ["apps", id, "reconcile"]) => {
+            let b = body()?;
+            only(&b, &["channel", "day"])?;
+            let (channel, day) = (text(&b, "channel")?, text(&b, "day")?);
+            let queued = admin::rerun_reconcile(stack, caller, id, channel, day).await?;
+            Ok(Some((202, queued)))
+        }
         ("PUT", ["apps", id, "channels", channel]) => {
             let b = body()?;
             let a = admin::set_channel(stack, caller, id, channel, Some(&b)).await?;

@@ -11,7 +11,9 @@ pub mod v3;
 
 use crate::app::Stack;
 use crate::daxpay::ApiError;
-use crate::service::{groups, notices, ops, orders, pay_orders, receivers, returns, start};
+use crate::service::{
+    groups, notices, ops, orders, pay_orders, receivers, reconcile_api, returns, start,
+};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use merchant::merchant;
@@ -186,6 +188,10 @@ pub async fn handle(stack: &Stack, req: Request) -> Response<Body> {
             Some(Endpoint::QueryPayOrder) => merchant(&at, body, pay_orders::query).await,
             Some(Endpoint::Flagged) => merchant(&at, body, ops::flagged).await,
             Some(Endpoint::OrdersByDay) => merchant(&at, body, ops::by_day).await,
+            Some(Endpoint::Statement) => merchant(&at, body, reconcile_api::statements).await,
+            Some(Endpoint::Discrepancies) => {
+                merchant(&at, body, reconcile_api::discrepancies).await
+            }
             Some(Endpoint::Return) => merchant(&at, body, returns::create).await,
             Some(Endpoint::QueryReturn) => merchant(&at, body, returns::query).await,
             Some(Endpoint::Allocatable) => merchant(&at, body, pay_orders::allocatable).await,

@@ -24,6 +24,8 @@ pub enum Endpoint<'p> {
     QueryPayOrder,
     Flagged,
     OrdersByDay,
+    Statement,
+    Discrepancies,
     Return,
     QueryReturn,
     Allocatable,
@@ -88,6 +90,16 @@ pub const ROUTES: &[(&str, &str, Endpoint<'static>)] = &[
         "POST",
         "/unipay/query/allocationOrders",
         Endpoint::OrdersByDay,
+    ),
+    (
+        "POST",
+        "/unipay/query/reconcileStatement",
+        Endpoint::Statement,
+    ),
+    (
+        "POST",
+        "/unipay/query/reconcileDiscrepancies",
+        Endpoint::Discrepancies,
     ),
     ("POST", "/unipay/allocation/return", Endpoint::Return),
     (
@@ -343,6 +355,7 @@ mod tests {
             ("POST", "/admin/apps/{appId}/disable"),
             ("POST", "/admin/apps/{appId}/rotate-secret"),
             ("POST", "/admin/apps/{appId}/settings"),
+            ("POST", "/admin/apps/{appId}/reconcile"),
             ("PUT", "/admin/apps/{appId}/channels/{channel}"),
             ("DELETE", "/admin/apps/{appId}/channels/{channel}"),
             ("GET", "/admin/audit"),

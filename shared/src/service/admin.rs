@@ -7,8 +7,9 @@
 pub use super::admin_apps::{
     NewApp, app, change_settings, create_app, rotate_secret, set_app_status, set_channel,
 };
-use crate::app::{Stack, Tenants};
-use crate::domain::{AppId, MchNo, TenantStatus};
+use crate::app::{Stack, TenantError, Tenants};
+use crate::domain::{AppId, BillDay, Channel, MchNo, TenantStatus};
+use crate::infra::job::Job;
 use crate::store::StoreError;
 use crate::store::apps::AppRecord;
 use crate::store::tenants::{AuditRecord, Merchant};
@@ -208,4 +209,91 @@ pub async fn audit(
         return Err(invalid("cursor", "is not a cursor this list gave"));
     }
     Ok(t.registry.audit_page(target, limit, cursor).await?)
+}
+
+/// Queues a re-run of `day`'s reconciliation of app `id`'s account at `channel` (SPEC §4.13):
+/// the worker fetches that day's bill again and keeps the new run in place of the day's
+/// statement. Refused, with nothing written or queued, for a channel that is not `ali_pay` or
+/// `wechat_pay` or at which the app has no account, a day the channels do not serve (today or
+/// later, older than 3 months), an unknown app. The default app is named by its id, on any
+/// stack; another app's re-run is audited in the transaction that moves its record's version
+/// (the default app has no record in the registry: its re-run is logged only). Answers what
+/// was queued.
+pub async fn rerun_reconcile(
+    stack: &Stack,
+    caller: &Caller,
+    id: &str,
+    channel: Option<&str>,
+    day: Option<&str>,
+) -> Result<Value, AdminError> {
+    let channel = channel
+        .and_then(Channel::from_code)
+        .filter(|c| c.supports_sharing())
+        .ok_or_else(|| invalid("channel", "must be ali_pay or wechat_pay"))?;
+    let day = day
+        .ok_or_else(|| invalid("day", "is required"))
+        .and_then(|d| {
+            BillDay::parse(d).ok_or_else(|| invalid("day", "must be a day written yyyy-MM-dd"))
+        })?;
+    day.fetchable(caller.now)
+        .map_err(|rule| invalid("day", rule))?;
+    app_id(id)?;
+    let app = match stack.app(Some(id)).await {
+        Ok(app) => app,
+        Err(TenantError::Disabled(app)) => *app,
+        Err(TenantError::Unknown) => return Err(AdminError::NotFound(format!("no app {id}"))),
+        Err(TenantError::System(cause)) => return Err(AdminError::System(cause)),
+    };
+    if !app.channels.is_configured(channel) {
+        return Err(invalid(
+            "channel",
+            format!("app {id} has no {channel} account"),
+        ));
+    }
+    let (Some(queue), Some(_)) = (&app.queue, &app.archive) else {
+        return Err(AdminError::Unavailable(
+            "this stack reconciles nothing: it has no job queue or no bill bucket (BILL_BUCKET)"
+                .into(),
+        ));
+    };
+    if app.tenant.is_default {
+        tracing::info!(principal = %caller.principal, channel = channel.code(), day = %day, "the default app's reconciliation re-run");
+    } else {
+        let detail = json!({"channel": channel.code(), "day": day.text()});
+        let audit = caller.audit("app.reconcile", format!("app:{id}"), detail);
+        audit_on_app(tenants(stack)?, id, &audit).await?;
+    }
+    let job = Job::Reconcile {
+        channel,
+        day: Some(day.text()),
+    };
+    queue
+        .send(&job, 0)
+        .await
+        .map_err(|e| AdminError::System(e.to_string()))?;
+    Ok(
+        json!({"queued": {"job": job.kind(), "appId": id, "channel": channel.code(),
+        "day": day.text()}}),
+    )
+}
+
+/// Writes `audit` with a new version of app `id`'s record, nothing else changed.
+async fn audit_on_app(t: &Tenants, id: &str, audit: &AuditRecord) -> Result<(), AdminError> {
+    for _ in 0..RACES {
+        let current = t
+            .registry
+            .app_record(id)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(format!("no app {id}")))?;
+        let next = AppRecord {
+            version: current.version + 1,
+            ..current.clone()
+        };
+        if t.registry.save_app(&next, &current, audit).await? {
+            return Ok(());
+        }
+    }
+    Err(AdminError::Conflict(format!(
+        "app {id} kept changing; try again"
+    )))
 }

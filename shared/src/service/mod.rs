@@ -19,6 +19,7 @@ pub mod orders;
 pub mod pay_orders;
 pub mod receivers;
 pub mod reconcile;
+pub mod reconcile_api;
 mod reconcile_confirm;
 pub mod return_life;
 pub mod returns;

@@ -22,6 +22,7 @@ mod ops;
 mod provider_calls;
 mod providers;
 mod reconcile;
+mod reconcile_api;
 mod reconcile_days;
 mod reconcile_notice;
 mod review;

@@ -101,6 +101,18 @@ pub struct AuditPage {
     pub next: Option<String>,
 }
 
+/// What `POST /admin/apps/{appId}/reconcile` queued: the re-run of one day's reconciliation
+/// of the app's account at a channel.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedJob {
+    /// `reconcile`.
+    pub job: String,
+    pub app_id: String,
+    pub channel: String,
+    pub day: String,
+}
+
 /// `POST /admin/apps`: an app of merchant `mch_no`; the service makes up the id when none is
 /// given.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
