@@ -18,6 +18,9 @@
 //! | group | `GROUP#<groupNo>` | `GROUP` | members (with rates and account copies) inline; `gsi1`: `GROUPS#<channel>` / groupNo |
 //! | default group of a channel | `DEFAULTGROUP#<channel>` | `DEFAULTGROUP` | holds `groupNo` |
 //! | request nonce | `NONCE#<reqTime>#<nonceStr>` | `NONCE` | expires through TTL |
+//! | reconciliation cursor, statement | `RECON#<channel>` | `CURSOR`, `DAY#<day>` | `store::reconcile`, `store::statements` |
+//! | discrepancy | `RECONDISC#<channel>#<day>` | `<run>#<seq>` | expires through TTL |
+//! | reconciliation notice | `RECONNOTICE#<channel>#<day>` | `NOTICE#reconcile_discrepancy` | with its statement |
 //!
 //! The `due` index is sparse: an item carries `duePk` (`DUE#<kind>`) and `dueAt` (epoch seconds)
 //! only while work on it is due; the scheduler queries `duePk = DUE#<kind> AND dueAt <= now`.
