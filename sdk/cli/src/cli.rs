@@ -20,9 +20,10 @@ The file is --config PATH, else $XDG_CONFIG_HOME/alloc/config, else ~/.config/al
 `key = value` lines, `#` starts a comment. `alloc sign` also reads SIGN_SECRET and SIGN_TYPE.
 Prefer the environment or the file for the secret: a flag is visible to other users.
 
-Retries: queries, start (same bizAllocationNo and fields: the same order), return (bizReturnNo),
-sync and orders sync are sent again after a timeout, a dropped connection, an HTTP 5xx or
-10001 系统错误, with backoff; finish, resend and receiver and group changes are sent once.
+Retries: queries (reconcile ones too), start (same bizAllocationNo and fields: the same order),
+return (bizReturnNo), sync and orders sync are sent again after a timeout, a dropped connection,
+an HTTP 5xx or 10001 系统错误, with backoff; finish, resend and receiver and group changes are
+sent once.
 
 Output: a table; --json prints the verified `data` of the answer as one line of JSON.
 
@@ -101,6 +102,14 @@ fn pay_order_ref(cmd: Command) -> Command {
             .args(["order_no", "biz_order_no"])
             .required(true),
     )
+}
+
+/// `--page-size N`: one page of a list, 1 to 100.
+fn page_size() -> Arg {
+    Arg::new("page-size")
+        .long("page-size")
+        .value_name("N")
+        .value_parser(value_parser!(u32).range(1..=100))
 }
 
 fn group_no() -> Arg {
@@ -234,12 +243,7 @@ pub fn command() -> Command {
                 .subcommand(
                     Command::new("flagged")
                         .about("orders flagged for a human, newest first")
-                        .arg(
-                            Arg::new("page-size")
-                                .long("page-size")
-                                .value_name("N")
-                                .value_parser(value_parser!(u32).range(1..=100)),
-                        )
+                        .arg(page_size())
                         .arg(text("cursor", "the nextCursor of the previous page")),
                 )
                 .subcommand(
@@ -255,12 +259,7 @@ pub fn command() -> Command {
                                 )),
                         )
                         .arg(text("day", "yyyy-MM-dd").required(true))
-                        .arg(
-                            Arg::new("page-size")
-                                .long("page-size")
-                                .value_name("N")
-                                .value_parser(value_parser!(u32).range(1..=100)),
-                        )
+                        .arg(page_size())
                         .arg(text("cursor", "the nextCursor of the previous page")),
                 )
                 .subcommand(
@@ -427,6 +426,7 @@ pub fn command() -> Command {
                         ),
                 ),
         )
+        .subcommand(reconcile())
         .subcommand(admin())
         .subcommand(
             Command::new("sign")
@@ -449,6 +449,57 @@ pub fn command() -> Command {
                         ),
                 )
                 .arg(Arg::new("object").value_name("JSON").required(true)),
+        )
+}
+
+fn sharing_channel() -> Arg {
+    Arg::new("channel")
+        .long("channel")
+        .value_name("CHANNEL")
+        .required(true)
+        .value_parser(channels())
+}
+
+fn day(help: &'static str) -> Arg {
+    Arg::new("day")
+        .long("day")
+        .value_name("yyyy-MM-dd")
+        .help(help)
+}
+
+/// `alloc reconcile ...`: the channels' bills against the service's records.
+fn reconcile() -> Command {
+    Command::new("reconcile")
+        .about("reconciliation with the channels' bills: statements and discrepancies")
+        .subcommand_required(true)
+        .subcommand(
+            Command::new("statement")
+                .about("a day's statement, or those of a range of days (at most 31), newest first")
+                .arg(sharing_channel())
+                .arg(day("the day (Beijing time)").conflicts_with_all(["from", "to"]))
+                .arg(
+                    Arg::new("from")
+                        .long("from")
+                        .value_name("yyyy-MM-dd")
+                        .requires("to")
+                        .help("the first day of a range"),
+                )
+                .arg(
+                    Arg::new("to")
+                        .long("to")
+                        .value_name("yyyy-MM-dd")
+                        .requires("from")
+                        .help("the last day of a range"),
+                )
+                .group(ArgGroup::new("days").args(["day", "from"]).required(true)),
+        )
+        .subcommand(
+            Command::new("discrepancies")
+                .about("a day's discrepancies, a page at a time, accounts masked")
+                .arg(sharing_channel())
+                .arg(day("the day (Beijing time)").required(true))
+                .arg(page_size())
+                .arg(text("cursor", "the nextCursor of the previous page")),
         )
 }
 
@@ -714,13 +765,25 @@ fn admin() -> Command {
                 .arg(id("channel", "CHANNEL").value_parser(channels())),
         );
     Command::new("admin")
-        .about("the admin API: merchants, apps, channel accounts, service providers, audit (AWS credentials)")
+        .about("the admin API: merchants, apps, channel accounts, service providers, reconciliation re-runs, audit (AWS credentials)")
         .after_help(ADMIN_AFTER_HELP)
         .subcommand_required(true)
         .subcommand(merchant)
         .subcommand(app)
         .subcommand(channel)
         .subcommand(provider())
+        .subcommand(
+            Command::new("reconcile")
+                .about("reconciliation with the channels' bills")
+                .subcommand_required(true)
+                .subcommand(
+                    Command::new("run")
+                        .about("queue a re-run of a day's reconciliation of an app's account at a channel")
+                        .arg(text("app", "the app (the default app by its id too)").required(true))
+                        .arg(sharing_channel())
+                        .arg(day("before today, within the last 3 months").required(true)),
+                ),
+        )
         .subcommand(
             Command::new("audit")
                 .about("who changed what, newest first")

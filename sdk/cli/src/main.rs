@@ -4,6 +4,7 @@
 
 mod cli;
 mod providers;
+mod reconcile;
 mod render;
 mod run;
 mod settings;

@@ -1,7 +1,7 @@
 //! One call per subcommand: the request from the arguments, the answer as a table (and its
 //! verified `data`, for `--json`).
 
-use crate::{providers, render};
+use crate::{providers, reconcile, render};
 use alloc_client::admin::{
     AdminAnswer, AdminClient, AlipayAccount, AuditQuery, ChannelAccount, NewApp, Page,
     WechatAccount,
@@ -35,7 +35,7 @@ impl From<AdminError> for Failure {
     }
 }
 
-fn out<T>(answer: Answer<T>, table: impl FnOnce(&T) -> String) -> Output {
+pub(crate) fn out<T>(answer: Answer<T>, table: impl FnOnce(&T) -> String) -> Output {
     Output {
         table: table(&answer.data),
         raw: answer.raw,
@@ -245,6 +245,7 @@ pub async fn call(client: &Client, name: &str, m: &ArgMatches) -> Result<Output,
             _ => return Err(Failure::Usage("receivers: add, remove or list".into())),
         },
         "groups" => groups(client, m).await?,
+        "reconcile" => reconcile::call(client, m).await?,
         other => return Err(Failure::Usage(format!("unknown command `{other}`"))),
     })
 }
@@ -434,6 +435,7 @@ pub async fn admin(client: &AdminClient, m: &ArgMatches) -> Result<Output, Failu
             render::app,
         ),
         ("provider", name) => providers::admin(client, name, sub).await?,
+        ("reconcile", name) => reconcile::admin(client, name, sub).await?,
         ("audit", _) => {
             let q = AuditQuery {
                 page: Page {

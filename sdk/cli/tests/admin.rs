@@ -123,6 +123,18 @@ fn service() -> Mock {
             ("POST", "/admin/apps") | ("POST", "/admin/apps/A1/rotate-secret") => {
                 ok(json!({"app": app(), "signSecret": SECRET_HEX}))
             }
+            ("POST", "/admin/apps/A1/reconcile") => Reply::Raw(
+                202,
+                json!({"queued": {"job": "reconcile", "appId": "A1", "channel": "wechat_pay",
+                    "day": "2026-12-01"}})
+                .to_string(),
+            ),
+            ("POST", "/admin/apps/OLD/reconcile") => Reply::Raw(
+                400,
+                json!({"code": "invalid",
+                    "message": "day: must be within the last 3 months: the channels serve no older bill"})
+                .to_string(),
+            ),
             ("GET", "/admin/apps/ISV1") => ok(json!({"app": app_under_provider()})),
             (_, p) if p.starts_with("/admin/apps/") => ok(json!({"app": app()})),
             ("POST", "/admin/providers") if hit.json()["providerId"] == "TAKEN" => Reply::Raw(
@@ -397,6 +409,22 @@ fn every_admin_command_sends_its_request() {
             "/admin/apps/A1/channels/wechat_pay",
             None,
             Value::Null,
+        ),
+        (
+            vec![
+                "reconcile",
+                "run",
+                "--app",
+                "A1",
+                "--channel",
+                "wechat_pay",
+                "--day",
+                "2026-12-01",
+            ],
+            "POST",
+            "/admin/apps/A1/reconcile",
+            None,
+            json!({"channel": "wechat_pay", "day": "2026-12-01"}),
         ),
         (vec!["audit"], "GET", "/admin/audit", None, Value::Null),
         (
@@ -1170,4 +1198,37 @@ fn provider_flags_are_checked_before_anything_is_sent() {
         assert!(stderr(&o).contains(text), "{args:?}: {}", stderr(&o));
     }
     assert!(mock.hits().is_empty(), "nothing was sent");
+}
+
+#[test]
+fn a_reconciliation_rerun_says_what_was_queued_or_why_not() {
+    let mock = service();
+    let rerun = |rest: &str| {
+        let line = format!("admin reconcile run {rest}");
+        run(&mock, &line.split(' ').collect::<Vec<_>>())
+    };
+    let o = rerun("--app A1 --channel wechat_pay --day 2026-12-01");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("queued: 2026-12-01 of wechat_pay for app A1 (reconcile)"),
+        "{}",
+        stdout(&o)
+    );
+    let o = rerun("--app OLD --channel wechat_pay --day 2026-12-01");
+    assert_eq!(code(&o), 1, "a refusal");
+    assert!(
+        stderr(&o).contains("day: must be within the last 3 months"),
+        "{}",
+        stderr(&o)
+    );
+    let sent = mock.hits().len();
+    for bad in [
+        "--app A1 --day 2026-12-01",
+        "--app A1 --channel union_pay --day 2026-12-01",
+        "--channel wechat_pay --day 2026-12-01",
+    ] {
+        let o = rerun(bad);
+        assert_eq!(code(&o), 2, "{bad}: {}", stderr(&o));
+    }
+    assert_eq!(mock.hits().len(), sent, "nothing sent for a usage error");
 }

@@ -530,3 +530,131 @@ fn sign_adds_the_time_and_a_nonce_unless_it_signs_a_notice() {
     let missing = alloc(&["sign", notice], &[]);
     assert_eq!(code(&missing), 2);
 }
+
+fn statement(day: &str) -> Value {
+    json!({"channel": "wechat_pay", "day": day, "account": "1900000109",
+        "status": "discrepancies", "oursSplits": 1, "oursSplitAmount": 3000, "oursReturns": 0,
+        "oursReturnAmount": 0, "channelSplits": 4, "channelSplitAmount": 3600,
+        "channelReturns": 0, "channelReturnAmount": 0, "channelOtherRows": 0,
+        "discrepancies": 3, "unresolved": 3, "reconciledAt": 1_796_170_000,
+        "billSha1": "a9993e364706816aba3e25717850c26c9cd0d89d"})
+}
+
+/// The reconciliation endpoints: a day's statement (two for a range), a page of
+/// discrepancies with the next page's cursor, a day never reconciled refused.
+fn reconciliation() -> Mock {
+    Mock::start(|hit: &Hit, _| {
+        let day = hit.body.get("day").and_then(Value::as_str).unwrap_or("");
+        match (hit.path.as_str(), day) {
+            (_, "2026-11-30") => Reply::Refused(
+                signer(SECRET),
+                "对账单不存在 (no statement of wechat_pay for 2026-11-30: the day was not reconciled)"
+                    .into(),
+            ),
+            ("/unipay/query/reconcileStatement", "") => Reply::Signed(
+                signer(SECRET),
+                json!({"statements": [statement("2026-12-02"), statement("2026-12-01")]}),
+            ),
+            ("/unipay/query/reconcileStatement", d) => Reply::Signed(
+                signer(SECRET),
+                json!({"statements": [statement(d)]}),
+            ),
+            ("/unipay/query/reconcileDiscrepancies", _) => Reply::Signed(
+                signer(SECRET),
+                json!({"discrepancies": [{"kind": "missing_here", "number": "X901",
+                    "what": "split", "receiverAccount": "19****91", "channelAmount": 100,
+                    "channelStatus": "SUCCESS", "resolved": false,
+                    "evidence": "the channel's per-order query: none"}],
+                    "total": 3, "nextCursor": "01796170000abcdef.1"}),
+            ),
+            _ => Reply::Signed(signer(SECRET), json!({})),
+        }
+    })
+}
+
+/// `alloc WORDS` (split on spaces) against `mock`.
+fn words(mock: &Mock, words: &str) -> Output {
+    run(mock, &words.split(' ').collect::<Vec<_>>())
+}
+
+/// What a command that must succeed printed.
+fn printed(o: &Output) -> String {
+    assert_eq!(code(o), 0, "{}", stderr(o));
+    stdout(o)
+}
+
+#[test]
+fn reconcile_commands_send_their_requests_and_show_tables() {
+    let mock = reconciliation();
+    let text = printed(&words(
+        &mock,
+        "reconcile statement --channel wechat_pay --day 2026-12-01",
+    ));
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for line in [
+        "day 2026-12-01",
+        "status discrepancies",
+        "channel splits (n / fen) 4 / 3600",
+        "unresolved 3",
+        "bill SHA-1 a9993e364706816aba3e25717850c26c9cd0d89d",
+    ] {
+        assert!(flat.contains(line), "{line}\n{text}");
+    }
+    let sent = |i: usize, members: [&str; 3]| -> Vec<Value> {
+        let body = &mock.hits()[i].body;
+        members
+            .iter()
+            .map(|m| body.get(*m).cloned().unwrap_or(Value::Null))
+            .collect()
+    };
+    assert_eq!(
+        sent(0, ["channel", "day", "from"]),
+        [json!("wechat_pay"), json!("2026-12-01"), Value::Null]
+    );
+
+    let range = "reconcile statement --channel wechat_pay --from 2026-12-01 --to 2026-12-02";
+    let text = printed(&words(&mock, range));
+    assert!(text.starts_with("DAY         STATUS"), "{text}");
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert_eq!(
+        sent(1, ["from", "to", "day"]),
+        [json!("2026-12-01"), json!("2026-12-02"), Value::Null]
+    );
+
+    let page = "reconcile discrepancies --channel wechat_pay --day 2026-12-01 --page-size 1 \
+                --cursor 01796170000abcdef.0";
+    let text = printed(&words(&mock, page));
+    assert!(
+        text.contains("missing_here  split  X901    19****91"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("3 in all\nnext page: --cursor 01796170000abcdef.1\n"),
+        "{text}"
+    );
+    assert_eq!(
+        sent(2, ["pageSize", "cursor", "from"]),
+        [json!(1), json!("01796170000abcdef.0"), Value::Null]
+    );
+
+    let o = words(
+        &mock,
+        "reconcile statement --channel wechat_pay --day 2026-11-30",
+    );
+    assert_eq!(code(&o), 1, "a refusal");
+    assert!(stderr(&o).contains("对账单不存在"), "{}", stderr(&o));
+
+    let before = mock.hits().len();
+    for bad in [
+        "reconcile statement --channel wechat_pay",
+        "reconcile statement --channel wechat_pay --day 2026-12-01 --from 2026-12-01 --to 2026-12-02",
+        "reconcile statement --channel wechat_pay --from 2026-12-01",
+        "reconcile statement --channel union_pay --day 2026-12-01",
+        "reconcile discrepancies --channel wechat_pay",
+        "reconcile discrepancies --channel wechat_pay --day 2026-12-01 --page-size 101",
+    ] {
+        let o = words(&mock, bad);
+        assert_eq!(code(&o), 2, "{bad}: {}", stderr(&o));
+    }
+    assert_eq!(mock.hits().len(), before, "nothing sent for a usage error");
+}
