@@ -99,7 +99,7 @@ DOC="$FILE"
 [ "${LOCATION[0]}" = "$FILE" ] || DOC="$OUT/served.json"
 "$PY" scripts/contract_hooks.py check-document "$DOC"
 
-log "fixtures: real pay orders, receivers, groups, allocations (2.0.x and beta4) and returns on both channels; the check's own merchant, app and service provider"
+log "fixtures: real pay orders, receivers, groups, allocations (2.0.x and beta4) and returns on both channels; yesterday reconciled; the check's own merchant, app and service provider"
 "$PY" scripts/contract_hooks.py fixtures "$RUN_ENV" "$OUT/fixtures.json"
 
 LIMIT=(--max-time "$MAX_TIME")

@@ -27,6 +27,11 @@ the default one, default 0.2).
   made for the check, or an id nobody has; creations get fresh ids. Now and then an account that
   parses is set: a direct one on the check's app or provider, or one under the check's provider on
   the check's app.
+- The reconciliation endpoints (`/unipay/query/reconcileStatement`, `.../reconcileDiscrepancies`)
+  name, half the time, the day the fixtures reconciled (yesterday, through the admin re-run of the
+  default app, its WeChat Pay bill given splits made elsewhere) and a real `nextCursor` of its
+  discrepancies. Generated re-runs (`POST /admin/apps/{appId}/reconcile`) follow the admin rule
+  above: never the run's own apps.
 - Channel callbacks (`/callback/...`, a provider's `/provider/{providerId}/callback/...`) are sent
   as generated (a provider's now and then naming a real provider): they are signed by the
   channel's key, not by ours, so the system refuses them; their answers must still match the
@@ -733,6 +738,8 @@ def make_fixtures(run: dict, secret: str, sign_type: str = "HMAC_SHA256", run_en
         beta4("/unipay/alloc/query", {"allocNo": data["allocNo"]})
         beta4("/unipay/alloc/receiver/list", {"channel": ch})
 
+    reconciled(run, found, merchant)
+
     # the admin routes (a stack with tenants: a KMS key): the run's apps and their merchants are
     # never touched by a generated state-changing call; the check's own merchant and app are
     credentials = admin_credentials(run)
@@ -772,6 +779,39 @@ def make_fixtures(run: dict, secret: str, sign_type: str = "HMAC_SHA256", run_en
     return found
 
 
+# The default app's WeChat Pay merchant, as scripts/run.sh configures it.
+DEFAULT_WX_MCHID = "1900000109"
+
+
+def reconciled(run: dict, found: dict, merchant) -> None:
+    """Yesterday (Beijing time) of the default app reconciled on both channels through the admin
+    re-run (`POST /admin/apps/default/reconcile`, SigV4), its WeChat Pay bill first given two
+    splits made elsewhere at the simulator, so that the reconciliation endpoints answer real
+    statements and discrepancies: yesterday joins the fixtures' days (`day`, `from`, `to`) and a
+    real `nextCursor` of its discrepancies the cursors of `reconcileDiscrepancies`. A stack that
+    reconciles nothing (no bill bucket) leaves them out."""
+    url = run["URL"]
+    yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600 - 86400))
+    for no, receiver, fen in (("CTX1", "1900000991", 100), ("CTX2", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", 200)):
+        _post(run["WX_URL"] + "/__sim/bill-corruptions", {"mchid": DEFAULT_WX_MCHID, "bill_date": yesterday,
+                                                         "knob": "add_foreign", "number": no, "receiver": receiver, "amount_fen": fen})
+    default_app = run.get("DEFAULT_APP_ID", "default")
+    for channel in ("wechat_pay", "ali_pay"):
+        status, answer = admin_call(url, "POST", f"/admin/apps/{default_app}/reconcile", {"channel": channel, "day": yesterday},
+                                    admin_credentials(run))
+        if status != 202:
+            print(f"fixtures: no reconciliation ({status} {answer})")
+            return
+    found["day"].append(yesterday)
+    ask = {"channel": "wechat_pay", "day": yesterday}
+    for _ in range(90):
+        if merchant("/unipay/query/reconcileStatement", ask, must=False).get("code") == 0:
+            break
+        time.sleep(1)
+    page = merchant("/unipay/query/reconcileDiscrepancies", dict(ask, pageSize=1), must=False)
+    found["cursor"] = [page["nextCursor"]] if page.get("nextCursor") else []
+
+
 # ---------------------------------------------------------------------------------------------
 # Schemathesis hooks and checks (only when loaded by schemathesis).
 # ---------------------------------------------------------------------------------------------
@@ -786,7 +826,9 @@ RENAMED = [("allocationNo", "allocNo"), ("bizAllocationNo", "bizAllocNo"), ("out
 # request members that name something, and the fixture list that has real ones
 NAMES = {"allocationNo": "allocationNo", "allocNo": "allocationNo", "bizAllocationNo": "bizAllocationNo", "bizAllocNo": "bizAllocationNo",
          "orderNo": "orderNo", "bizOrderNo": "bizOrderNo", "receiverNo": "receiverNo", "groupNo": "groupNo",
-         "returnNo": "returnNo", "bizReturnNo": "bizReturnNo", "day": "day"}
+         "returnNo": "returnNo", "bizReturnNo": "bizReturnNo", "day": "day", "from": "day", "to": "day"}
+# members named by real things only on some paths: a discrepancies page's cursor
+NAMES_ON = {"cursor": ("/unipay/query/reconcilediscrepancies", "cursor")}
 FIXTURES: dict = {}
 if os.environ.get("CONTRACT_FIXTURES"):
     with open(os.environ["CONTRACT_FIXTURES"], encoding="utf-8") as _f:
@@ -856,6 +898,9 @@ def _use_fixtures(path: str, body: dict, pick) -> None:
     for member, value in list(body.items()):
         if member in NAMES and not (start and member in ("bizAllocationNo", "bizAllocNo")):
             body[member] = real(member, value)
+        elif member in NAMES_ON and path.lower() == NAMES_ON[member][0] and isinstance(value, str):
+            choices = FIXTURES.get(NAMES_ON[member][1], [])
+            body[member] = pick(choices) if choices else value
         elif member in ("allocationNos", "allocNos") and isinstance(value, list):
             body[member] = distinct([real("allocationNo", v) for v in value])
         elif member == "receiverNos" and isinstance(value, list):
