@@ -256,13 +256,9 @@ pub async fn rerun_reconcile(
                 .into(),
         ));
     };
-    if app.tenant.is_default {
-        tracing::info!(principal = %caller.principal, channel = channel.code(), day = %day, "the default app's reconciliation re-run");
-    } else {
-        let detail = json!({"channel": channel.code(), "day": day.text()});
-        let audit = caller.audit("app.reconcile", format!("app:{id}"), detail);
-        audit_on_app(tenants(stack)?, id, &audit).await?;
-    }
+    let detail = json!({"channel": channel.code(), "day": day.text()});
+    let audit = caller.audit("app.reconcile", format!("app:{id}"), detail);
+    stack.default_app().store.record_audit(&audit).await?;
     let job = Job::Reconcile {
         channel,
         day: Some(day.text()),
@@ -275,25 +271,4 @@ pub async fn rerun_reconcile(
         json!({"queued": {"job": job.kind(), "appId": id, "channel": channel.code(),
         "day": day.text()}}),
     )
-}
-
-/// Writes `audit` with a new version of app `id`'s record, nothing else changed.
-async fn audit_on_app(t: &Tenants, id: &str, audit: &AuditRecord) -> Result<(), AdminError> {
-    for _ in 0..RACES {
-        let current = t
-            .registry
-            .app_record(id)
-            .await?
-            .ok_or_else(|| AdminError::NotFound(format!("no app {id}")))?;
-        let next = AppRecord {
-            version: current.version + 1,
-            ..current.clone()
-        };
-        if t.registry.save_app(&next, &current, audit).await? {
-            return Ok(());
-        }
-    }
-    Err(AdminError::Conflict(format!(
-        "app {id} kept changing; try again"
-    )))
 }

@@ -154,6 +154,18 @@ impl Store {
             .collect()
     }
 
+    /// Writes an audit record of its own: a change that is not a write of the registry (a
+    /// request to the stack, such as a reconciliation re-run).
+    pub async fn record_audit(&self, r: &AuditRecord) -> Result<(), StoreError> {
+        match self.transact(self.audit_puts(r)?).await? {
+            None => Ok(()),
+            // a fresh key each time: only a clash of two random tails in one nanosecond
+            Some(_) => Err(StoreError::Conflict(
+                "the audit record's key was taken".into(),
+            )),
+        }
+    }
+
     /// Creates a merchant with its audit record. `Ok(false)`: the mchNo is taken.
     pub async fn create_merchant(
         &self,

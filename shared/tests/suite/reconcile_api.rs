@@ -451,4 +451,16 @@ async fn the_admin_route_queues_a_days_rerun() {
         .statement(Channel::WechatPay, &yesterday().text())
         .await;
     assert!(kept.ok().flatten().is_some(), "the default app's re-run");
+    let (status, audit) = admin(
+        &stack,
+        "GET",
+        "/admin/audit?target=app:default",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{audit}");
+    assert_eq!(
+        audit["records"][0]["action"], "app.reconcile",
+        "the default app's re-run is audited too: {audit}"
+    );
 }
