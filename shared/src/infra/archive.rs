@@ -61,29 +61,8 @@ impl BillArchive {
         Ok(())
     }
 
-    /// The bytes kept under `key` (`None`: nothing there).
-    pub async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, ArchiveError> {
-        let got = self
-            .client()
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await;
-        match got {
-            Ok(object) => {
-                let bytes = object
-                    .body
-                    .collect()
-                    .await
-                    .map_err(|e| ArchiveError(format!("GetObject body: {e}")))?;
-                Ok(Some(bytes.into_bytes().to_vec()))
-            }
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-            Err(e) => Err(ArchiveError(format!(
-                "GetObject: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&e)
-            ))),
-        }
+    /// The bucket (for an operator's tools and the tests, which read it with their own client).
+    pub fn bucket(&self) -> &str {
+        &self.bucket
     }
 }

@@ -126,12 +126,30 @@ async fn identical_sides_are_consistent(kind: Kind) {
         )),
         "{key}"
     );
-    let kept = h.app.archive.as_ref().map(|a| a.read(&key));
-    let kept = match kept {
-        Some(read) => read.await.unwrap_or_else(|e| panic!("{e}")),
-        None => None,
-    };
-    assert!(kept.is_some_and(|b| !b.is_empty()), "the raw bill is kept");
+    // the raw bill, with its SHA-1, read back as an auditor would
+    let bucket = h.app.archive.as_ref().map(|a| a.bucket().to_owned());
+    let sdk = sdk().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let object = s3
+        .get_object()
+        .bucket(bucket.unwrap_or_default())
+        .key(&key)
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "the raw bill is kept: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            )
+        });
+    let sha1 = object.metadata().and_then(|m| m.get("sha1")).cloned();
+    assert_eq!(sha1, st.bill_sha1, "kept with its hash");
+    let body = object.body.collect().await.map(|b| b.into_bytes().len());
+    assert!(body.is_ok_and(|n| n > 0), "the raw bill is kept whole");
     let shown = h.app.store.statement(channel(&h), &today().text()).await;
     assert_eq!(shown.ok().flatten(), Some(st));
 }
