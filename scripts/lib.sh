@@ -41,9 +41,33 @@ ensure_sam() {
     "the AWS SAM CLI into .venv-sam, about two minutes" sam
 }
 
-# Prints a free TCP port on 127.0.0.1.
+# Prints a free TCP port on 127.0.0.1, below the kernel's ephemeral range: a port is chosen
+# well before something listens on it (the simulators are told the api's port first), and one
+# from the ephemeral range could meanwhile become the local port of an outgoing connection
+# (seen once in a clean-clone run: "Address already in use").
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+  python3 - <<'PY'
+import random, socket
+try:
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
+top = max(low - 1, 2048)
+for _ in range(500):
+    port = random.randint(max(1024, top - 12000), top)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+PY
 }
 
 # Waits until http://127.0.0.1:$1$2 answers, for at most $3 seconds.
