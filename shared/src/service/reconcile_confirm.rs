@@ -277,18 +277,17 @@ async fn confirm_one(
         | Discrepancy::StatusMismatch { channel: c, .. } => Some(c.transaction_id.clone()),
         Discrepancy::MissingAtChannel { .. } => None,
     };
+    // the order the row is about: by its trade (Alipay), by its number, or by the return's
+    let allocation_no = match records.returns.iter().find(|r| r.return_no == rec.number) {
+        Some(r) => r.allocation_no.as_str(),
+        None => rec.number.as_str(),
+    };
     let mut order = records
         .orders
         .iter()
-        .find(|a| {
-            if channel == Channel::AliPay {
-                a.order.out_order_no == rec.number
-            } else {
-                a.order.allocation_no == rec.number
-                    || records.returns.iter().any(|r| {
-                        r.return_no == rec.number && r.allocation_no == a.order.allocation_no
-                    })
-            }
+        .find(|a| match channel {
+            Channel::AliPay => a.order.out_order_no == rec.number,
+            _ => a.order.allocation_no == allocation_no,
         })
         .cloned();
     if order.is_none() && channel != Channel::AliPay && rec.what == "split" {

@@ -47,8 +47,6 @@ pub(super) fn all_day_key(sc: &Scope, created_at: i64) -> String {
 pub struct DayRecords {
     pub orders: Vec<Allocation>,
     pub returns: Vec<ReturnOrder>,
-    /// DynamoDB round trips the read took (index pages and batched reads).
-    pub round_trips: usize,
 }
 
 /// Where an app's reconciliation with a channel stands.
@@ -77,7 +75,6 @@ impl Store {
             let found = self
                 .query_all(Some(BY_DAY_INDEX), BY_DAY_PK, &partition, false)
                 .await?;
-            records.round_trips += 1 + found.len() / 4_000;
             keys.extend(
                 found
                     .iter()
@@ -87,8 +84,7 @@ impl Store {
         keys.sort_by_key(|k| (get_s(k, PK), get_s(k, SK)));
         keys.dedup();
         for batch in keys.chunks(BATCH) {
-            let (items, trips) = self.read_batch(batch.to_vec(), false).await?;
-            records.round_trips += trips;
+            let (items, _) = self.read_batch(batch.to_vec(), false).await?;
             for item in items {
                 let sk = get_s(&item, SK).unwrap_or_default();
                 if sk == ORDER_SK {
