@@ -5,6 +5,8 @@
 
 use crate::common::harness::{APP_ID, Harness, Kind, MCHID, SP_MCHID, SUB_MCHID, Sim};
 use crate::common::{in_provider_mode, now, sdk, unique};
+use base64::Engine as _;
+use base64::prelude::BASE64_STANDARD;
 use serde_json::{Value, json};
 use shared::domain::{BillDay, Channel, StatementRecord, StatementStatus};
 use shared::infra::archive::BillArchive;
@@ -146,6 +148,7 @@ async fn identical_sides_are_consistent(kind: Kind) {
         .get_object()
         .bucket(bucket.unwrap_or_default())
         .key(&key)
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
         .send()
         .await
         .unwrap_or_else(|e| {
@@ -156,8 +159,13 @@ async fn identical_sides_are_consistent(kind: Kind) {
         });
     let sha1 = object.metadata().and_then(|m| m.get("sha1")).cloned();
     assert_eq!(sha1, st.bill_sha1, "kept with its hash");
-    let body = object.body.collect().await.map(|b| b.into_bytes().len());
-    assert!(body.is_ok_and(|n| n > 0), "the raw bill is kept whole");
+    // the CRC-32 the S3 client sent with the bill (S3 refuses a wrong one) is zlib's
+    let sent_crc = object.checksum_crc32().map(str::to_owned);
+    let body = object.body.collect().await.map(|b| b.into_bytes());
+    let body = body.unwrap_or_else(|e| panic!("the raw bill reads back: {e}"));
+    assert!(!body.is_empty(), "the raw bill is kept whole");
+    let crc = crc32fast::hash(&body).to_be_bytes();
+    assert_eq!(sent_crc, Some(BASE64_STANDARD.encode(crc)), "its checksum");
     let shown = h.app.store.statement(channel(&h), &today().text()).await;
     assert_eq!(shown.ok().flatten(), Some(st));
 }
