@@ -196,27 +196,33 @@ impl Call<'_> {
             params,
             common: verified.common,
         };
-        match logic(app.clone(), request).await {
-            Ok(Outcome::Model(model)) => {
-                let data = match *model {
-                    Model::Allocation(o) => Some(views::allocation(&o)),
-                    Model::Synced(o) => Some(views::synced(&o)),
-                    Model::Order(a) => Some(views::order(&a)),
-                    Model::Receivers(list) => Some(views::receivers(&list)),
-                    Model::Done => None,
-                };
-                signed(app, code::OK, "success".into(), data, t)
-            }
-            Ok(Outcome::Refused(refusal)) => {
-                tracing::info!(reason = %refusal, "refused");
-                signed(app, refusal_code(&refusal), refusal.to_string(), None, t)
-            }
-            Ok(Outcome::Ok(_)) => failed(
-                app,
-                &ApiError::System("a 2.0.x answer to a beta4 request".into()),
-                t,
-            ),
-            Err(e) => failed(app, &e, t),
+        answer(app, logic(app.clone(), request).await, t)
+    }
+}
+
+/// beta4's signed answer to what the use case decided: one copy, not one per operation.
+#[inline(never)]
+fn answer(app: &App, outcome: Result<Outcome, ApiError>, t: &str) -> Response<Body> {
+    match outcome {
+        Ok(Outcome::Model(model)) => {
+            let data = match *model {
+                Model::Allocation(o) => Some(views::allocation(&o)),
+                Model::Synced(o) => Some(views::synced(&o)),
+                Model::Order(a) => Some(views::order(&a)),
+                Model::Receivers(list) => Some(views::receivers(&list)),
+                Model::Done => None,
+            };
+            signed(app, code::OK, "success".into(), data, t)
         }
+        Ok(Outcome::Refused(refusal)) => {
+            tracing::info!(reason = %refusal, "refused");
+            signed(app, refusal_code(&refusal), refusal.to_string(), None, t)
+        }
+        Ok(Outcome::Ok(_)) => failed(
+            app,
+            &ApiError::System("a 2.0.x answer to a beta4 request".into()),
+            t,
+        ),
+        Err(e) => failed(app, &e, t),
     }
 }
