@@ -26,12 +26,18 @@ pub enum CryptoError {
 
 /// Strips PEM armour and whitespace, then decodes base64.
 fn der_from_text(what: &'static str, text: &str) -> Result<Vec<u8>, CryptoError> {
-    let body: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("-----"))
-        .flat_map(|l| l.chars())
-        .filter(|c| !c.is_whitespace())
-        .collect();
+    let mut body = Vec::with_capacity(text.len());
+    for line in text.lines() {
+        let line = line.trim_ascii();
+        if line.starts_with("-----") {
+            continue;
+        }
+        if line.bytes().any(|b| b.is_ascii_whitespace()) {
+            body.extend(line.bytes().filter(|b| !b.is_ascii_whitespace()));
+        } else {
+            body.extend_from_slice(line.as_bytes());
+        }
+    }
     B64.decode(body).map_err(|_| CryptoError::Base64(what))
 }
 
@@ -246,6 +252,22 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_key_is_read_bare_or_armoured_wrapped_and_spaced() {
+        let bare = "MIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw";
+        let want = B64.decode(bare).unwrap_or_default();
+        let armoured = format!(
+            "-----BEGIN PUBLIC KEY-----\r\n{}\r\n  {} {} \n\t{}\n-----END PUBLIC KEY-----\n",
+            &bare[..20],
+            &bare[20..30],
+            &bare[30..40],
+            &bare[40..]
+        );
+        assert_eq!(der_from_text("K", bare).ok(), Some(want.clone()));
+        assert_eq!(der_from_text("K", &armoured).ok(), Some(want));
+        assert!(der_from_text("K", "not base64!").is_err());
+    }
 
     #[test]
     fn sign_then_verify_and_tamper() {
