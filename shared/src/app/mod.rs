@@ -233,7 +233,7 @@ impl Stack {
             queue: config
                 .queue_url
                 .as_ref()
-                .map(|url| Queue::new(aws_sdk_sqs::Client::new(&sdk), url)),
+                .map(|url| Queue::on_first_send(&sdk, url)),
             jobs: config.jobs.clone(),
             archive: config
                 .bill_bucket

@@ -1045,8 +1045,9 @@ impl Harness {
             .send()
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
-        self.app.queue = Some(shared::infra::queue::Queue::new(
-            sqs,
+        // as the functions make it: its client on the first job sent
+        self.app.queue = Some(shared::infra::queue::Queue::on_first_send(
+            &sdk().await,
             q.queue_url().unwrap_or_default(),
         ));
         self.app.jobs = jobs;
