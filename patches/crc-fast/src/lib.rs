@@ -192,6 +192,25 @@ mod tests {
         }
     }
 
+    /// The workspace's lock file takes `crc-fast` from this directory, not from the registry:
+    /// were the patch no longer applied (the SDK asking for a newer version), cargo would only
+    /// warn, and the worker would silently carry the 51 tables again.
+    #[test]
+    fn the_workspace_takes_crc_fast_from_here() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock");
+        let lock = std::fs::read_to_string(path).unwrap_or_default();
+        let entries: Vec<&str> = lock
+            .split("[[package]]")
+            .filter(|p| p.contains("\nname = \"crc-fast\"\n"))
+            .collect();
+        assert_eq!(entries.len(), 1, "one crc-fast in {path}");
+        assert!(
+            !entries[0].contains("source ="),
+            "crc-fast comes from a registry, not patches/crc-fast: {}",
+            entries[0]
+        );
+    }
+
     #[test]
     fn a_changed_byte_changes_the_crc() {
         for algorithm in ALL {

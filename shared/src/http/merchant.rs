@@ -22,7 +22,7 @@ use std::pin::Pin;
 /// anything is written.
 ///
 /// Only parsing the parameters and the use case depend on the endpoint: finding the app, the
-/// replay check and the answer are one copy each ([`open`], [`claim`], [`answer`]), not one per
+/// replay check and the answer are one copy each (`open`, `claim`, `answer`), not one per
 /// endpoint in the api binary.
 pub async fn merchant<T, F, Fut>(at: &Target<'_>, body: &[u8], logic: F) -> Response<Body>
 where
