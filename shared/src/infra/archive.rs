@@ -2,13 +2,21 @@
 //! under its app, channel and day, named by its SHA-1, so keeping the same file twice is one
 //! object and a corrected file of the same day sits beside the first.
 
+use super::aws::SdkClient;
 use crate::domain::Channel;
+
+/// The S3 client: an endpoint of our own (the local emulator) serves buckets by path.
+fn s3_client(sdk: &aws_types::SdkConfig) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
 
 /// The stack's bill bucket. The S3 client is made on first use, not at a function's init.
 #[derive(Debug, Clone)]
 pub struct BillArchive {
-    sdk: aws_types::SdkConfig,
-    client: std::sync::Arc<std::sync::OnceLock<aws_sdk_s3::Client>>,
+    client: SdkClient<aws_sdk_s3::Client>,
     bucket: String,
 }
 
@@ -20,21 +28,9 @@ pub struct ArchiveError(pub String);
 impl BillArchive {
     pub fn new(sdk: aws_types::SdkConfig, bucket: impl Into<String>) -> Self {
         Self {
-            sdk,
-            client: Default::default(),
+            client: SdkClient::on_first_use(&sdk, s3_client),
             bucket: bucket.into(),
         }
-    }
-
-    fn client(&self) -> &aws_sdk_s3::Client {
-        self.client.get_or_init(|| {
-            // an endpoint of our own (the local emulator) serves buckets by path
-            let path_style = self.sdk.endpoint_url().is_some();
-            let config = aws_sdk_s3::config::Builder::from(&self.sdk)
-                .force_path_style(path_style)
-                .build();
-            aws_sdk_s3::Client::from_conf(config)
-        })
     }
 
     /// The object key of a bill: `bills/<app>/<channel>/<day>/<sha1>.<ext>`.
@@ -44,7 +40,8 @@ impl BillArchive {
 
     /// Keeps `bytes` under `key` with its SHA-1 in the object's metadata.
     pub async fn keep(&self, key: &str, bytes: &[u8], sha1_hex: &str) -> Result<(), ArchiveError> {
-        self.client()
+        self.client
+            .get()
             .put_object()
             .bucket(&self.bucket)
             .key(key)

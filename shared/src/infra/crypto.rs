@@ -29,13 +29,8 @@ fn der_from_text(what: &'static str, text: &str) -> Result<Vec<u8>, CryptoError>
     let mut body = Vec::with_capacity(text.len());
     for line in text.lines() {
         let line = line.trim_ascii();
-        if line.starts_with("-----") {
-            continue;
-        }
-        if line.bytes().any(|b| b.is_ascii_whitespace()) {
+        if !line.starts_with("-----") {
             body.extend(line.bytes().filter(|b| !b.is_ascii_whitespace()));
-        } else {
-            body.extend_from_slice(line.as_bytes());
         }
     }
     B64.decode(body).map_err(|_| CryptoError::Base64(what))

@@ -5,6 +5,7 @@
 //! associated data, so a sealed blob copied onto another app's item does not open there.
 //! Plain secrets never leave this process: not in logs, errors or answers.
 
+use super::aws::SdkClient;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_sdk_kms::Client;
 use aws_sdk_kms::error::DisplayErrorContext;
@@ -41,19 +42,10 @@ impl std::fmt::Debug for Sealed {
     }
 }
 
-/// Where the KMS client comes from: given, or built from the functions' SDK configuration
-/// on first use (a sandbox that never meets another app's request never builds it: no init
-/// time for it).
-#[derive(Debug)]
-enum Source {
-    Client(Client),
-    Lazy(Box<aws_types::SdkConfig>, std::sync::OnceLock<Client>),
-}
-
 /// The stack's KMS key and a client. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Keyring {
-    source: std::sync::Arc<Source>,
+    kms: SdkClient<Client>,
     key_id: String,
 }
 
@@ -61,24 +53,22 @@ impl Keyring {
     /// `key_id`: the key's id, ARN or alias (`KMS_KEY_ID`).
     pub fn new(kms: Client, key_id: impl Into<String>) -> Self {
         Self {
-            source: std::sync::Arc::new(Source::Client(kms)),
+            kms: SdkClient::made(kms),
             key_id: key_id.into(),
         }
     }
 
-    /// A keyring whose client is built from `sdk` when it is first needed.
+    /// A keyring whose client is built from `sdk` when it is first needed (a sandbox that
+    /// never meets another app's request never builds it).
     pub fn lazy(sdk: aws_types::SdkConfig, key_id: impl Into<String>) -> Self {
         Self {
-            source: std::sync::Arc::new(Source::Lazy(Box::new(sdk), std::sync::OnceLock::new())),
+            kms: SdkClient::on_first_use(&sdk, Client::new),
             key_id: key_id.into(),
         }
     }
 
     fn kms(&self) -> &Client {
-        match &*self.source {
-            Source::Client(c) => c,
-            Source::Lazy(sdk, cell) => cell.get_or_init(|| Client::new(sdk)),
-        }
+        self.kms.get()
     }
 
     /// Seals `plain` for the app `app_id` under a fresh data key.

@@ -1,6 +1,7 @@
 //! The SQS queue of jobs. Messages stay within AWS limits: ≤ 256 KB each, ≤ 10 per batch,
 //! a delay of at most 15 minutes.
 
+use super::aws::SdkClient;
 use super::job::{Job, Message};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
@@ -25,43 +26,26 @@ pub enum QueueError {
 /// The job queue, as one app sees it: every job it sends names that app. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Queue {
-    sqs: Sqs,
+    sqs: SdkClient<Client>,
     url: String,
     /// The app the jobs sent through this handle are for (`None`: the default app).
     app: Option<String>,
 }
 
-/// The SQS client: given, or made when the first job is sent. Making one parses the SDK's
-/// partition table, about 0.4 ms of a function's init; a sandbox that never queues a job (a
-/// query, an admin call, a job that queues nothing) never pays it.
-#[derive(Debug, Clone)]
-enum Sqs {
-    Made(Client),
-    OnFirstSend(std::sync::Arc<(aws_types::SdkConfig, std::sync::OnceLock<Client>)>),
-}
-
-impl Sqs {
-    fn client(&self) -> &Client {
-        match self {
-            Sqs::Made(client) => client,
-            Sqs::OnFirstSend(lazy) => lazy.1.get_or_init(|| Client::new(&lazy.0)),
-        }
-    }
-}
-
 impl Queue {
     pub fn new(sqs: Client, url: impl Into<String>) -> Self {
         Self {
-            sqs: Sqs::Made(sqs),
+            sqs: SdkClient::made(sqs),
             url: url.into(),
             app: None,
         }
     }
 
-    /// The queue at `url`, its client made from `sdk` when the first job is sent.
+    /// The queue at `url`, its client made from `sdk` when the first job is sent (a sandbox
+    /// that never queues a job, such as one answering queries, never makes it).
     pub fn on_first_send(sdk: &aws_types::SdkConfig, url: impl Into<String>) -> Self {
         Self {
-            sqs: Sqs::OnFirstSend(std::sync::Arc::new((sdk.clone(), Default::default()))),
+            sqs: SdkClient::on_first_use(sdk, Client::new),
             url: url.into(),
             app: None,
         }
@@ -99,7 +83,7 @@ impl Queue {
     pub async fn send(&self, job: &Job, delay_secs: i64) -> Result<(), QueueError> {
         let delay = i32::try_from(delay_secs.clamp(0, MAX_DELAY_SECS)).unwrap_or(0);
         self.sqs
-            .client()
+            .get()
             .send_message()
             .queue_url(&self.url)
             .message_body(Self::body(&self.message(job.clone()))?)
@@ -131,7 +115,7 @@ impl Queue {
     }
 
     async fn send_batch(&self, chunk: &[Message]) -> Result<usize, QueueError> {
-        let mut req = self.sqs.client().send_message_batch().queue_url(&self.url);
+        let mut req = self.sqs.get().send_message_batch().queue_url(&self.url);
         for (i, job) in chunk.iter().enumerate() {
             let entry = SendMessageBatchRequestEntry::builder()
                 .id(i.to_string())

@@ -153,7 +153,7 @@ impl Store {
     /// keyed by `pk`. At most 100 keys.
     async fn get_many(&self, mut keys: Vec<Item>) -> Result<HashMap<String, Item>, StoreError> {
         keys.dedup();
-        let (items, _) = self.read_batch(keys, true).await?;
+        let items = self.read_batch(keys, true).await?;
         Ok(items
             .into_iter()
             .filter_map(|item| Some((get_s(&item, PK)?, item)))
@@ -161,12 +161,8 @@ impl Store {
     }
 
     /// Reads up to 100 items in one batch, retrying the keys DynamoDB leaves unprocessed: the
-    /// items found and the round trips taken.
-    async fn read_batch(
-        &self,
-        keys: Vec<Item>,
-        consistent: bool,
-    ) -> Result<(Vec<Item>, usize), StoreError> {
+    /// items found.
+    async fn read_batch(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>, StoreError> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut found = Vec::with_capacity(keys.len());
         let mut pending = keys;
@@ -201,7 +197,7 @@ impl Store {
                 .map(|k| k.keys)
                 .unwrap_or_default();
         }
-        Ok((found, trips))
+        Ok(found)
     }
 
     /// Runs a transaction. `Ok(None)`: done. `Ok(Some(i))`: cancelled because the condition of

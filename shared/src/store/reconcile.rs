@@ -84,7 +84,7 @@ impl Store {
         keys.sort_by_key(|k| (get_s(k, PK), get_s(k, SK)));
         keys.dedup();
         for batch in keys.chunks(BATCH) {
-            let (items, _) = self.read_batch(batch.to_vec(), false).await?;
+            let items = self.read_batch(batch.to_vec(), false).await?;
             for item in items {
                 let sk = get_s(&item, SK).unwrap_or_default();
                 if sk == ORDER_SK {
