@@ -28,7 +28,7 @@ pub struct ArchiveError(pub String);
 impl BillArchive {
     pub fn new(sdk: aws_types::SdkConfig, bucket: impl Into<String>) -> Self {
         Self {
-            client: SdkClient::on_first_use(&sdk, s3_client),
+            client: SdkClient::on_first_use(&sdk),
             bucket: bucket.into(),
         }
     }
@@ -41,7 +41,7 @@ impl BillArchive {
     /// Keeps `bytes` under `key` with its SHA-1 in the object's metadata.
     pub async fn keep(&self, key: &str, bytes: &[u8], sha1_hex: &str) -> Result<(), ArchiveError> {
         self.client
-            .get()
+            .get(s3_client)
             .put_object()
             .bucket(&self.bucket)
             .key(key)

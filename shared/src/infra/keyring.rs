@@ -62,13 +62,13 @@ impl Keyring {
     /// never meets another app's request never builds it).
     pub fn lazy(sdk: aws_types::SdkConfig, key_id: impl Into<String>) -> Self {
         Self {
-            kms: SdkClient::on_first_use(&sdk, Client::new),
+            kms: SdkClient::on_first_use(&sdk),
             key_id: key_id.into(),
         }
     }
 
     fn kms(&self) -> &Client {
-        self.kms.get()
+        self.kms.get(Client::new)
     }
 
     /// Seals `plain` for the app `app_id` under a fresh data key.

@@ -45,7 +45,7 @@ impl Queue {
     /// that never queues a job, such as one answering queries, never makes it).
     pub fn on_first_send(sdk: &aws_types::SdkConfig, url: impl Into<String>) -> Self {
         Self {
-            sqs: SdkClient::on_first_use(sdk, Client::new),
+            sqs: SdkClient::on_first_use(sdk),
             url: url.into(),
             app: None,
         }
@@ -83,7 +83,7 @@ impl Queue {
     pub async fn send(&self, job: &Job, delay_secs: i64) -> Result<(), QueueError> {
         let delay = i32::try_from(delay_secs.clamp(0, MAX_DELAY_SECS)).unwrap_or(0);
         self.sqs
-            .get()
+            .get(Client::new)
             .send_message()
             .queue_url(&self.url)
             .message_body(Self::body(&self.message(job.clone()))?)
@@ -115,7 +115,11 @@ impl Queue {
     }
 
     async fn send_batch(&self, chunk: &[Message]) -> Result<usize, QueueError> {
-        let mut req = self.sqs.get().send_message_batch().queue_url(&self.url);
+        let mut req = self
+            .sqs
+            .get(Client::new)
+            .send_message_batch()
+            .queue_url(&self.url);
         for (i, job) in chunk.iter().enumerate() {
             let entry = SendMessageBatchRequestEntry::builder()
                 .id(i.to_string())
